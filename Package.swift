@@ -1,0 +1,41 @@
+// swift-tools-version: 6.2
+// WeightKit: read, inspect, validate, convert, quantize and run transformer weights.
+// The targets are the architecture (see docs/ARCHITECTURE.md): dependencies point one way,
+// Core <- Formats <- CLI, and only Core's Interop/ imports the C modules.
+import PackageDescription
+
+let strict: [SwiftSetting] = [.strictMemorySafety()]
+
+let package = Package(
+    name: "WeightKit",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "WeightKit", targets: ["WeightKit"]),
+        .executable(name: "weightkit", targets: ["weightkit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        .systemLibrary(
+            name: "CJSONC", path: "Sources/CJSONC", pkgConfig: "json-c",
+            providers: [.apt(["libjson-c-dev"]), .brew(["json-c"])]),
+        .target(name: "WeightKitCore", dependencies: ["CZlib", "CJSONC"], swiftSettings: strict),
+        .target(name: "WeightKitFormats", dependencies: ["WeightKitCore"], swiftSettings: strict),
+        .target(name: "WeightKit", dependencies: ["WeightKitCore", "WeightKitFormats"]),
+        .target(
+            name: "WeightKitCLI",
+            dependencies: [
+                "WeightKitCore", "WeightKitFormats",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(name: "weightkit", dependencies: ["WeightKitCLI"]),
+        .testTarget(name: "WeightKitCoreTests", dependencies: ["WeightKitCore"]),
+        .testTarget(name: "WeightKitFormatsTests", dependencies: ["WeightKitFormats"]),
+        .testTarget(name: "WeightKitCLITests", dependencies: ["WeightKitCLI", "weightkit"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,115 @@
+import ArgumentParser
+import WeightKitCore
+import WeightKitFormats
+
+extension WeightKitCommand {
+    /// `weightkit convert IN OUT`: rewrite weights in another format or dtype.
+    struct Convert: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Convert weights to another format, optionally casting floating tensors.",
+            discussion: """
+                The output format comes from --to, else from OUT's extension; an OUT folder (an \
+                existing folder or a path ending in /) becomes a Hugging Face folder, with \
+                config and tokenizer files copied from an input folder. --dtype casts floating \
+                tensors (f8, f16, bf16, f32, f64) with round-to-nearest-even; integer and bool \
+                tensors are copied unchanged. The output appears only when it is complete.
+
+                Examples:
+                  weightkit convert model.safetensors model-f16.safetensors --dtype f16
+                  weightkit convert ./my-model/ ./my-model-bf16/ --dtype bf16 --shard-size 2GB
+                """)
+
+        @OptionGroup var input: InputOptions
+
+        @Argument(help: "The output file, or a folder for a Hugging Face layout.")
+        var output: String
+
+        @Option(name: .long, help: "Output format (safetensors, hf); default from OUT's extension.")
+        var to: String?
+
+        @Option(name: .long, help: "Cast floating tensors to this dtype: f32, f16 or bf16.")
+        var dtype: String?
+
+        @Option(name: .long, help: "Split safetensors output into shards of at most this size (e.g. 2GB, 500MB), with an index.")
+        var shardSize: String?
+
+        func validate() throws {
+            if let to, TensorFormat(userName: to) == nil {
+                throw ValidationError("unknown --to '\(to)'; expected one of: \(TensorFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            if let dtype {
+                guard let parsed = DType(name: dtype), [.float32, .float16, .bfloat16].contains(parsed) else {
+                    throw ValidationError("--dtype must be f32, f16 or bf16 (got '\(dtype)')")
+                }
+            }
+            if let shardSize, parseByteSize(shardSize) == nil {
+                throw ValidationError("--shard-size must be a size like 2GB, 500MB or 1GiB (got '\(shardSize)')")
+            }
+            if to == nil, FormatDetector.outputFormat(for: output) == nil {
+                throw ValidationError("cannot tell the output format from '\(output)': give it an extension (.safetensors) or pass --to")
+            }
+        }
+
+        func run() throws {
+            try reportingErrors(verbose: input.verbose) {
+                let started = monotonicSeconds()
+                let target = to.flatMap(TensorFormat.init(userName:)) ?? FormatDetector.outputFormat(for: output)!
+                let cast = dtype.flatMap(DType.init(name:))
+                let format = try input.resolvedFormat ?? FormatDetector.detect(path: input.path)
+                var folder: HuggingFaceFolder?
+                let source: any TensorSource
+                if format == .huggingFace {
+                    folder = try HuggingFaceFolder(path: input.path)
+                    source = folder!.tensors
+                } else {
+                    source = try FormatRegistry.open(path: input.path, format: format)
+                }
+                let payloads = try Self.plan(source: source, cast: cast, target: target, output: output)
+                let options = WriteOptions(
+                    shardSize: shardSize.flatMap(parseByteSize),
+                    progress: { done, total in Console.progress("writing tensors", done, total) })
+                let report = try FormatRegistry.write(payloads, metadata: source.metadata, to: output, format: target, options: options)
+                if let folder, target == .huggingFace || (target == .safetensors && shardSize != nil) {
+                    try copySideFiles(from: folder, to: output, cast: cast)
+                }
+                for key in report.droppedMetadata {
+                    Console.error("weightkit: warning: metadata \"\(key)\" cannot be stored in \(target.rawValue); dropped")
+                }
+                let seconds = monotonicSeconds() - started
+                Console.error("wrote \(report.files.joined(separator: ", ")): \(payloads.count) tensors, \(formatBytes(report.bytesWritten)) in \(compact(seconds)) s")
+            }
+        }
+
+        /// One payload per input tensor: floating tensors cast to `cast`, everything else as is.
+        static func plan(source: any TensorSource, cast: DType?, target: TensorFormat, output: String) throws -> [TensorPayload] {
+            try source.tensors.map { t in
+                let dtype = (cast != nil && t.dtype.isFloatingPoint) ? cast! : t.dtype
+                guard FormatRegistry.canStore(dtype, in: target) else {
+                    throw FormatError(
+                        .unsupportedDType, "\(target.rawValue) cannot store \(dtype.shortName); pass --dtype f32 or --dtype f16",
+                        path: output, tensorName: t.name)
+                }
+                return try TensorPayload(source: source, input: t, dtype: dtype)
+            }
+        }
+
+        /// Copies config and tokenizer files beside the weights; records a cast in torch_dtype.
+        func copySideFiles(from folder: HuggingFaceFolder, to out: String, cast: DType?) throws {
+            for name in folder.sideFiles {
+                let src = joinPath(folder.path, name)
+                if name == "config.json", let cast, var config = folder.config, config["torch_dtype"] != nil {
+                    let names: [DType: String] = [.float32: "float32", .float16: "float16", .bfloat16: "bfloat16"]
+                    config.set("torch_dtype", .string(names[cast]!))
+                    let file = try OutputFile(path: joinPath(out, name))
+                    try file.write(JSONWriter.serialize(.object(config), indent: 2) + "\n")
+                    try file.commit()
+                    continue
+                }
+                let mapped = try MappedFile(path: src)
+                let file = try OutputFile(path: joinPath(out, name))
+                try unsafe mapped.withUnsafeBytes { raw throws(FormatError) in try unsafe file.write(raw) }
+                try file.commit()
+            }
+        }
+    }
+}

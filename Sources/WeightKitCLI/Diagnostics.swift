@@ -1,0 +1,111 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import WeightKitCore
+
+/// stdout for data, stderr for everything else; progress only on a terminal.
+enum Console {
+    /// Writes a line of data to stdout.
+    static func out(_ text: String) {
+        writeAll(1, text + "\n")
+    }
+
+    /// Writes a line to stderr.
+    static func error(_ text: String) {
+        writeAll(2, text + "\n")
+    }
+
+    /// Writes all of `text` to a file descriptor (calls `write` until done).
+    static func writeAll(_ fd: Int32, _ text: String) {
+        let bytes = Array(text.utf8)
+        unsafe bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = unsafe write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 { if errno == EINTR { continue } else { return } }
+                offset += n
+            }
+        }
+    }
+
+    /// True when stderr is a terminal (progress lines are drawn only then).
+    static let stderrIsTerminal = isatty(2) != 0
+
+    /// Redraws a one-line progress indicator on stderr, when it is a terminal.
+    static func progress(_ label: String, _ done: Int, _ total: Int) {
+        guard stderrIsTerminal else { return }
+        writeAll(2, done >= total ? "\r\u{1B}[K" : "\r\u{1B}[K\(label) \(done)/\(total)")
+    }
+}
+
+/// Monotonic seconds (calls `clock_gettime(CLOCK_MONOTONIC)`).
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    unsafe clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// `22713728` → `22,713,728`.
+func grouped(_ n: Int) -> String {
+    let digits = String(n.magnitude)
+    var out = ""
+    for (i, c) in digits.enumerated() {
+        if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
+        out.append(c)
+    }
+    return (n < 0 ? "-" : "") + out
+}
+
+/// A number for tables: 4 significant digits, scientific when tiny or huge.
+func compact(_ x: Double) -> String {
+    if x == 0 { return "0" }
+    if !x.isFinite { return String(x) }
+    let magnitude = abs(x)
+    if magnitude >= 1e5 || magnitude < 1e-3 {
+        let exponent = Int((log10(magnitude)).rounded(.down))
+        let mantissa = x / pow(10, Double(exponent))
+        return "\(round4(mantissa))e\(exponent)"
+    }
+    return round4(x)
+}
+
+private func round4(_ x: Double) -> String {
+    let digits = max(0, 3 - Int(log10(max(abs(x), 1e-12)).rounded(.down)))
+    let scale = pow(10, Double(digits))
+    let r = (x * scale).rounded() / scale
+    var text = String(r)
+    if text.hasSuffix(".0") { text.removeLast(2) }
+    return text
+}
+
+/// Parses `2GB`, `500MB`, `1.5GiB`, `4096` into bytes.
+func parseByteSize(_ text: String) -> Int? {
+    let lower = text.lowercased().trimmingCharacters(in: " ")
+    let units: [(String, Double)] = [
+        ("kib", 1024), ("mib", 1_048_576), ("gib", 1_073_741_824), ("tib", 1_099_511_627_776),
+        ("kb", 1e3), ("mb", 1e6), ("gb", 1e9), ("tb", 1e12), ("k", 1e3), ("m", 1e6), ("g", 1e9), ("b", 1),
+    ]
+    for (suffix, scale) in units where lower.hasSuffix(suffix) {
+        guard let value = Double(lower.dropLast(suffix.count)), value > 0 else { return nil }
+        return Int(value * scale)
+    }
+    guard let value = Int(lower), value > 0 else { return nil }
+    return value
+}
+
+extension String {
+    /// The string without leading and trailing `c`.
+    func trimmingCharacters(in c: Character) -> String {
+        var s = Substring(self)
+        while s.first == c { s.removeFirst() }
+        while s.last == c { s.removeLast() }
+        return String(s)
+    }
+
+    /// Left-justified in `width` columns.
+    func padded(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

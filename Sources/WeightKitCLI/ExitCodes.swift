@@ -1,0 +1,49 @@
+import ArgumentParser
+import WeightKitCore
+
+/// Exit codes (sysexits, matching argument-parser's 64 for usage errors).
+public enum WeightKitExit {
+    /// Success.
+    public static let ok: Int32 = 0
+    /// Any failure not listed below.
+    public static let failure: Int32 = 1
+    /// Bad command line (`ValidationError`).
+    public static let usage: Int32 = 64
+    /// Invalid or corrupt input (`FormatError`).
+    public static let dataError: Int32 = 65
+    /// The input cannot be opened.
+    public static let noInput: Int32 = 66
+    /// Writing the output failed.
+    public static let ioError: Int32 = 74
+
+    /// The exit code for `error`.
+    public static func code(for error: any Error) -> Int32 {
+        if let error = error as? FormatError {
+            switch error.kind {
+            case .cannotOpen: return noInput
+            case .writeFailed, .readFailed: return ioError
+            default: return dataError
+            }
+        }
+        if error is ValidationError { return usage }
+        return failure
+    }
+}
+
+/// Runs a command body; on error prints it once to stderr and exits with its mapped code.
+func reportingErrors(verbose: Bool = false, _ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        var line = "weightkit: error: \(error)"
+        if verbose, let formatError = error as? FormatError {
+            line += "\n  kind: \(formatError.kind.rawValue), raised at \(formatError.location)"
+        }
+        Console.error(line)
+        throw ExitCode(WeightKitExit.code(for: error))
+    }
+}

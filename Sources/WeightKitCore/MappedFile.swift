@@ -1,0 +1,105 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A whole file mapped read-only into memory: the only owner of a mapping.
+///
+/// Opens the file read-only, `fstat`s it, maps it `PROT_READ`/`MAP_PRIVATE`, and unmaps and
+/// closes in `deinit` (llama2.c's lifecycle). It never changes after `init`, so tensor views can
+/// share it across threads.
+///
+/// Hazard: if another process truncates the file while it is mapped, touching the lost pages
+/// raises SIGBUS. Readers check every range against `count` taken at open time; they cannot
+/// defend against a file shrinking under them (candle marks its mmap constructor `unsafe` for
+/// the same reason).
+public final class MappedFile: @unchecked Sendable {
+    // @unchecked: every stored property is immutable after init and the mapping is read-only.
+
+    /// The path as given.
+    public let path: String
+    /// File size in bytes at open time.
+    public let count: Int
+    private let base: UnsafeRawPointer?
+    private let descriptor: Int32
+
+    /// Opens and maps `path` (calls `open`, `fstat`, `mmap`).
+    public init(path: String) throws(FormatError) {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotOpen(path, reason: errnoDescription()) }
+        var info = stat()
+        guard unsafe fstat(fd, &info) == 0 else {
+            let reason = errnoDescription()
+            close(fd)
+            throw .cannotOpen(path, reason: reason)
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw .cannotOpen(path, reason: "not a regular file")
+        }
+        let size = Int(info.st_size)
+        if size == 0 {
+            // mmap rejects length 0; an empty file has nothing to view.
+            unsafe base = nil
+        } else {
+            let mapped = unsafe mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+            guard let mapped, unsafe mapped != MAP_FAILED else {
+                let reason = errnoDescription()
+                close(fd)
+                throw .cannotOpen(path, reason: "mmap failed: \(reason)")
+            }
+            unsafe base = UnsafeRawPointer(mapped)
+        }
+        self.count = size
+        self.descriptor = fd
+    }
+
+    deinit {
+        if let base = unsafe base {
+            // SAFETY: base/count are exactly what mmap returned; no view outlives self.
+            unsafe munmap(UnsafeMutableRawPointer(mutating: base), count)
+        }
+        close(descriptor)
+    }
+
+    /// Calls `body` with the bytes `range` of the file.
+    ///
+    /// - Precondition: `range` lies within `0..<count` (readers check with `contains`, so a bad
+    ///   range here is a programmer error, not bad input).
+    public func withUnsafeBytes<R, E: Error>(
+        in range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws(E) -> R
+    ) throws(E) -> R {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "range outside mapping")
+        guard let base = unsafe base, !range.isEmpty else {
+            return try unsafe body(UnsafeRawBufferPointer(start: nil, count: 0))
+        }
+        // SAFETY: range checked against count above; the mapping lives as long as self.
+        return try unsafe body(UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count))
+    }
+
+    /// Calls `body` with the whole file.
+    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try unsafe withUnsafeBytes(in: 0..<count, body)
+    }
+
+    /// True when `offset..<offset+length` lies inside the file (overflow-checked).
+    public func contains(offset: Int, length: Int) -> Bool {
+        guard offset >= 0, length >= 0 else { return false }
+        let (end, overflow) = offset.addingReportingOverflow(length)
+        return !overflow && end <= count
+    }
+
+    /// Advises the kernel how the range will be read (calls `madvise`); errors are ignored.
+    public func advise(sequential: Bool, in range: Range<Int>? = nil) {
+        guard let base = unsafe base else { return }
+        let r = range ?? 0..<count
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = r.lowerBound / page * page
+        guard r.upperBound > start else { return }
+        // SAFETY: page-aligned start inside the mapping, length clipped to the mapping.
+        let pointer = unsafe UnsafeMutableRawPointer(mutating: base + start)
+        _ = unsafe madvise(pointer, min(r.upperBound, count) - start, sequential ? MADV_SEQUENTIAL : MADV_RANDOM)
+    }
+}

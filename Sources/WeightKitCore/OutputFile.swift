@@ -1,0 +1,90 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An output file that appears at its path only when complete.
+///
+/// Writes go to a temporary file in the target's folder (so the final `rename` is atomic on
+/// the same file system); `commit()` renames it into place. If the writer is dropped without
+/// `commit()` (an error, a crash of the conversion), the temporary file is removed and the
+/// target path is untouched.
+public final class OutputFile {
+    /// The final path.
+    public let path: String
+    /// The temporary path being written.
+    public let temporaryPath: String
+    private var descriptor: Int32
+    private var committed = false
+    /// Bytes written so far.
+    public private(set) var written = 0
+
+    /// Creates the temporary file beside `path` (calls `mkstemp`).
+    public init(path: String) throws(FormatError) {
+        self.path = path
+        let slash = path.lastIndex(of: "/")
+        let folder = slash.map { String(path[...$0]) } ?? ""
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        var template = Array("\(folder).\(name).weightkit-XXXXXX".utf8CString)
+        let fd = unsafe template.withUnsafeMutableBufferPointer { unsafe mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw .writeFailed(path, reason: errnoDescription()) }
+        self.descriptor = fd
+        self.temporaryPath = unsafe template.withUnsafeBufferPointer { unsafe String(cString: $0.baseAddress!) }
+        // mkstemp creates 0600; give the output the usual permissions (0644 under umask 022).
+        let mask = umask(0)
+        umask(mask)
+        fchmod(fd, 0o666 & ~mask)
+    }
+
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
+        if !committed { unlink(temporaryPath) }
+    }
+
+    /// Appends `bytes` (calls `write` until all are written).
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(FormatError) {
+        guard var base = bytes.baseAddress else { return }
+        var left = bytes.count
+        while left > 0 {
+            let n = unsafe Glibc.write(descriptor, base, min(left, 1 << 30))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .writeFailed(path, reason: errnoDescription())
+            }
+            unsafe base += n
+            left -= n
+            written += n
+        }
+    }
+
+    /// Appends `bytes`.
+    public func write(_ bytes: [UInt8]) throws(FormatError) {
+        var failure: FormatError?
+        unsafe bytes.withUnsafeBytes { raw in
+            do throws(FormatError) { try unsafe write(raw) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Appends the UTF-8 of `text`.
+    public func write(_ text: String) throws(FormatError) {
+        try write(Array(text.utf8))
+    }
+
+    /// Appends `count` zero bytes (alignment padding).
+    public func writeZeros(_ count: Int) throws(FormatError) {
+        guard count > 0 else { return }
+        try write([UInt8](repeating: 0, count: count))
+    }
+
+    /// Closes the temporary file and renames it to `path`.
+    public func commit() throws(FormatError) {
+        guard !committed else { return }
+        let fd = descriptor
+        descriptor = -1
+        guard close(fd) == 0 else { throw .writeFailed(path, reason: errnoDescription()) }
+        guard rename(temporaryPath, path) == 0 else { throw .writeFailed(path, reason: errnoDescription()) }
+        committed = true
+    }
+}

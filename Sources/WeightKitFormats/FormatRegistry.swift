@@ -1,0 +1,79 @@
+import WeightKitCore
+
+/// Options every writer understands; a writer ignores what its format cannot use.
+public struct WriteOptions: Sendable {
+    /// Largest shard in bytes (safetensors): nil writes one file.
+    public var shardSize: Int?
+    /// Deflate tensor data where the format allows it (npz, wkp).
+    public var compress: Bool
+    /// Called with (tensors done, total) as writing progresses.
+    public var progress: (@Sendable (Int, Int) -> Void)?
+
+    /// Creates options.
+    public init(shardSize: Int? = nil, compress: Bool = false, progress: (@Sendable (Int, Int) -> Void)? = nil) {
+        self.shardSize = shardSize
+        self.compress = compress
+        self.progress = progress
+    }
+}
+
+/// What a writer produced.
+public struct WriteReport: Sendable {
+    /// Files written, in order.
+    public var files: [String]
+    /// Total bytes written.
+    public var bytesWritten: Int
+    /// Metadata keys the target format could not hold (reported, not silently lost).
+    public var droppedMetadata: [String]
+
+    /// Creates a report.
+    public init(files: [String], bytesWritten: Int, droppedMetadata: [String] = []) {
+        self.files = files
+        self.bytesWritten = bytesWritten
+        self.droppedMetadata = droppedMetadata
+    }
+}
+
+/// Opens readers and picks writers by format: the one place formats plug in.
+public enum FormatRegistry {
+    /// Opens `path` as a tensor source, detecting the format unless `format` is given.
+    public static func open(path: String, format: TensorFormat? = nil) throws -> any TensorSource {
+        let resolved = try format ?? FormatDetector.detect(path: path)
+        switch resolved {
+        case .safetensors: return try SafetensorsFile(path: path)
+        case .safetensorsIndex: return try ShardedSafetensors(indexPath: path)
+        case .huggingFace: return try HuggingFaceFolder(path: path).tensors
+        case .npy, .npz, .npyFolder, .gguf, .wkp:
+            throw FormatError(.unsupported, "reading \(resolved.rawValue) is not implemented yet", path: path)
+        }
+    }
+
+    /// Writes `tensors` with `metadata` to `path` as `format`.
+    public static func write(
+        _ tensors: [TensorPayload], metadata: Metadata, to path: String, format: TensorFormat,
+        options: WriteOptions = WriteOptions()
+    ) throws -> WriteReport {
+        switch format {
+        case .safetensors:
+            if options.shardSize != nil {
+                return try SafetensorsWriter.writeSharded(tensors, metadata: metadata, folder: path, options: options)
+            }
+            return try SafetensorsWriter.write(tensors, metadata: metadata, to: path, options: options)
+        case .huggingFace, .safetensorsIndex:
+            return try SafetensorsWriter.writeSharded(tensors, metadata: metadata, folder: path, options: options)
+        case .npy, .npz, .npyFolder, .gguf, .wkp:
+            throw FormatError(.unsupported, "writing \(format.rawValue) is not implemented yet", path: path)
+        }
+    }
+
+    /// The dtypes `format` can store (used to refuse a cast up front, before writing anything).
+    public static func canStore(_ dtype: DType, in format: TensorFormat) -> Bool {
+        switch format {
+        case .safetensors, .safetensorsIndex, .huggingFace: return dtype.safetensorsName != nil
+        case .npy, .npz, .npyFolder:
+            return dtype.isInteger || dtype == .bool || [.float16, .float32, .float64].contains(dtype)
+        case .gguf: return [.float32, .float16, .bfloat16, .q8_0, .q4_0, .q4_1].contains(dtype)
+        case .wkp: return true
+        }
+    }
+}

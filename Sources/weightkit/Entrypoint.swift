@@ -1,0 +1,4 @@
+// The `weightkit` executable: everything lives in WeightKitCLI.
+import WeightKitCLI
+
+WeightKitCommand.main()
