@@ -5,7 +5,7 @@ import WeightKitCore
 /// Enforces the reference crate's rules (`safetensors/src/tensor.rs`, `read_metadata` and
 /// `Metadata::validate`), one error per rule:
 /// - the 8-byte little-endian header length is at most `maxHeaderBytes` and fits in the file;
-/// - the header starts with `{`, is valid UTF-8 JSON, and is an object without duplicate keys;
+/// - the header is valid UTF-8 JSON and an object (leading whitespace allowed) without duplicate keys;
 /// - `__metadata__`, if present, maps strings to strings;
 /// - every other entry has a known `dtype`, a `shape` of non-negative integers and
 ///   `data_offsets` of two non-negative integers;
@@ -95,8 +95,11 @@ public struct SafetensorsHeader: Sendable {
     }
 
     static func parseJSON(_ raw: UnsafeRawBufferPointer, path: String) throws(FormatError) -> (root: JSONObject, keyOffsets: [String: Int]) {
-        guard raw.count > 0, unsafe raw[0] == UInt8(ascii: "{") else {
-            throw .invalidHeader("header must start with \"{\"", path: path, at: 8)
+        // The reference accepts JSON whitespace before the object; anything else must be `{`.
+        var first = 0
+        while first < raw.count, [0x20, 0x09, 0x0A, 0x0D].contains(unsafe raw[first]) { first += 1 }
+        guard first < raw.count, unsafe raw[first] == UInt8(ascii: "{") else {
+            throw .invalidHeader("header must be a JSON object starting with \"{\"", path: path, at: 8 + first)
         }
         let value: JSONValue
         do {
