@@ -44,8 +44,11 @@ public struct ProcessResult: Sendable {
 }
 
 /// Runs `executable` with `arguments`, capturing output (stdin is empty).
-public func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> ProcessResult {
+public func run(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, currentDirectory: String? = nil
+) throws -> ProcessResult {
     let process = Process()
+    if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     if let environment {
@@ -110,6 +113,16 @@ public let weightkitBinary: String = {
     url = URL(fileURLWithPath: repositoryRoot + "/.build/debug/weightkit")
     return url.path
 }()
+
+/// Runs the built `weightkit` binary from the repository root.
+public func weightkit(_ arguments: String...) throws -> ProcessResult {
+    try run(weightkitBinary, arguments, currentDirectory: repositoryRoot)
+}
+
+/// Runs the built `weightkit` binary from the repository root.
+public func weightkit(_ arguments: [String]) throws -> ProcessResult {
+    try run(weightkitBinary, arguments, currentDirectory: repositoryRoot)
+}
 
 /// Writes `bytes` to `path`.
 public func writeBytes(_ bytes: [UInt8], to path: String) throws {

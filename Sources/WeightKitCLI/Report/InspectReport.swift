@@ -26,14 +26,14 @@ struct InspectReport {
     var totalElements: Int { tensors.reduce(0) { $0 + $1.elementCount } }
     var totalBytes: Int { tensors.reduce(0) { $0 + $1.byteCount } }
 
-    /// Per dtype: tensor count, elements, bytes; widest first.
+    /// Per dtype: tensor count, elements, bytes; most bytes first, then by name (a stable order).
     var byDType: [(dtype: DType, tensors: Int, elements: Int, bytes: Int)] {
         var table: [DType: (Int, Int, Int)] = [:]
         for t in tensors {
             let old = table[t.dtype] ?? (0, 0, 0)
             table[t.dtype] = (old.0 + 1, old.1 + t.elementCount, old.2 + t.byteCount)
         }
-        return table.map { ($0.key, $0.value.0, $0.value.1, $0.value.2) }.sorted { $0.bytes > $1.bytes }
+        return table.map { ($0.key, $0.value.0, $0.value.1, $0.value.2) }.sorted { ($0.bytes, $1.dtype.shortName) > ($1.bytes, $0.dtype.shortName) }
     }
 
     // MARK: Text
@@ -53,7 +53,7 @@ struct InspectReport {
         lines.append("  parameters  \(grouped(totalElements))")
         for (i, row) in byDType.enumerated() {
             let label = i == 0 ? "  dtypes      " : "              "
-            lines.append(label + "\(row.dtype.shortName): \(grouped(row.tensors)) tensors, \(grouped(row.elements)) elements, \(formatBytes(row.bytes))")
+            lines.append(label + "\(row.dtype.shortName): \(plural(row.tensors, "tensor")), \(plural(row.elements, "element")), \(formatBytes(row.bytes))")
         }
         for (i, entry) in metadata.entries.enumerated() {
             let label = i == 0 ? "  metadata    " : "              "
@@ -174,6 +174,11 @@ struct InspectReport {
         case .array(let a): return .array(a.map(json))
         }
     }
+}
+
+/// `1 tensor`, `2 tensors`, `1,024 elements`.
+func plural(_ n: Int, _ noun: String) -> String {
+    "\(grouped(n)) \(noun)\(n == 1 ? "" : "s")"
 }
 
 extension String {
