@@ -2,7 +2,7 @@
 ///
 /// Used for tensor data that cannot be a view into a mapping (inflated, byte-swapped,
 /// transposed or converted data). 64-byte alignment lets kernels bind it to any element type.
-public final class AlignedBuffer: @unchecked Sendable {
+@safe public final class AlignedBuffer: @unchecked Sendable {
     // @unchecked: the pointer is owned exclusively; writers finish before the buffer is shared.
 
     /// Number of bytes.

@@ -14,7 +14,7 @@ import Darwin
 /// raises SIGBUS. Readers check every range against `count` taken at open time; they cannot
 /// defend against a file shrinking under them (candle marks its mmap constructor `unsafe` for
 /// the same reason).
-public final class MappedFile: @unchecked Sendable {
+@safe public final class MappedFile: @unchecked Sendable {
     // @unchecked: every stored property is immutable after init and the mapping is read-only.
 
     /// The path as given.
@@ -27,7 +27,7 @@ public final class MappedFile: @unchecked Sendable {
     /// Opens and maps `path` (calls `open`, `fstat`, `mmap`).
     public init(path: String) throws(FormatError) {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = unsafe open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .cannotOpen(path, reason: errnoDescription()) }
         var info = stat()
         guard unsafe fstat(fd, &info) == 0 else {
@@ -45,7 +45,7 @@ public final class MappedFile: @unchecked Sendable {
             unsafe base = nil
         } else {
             let mapped = unsafe mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
-            guard let mapped, unsafe mapped != MAP_FAILED else {
+            guard let mapped = unsafe mapped, unsafe mapped != MAP_FAILED else {
                 let reason = errnoDescription()
                 close(fd)
                 throw .cannotOpen(path, reason: "mmap failed: \(reason)")

@@ -39,7 +39,7 @@ public final class OutputFile {
 
     deinit {
         if descriptor >= 0 { close(descriptor) }
-        if !committed { unlink(temporaryPath) }
+        if !committed { unsafe unlink(temporaryPath) }
     }
 
     /// Appends `bytes` (calls `write` until all are written).
@@ -84,7 +84,7 @@ public final class OutputFile {
         let fd = descriptor
         descriptor = -1
         guard close(fd) == 0 else { throw .writeFailed(path, reason: errnoDescription()) }
-        guard rename(temporaryPath, path) == 0 else { throw .writeFailed(path, reason: errnoDescription()) }
+        guard unsafe rename(temporaryPath, path) == 0 else { throw .writeFailed(path, reason: errnoDescription()) }
         committed = true
     }
 }

@@ -40,12 +40,12 @@ extension TensorStats {
                 unsafe floats.withUnsafeMutableBytes { dst in
                     unsafe ElementConversion.decodeToFloat32(src, from: dtype, into: dst.baseAddress!, count: n)
                 }
-                unsafe floats.withUnsafeBufferPointer { acc.add(floats: UnsafeBufferPointer(rebasing: $0[0..<n])) }
+                unsafe floats.withUnsafeBufferPointer { unsafe acc.add(floats: UnsafeBufferPointer(rebasing: $0[0..<n])) }
             } else {
                 unsafe doubles.withUnsafeMutableBufferPointer { dst in
                     unsafe IntegerWidening.widen(src, dtype: dtype, into: dst.baseAddress!, count: n)
                 }
-                unsafe doubles.withUnsafeBufferPointer { acc.add(doubles: UnsafeBufferPointer(rebasing: $0[0..<n])) }
+                unsafe doubles.withUnsafeBufferPointer { unsafe acc.add(doubles: UnsafeBufferPointer(rebasing: $0[0..<n])) }
             }
             done += n
         }
@@ -128,7 +128,7 @@ extension TensorStats {
 
         mutating func add(doubles: UnsafeBufferPointer<Double>) {
             var total = 0.0, l = Double.infinity, h = -Double.infinity, finiteCount = 0
-            for x in unsafe doubles {
+            for unsafe x in unsafe doubles {
                 if x.isNaN { nan += 1; continue }
                 if x.isInfinite { inf += 1; continue }
                 if x == 0 { zero += 1 }
@@ -139,7 +139,7 @@ extension TensorStats {
             }
             let m = finiteCount > 0 ? total / Double(finiteCount) : 0
             var chunkM2 = 0.0
-            for x in unsafe doubles where x.isFinite { chunkM2 += (x - m) * (x - m) }
+            for unsafe x in unsafe doubles where x.isFinite { chunkM2 += (x - m) * (x - m) }
             merge(count: finiteCount, sum: total, m2: chunkM2, low: l, high: h)
         }
 

@@ -68,7 +68,7 @@ public enum FormatDetector {
 
     /// The first `count` bytes of a file (fewer if it is shorter).
     static func readPrefix(_ path: String, count: Int) throws(FormatError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = unsafe open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .cannotOpen(path, reason: errnoDescription()) }
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: count)

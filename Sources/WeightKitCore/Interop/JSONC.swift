@@ -29,8 +29,8 @@ public enum JSON {
         let root = unsafe json_tokener_parse_ex(tokener, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
         let status = unsafe json_tokener_get_error(tokener)
         let end = Int(unsafe json_tokener_get_parse_end(tokener))
-        guard let root, status == json_tokener_success else {
-            if let root { unsafe json_object_put(root) }
+        guard let root = unsafe root, status == json_tokener_success else {
+            if let root = unsafe root { unsafe json_object_put(root) }
             let message: String
             if status == json_tokener_continue {
                 message = "JSON text ends before the value is complete"
@@ -51,8 +51,8 @@ public enum JSON {
             }
             trailing += 1
         }
-        var objects = rejectDuplicateKeys ? JSONKeyScanner.scan(bytes) : []
-        var converter = unsafe Converter(objects: objects)
+        var objects = rejectDuplicateKeys ? unsafe JSONKeyScanner.scan(bytes) : []
+        var converter = Converter(objects: objects)
         let value = try unsafe converter.convert(root)
         objects.removeAll()
         return value
@@ -91,7 +91,7 @@ public enum JSON {
         init(objects: [JSONKeyScanner.ObjectKeys]) { self.objects = objects }
 
         mutating func convert(_ node: OpaquePointer?) throws(JSONParseError) -> JSONValue {
-            guard let node else { return .null }
+            guard let node = unsafe node else { return .null }
             switch unsafe json_object_get_type(node) {
             case json_type_null: return .null
             case json_type_boolean: return .bool(unsafe json_object_get_boolean(node) != 0)
@@ -114,11 +114,11 @@ public enum JSON {
                 var items: [JSONValue] = []
                 items.reserveCapacity(count)
                 for i in 0..<count {
-                    items.append(try convert(unsafe json_object_array_get_idx(node, i)))
+                    items.append(try unsafe convert(json_object_array_get_idx(node, i)))
                 }
                 return .array(items)
             case json_type_object:
-                return .object(try convertObject(node))
+                return .object(try unsafe convertObject(node))
             default:
                 return .null
             }
@@ -133,7 +133,7 @@ public enum JSON {
             while unsafe json_object_iter_equal(&it, &end) == 0 {
                 let name = unsafe String(cString: json_object_iter_peek_name(&it))
                 let value = unsafe json_object_iter_peek_value(&it)
-                object.set(name, try convert(value))
+                object.set(name, try unsafe convert(value))
                 unsafe json_object_iter_next(&it)
             }
             if let scanned, scanned.keys.count != object.count {

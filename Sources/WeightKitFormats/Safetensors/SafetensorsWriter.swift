@@ -81,7 +81,7 @@ public enum SafetensorsWriter {
         try unsafe withUnsafeBytes(of: &length) { try unsafe output.write($0) }
         try output.write(header)
         for (i, tensor) in ordered.enumerated() {
-            try tensor.stream { chunk in try unsafe output.write(chunk) }
+            try unsafe tensor.stream { chunk in try unsafe output.write(chunk) }
             options.progress?(done + i + 1, total)
         }
     }
@@ -150,7 +150,7 @@ public enum SafetensorsWriter {
         case .directory: return
         case .file: throw .writeFailed(folder, reason: "exists and is not a folder")
         case .missing:
-            guard mkdir(folder, 0o755) == 0 else { throw .writeFailed(folder, reason: errnoDescription()) }
+            guard unsafe mkdir(folder, 0o755) == 0 else { throw .writeFailed(folder, reason: errnoDescription()) }
         }
     }
 }
