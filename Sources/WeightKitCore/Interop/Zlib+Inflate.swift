@@ -42,7 +42,7 @@ public struct InflateResult: Sendable, Hashable {
 /// The `z_stream` is allocated once on the heap and never moves (zlib keeps a pointer to it
 /// inside its state); `deinit` calls `inflateEnd`. Input is fed in chunks of at most
 /// `UInt32.max` because `avail_in` is 32-bit.
-public struct Inflater: ~Copyable {
+@safe public struct Inflater: ~Copyable {
     private let stream: UnsafeMutablePointer<z_stream>
 
     /// Calls `inflateInit2_` (through `weightkit_inflateInit2`) with windowBits −15.
@@ -100,7 +100,7 @@ public struct Inflater: ~Copyable {
                 throw error(code)
             }
             if result.produced == output.count {
-                return probe ? try probePastEnd(input, result) : result
+                return probe ? try unsafe probePastEnd(input, result) : result
             }
             if result.consumed == input.count { return result }
             if code == Z_BUF_ERROR { return result }
@@ -145,7 +145,7 @@ public struct Inflater: ~Copyable {
 /// A raw-deflate (windowBits −15) compressor that streams its output to a sink.
 ///
 /// The `z_stream` is heap-allocated once and never moves; `deinit` calls `deflateEnd`.
-public struct Deflater: ~Copyable {
+@safe public struct Deflater: ~Copyable {
     private let stream: UnsafeMutablePointer<z_stream>
     private let scratch: AlignedBuffer
     /// Bytes of compressed output produced so far.

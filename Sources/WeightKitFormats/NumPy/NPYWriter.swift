@@ -65,6 +65,6 @@ public enum NPYWriter {
     /// Writes header and data of `tensor` to `output`.
     static func writeArray(_ tensor: TensorPayload, into output: OutputFile) throws {
         try output.write(header(dtype: tensor.info.dtype, shape: tensor.info.shape))
-        try tensor.stream { chunk in try unsafe output.write(chunk) }
+        try unsafe tensor.stream { chunk in try unsafe output.write(chunk) }
     }
 }

@@ -29,13 +29,13 @@ public enum NPZWriter {
             let header = NPYWriter.header(dtype: t.info.dtype, shape: t.info.shape)
             let body: ZipWriter.Body = { sink in
                 try unsafe header.withUnsafeBytes { try unsafe sink($0) }
-                try t.stream(sink)
+                try unsafe t.stream(sink)
             }
             let name = t.info.name + ".npy"
             if options.compress {
-                try zip.addDeflated(name: name, size: header.count + t.info.byteCount, body: body)
+                try unsafe zip.addDeflated(name: name, size: header.count + t.info.byteCount, body: body)
             } else {
-                try zip.addStored(name: name, size: header.count + t.info.byteCount, body: body)
+                try unsafe zip.addStored(name: name, size: header.count + t.info.byteCount, body: body)
             }
             options.progress?(i + 1, tensors.count)
         }

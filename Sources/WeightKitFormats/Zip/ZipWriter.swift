@@ -47,7 +47,7 @@ public struct ZipWriter {
     public mutating func addStored(name: String, size: Int, body: Body) throws {
         var crc: UInt32 = 0
         var seen = 0
-        try body { chunk in
+        try unsafe body { chunk in
             crc = unsafe CRC32.update(crc, chunk)
             seen += chunk.count
         }
@@ -66,7 +66,7 @@ public struct ZipWriter {
         extra.le(ZipRecord.alignmentExtraID); extra.le(UInt16(pad)); extra += [UInt8](repeating: 0, count: pad)
         try output.write(localHeader(record, extra: extra))
         var written = 0
-        try body { chunk in
+        try unsafe body { chunk in
             try unsafe output.write(chunk)
             written += chunk.count
         }
@@ -91,7 +91,7 @@ public struct ZipWriter {
         var crc: UInt32 = 0
         var seen = 0
         let output = self.output
-        try body { chunk in
+        try unsafe body { chunk in
             crc = unsafe CRC32.update(crc, chunk)
             seen += chunk.count
             try unsafe deflater.compress(chunk, finish: false) { out in try unsafe output.write(out) }
