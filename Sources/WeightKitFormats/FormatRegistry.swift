@@ -43,7 +43,10 @@ public enum FormatRegistry {
         case .safetensors: return try SafetensorsFile(path: path)
         case .safetensorsIndex: return try ShardedSafetensors(indexPath: path)
         case .huggingFace: return try HuggingFaceFolder(path: path).tensors
-        case .npy, .npz, .npyFolder, .gguf, .wkp:
+        case .npy: return try NPYFile(path: path)
+        case .npz: return try NPZArchive(path: path)
+        case .npyFolder: return try NPYFolder(path: path)
+        case .gguf, .wkp:
             throw FormatError(.unsupported, "reading \(resolved.rawValue) is not implemented yet", path: path)
         }
     }
@@ -61,7 +64,10 @@ public enum FormatRegistry {
             return try SafetensorsWriter.write(tensors, metadata: metadata, to: path, options: options)
         case .huggingFace, .safetensorsIndex:
             return try SafetensorsWriter.writeSharded(tensors, metadata: metadata, folder: path, options: options)
-        case .npy, .npz, .npyFolder, .gguf, .wkp:
+        case .npy: return try NPYWriter.write(tensors, metadata: metadata, to: path, options: options)
+        case .npz: return try NPZWriter.write(tensors, metadata: metadata, to: path, options: options)
+        case .npyFolder: return try NPYFolderWriter.write(tensors, metadata: metadata, folder: path, options: options)
+        case .gguf, .wkp:
             throw FormatError(.unsupported, "writing \(format.rawValue) is not implemented yet", path: path)
         }
     }

@@ -24,7 +24,7 @@ extension WeightKitCommand {
         @Argument(help: "The output file, or a folder for a Hugging Face layout.")
         var output: String
 
-        @Option(name: .long, help: "Output format (safetensors, hf); default from OUT's extension.")
+        @Option(name: .long, help: "Output format (safetensors, hf, npy, npz, npy-folder); default from OUT's extension.")
         var to: String?
 
         @Option(name: .long, help: "Cast floating tensors to this dtype: f32, f16 or bf16.")
@@ -32,6 +32,12 @@ extension WeightKitCommand {
 
         @Option(name: .long, help: "Split safetensors output into shards of at most this size (e.g. 2GB, 500MB), with an index.")
         var shardSize: String?
+
+        @Option(name: .long, help: "Write only the tensor with this name (required to write a multi-tensor input as one .npy).")
+        var tensor: String?
+
+        @Flag(name: .long, help: "Deflate tensor data where the format allows it (npz).")
+        var compress = false
 
         func validate() throws {
             if let to, TensorFormat(userName: to) == nil {
@@ -64,9 +70,12 @@ extension WeightKitCommand {
                 } else {
                     source = try FormatRegistry.open(path: input.path, format: format)
                 }
-                let payloads = try Self.plan(source: source, cast: cast, target: target, output: output)
+                let payloads = try Self.plan(source: source, cast: cast, target: target, output: output, only: tensor)
+                if target == .npy, payloads.count != 1 {
+                    throw ValidationError("a .npy file holds one tensor, but the input has \(payloads.count); pick one with --tensor NAME")
+                }
                 let options = WriteOptions(
-                    shardSize: shardSize.flatMap(parseByteSize),
+                    shardSize: shardSize.flatMap(parseByteSize), compress: compress,
                     progress: { done, total in Console.progress("writing tensors", done, total) })
                 let report = try FormatRegistry.write(payloads, metadata: source.metadata, to: output, format: target, options: options)
                 if let folder, target == .huggingFace || (target == .safetensors && shardSize != nil) {
@@ -81,8 +90,17 @@ extension WeightKitCommand {
         }
 
         /// One payload per input tensor: floating tensors cast to `cast`, everything else as is.
-        static func plan(source: any TensorSource, cast: DType?, target: TensorFormat, output: String) throws -> [TensorPayload] {
-            try source.tensors.map { t in
+        static func plan(
+            source: any TensorSource, cast: DType?, target: TensorFormat, output: String, only: String? = nil
+        ) throws -> [TensorPayload] {
+            var tensors = source.tensors
+            if let only {
+                guard let picked = source.tensor(named: only) else {
+                    throw FormatError(.tensorNotFound, "no tensor named \"\(only)\" in the input", path: source.files.first, tensorName: only)
+                }
+                tensors = [picked]
+            }
+            return try tensors.map { t in
                 let dtype = (cast != nil && t.dtype.isFloatingPoint) ? cast! : t.dtype
                 guard FormatRegistry.canStore(dtype, in: target) else {
                     throw FormatError(
