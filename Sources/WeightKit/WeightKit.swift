@@ -5,3 +5,5 @@
 //     for tensor in source.tensors { print(tensor.name, tensor.dtype, tensor.shape) }
 @_exported import WeightKitCore
 @_exported import WeightKitFormats
+@_exported import WeightKitGraph
+@_exported import WeightKitRuntime

@@ -2,10 +2,10 @@
 public struct TensorStorage: Sendable {
     enum Backing: Sendable {
         case mapped(MappedFile, Range<Int>)
-        case owned(AlignedBuffer)
+        case owned(AlignedBuffer, Range<Int>)
     }
 
-    let backing: Backing
+    var backing: Backing
 
     /// A view of `range` in `file` (the caller has checked the range against the file).
     public init(file: MappedFile, range: Range<Int>) {
@@ -14,13 +14,25 @@ public struct TensorStorage: Sendable {
     }
 
     /// Storage owning `buffer`.
-    public init(buffer: AlignedBuffer) { backing = .owned(buffer) }
+    public init(buffer: AlignedBuffer) { backing = .owned(buffer, 0..<buffer.count) }
+
+    /// The bytes `range` of this storage (relative to its start), sharing the same memory.
+    public func slice(_ range: Range<Int>) -> TensorStorage {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "slice outside storage")
+        switch backing {
+        case .mapped(let file, let r):
+            return TensorStorage(file: file, range: r.lowerBound + range.lowerBound..<r.lowerBound + range.upperBound)
+        case .owned(let buffer, let r):
+            var copy = self
+            copy.backing = .owned(buffer, r.lowerBound + range.lowerBound..<r.lowerBound + range.upperBound)
+            return copy
+        }
+    }
 
     /// Number of bytes.
     public var count: Int {
         switch backing {
-        case .mapped(_, let range): return range.count
-        case .owned(let buffer): return buffer.count
+        case .mapped(_, let range), .owned(_, let range): return range.count
         }
     }
 
@@ -34,7 +46,11 @@ public struct TensorStorage: Sendable {
     public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         switch backing {
         case .mapped(let file, let range): return try unsafe file.withUnsafeBytes(in: range, body)
-        case .owned(let buffer): return try unsafe buffer.withUnsafeBytes(body)
+        case .owned(let buffer, let range):
+            return try unsafe buffer.withUnsafeBytes { all throws(E) in
+                // SAFETY: range was checked against the buffer when the slice was made.
+                try unsafe body(UnsafeRawBufferPointer(rebasing: all[range]))
+            }
         }
     }
 

@@ -1,0 +1,37 @@
+#ifndef WEIGHTKIT_KERNELS_H
+#define WEIGHTKIT_KERNELS_H
+/*
+ * WeightKit's hot loops: matrix-vector and matrix-matrix products over weights in their stored
+ * dtype. Each function has an AVX2+FMA+F16C body chosen at run time when the CPU has them and a
+ * portable body otherwise; Swift scalar references in WeightKitRuntime test both.
+ *
+ * Layout: W is row-major [rows, cols] (a Hugging Face Linear weight), x is [cols], y is [rows].
+ * Every function computes rows [row0, row1) only, so callers split rows across threads.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+/* Weight element types, matching the order the Swift side passes. */
+enum wk_dtype { WK_F32 = 0, WK_F16 = 1, WK_BF16 = 2 };
+
+/* 1 when the AVX2/FMA/F16C bodies are in use. */
+int wk_has_avx2(void);
+
+/* Forces the portable bodies (for tests that compare both); 0 restores detection. */
+void wk_force_portable(int on);
+
+/* y[r] = sum_c W[r, c] * x[c] for r in [row0, row1). */
+void wk_matvec(int dtype, const void *w, const float *x, float *y, long cols, long row0, long row1);
+
+/* Y[t, r] = sum_c W[r, c] * X[t, c] for t in [0, n), r in [row0, row1).
+   X has row stride cols; Y has row stride ystride. */
+void wk_matmul(int dtype, const void *w, const float *x, float *y, long n, long cols, long ystride,
+               long row0, long row1);
+
+/* Dot product of two f32 vectors. */
+float wk_dot_f32(const float *a, const float *b, long n);
+
+/* y += a * x over n floats. */
+void wk_axpy_f32(float a, const float *x, float *y, long n);
+
+#endif

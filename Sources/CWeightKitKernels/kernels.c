@@ -1,0 +1,217 @@
+/* See include/wk_kernels.h. The AVX2 bodies are compiled with target attributes, so the package
+   builds for baseline x86-64 (and other architectures) and picks them only on CPUs that have them. */
+#include "wk_kernels.h"
+#include <string.h>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define WK_X86 1
+#include <immintrin.h>
+#endif
+
+static int forced_portable = 0;
+
+void wk_force_portable(int on) { forced_portable = on; }
+
+int wk_has_avx2(void) {
+#if WK_X86
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    }
+    return cached && !forced_portable;
+#else
+    return 0;
+#endif
+}
+
+/* ---- portable bodies ---------------------------------------------------------------------- */
+
+static inline float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
+    if (exp == 0) {
+        if (man == 0) { bits = sign; }
+        else {
+            exp = 127 - 15 + 1;
+            while (!(man & 0x400)) { man <<= 1; exp--; }
+            bits = sign | (exp << 23) | ((man & 0x3FF) << 13);
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7F800000 | (man << 13);
+    } else {
+        bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static inline float bf16_to_float(uint16_t b) {
+    uint32_t bits = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static inline float load_weight(int dtype, const void *w, long i) {
+    switch (dtype) {
+    case WK_F16: return half_to_float(((const uint16_t *)w)[i]);
+    case WK_BF16: return bf16_to_float(((const uint16_t *)w)[i]);
+    default: return ((const float *)w)[i];
+    }
+}
+
+static float dot_portable(int dtype, const void *w, long offset, const float *x, long cols) {
+    float acc[8] = {0};
+    long c = 0;
+    if (dtype == WK_F32) {
+        const float *row = (const float *)w + offset;
+        for (; c + 8 <= cols; c += 8)
+            for (int k = 0; k < 8; k++) acc[k] += row[c + k] * x[c + k];
+    }
+    float sum = 0;
+    for (int k = 0; k < 8; k++) sum += acc[k];
+    for (; c < cols; c++) sum += load_weight(dtype, w, offset + c) * x[c];
+    return sum;
+}
+
+/* ---- AVX2 bodies -------------------------------------------------------------------------- */
+#if WK_X86
+#define WK_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+WK_AVX2 static inline __m256 load8(int dtype, const void *w, long i) {
+    switch (dtype) {
+    case WK_F16: return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i)));
+    case WK_BF16:
+        return _mm256_castsi256_ps(_mm256_slli_epi32(
+            _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i))), 16));
+    default: return _mm256_loadu_ps((const float *)w + i);
+    }
+}
+
+WK_AVX2 static inline float hsum(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 0x55));
+    return _mm_cvtss_f32(lo);
+}
+
+/* Four rows per pass: each x vector is loaded once for four weight streams. */
+WK_AVX2 static void matvec_avx2(int dtype, const void *w, const float *x, float *y, long cols, long row0, long row1) {
+    long r = row0;
+    long vec = cols & ~7L;
+    for (; r + 4 <= row1; r += 4) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+        long o0 = r * cols, o1 = o0 + cols, o2 = o1 + cols, o3 = o2 + cols;
+        for (long c = 0; c < vec; c += 8) {
+            __m256 xv = _mm256_loadu_ps(x + c);
+            a0 = _mm256_fmadd_ps(load8(dtype, w, o0 + c), xv, a0);
+            a1 = _mm256_fmadd_ps(load8(dtype, w, o1 + c), xv, a1);
+            a2 = _mm256_fmadd_ps(load8(dtype, w, o2 + c), xv, a2);
+            a3 = _mm256_fmadd_ps(load8(dtype, w, o3 + c), xv, a3);
+        }
+        float s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
+        for (long c = vec; c < cols; c++) {
+            s0 += load_weight(dtype, w, o0 + c) * x[c];
+            s1 += load_weight(dtype, w, o1 + c) * x[c];
+            s2 += load_weight(dtype, w, o2 + c) * x[c];
+            s3 += load_weight(dtype, w, o3 + c) * x[c];
+        }
+        y[r] = s0; y[r + 1] = s1; y[r + 2] = s2; y[r + 3] = s3;
+    }
+    for (; r < row1; r++) {
+        __m256 a = _mm256_setzero_ps();
+        long o = r * cols;
+        for (long c = 0; c < vec; c += 8) a = _mm256_fmadd_ps(load8(dtype, w, o + c), _mm256_loadu_ps(x + c), a);
+        float s = hsum(a);
+        for (long c = vec; c < cols; c++) s += load_weight(dtype, w, o + c) * x[c];
+        y[r] = s;
+    }
+}
+
+/* Register block of 2 weight rows x 4 tokens: each weight vector is converted once per 4 tokens. */
+WK_AVX2 static void matmul_avx2(int dtype, const void *w, const float *x, float *y, long n, long cols,
+                                long ystride, long row0, long row1) {
+    long vec = cols & ~7L;
+    long t = 0;
+    for (; t + 4 <= n; t += 4) {
+        const float *x0 = x + t * cols, *x1 = x0 + cols, *x2 = x1 + cols, *x3 = x2 + cols;
+        long r = row0;
+        for (; r + 2 <= row1; r += 2) {
+            __m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps(), a02 = _mm256_setzero_ps(), a03 = _mm256_setzero_ps();
+            __m256 a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps(), a12 = _mm256_setzero_ps(), a13 = _mm256_setzero_ps();
+            long o0 = r * cols, o1 = o0 + cols;
+            for (long c = 0; c < vec; c += 8) {
+                __m256 w0 = load8(dtype, w, o0 + c), w1 = load8(dtype, w, o1 + c);
+                __m256 v0 = _mm256_loadu_ps(x0 + c), v1 = _mm256_loadu_ps(x1 + c);
+                __m256 v2 = _mm256_loadu_ps(x2 + c), v3 = _mm256_loadu_ps(x3 + c);
+                a00 = _mm256_fmadd_ps(w0, v0, a00); a01 = _mm256_fmadd_ps(w0, v1, a01);
+                a02 = _mm256_fmadd_ps(w0, v2, a02); a03 = _mm256_fmadd_ps(w0, v3, a03);
+                a10 = _mm256_fmadd_ps(w1, v0, a10); a11 = _mm256_fmadd_ps(w1, v1, a11);
+                a12 = _mm256_fmadd_ps(w1, v2, a12); a13 = _mm256_fmadd_ps(w1, v3, a13);
+            }
+            float s[8] = {hsum(a00), hsum(a01), hsum(a02), hsum(a03), hsum(a10), hsum(a11), hsum(a12), hsum(a13)};
+            for (long c = vec; c < cols; c++) {
+                float w0 = load_weight(dtype, w, o0 + c), w1 = load_weight(dtype, w, o1 + c);
+                s[0] += w0 * x0[c]; s[1] += w0 * x1[c]; s[2] += w0 * x2[c]; s[3] += w0 * x3[c];
+                s[4] += w1 * x0[c]; s[5] += w1 * x1[c]; s[6] += w1 * x2[c]; s[7] += w1 * x3[c];
+            }
+            for (int k = 0; k < 4; k++) {
+                y[(t + k) * ystride + r] = s[k];
+                y[(t + k) * ystride + r + 1] = s[4 + k];
+            }
+        }
+        for (; r < row1; r++)
+            for (int k = 0; k < 4; k++) matvec_avx2(dtype, w, x + (t + k) * cols, y + (t + k) * ystride, cols, r, r + 1);
+    }
+    for (; t < n; t++) matvec_avx2(dtype, w, x + t * cols, y + t * ystride, cols, row0, row1);
+}
+
+WK_AVX2 static float dot_avx2(const float *a, const float *b, long n) {
+    __m256 acc = _mm256_setzero_ps();
+    long i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+    float s = hsum(acc);
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+WK_AVX2 static void axpy_avx2(float a, const float *x, float *y, long n) {
+    __m256 av = _mm256_set1_ps(a);
+    long i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+#endif
+
+/* ---- dispatch ----------------------------------------------------------------------------- */
+
+void wk_matvec(int dtype, const void *w, const float *x, float *y, long cols, long row0, long row1) {
+#if WK_X86
+    if (wk_has_avx2()) { matvec_avx2(dtype, w, x, y, cols, row0, row1); return; }
+#endif
+    for (long r = row0; r < row1; r++) y[r] = dot_portable(dtype, w, r * cols, x, cols);
+}
+
+void wk_matmul(int dtype, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0, long row1) {
+#if WK_X86
+    if (wk_has_avx2()) { matmul_avx2(dtype, w, x, y, n, cols, ystride, row0, row1); return; }
+#endif
+    for (long t = 0; t < n; t++)
+        for (long r = row0; r < row1; r++) y[t * ystride + r] = dot_portable(dtype, w, r * cols, x + t * cols, cols);
+}
+
+float wk_dot_f32(const float *a, const float *b, long n) {
+#if WK_X86
+    if (wk_has_avx2()) return dot_avx2(a, b, n);
+#endif
+    return dot_portable(WK_F32, a, 0, b, n);
+}
+
+void wk_axpy_f32(float a, const float *x, float *y, long n) {
+#if WK_X86
+    if (wk_has_avx2()) { axpy_avx2(a, x, y, n); return; }
+#endif
+    for (long i = 0; i < n; i++) y[i] += a * x[i];
+}

@@ -1,0 +1,104 @@
+import WeightKitCore
+
+/// Looks tensors up by name with shape checks, and remembers which names were used so that
+/// anything left over can be reported as unexpected.
+public final class Binder {
+    /// The source being bound.
+    public let source: any TensorSource
+    private var byName: [String: TensorInfo] = [:]
+    private(set) var used = Set<String>()
+    /// Dtypes matrices may have for the runtime to compute on them directly.
+    public static let matrixDTypes: Set<DType> = [.float32, .float16, .bfloat16, .q8_0, .q4_0, .q4_1]
+
+    /// Prepares to bind `source`.
+    public init(source: any TensorSource) {
+        self.source = source
+        for t in source.tensors { byName[t.name] = t }
+    }
+
+    /// True when a tensor called `name` exists.
+    public func has(_ name: String) -> Bool { byName[name] != nil }
+
+    /// The tensor `name` with shape `shape`, as stored.
+    public func matrix(_ name: String, _ shape: [Int]) throws -> Weight {
+        let info = try lookup(name, shape)
+        guard Self.matrixDTypes.contains(info.dtype) else {
+            throw GraphError(.unsupportedDType, "the runtime computes on f32, f16, bf16, q8_0, q4_0 and q4_1 matrices, not \(info.dtype.shortName)", tensorName: name)
+        }
+        return Weight(info: info, storage: try source.storage(of: info))
+    }
+
+    /// The tensor `name` (a vector or small table), converted to f32 in memory we own.
+    public func vector(_ name: String, _ shape: [Int]) throws -> Weight {
+        let info = try lookup(name, shape)
+        return try Self.toFloat32(Weight(info: info, storage: try source.storage(of: info)))
+    }
+
+    /// `vector(name, shape)` when the tensor exists, else nil.
+    public func optionalVector(_ name: String, _ shape: [Int]) throws -> Weight? {
+        has(name) ? try vector(name, shape) : nil
+    }
+
+    /// A matrix stored transposed ([in, out], GPT-2's Conv1D), returned as [out, in] in the same dtype.
+    public func transposedMatrix(_ name: String, storedShape: [Int]) throws -> Weight {
+        let stored = try matrix(name, storedShape)
+        let rows = storedShape[0], cols = storedShape[1], width = stored.dtype.blockBytes
+        guard !stored.dtype.isQuantized else {
+            throw GraphError(.unsupportedDType, "a transposed (Conv1D) weight cannot be block-quantized", tensorName: name)
+        }
+        let buffer = AlignedBuffer(count: stored.info.byteCount)
+        unsafe stored.storage.withUnsafeBytes { src in
+            unsafe buffer.withUnsafeMutableBytes { dst in
+                for r in 0..<rows {
+                    for c in 0..<cols {
+                        // SAFETY: r < rows, c < cols; both buffers hold rows*cols elements of `width` bytes.
+                        unsafe (dst.baseAddress! + (c * rows + r) * width).copyMemory(from: src.baseAddress! + (r * cols + c) * width, byteCount: width)
+                    }
+                }
+            }
+        }
+        var info = stored.info
+        info.shape = Shape([cols, rows])
+        return Weight(info: info, storage: TensorStorage(buffer: buffer))
+    }
+
+    /// Throws `unexpectedTensor` for the first tensor not used and not matched by `ignoring`.
+    public func checkAllUsed(ignoring: (String) -> Bool) throws {
+        for t in source.tensors where !used.contains(t.name) && !ignoring(t.name) {
+            throw GraphError(.unexpectedTensor, "tensor is not part of the architecture", tensorName: t.name, path: source.files.first)
+        }
+    }
+
+    /// Marks `name` as used without binding it (e.g. a redundant lm_head of a tied model).
+    public func markUsed(_ name: String) { used.insert(name) }
+
+    private func lookup(_ name: String, _ shape: [Int]) throws -> TensorInfo {
+        guard let info = byName[name] else {
+            throw GraphError(.missingTensor, "missing; expected shape \(Shape(shape))", tensorName: name, path: source.files.first)
+        }
+        guard info.shape.dims == shape else {
+            throw GraphError(.shapeMismatch, "expected shape \(Shape(shape)), found \(info.shape)", tensorName: name, path: source.files.first)
+        }
+        used.insert(name)
+        return info
+    }
+
+    /// A copy of a plain floating weight as f32.
+    static func toFloat32(_ w: Weight) throws -> Weight {
+        if w.dtype == .float32 { return w }
+        guard ElementConversion.canConvert(from: w.dtype, to: .float32) else {
+            throw GraphError(.unsupportedDType, "expected a floating tensor, found \(w.dtype.shortName)", tensorName: w.info.name)
+        }
+        let n = w.info.elementCount
+        let buffer = AlignedBuffer(count: n * 4)
+        unsafe w.storage.withUnsafeBytes { src in
+            unsafe buffer.withUnsafeMutableBytes { dst in
+                if n > 0 { unsafe ElementConversion.convert(src.baseAddress!, from: w.dtype, to: .float32, into: dst.baseAddress!, count: n) }
+            }
+        }
+        var info = w.info
+        info.dtype = .float32
+        info.byteCount = n * 4
+        return Weight(info: info, storage: TensorStorage(buffer: buffer))
+    }
+}

@@ -1,0 +1,69 @@
+import WeightKitCore
+
+/// One bound weight: its description and its bytes, kept in the stored dtype.
+public struct Weight: Sendable {
+    /// Name (as stored), dtype and shape.
+    public let info: TensorInfo
+    /// The bytes (a view into the mapped file when possible).
+    public let storage: TensorStorage
+
+    /// Creates a bound weight.
+    public init(info: TensorInfo, storage: TensorStorage) {
+        self.info = info
+        self.storage = storage
+    }
+
+    /// Rows of a matrix (the first dimension; 1 for a vector).
+    public var rows: Int { info.shape.rank >= 2 ? info.shape.dims[0] : 1 }
+    /// Columns of a matrix (the product of the other dimensions).
+    public var columns: Int { info.shape.rank >= 2 ? info.elementCount / max(rows, 1) : info.elementCount }
+    /// The element type.
+    public var dtype: DType { info.dtype }
+}
+
+/// The weights of one transformer block, by role.
+public struct BlockWeights: Sendable {
+    /// Norm before attention: [hidden] (+ bias for LayerNorm).
+    public var attentionNorm: Weight
+    public var attentionNormBias: Weight?
+    /// Query, key, value projections: [heads*headDim, hidden], [kvHeads*headDim, hidden] ×2.
+    public var query: Weight
+    public var key: Weight
+    public var value: Weight
+    public var queryBias: Weight?
+    public var keyBias: Weight?
+    public var valueBias: Weight?
+    /// Attention output projection: [hidden, heads*headDim].
+    public var output: Weight
+    public var outputBias: Weight?
+    /// Norm before the MLP: [hidden] (+ bias for LayerNorm).
+    public var mlpNorm: Weight
+    public var mlpNormBias: Weight?
+    /// SwiGLU gate: [intermediate, hidden]; nil for a plain (GELU) MLP.
+    public var gate: Weight?
+    /// Up (or fc) projection: [intermediate, hidden].
+    public var up: Weight
+    public var upBias: Weight?
+    /// Down (or proj) projection: [hidden, intermediate].
+    public var down: Weight
+    public var downBias: Weight?
+}
+
+/// A model ready to run: configuration plus every weight by role, whatever the source format.
+public struct ModelGraph: Sendable {
+    /// Hyperparameters (including the RoPE layout of the source).
+    public var config: ArchitectureConfig
+    /// Token embedding: [vocab, hidden].
+    public var tokenEmbedding: Weight
+    /// Learned position embedding (gpt2): [context, hidden].
+    public var positionEmbedding: Weight?
+    /// The blocks, in order.
+    public var blocks: [BlockWeights]
+    /// Final norm: [hidden] (+ bias for LayerNorm).
+    public var finalNorm: Weight
+    public var finalNormBias: Weight?
+    /// Unembedding: [vocab, hidden]; the token embedding itself when tied.
+    public var unembedding: Weight
+    /// The files the weights come from.
+    public var files: [String]
+}

@@ -1,0 +1,122 @@
+import CWeightKitKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The small per-vector operations of a forward pass: norms, RoPE, softmax, activations.
+/// Each is O(width) per token; the matrix products dominate.
+public enum Ops {
+    /// out = x / rms(x) * weight (RMSNorm, Llama).
+    public static func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int, epsilon: Float) {
+        var ss: Float = 0
+        for i in 0..<count { ss += unsafe x[i] * x[i] }
+        let scale = 1 / (ss / Float(count) + epsilon).squareRoot()
+        for i in 0..<count { unsafe out[i] = weight[i] * (x[i] * scale) }
+    }
+
+    /// out = (x - mean) / sqrt(var + eps) * weight + bias (LayerNorm, GPT-2).
+    public static func layerNorm(
+        _ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
+        _ out: UnsafeMutablePointer<Float>, count: Int, epsilon: Float
+    ) {
+        var mean: Float = 0
+        for i in 0..<count { mean += unsafe x[i] }
+        mean /= Float(count)
+        var variance: Float = 0
+        for i in 0..<count { let d = unsafe x[i] - mean; variance += d * d }
+        variance /= Float(count)
+        let scale = 1 / (variance + epsilon).squareRoot()
+        for i in 0..<count { unsafe out[i] = (x[i] - mean) * scale * weight[i] + bias[i] }
+    }
+
+    /// In-place numerically stable softmax (subtracts the max first).
+    public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        guard count > 0 else { return }
+        var maximum = unsafe x[0]
+        for i in 1..<count { maximum = max(maximum, unsafe x[i]) }
+        var sum: Float = 0
+        for i in 0..<count {
+            let e = expf(unsafe x[i] - maximum)
+            unsafe x[i] = e
+            sum += e
+        }
+        let inv = 1 / sum
+        for i in 0..<count { unsafe x[i] *= inv }
+    }
+
+    /// Rotates the heads of `vector` ([heads, headDim]) to `position` (RoPE).
+    ///
+    /// `halfSplit` pairs dimension i with i + headDim/2 (Hugging Face `rotate_half`);
+    /// otherwise pairs are adjacent (2i, 2i+1), as GGUF's permuted Q/K expect. Frequencies are
+    /// theta^(-2i/headDim) for pair i in both layouts.
+    public static func rope(
+        _ vector: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, position: Int, theta: Float, halfSplit: Bool,
+        table: UnsafePointer<Float>
+    ) {
+        let half = headDim / 2
+        for h in 0..<heads {
+            let head = unsafe vector + h * headDim
+            for i in 0..<half {
+                let cos = unsafe table[(position * half + i) * 2], sin = unsafe table[(position * half + i) * 2 + 1]
+                let (a, b) = halfSplit ? (i, i + half) : (2 * i, 2 * i + 1)
+                let x0 = unsafe head[a], x1 = unsafe head[b]
+                unsafe head[a] = x0 * cos - x1 * sin
+                unsafe head[b] = x0 * sin + x1 * cos
+            }
+        }
+    }
+
+    /// cos/sin of position·freq for every position < `positions` and pair < headDim/2,
+    /// computed in double like transformers' inv_freq then cast to f32.
+    public static func ropeTable(positions: Int, headDim: Int, theta: Float) -> [Float] {
+        let half = headDim / 2
+        var table = [Float](repeating: 0, count: positions * half * 2)
+        for i in 0..<half {
+            // transformers: inv_freq = 1 / base ** (arange(0, dim, 2) / dim), in float32.
+            let invFreq = Float(1.0) / powf(theta, Float(2 * i) / Float(headDim))
+            for p in 0..<positions {
+                let angle = Float(p) * invFreq
+                table[(p * half + i) * 2] = cosf(angle)
+                table[(p * half + i) * 2 + 1] = sinf(angle)
+            }
+        }
+        return table
+    }
+
+    /// gate = silu(gate) * up (SwiGLU), in place on `gate`.
+    public static func swiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let g = unsafe gate[i]
+            unsafe gate[i] = g / (1 + expf(-g)) * up[i]
+        }
+    }
+
+    /// x = gelu(x), tanh approximation (GPT-2's gelu_new) or exact erf.
+    public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int, tanhApproximation: Bool) {
+        for i in 0..<count {
+            let v = unsafe x[i]
+            if tanhApproximation {
+                unsafe x[i] = 0.5 * v * (1 + tanhf(0.7978845608028654 * (v + 0.044715 * v * v * v)))
+            } else {
+                unsafe x[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752))
+            }
+        }
+    }
+
+    /// y += x.
+    public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { unsafe y[i] += x[i] }
+    }
+
+    /// Dot product.
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        unsafe wk_dot_f32(a, b, count)
+    }
+
+    /// y += a·x.
+    public static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        unsafe wk_axpy_f32(a, x, y, count)
+    }
+}

@@ -1,0 +1,42 @@
+import Dispatch
+
+/// Splits work over disjoint ranges on all cores (llama2.c's "parallelize over output rows and
+/// heads"). Falls back to one thread below a size threshold and never nests.
+public struct Parallel: Sendable {
+    /// Threads to use (≥ 1).
+    public let threads: Int
+
+    /// Creates a splitter for `threads` threads (0 or less: one per core).
+    public init(threads: Int = 0) {
+        self.threads = threads > 0 ? threads : Parallel.coreCount
+    }
+
+    /// Number of online cores.
+    public static let coreCount: Int = {
+        #if canImport(Glibc)
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        #else
+        return 1
+        #endif
+    }()
+
+    /// Calls `body` on disjoint sub-ranges covering `0..<count`, concurrently when worth it.
+    /// `minimumPerThread` is the smallest range worth a thread.
+    public func forEachRange(_ count: Int, minimumPerThread: Int = 16, _ body: @Sendable (Range<Int>) -> Void) {
+        let pieces = min(threads, max(1, count / max(1, minimumPerThread)))
+        if pieces <= 1 {
+            body(0..<count)
+            return
+        }
+        let step = (count + pieces - 1) / pieces
+        DispatchQueue.concurrentPerform(iterations: pieces) { i in
+            let lower = i * step
+            let upper = min(count, lower + step)
+            if lower < upper { body(lower..<upper) }
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

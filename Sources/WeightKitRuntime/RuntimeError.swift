@@ -1,0 +1,25 @@
+/// An error running a model: context overflow, bad token ids, bad sampling settings.
+public struct RuntimeError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong.
+    public enum Kind: String, Sendable {
+        /// Prompt plus requested tokens exceed the model's context.
+        case contextOverflow
+        /// A token id outside the vocabulary.
+        case invalidToken
+        /// An empty prompt or other bad request.
+        case invalidRequest
+    }
+
+    /// What went wrong.
+    public var kind: Kind
+    /// Expected and found.
+    public var message: String
+
+    /// Creates an error.
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,138 @@
+import WeightKitCore
+import WeightKitGraph
+
+extension Transformer {
+    /// The forward pass for `tokens` at positions `position ..< position + n` — one function,
+    /// top to bottom, like llama2.c's `forward`. Shapes: n tokens, d = hidden, kv = kvHeads·headDim.
+    func forwardChunk(_ tokens: [Int], last: Bool) {
+        let c = graph.config, s = state, n = tokens.count, p0 = position
+        let d = c.hiddenSize, qDim = c.qDim, kvDim = c.kvDim, hd = c.headDim, f = c.intermediateSize
+        let group = c.heads / c.kvHeads
+        let scale = 1 / Float(hd).squareRoot()
+        unsafe s.x.withUnsafeMutableBufferPointer { x in
+        unsafe s.xb.withUnsafeMutableBufferPointer { xb in
+        unsafe s.xb2.withUnsafeMutableBufferPointer { xb2 in
+        unsafe s.q.withUnsafeMutableBufferPointer { q in
+        unsafe s.k.withUnsafeMutableBufferPointer { k in
+        unsafe s.v.withUnsafeMutableBufferPointer { v in
+        unsafe s.attention.withUnsafeMutableBufferPointer { att in
+        unsafe s.scores.withUnsafeMutableBufferPointer { scores in
+        unsafe s.hb.withUnsafeMutableBufferPointer { hb in
+        unsafe s.hb2.withUnsafeMutableBufferPointer { hb2 in
+        unsafe s.keyCache.withUnsafeMutableBufferPointer { keyCache in
+        unsafe s.valueCache.withUnsafeMutableBufferPointer { valueCache in
+        unsafe s.ropeTable.withUnsafeBufferPointer { rope in
+            let x = unsafe x.baseAddress!, xb = unsafe xb.baseAddress!, xb2 = unsafe xb2.baseAddress!
+            let q = unsafe q.baseAddress!, k = unsafe k.baseAddress!, v = unsafe v.baseAddress!
+            let att = unsafe att.baseAddress!, scores = unsafe scores.baseAddress!
+            let hb = unsafe hb.baseAddress!, hb2 = unsafe hb2.baseAddress!
+
+            // 1. Embedding: token rows (and learned positions for gpt2) into the residual stream.
+            for (t, token) in tokens.enumerated() {
+                unsafe Self.row(graph.tokenEmbedding, token, into: x + t * d)
+                if let positions = graph.positionEmbedding {
+                    unsafe Self.row(positions, p0 + t, into: xb)
+                    unsafe Ops.add(xb, into: x + t * d, count: d)
+                }
+            }
+
+            for (l, block) in graph.blocks.enumerated() {
+                // 2. Attention: norm → Q, K, V → RoPE → cache → softmax(QKᵀ/√d)·V → O → residual.
+                unsafe normalize(x, block.attentionNorm, block.attentionNormBias, into: xb, n: n)
+                unsafe project(block.query, block.queryBias, xb, q, n: n)
+                unsafe project(block.key, block.keyBias, xb, k, n: n)
+                unsafe project(block.value, block.valueBias, xb, v, n: n)
+                let layerCache = l * s.capacity * kvDim
+                for t in 0..<n {
+                    if c.family != .gpt2 {
+                        let halfSplit = c.ropeLayout == .halfSplit
+                        unsafe Ops.rope(q + t * qDim, heads: c.heads, headDim: hd, position: p0 + t, theta: c.ropeTheta, halfSplit: halfSplit, table: rope.baseAddress!)
+                        unsafe Ops.rope(k + t * kvDim, heads: c.kvHeads, headDim: hd, position: p0 + t, theta: c.ropeTheta, halfSplit: halfSplit, table: rope.baseAddress!)
+                    }
+                    unsafe (keyCache.baseAddress! + layerCache + (p0 + t) * kvDim).update(from: k + t * kvDim, count: kvDim)
+                    unsafe (valueCache.baseAddress! + layerCache + (p0 + t) * kvDim).update(from: v + t * kvDim, count: kvDim)
+                }
+                let kc = unsafe SendablePointer(UnsafeRawPointer(keyCache.baseAddress! + layerCache))
+                let vc = unsafe SendablePointer(UnsafeRawPointer(valueCache.baseAddress! + layerCache))
+                let qs = unsafe SendablePointer(UnsafeRawPointer(q)), outs = unsafe SendablePointer(UnsafeRawPointer(att))
+                let ss = unsafe SendablePointer(UnsafeRawPointer(scores))
+                let capacity = s.capacity
+                // Parallel over (token, head) pairs: each writes its own score row and output slice.
+                parallel.forEachRange(n * c.heads, minimumPerThread: 2) { range in
+                    for job in range {
+                        let t = job / c.heads, h = job % c.heads, kvh = h / group
+                        let length = p0 + t + 1  // causal: positions 0 ... p0+t
+                        let query = unsafe qs.floats + t * qDim + h * hd
+                        let row = unsafe ss.mutableFloats + job * capacity
+                        for p in 0..<length {
+                            unsafe row[p] = Ops.dot(query, kc.floats + p * kvDim + kvh * hd, count: hd) * scale
+                        }
+                        unsafe Ops.softmax(row, count: length)
+                        let out = unsafe outs.mutableFloats + t * qDim + h * hd
+                        unsafe out.update(repeating: 0, count: hd)
+                        for p in 0..<length {
+                            unsafe Ops.axpy(row[p], vc.floats + p * kvDim + kvh * hd, out, count: hd)
+                        }
+                    }
+                }
+                unsafe project(block.output, block.outputBias, att, xb2, n: n)
+                unsafe Ops.add(xb2, into: x, count: n * d)
+
+                // 3. MLP: norm → gate/up (SwiGLU) or fc (GELU) → down → residual.
+                unsafe normalize(x, block.mlpNorm, block.mlpNormBias, into: xb, n: n)
+                unsafe project(block.up, block.upBias, xb, hb2, n: n)
+                if let gate = block.gate {
+                    unsafe project(gate, nil, xb, hb, n: n)
+                    unsafe Ops.swiglu(hb, hb2, count: n * f)
+                } else {
+                    unsafe hb.update(from: hb2, count: n * f)
+                    unsafe Ops.gelu(hb, count: n * f, tanhApproximation: c.activation == .geluTanh)
+                }
+                unsafe project(block.down, block.downBias, hb, xb2, n: n)
+                unsafe Ops.add(xb2, into: x, count: n * d)
+            }
+
+            // 4. Unembedding: final norm of the last position → logits over the vocabulary.
+            guard last else { return }
+            let lastRow = unsafe x + (n - 1) * d
+            unsafe normalize(lastRow, graph.finalNorm, graph.finalNormBias, into: xb, n: 1)
+            unsafe s.logits.withUnsafeMutableBufferPointer { logits in
+                unsafe MatMul.matVec(graph.unembedding, xb, logits.baseAddress!, parallel: parallel)
+            }
+        }}}}}}}}}}}}}
+    }
+
+    /// out = norm(x) row by row (RMSNorm, or LayerNorm when a bias is given).
+    func normalize(_ x: UnsafePointer<Float>, _ weight: Weight, _ bias: Weight?, into out: UnsafeMutablePointer<Float>, n: Int) {
+        let d = graph.config.hiddenSize, eps = graph.config.normEpsilon
+        unsafe weight.storage.withUnsafeBytes { w in
+            let wp = unsafe w.baseAddress!.assumingMemoryBound(to: Float.self)
+            if let bias {
+                unsafe bias.storage.withUnsafeBytes { b in
+                    let bp = unsafe b.baseAddress!.assumingMemoryBound(to: Float.self)
+                    for t in 0..<n { unsafe Ops.layerNorm(x + t * d, wp, bp, out + t * d, count: d, epsilon: eps) }
+                }
+            } else {
+                for t in 0..<n { unsafe Ops.rmsNorm(x + t * d, wp, out + t * d, count: d, epsilon: eps) }
+            }
+        }
+    }
+
+    /// out[t] = W·x[t] (+ bias) for t < n.
+    func project(_ w: Weight, _ bias: Weight?, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, n: Int) {
+        unsafe MatMul.matMul(w, x, out, n: n, yStride: w.rows, parallel: parallel)
+        guard let bias else { return }
+        unsafe bias.storage.withUnsafeBytes { b in
+            let bp = unsafe b.baseAddress!.assumingMemoryBound(to: Float.self)
+            for t in 0..<n { unsafe Ops.add(bp, into: out + t * w.rows, count: w.rows) }
+        }
+    }
+
+    /// Row `index` of an embedding table, widened to f32.
+    static func row(_ table: Weight, _ index: Int, into out: UnsafeMutablePointer<Float>) {
+        let width = table.columns
+        unsafe table.storage.withUnsafeBytes { raw in
+            unsafe ElementConversion.decodeToFloat32(raw.baseAddress! + index * width * table.dtype.blockBytes, from: table.dtype, into: UnsafeMutableRawPointer(out), count: width)
+        }
+    }
+}

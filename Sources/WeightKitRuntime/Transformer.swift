@@ -1,0 +1,51 @@
+import WeightKitCore
+import WeightKitGraph
+
+/// Executes a `ModelGraph`: the four stages of a transformer, with a KV cache.
+///
+/// Prefill runs the prompt in chunks of up to `batch` tokens (matrix-matrix products); decode runs
+/// one token at a time (matrix-vector). All buffers live in `RunState`, allocated at init.
+public final class Transformer {
+    /// The model.
+    public let graph: ModelGraph
+    /// Work splitting over cores.
+    public let parallel: Parallel
+    let state: RunState
+    /// Positions already in the KV cache.
+    public private(set) var position = 0
+
+    /// Prepares to run `graph` for sequences of up to `maxSequence` tokens (capped at the model's
+    /// context length), on `threads` threads (0: all cores).
+    public init(graph: ModelGraph, maxSequence: Int? = nil, threads: Int = 0, batch: Int = 32) {
+        self.graph = graph
+        self.parallel = Parallel(threads: threads)
+        let capacity = min(graph.config.contextLength, maxSequence ?? graph.config.contextLength)
+        self.state = RunState(config: graph.config, capacity: max(1, capacity), batch: batch)
+    }
+
+    /// Positions the cache can hold.
+    public var capacity: Int { state.capacity }
+
+    /// Forgets the cached sequence.
+    public func reset() { position = 0 }
+
+    /// Runs `tokens` at the next positions and returns the logits of the last one.
+    public func forward(_ tokens: [Int]) throws -> [Float] {
+        guard !tokens.isEmpty else { throw RuntimeError(.invalidRequest, "no tokens to run") }
+        guard position + tokens.count <= state.capacity else {
+            throw RuntimeError(.contextOverflow, "\(position + tokens.count) tokens exceed the \(state.capacity)-token context")
+        }
+        let vocab = graph.config.vocabSize
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= vocab }) {
+            throw RuntimeError(.invalidToken, "token id \(bad) is outside the vocabulary of \(vocab)")
+        }
+        var start = 0
+        while start < tokens.count {
+            let chunk = Array(tokens[start..<min(tokens.count, start + state.batch)])
+            forwardChunk(chunk, last: start + chunk.count == tokens.count)
+            position += chunk.count
+            start += chunk.count
+        }
+        return state.logits
+    }
+}
