@@ -32,7 +32,7 @@ let package = Package(
         .target(
             name: "WeightKitCLI",
             dependencies: [
-                "WeightKitCore", "WeightKitFormats", "WeightKitGraph", "WeightKitRuntime",
+                "WeightKit", "WeightKitCore", "WeightKitFormats", "WeightKitGraph", "WeightKitRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "weightkit", dependencies: ["WeightKitCLI"]),

@@ -1,0 +1,102 @@
+import ArgumentParser
+import WeightKit
+
+extension WeightKitCommand {
+    /// `weightkit bench PATH`: load time, prefill and decode speed, peak memory.
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure load time, prefill and decode tokens/s, and peak memory of a model.",
+            discussion: """
+                Same definitions as `llama-bench -p 128 -n 64`: prefill is one forward pass over a \
+                128-token prompt; decode generates 64 tokens one at a time after it. Token ids are \
+                fixed pseudo-random ids, so no tokenizer is needed.
+
+                Examples:
+                  weightkit bench ./SmolLM2-135M/
+                  weightkit bench ./SmolLM2-135M/ --threads 1,2 --repetitions 5 --json
+                """)
+
+        @OptionGroup var input: InputOptions
+
+        @Option(name: .long, help: "Comma-separated thread counts to measure, e.g. 1,2.")
+        var threads: String = "\(Parallel.coreCount)"
+
+        @Option(name: .long, help: "Prompt tokens for the prefill measurement.")
+        var prompt: Int = 128
+
+        @Option(name: .long, help: "Tokens generated for the decode measurement.")
+        var generate: Int = 64
+
+        @Option(name: .long, help: "Runs per thread count; mean ± standard deviation are reported.")
+        var repetitions: Int = 3
+
+        @Flag(name: .long, help: "Print the results as JSON on stdout.")
+        var json = false
+
+        func validate() throws {
+            guard threadCounts != nil else { throw ValidationError("--threads must be positive integers separated by commas, like 1,2") }
+            guard prompt > 0, generate > 0, repetitions > 0 else { throw ValidationError("--prompt, --generate and --repetitions must be positive") }
+        }
+
+        var threadCounts: [Int]? {
+            let parts = threads.split(separator: ",").map { Int(String($0).trimmingCharacters(in: " ")) }
+            guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+            return parts.map { $0! }
+        }
+
+        func run() throws {
+            try reportingErrors(verbose: input.verbose) {
+                let t0 = monotonicSeconds()
+                let model = try ModelLoader.load(path: input.path)
+                let loadSeconds = monotonicSeconds() - t0
+                let vocab = model.graph.config.vocabSize
+                var random = SplitMix64(seed: 1)
+                let promptIDs = (0..<prompt).map { _ in Int(random.next() % UInt64(vocab)) }
+                var rows: [JSONValue] = []
+                for count in threadCounts! {
+                    let transformer = Transformer(graph: model.graph, maxSequence: prompt + generate + 1, threads: count)
+                    var prefill: [Double] = [], decode: [Double] = []
+                    for _ in 0..<repetitions {
+                        transformer.reset()
+                        let a = monotonicSeconds()
+                        var logits = try transformer.forward(promptIDs)
+                        let b = monotonicSeconds()
+                        for _ in 0..<generate { logits = try transformer.forward([Sampler.argmax(logits)]) }
+                        let c = monotonicSeconds()
+                        prefill.append(Double(prompt) / (b - a))
+                        decode.append(Double(generate) / (c - b))
+                    }
+                    let (pm, ps) = meanSD(prefill), (dm, ds) = meanSD(decode)
+                    if !json {
+                        Console.out("threads \(count): prefill-\(prompt) \(fixed(pm)) ± \(fixed(ps)) tok/s, decode-\(generate) \(fixed(dm)) ± \(fixed(ds)) tok/s")
+                    }
+                    rows.append(["threads": .integer(count), "prefillTokensPerSecond": .double(pm), "prefillSD": .double(ps),
+                                 "decodeTokensPerSecond": .double(dm), "decodeSD": .double(ds)])
+                }
+                let peak = peakResidentBytes()
+                if json {
+                    Console.out(JSONWriter.serialize([
+                        "path": .string(input.path), "loadSeconds": .double(loadSeconds), "peakResidentBytes": .integer(peak),
+                        "promptTokens": .integer(prompt), "generatedTokens": .integer(generate), "results": .array(rows),
+                    ], indent: 2))
+                } else {
+                    Console.out("load \(fixed(loadSeconds * 1000)) ms, peak resident memory \(formatBytes(peak))")
+                }
+            }
+        }
+    }
+}
+
+/// Mean and sample standard deviation.
+func meanSD(_ values: [Double]) -> (Double, Double) {
+    let mean = values.reduce(0, +) / Double(values.count)
+    guard values.count > 1 else { return (mean, 0) }
+    let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)
+    return (mean, variance.squareRoot())
+}
+
+/// One decimal place.
+func fixed(_ x: Double) -> String {
+    let r = (x * 10).rounded() / 10
+    return String(r)
+}
