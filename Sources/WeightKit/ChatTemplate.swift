@@ -26,7 +26,9 @@ public enum ChatTemplate: Sendable, Equatable {
     /// The default system text written literally in a ChatML template, if any.
     static func literalSystem(in text: String) -> String? {
         let marker = "<|im_start|>system\n"
-        guard let start = text.range(of: marker), let end = text.range(of: "<|im_end|>", range: start.upperBound..<text.endIndex) else { return nil }
+        guard let start = text.firstRange(of: marker),
+            let end = text[start.upperBound...].firstRange(of: "<|im_end|>")
+        else { return nil }
         let body = String(text[start.upperBound..<end.lowerBound])
         return body.contains("{") || body.contains("'") ? nil : body
     }
