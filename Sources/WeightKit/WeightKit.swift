@@ -5,3 +5,4 @@
 //     for tensor in source.tensors { print(tensor.name, tensor.dtype, tensor.shape) }
 @_exported import WeightKitCore
 @_exported import WeightKitFormats
+@_exported import WeightKitTokenizer
