@@ -143,6 +143,14 @@ struct SplitPreTokenizer: PreTokenizer {
     let behavior: SplitBehavior
     let invert: Bool
 
+    /// An isolating split with one of the known regexes.
+    init(pattern: SplitPattern) {
+        regex = pattern
+        literal = []
+        behavior = .isolated
+        invert = false
+    }
+
     init(_ f: JSONFields) throws(TokenizerError) {
         switch try f.pattern("pattern") {
         case .regex(let source):
