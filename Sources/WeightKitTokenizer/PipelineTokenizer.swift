@@ -11,6 +11,8 @@ public final class PipelineTokenizer: Tokenizer {
     /// Added tokens by id.
     let addedTokens: [Int: AddedToken]
     private let addedByContent: [ExactString: Int]
+    /// Id → the string decoding uses (normalized content for normalized added tokens).
+    private let addedStrings: [Int: String]
     private let rawMatcher: AddedTokenMatcher
     private let normalizedMatcher: AddedTokenMatcher
     /// Ids of special added tokens.
@@ -36,7 +38,20 @@ public final class PipelineTokenizer: Tokenizer {
         self.addedTokens = byId
         addedByContent = byContent
         rawMatcher = AddedTokenMatcher(addedTokens.filter { !$0.normalized })
-        normalizedMatcher = AddedTokenMatcher(addedTokens.filter { $0.normalized })
+        // Normalized added tokens are matched in normalized text, so their content is normalized too.
+        // (`tokenizers` also answers id → token with that normalized content.)
+        let normalizedTokens = addedTokens.filter { $0.normalized }.map { token in
+            var copy = token
+            if let normalizer {
+                copy.content = String(String.UnicodeScalarView(normalizer.normalize(Array(token.content.unicodeScalars))))
+            }
+            return copy
+        }
+        normalizedMatcher = AddedTokenMatcher(normalizedTokens)
+        var strings: [Int: String] = [:]
+        for t in addedTokens { strings[t.id] = t.content }
+        for t in normalizedTokens { strings[t.id] = t.content }
+        addedStrings = strings
         specialIds = Set(addedTokens.filter(\.special).map(\.id))
         self.bosTokenId = bosTokenId
         self.eosTokenId = eosTokenId
@@ -52,7 +67,7 @@ public final class PipelineTokenizer: Tokenizer {
 
     public var vocabularySize: Int { max(model.vocabularySize, (addedTokens.keys.max() ?? -1) + 1) }
 
-    public func token(for id: Int) -> String? { addedTokens[id]?.content ?? model.token(for: id) }
+    public func token(for id: Int) -> String? { addedStrings[id] ?? model.token(for: id) }
 
     public func id(for token: String) -> Int? { addedByContent[ExactString(token)] ?? model.id(for: token) }
 
