@@ -99,7 +99,7 @@ public enum TokenizerJSON {
         do {
             file = try MappedFile(path: path)
         } catch {
-            throw TokenizerError(.cannotOpen, "\(error)", path: path)
+            throw TokenizerError(.cannotOpen, (error as? FormatError)?.message ?? "\(error)", path: path)
         }
         guard file.count <= maxFileBytes else {
             throw TokenizerError(.limitExceeded, "file of \(file.count) bytes exceeds the limit of \(maxFileBytes)", path: path)
