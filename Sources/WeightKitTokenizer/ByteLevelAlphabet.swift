@@ -32,7 +32,9 @@ enum ByteLevelAlphabet {
             if s.value < 128 {
                 out.append(byteToScalar[Int(s.value)])
             } else {
-                for b in UTF8.encode(s)! { out.append(byteToScalar[Int(b)]) }
+                var bytes: [UInt8] = []
+                appendUTF8(s, to: &bytes)
+                for b in bytes { out.append(byteToScalar[Int(b)]) }
             }
         }
         return out

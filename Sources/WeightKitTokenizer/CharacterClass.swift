@@ -81,7 +81,7 @@ enum CharacterClass {
     /// BERT's control characters: categories Cc, Cf, Cn, Co and Cs, except tab, newline and
     /// carriage return.
     static func isBertControl(_ s: Unicode.Scalar) -> Bool {
-        if s == "\t" || s == "\n" || s == "\r" { return false }
+        if s.value < 128 { return (s.value < 32 || s.value == 127) && s != "\t" && s != "\n" && s != "\r" }
         switch s.properties.generalCategory {
         case .control, .format, .unassigned, .privateUse, .surrogate: return true
         default: return false

@@ -60,6 +60,9 @@ struct WordPieceModel: TokenModel {
     let unkId: Int
     let prefix: String
     let maxInputCharsPerWord: Int
+    /// The longest vocabulary entry, in scalars: no candidate longer than this can match.
+    private let maxTokenScalars: Int
+    private let cache = WordCache()
 
     init(json f: JSONFields) throws(TokenizerError) {
         (vocab, tokens) = try readVocabulary(f, key: "vocab")
@@ -70,6 +73,7 @@ struct WordPieceModel: TokenModel {
         self.unkId = unkId
         prefix = try f.optionalString("continuing_subword_prefix") ?? "##"
         maxInputCharsPerWord = try f.int("max_input_chars_per_word", default: 100)
+        maxTokenScalars = tokens.map { $0.unicodeScalars.count }.max() ?? 0
     }
 
     var vocabularySize: Int { tokens.count }
@@ -82,27 +86,67 @@ struct WordPieceModel: TokenModel {
             ids.append(unkId)
             return
         }
-        var pieces: [Int] = []
+        if let cached = cache.get(word) {
+            for id in cached { ids.append(Int(id)) }
+            return
+        }
+        let pieces = split(word)
+        cache.put(word, pieces)
+        for id in pieces { ids.append(Int(id)) }
+    }
+
+    /// The greedy longest-match split, or `[unk]`.
+    private func split(_ word: [Unicode.Scalar]) -> [Int32] {
+        // UTF-8 of the word once, with the byte offset of every scalar boundary.
+        var utf8: [UInt8] = []
+        utf8.reserveCapacity(word.count * 2)
+        var offsets = [0]
+        offsets.reserveCapacity(word.count + 1)
+        for s in word {
+            appendUTF8(s, to: &utf8)
+            offsets.append(utf8.count)
+        }
+        let prefixBytes = Array(prefix.utf8)
+        var candidate: [UInt8] = []
+        var pieces: [Int32] = []
         var start = 0
         while start < word.count {
-            var end = word.count
+            var end = min(word.count, start + maxTokenScalars)
             var found: Int? = nil
             while start < end {
-                var candidate = start > 0 ? prefix : ""
-                candidate.unicodeScalars.append(contentsOf: word[start..<end])
-                if let id = vocab[ExactString(candidate)] {
+                candidate.removeAll(keepingCapacity: true)
+                if start > 0 { candidate += prefixBytes }
+                candidate += utf8[offsets[start]..<offsets[end]]
+                if let id = vocab[ExactString(String(decoding: candidate, as: UTF8.self))] {
                     found = id
                     break
                 }
                 end -= 1
             }
-            guard let id = found else {
-                ids.append(unkId)
-                return
-            }
-            pieces.append(id)
+            guard let id = found else { return [Int32(unkId)] }
+            pieces.append(Int32(id))
             start = end
         }
-        ids.append(contentsOf: pieces)
+        return pieces
+    }
+}
+
+/// Appends the UTF-8 encoding of `s`.
+@inline(__always) func appendUTF8(_ s: Unicode.Scalar, to out: inout [UInt8]) {
+    let v = s.value
+    if v < 0x80 {
+        out.append(UInt8(v))
+    } else if v < 0x800 {
+        out.append(UInt8(0xC0 | (v >> 6)))
+        out.append(UInt8(0x80 | (v & 0x3F)))
+    } else if v < 0x10000 {
+        out.append(UInt8(0xE0 | (v >> 12)))
+        out.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
+        out.append(UInt8(0x80 | (v & 0x3F)))
+    } else {
+        out.append(UInt8(0xF0 | (v >> 18)))
+        out.append(UInt8(0x80 | ((v >> 12) & 0x3F)))
+        out.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
+        out.append(UInt8(0x80 | (v & 0x3F)))
     }
 }

@@ -100,7 +100,7 @@ extension WeightKitCommand {
             } else {
                 Console.out("\(count) tokens in \(lines) lines")
             }
-            Console.error("encoded \(JSONWriter.number(mb)) MB in \(JSONWriter.number(seconds)) s: \(JSONWriter.number(mb / seconds)) MB/s")
+            Console.error("encoded \(Self.fixed(mb)) MB in \(Self.fixed(seconds)) s: \(Self.fixed(mb / seconds)) MB/s")
         }
 
         /// Loads a tokenizer from a tokenizer.json, a folder holding one, or a GGUF file's metadata.
@@ -110,6 +110,13 @@ extension WeightKitCommand {
                 return try BPETokenizer.fromGGUFMetadata(source.metadata)
             }
             return try TokenizerJSON.load(path: path)
+        }
+
+        /// `x` with two decimals.
+        private static func fixed(_ x: Double) -> String {
+            let hundredths = Int((x * 100).rounded())
+            let frac = hundredths % 100
+            return "\(hundredths / 100)." + (frac < 10 ? "0" : "") + "\(frac)"
         }
 
         private static func now() -> Double {
