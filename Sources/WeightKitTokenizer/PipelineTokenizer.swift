@@ -92,6 +92,7 @@ public final class PipelineTokenizer: Tokenizer {
                     ids.append(innerAdded)
                     continue
                 }
+                if inner.isEmpty { continue }
                 let startsText = range.lowerBound == 0 && inner.lowerBound == 0
                 encodeWords(Piece(scalars: Array(segment[inner]), startsText: startsText), into: &ids)
             }

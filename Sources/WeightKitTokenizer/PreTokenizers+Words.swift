@@ -22,6 +22,7 @@ struct MetaspacePreTokenizer: PreTokenizer {
     }
 
     func split(_ piece: Piece, into out: inout [Piece]) {
+        if piece.scalars.isEmpty { return }
         var s = piece.scalars.map { $0 == " " ? replacement : $0 }
         let prepend = prependScheme == .always || (prependScheme == .first && piece.startsText)
         if prepend && s.first != replacement { s.insert(replacement, at: 0) }
@@ -65,6 +66,7 @@ struct BertPreTokenizer: PreTokenizer {
 struct DigitsPreTokenizer: PreTokenizer {
     let individual: Bool
     func split(_ piece: Piece, into out: inout [Piece]) {
+        if piece.scalars.isEmpty { return }
         let s = piece.scalars
         var matches: [Range<Int>] = []
         var i = 0

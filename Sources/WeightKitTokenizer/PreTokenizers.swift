@@ -121,6 +121,7 @@ struct ByteLevelPreTokenizer: PreTokenizer {
     let useRegex: Bool
 
     func split(_ piece: Piece, into out: inout [Piece]) {
+        if piece.scalars.isEmpty { return }
         var scalars = piece.scalars
         if addPrefixSpace && scalars.first != " " { scalars.insert(" ", at: 0) }
         guard useRegex else {
