@@ -103,7 +103,7 @@ struct BPEModel: TokenModel {
     }
 
     /// One symbol per character (with prefix/suffix when configured), or byte fallback / unk.
-    private func initialSymbols(_ word: [Unicode.Scalar]) -> [Int32] {
+    func initialSymbols(_ word: [Unicode.Scalar]) -> [Int32] {
         var symbols: [Int32] = []
         symbols.reserveCapacity(word.count)
         var pendingUnk: Int32? = nil
@@ -156,7 +156,7 @@ struct BPEModel: TokenModel {
     }
 
     /// Quadratic but allocation-free: best for the short words that dominate text.
-    private func mergeByScanning(_ symbols: inout [Int32]) {
+    func mergeByScanning(_ symbols: inout [Int32]) {
         while symbols.count > 1 {
             var bestRank = UInt32.max, bestPos = -1, bestId: Int32 = 0
             for i in 0..<(symbols.count - 1) {
