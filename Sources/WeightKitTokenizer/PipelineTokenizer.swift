@@ -17,7 +17,9 @@ public final class PipelineTokenizer: Tokenizer {
     private let normalizedMatcher: AddedTokenMatcher
     /// Ids of special added tokens.
     public let specialIds: Set<Int>
+    /// The beginning-of-sequence id (tokenizer_config.json or GGUF metadata), when known.
     public let bosTokenId: Int?
+    /// The end-of-sequence id, when known.
     public let eosTokenId: Int?
 
     init(
@@ -65,17 +67,23 @@ public final class PipelineTokenizer: Tokenizer {
             bosTokenId: bos, eosTokenId: eos)
     }
 
+    /// One past the largest model or added-token id.
     public var vocabularySize: Int { max(model.vocabularySize, (addedTokens.keys.max() ?? -1) + 1) }
 
+    /// The added token or vocabulary entry with this id (normalized content for normalized added tokens).
     public func token(for id: Int) -> String? { addedStrings[id] ?? model.token(for: id) }
 
+    /// The id of an added token or vocabulary entry, compared byte for byte.
     public func id(for token: String) -> Int? { addedByContent[ExactString(token)] ?? model.id(for: token) }
 
+    /// Whether `id` is a special added token.
     public func isSpecial(_ id: Int) -> Bool { specialIds.contains(id) }
 
     /// The added tokens, by id.
     public var added: [AddedToken] { addedTokens.values.sorted { $0.id < $1.id } }
 
+    /// The ids of `text`: added tokens first, then normalizer, pre-tokenizer and model on the
+    /// text between them, then the post-processor when `addSpecialTokens`.
     public func encode(_ text: String, addSpecialTokens: Bool) -> [Int] {
         var ids: [Int] = []
         ids.reserveCapacity(text.utf8.count / 3 + 4)
@@ -112,6 +120,7 @@ public final class PipelineTokenizer: Tokenizer {
         for p in pieces { model.tokenize(p.scalars, into: &ids) }
     }
 
+    /// The text of `ids` through the decoder (tokens joined with spaces when there is none).
     public func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String {
         let tokens = ids.compactMap { id -> String? in
             if skipSpecialTokens && specialIds.contains(id) { return nil }
