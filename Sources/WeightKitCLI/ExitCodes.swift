@@ -1,5 +1,6 @@
 import ArgumentParser
 import WeightKitCore
+import WeightKitTokenizer
 
 /// Exit codes (sysexits, matching argument-parser's 64 for usage errors).
 public enum WeightKitExit {
@@ -25,6 +26,7 @@ public enum WeightKitExit {
             default: return dataError
             }
         }
+        if let error = error as? TokenizerError { return error.kind == .cannotOpen ? noInput : dataError }
         if error is ValidationError { return usage }
         return failure
     }

@@ -13,10 +13,10 @@ enum JSONKeyScanner {
 
         /// The first key that repeats an earlier one, decoded, with its offset.
         func firstDuplicate() -> (name: String, offset: Int)? {
-            var seen = Set<String>()
+            var seen = Set<ExactString>()
             for range in keys {
                 let name = JSONKeyScanner.decode(Array(text[range]))
-                if !seen.insert(name).inserted { return (name, range.lowerBound - 1) }
+                if !seen.insert(ExactString(name)).inserted { return (name, range.lowerBound - 1) }
             }
             return nil
         }

@@ -58,14 +58,14 @@ public indirect enum JSONValue: Sendable, Hashable {
 public struct JSONObject: Sendable, Hashable {
     /// Pairs in file order.
     public private(set) var entries: [(key: String, value: JSONValue)] = []
-    private var index: [String: Int] = [:]
+    private var index: [ExactString: Int] = [:]  // exact bytes: "é" and "e\u{301}" are different keys
 
     /// An empty object.
     public init() {}
 
     /// The value for `key`, or nil.
     public subscript(key: String) -> JSONValue? {
-        guard let i = index[key] else { return nil }
+        guard let i = index[ExactString(key)] else { return nil }
         return entries[i].value
     }
 
@@ -77,10 +77,10 @@ public struct JSONObject: Sendable, Hashable {
 
     /// Appends a pair, or replaces the value of an existing key in place.
     public mutating func set(_ key: String, _ value: JSONValue) {
-        if let i = index[key] {
+        if let i = index[ExactString(key)] {
             entries[i].value = value
         } else {
-            index[key] = entries.count
+            index[ExactString(key)] = entries.count
             entries.append((key, value))
         }
     }

@@ -1,0 +1,128 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ArgumentParser
+import WeightKitCore
+import WeightKitFormats
+import WeightKitTokenizer
+
+extension WeightKitCommand {
+    /// `weightkit tokenize PATH "text"`: ids and pieces, or `--decode` ids back to text.
+    struct Tokenize: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the token ids and pieces of a text, or decode ids back to text.",
+            discussion: """
+                PATH is a tokenizer.json file, a Hugging Face model folder holding one, or a GGUF \
+                file with an embedded tokenizer. Special tokens (BOS, [CLS] … [SEP]) are added as \
+                the tokenizer defines them unless --no-special is given.
+
+                Examples:
+                  weightkit tokenize ./SmolLM2/ "The capital of France is"
+                  weightkit tokenize tokenizer.json "Hello 😀" --json
+                  weightkit tokenize tokenizer.json --decode 504 3575 282 4649 314
+                  weightkit tokenize tokenizer.json --file corpus.txt
+                """)
+
+        @Argument(help: "A tokenizer.json, a Hugging Face model folder, or a .gguf file.")
+        var path: String
+
+        @Argument(help: "The text to encode.")
+        var text: String?
+
+        @Option(name: .long, parsing: .upToNextOption, help: "Decode these ids instead of encoding text.")
+        var decode: [Int] = []
+
+        @Option(name: .long, help: "Encode every line of this file; print the token count, and the speed on stderr.")
+        var file: String?
+
+        @Flag(name: .long, help: "Do not add special tokens when encoding, and keep them when decoding.")
+        var noSpecial = false
+
+        @Flag(name: .long, help: "Print the result as JSON on stdout.")
+        var json = false
+
+        @Flag(name: .long, help: "Show where in WeightKit an error was raised.")
+        var verbose = false
+
+        func validate() throws {
+            let modes = (text != nil ? 1 : 0) + (decode.isEmpty ? 0 : 1) + (file != nil ? 1 : 0)
+            guard modes == 1 else { throw ValidationError("give exactly one of: TEXT, --decode IDS…, --file FILE") }
+        }
+
+        func run() throws {
+            try reportingErrors(verbose: verbose) {
+                let tokenizer = try Self.load(path: path)
+                if !decode.isEmpty {
+                    let out = tokenizer.decode(decode, skipSpecialTokens: !noSpecial)
+                    Console.out(json ? JSONWriter.serialize(["text": .string(out)], indent: 2) : out)
+                } else if let file {
+                    try encodeFile(file, tokenizer)
+                } else if let text {
+                    printEncoding(tokenizer.encode(text, addSpecialTokens: !noSpecial), tokenizer)
+                }
+            }
+        }
+
+        private func printEncoding(_ ids: [Int], _ tokenizer: PipelineTokenizer) {
+            let tokens = ids.map { tokenizer.token(for: $0) ?? "" }
+            let pieces = tokenizer.pieces(ids)
+            if json {
+                let value: JSONValue = [
+                    "count": .int(Int64(ids.count)), "ids": .array(ids.map { .int(Int64($0)) }),
+                    "tokens": .array(tokens.map { .string($0) }), "pieces": .array(pieces.map { .string($0) }),
+                ]
+                Console.out(JSONWriter.serialize(value, indent: 2))
+                return
+            }
+            Console.out(ids.map(String.init).joined(separator: " "))
+            let width = ids.map { String($0).count }.max() ?? 1
+            for (i, id) in ids.enumerated() {
+                let number = String(repeating: " ", count: width - String(id).count) + String(id)
+                Console.out("\(number)  \(JSONWriter.quote(pieces[i]))  \(JSONWriter.quote(tokens[i]))")
+            }
+        }
+
+        private func encodeFile(_ file: String, _ tokenizer: PipelineTokenizer) throws {
+            let mapped = try MappedFile(path: file)
+            let text = unsafe mapped.withUnsafeBytes { unsafe String(decoding: $0, as: UTF8.self) }
+            let start = Self.now()
+            var count = 0, lines = 0
+            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+                count += tokenizer.encode(String(line), addSpecialTokens: !noSpecial).count
+                lines += 1
+            }
+            let seconds = Self.now() - start
+            let mb = Double(mapped.count) / 1e6
+            if json {
+                Console.out(JSONWriter.serialize(["tokens": .int(Int64(count)), "lines": .int(Int64(lines)), "seconds": .double(seconds)], indent: 2))
+            } else {
+                Console.out("\(count) tokens in \(lines) lines")
+            }
+            Console.error("encoded \(Self.fixed(mb)) MB in \(Self.fixed(seconds)) s: \(Self.fixed(mb / seconds)) MB/s")
+        }
+
+        /// Loads a tokenizer from a tokenizer.json, a folder holding one, or a GGUF file's metadata.
+        static func load(path: String) throws -> PipelineTokenizer {
+            if FormatDetector.kind(of: path) == .file, (try? FormatDetector.detect(path: path)) == .gguf {
+                let source = try FormatRegistry.open(path: path, format: .gguf)
+                return try BPETokenizer.fromGGUFMetadata(source.metadata)
+            }
+            return try TokenizerJSON.load(path: path)
+        }
+
+        /// `x` with two decimals.
+        private static func fixed(_ x: Double) -> String {
+            let hundredths = Int((x * 100).rounded())
+            let frac = hundredths % 100
+            return "\(hundredths / 100)." + (frac < 10 ? "0" : "") + "\(frac)"
+        }
+
+        private static func now() -> Double {
+            var ts = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &ts)
+            return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        }
+    }
+}

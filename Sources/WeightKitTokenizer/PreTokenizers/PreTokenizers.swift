@@ -1,0 +1,197 @@
+import WeightKitCore
+
+/// A piece of text on its way to the model: the scalars, and whether it starts the original text
+/// (Metaspace's `prepend_scheme: first` only prefixes that piece).
+struct Piece: Sendable {
+    var scalars: [Unicode.Scalar]
+    var startsText: Bool
+}
+
+/// The second pipeline stage: splits normalized text into the words the model encodes one by
+/// one. Mirrors `tokenizers`' `pre_tokenizers` module.
+protocol PreTokenizer: Sendable {
+    /// Appends the pieces `piece` splits into to `out`.
+    func split(_ piece: Piece, into out: inout [Piece])
+}
+
+/// How a split keeps the delimiters it finds (`tokenizers`' `SplitDelimiterBehavior`).
+enum SplitBehavior: String, Sendable {
+    case removed = "Removed"
+    case isolated = "Isolated"
+    case mergedWithPrevious = "MergedWithPrevious"
+    case mergedWithNext = "MergedWithNext"
+    case contiguous = "Contiguous"
+
+    /// Splits `piece` at `matches` (sorted, non-overlapping ranges), appending the non-empty
+    /// pieces; follows `NormalizedString::split` in `tokenizers`.
+    func apply(_ piece: Piece, matches: [Range<Int>], invert: Bool = false, into out: inout [Piece]) {
+        let s = piece.scalars
+        // (range, isMatch) segments covering the whole piece, as `find_matches` yields them.
+        var segments: [(range: Range<Int>, isMatch: Bool)] = []
+        var last = 0
+        for m in matches where !m.isEmpty {
+            if m.lowerBound > last { segments.append((last..<m.lowerBound, invert)) }
+            segments.append((m, !invert))
+            last = m.upperBound
+        }
+        if last < s.count { segments.append((last..<s.count, invert)) }
+
+        var kept: [(range: Range<Int>, remove: Bool)] = []
+        var previousMatch = false
+        switch self {
+        case .isolated: kept = segments.map { ($0.range, false) }
+        case .removed: kept = segments.map { ($0.range, $0.isMatch) }
+        case .contiguous, .mergedWithPrevious:
+            for seg in segments {
+                let merge = self == .contiguous ? seg.isMatch == previousMatch : seg.isMatch && !previousMatch
+                if merge, let prev = kept.last {
+                    kept[kept.count - 1].range = prev.range.lowerBound..<seg.range.upperBound
+                } else {
+                    kept.append((seg.range, false))
+                }
+                previousMatch = seg.isMatch
+            }
+        case .mergedWithNext:
+            for seg in segments.reversed() {
+                if seg.isMatch && !previousMatch, let prev = kept.last {
+                    kept[kept.count - 1].range = seg.range.lowerBound..<prev.range.upperBound
+                } else {
+                    kept.append((seg.range, false))
+                }
+                previousMatch = seg.isMatch
+            }
+            kept.reverse()
+        }
+        for (r, remove) in kept where !remove && !r.isEmpty {
+            out.append(Piece(scalars: Array(s[r]), startsText: piece.startsText && r.lowerBound == 0))
+        }
+    }
+}
+
+/// Builds the pre-tokenizer a tokenizer.json `pre_tokenizer` object describes (nil for null).
+func makePreTokenizer(_ value: JSONValue?, path: String) throws(TokenizerError) -> (any PreTokenizer)? {
+    guard let value, value != .null else { return nil }
+    let f = try JSONFields(value, path: path)
+    let type = try f.type()
+    switch type {
+    case "Sequence":
+        var stages: [any PreTokenizer] = []
+        for (i, item) in try f.array("pretokenizers").enumerated() {
+            if let stage = try makePreTokenizer(item, path: f.field("pretokenizers[\(i)]")) { stages.append(stage) }
+        }
+        return SequencePreTokenizer(stages: stages)
+    case "ByteLevel":
+        return ByteLevelPreTokenizer(
+            addPrefixSpace: try f.bool("add_prefix_space", default: true), useRegex: try f.bool("use_regex", default: true))
+    case "Split": return try SplitPreTokenizer(f)
+    case "Metaspace": return try MetaspacePreTokenizer(f)
+    case "BertPreTokenizer": return BertPreTokenizer()
+    case "Digits": return DigitsPreTokenizer(individual: try f.bool("individual_digits", default: false))
+    case "WhitespaceSplit": return WhitespaceSplitPreTokenizer()
+    case "Punctuation":
+        let name = try f.optionalString("behavior") ?? "Isolated"
+        guard let behavior = SplitBehavior(rawValue: name) else {
+            throw TokenizerError(.unsupported, "unsupported split behavior \"\(name)\"", field: f.field("behavior"))
+        }
+        return PunctuationPreTokenizer(behavior: behavior)
+    default:
+        throw .unsupportedType("pre-tokenizer", type, field: f.field("type"))
+    }
+}
+
+/// Applies several pre-tokenizers in order, each to every piece the previous one made.
+struct SequencePreTokenizer: PreTokenizer {
+    let stages: [any PreTokenizer]
+    func split(_ piece: Piece, into out: inout [Piece]) {
+        var current = [piece]
+        for stage in stages {
+            var next: [Piece] = []
+            next.reserveCapacity(current.count * 2)
+            for p in current { stage.split(p, into: &next) }
+            current = next
+        }
+        out.append(contentsOf: current)
+    }
+}
+
+/// GPT-2's byte-level pre-tokenizer: optionally prefix a space, split with the GPT-2 regex, then
+/// map every UTF-8 byte to its printable stand-in character.
+struct ByteLevelPreTokenizer: PreTokenizer {
+    let addPrefixSpace: Bool
+    let useRegex: Bool
+
+    func split(_ piece: Piece, into out: inout [Piece]) {
+        if piece.scalars.isEmpty { return }
+        var scalars = piece.scalars
+        if addPrefixSpace && scalars.first != " " { scalars.insert(" ", at: 0) }
+        guard useRegex else {
+            out.append(Piece(scalars: ByteLevelAlphabet.encode(scalars[...]), startsText: piece.startsText))
+            return
+        }
+        var first = true
+        SplitPattern.gpt2.forEachMatch(scalars) { r in
+            out.append(Piece(scalars: ByteLevelAlphabet.encode(scalars[r]), startsText: piece.startsText && first))
+            first = false
+        }
+    }
+}
+
+/// A regex or literal split with a delimiter behavior; the regexes are the known byte-level
+/// BPE patterns (see `SplitPattern`).
+struct SplitPreTokenizer: PreTokenizer {
+    let regex: SplitPattern?
+    let literal: [Unicode.Scalar]
+    let behavior: SplitBehavior
+    let invert: Bool
+
+    /// An isolating split with one of the known regexes.
+    init(pattern: SplitPattern) {
+        regex = pattern
+        literal = []
+        behavior = .isolated
+        invert = false
+    }
+
+    init(_ f: JSONFields) throws(TokenizerError) {
+        switch try f.pattern("pattern") {
+        case .regex(let source):
+            guard let known = SplitPattern.known[source] else {
+                throw TokenizerError(.unsupported, "unsupported Split regex \(source)", field: f.field("pattern"))
+            }
+            regex = known
+            literal = []
+        case .string(let text):
+            regex = nil
+            literal = Array(text.unicodeScalars)
+        }
+        let name = try f.string("behavior")
+        guard let behavior = SplitBehavior(rawValue: name) else {
+            throw TokenizerError(.unsupported, "unsupported split behavior \"\(name)\"", field: f.field("behavior"))
+        }
+        self.behavior = behavior
+        invert = try f.bool("invert", default: false)
+    }
+
+    func split(_ piece: Piece, into out: inout [Piece]) {
+        let s = piece.scalars
+        var matches: [Range<Int>] = []
+        if let regex {
+            if behavior == .isolated && !invert {
+                regex.forEachMatch(s) { r in out.append(Piece(scalars: Array(s[r]), startsText: piece.startsText && r.lowerBound == 0)) }
+                return
+            }
+            regex.forEachMatch(s) { matches.append($0) }
+        } else if !literal.isEmpty {
+            var i = 0
+            while i + literal.count <= s.count {
+                if s[i..<(i + literal.count)].elementsEqual(literal) {
+                    matches.append(i..<(i + literal.count))
+                    i += literal.count
+                } else {
+                    i += 1
+                }
+            }
+        }
+        behavior.apply(piece, matches: matches, invert: invert, into: &out)
+    }
+}

@@ -1,0 +1,61 @@
+import Testing
+import WeightKitCore
+import WeightKitTestSupport
+@testable import WeightKitTokenizer
+
+/// Reads a committed JSON fixture.
+func fixtureJSON(_ relative: String) throws -> JSONValue {
+    let bytes = try readBytes(fixture(relative))
+    return try JSON.parse(String(decoding: bytes, as: UTF8.self))
+}
+
+/// The golden corpus (fixtures/tokenizer/corpus.json).
+func goldenCorpus() throws -> [String] {
+    try #require(fixtureJSON("tokenizer/corpus.json").array).map { try #require($0.string) }
+}
+
+/// Expected ids and decoded text, as `tokenizers` produced them.
+func goldenExpected(_ name: String) throws -> (ids: [[Int]], decoded: [String]) {
+    let root = try #require(fixtureJSON("tokenizer/expected/\(name).json").object)
+    let ids = try #require(root["ids"]?.array).map { try #require($0.array).map { try #require($0.int) } }
+    let decoded = try #require(root["decoded"]?.array).map { try #require($0.string) }
+    return (ids, decoded)
+}
+
+/// Compares `tokenizer` against the expected file on every corpus string; reports the first
+/// few differences readably.
+func checkGolden(_ tokenizer: some Tokenizer, expected name: String) throws {
+    let corpus = try goldenCorpus()
+    let expected = try goldenExpected(name)
+    #expect(corpus.count >= 300)
+    try #require(expected.ids.count == corpus.count)
+    var idFailures = 0, decodeFailures = 0
+    for (i, text) in corpus.enumerated() {
+        let ids = tokenizer.encode(text)
+        if ids != expected.ids[i] {
+            idFailures += 1
+            if idFailures <= 5 {
+                Issue.record("\(name) #\(i) \(text.debugDescription.prefix(120)): got \(ids.prefix(40)) expected \(expected.ids[i].prefix(40))")
+            }
+        }
+        let decoded = tokenizer.decode(expected.ids[i])
+        if decoded != expected.decoded[i] {
+            decodeFailures += 1
+            if decodeFailures <= 5 {
+                Issue.record("\(name) #\(i) decode: got \(decoded.debugDescription.prefix(120)) expected \(expected.decoded[i].debugDescription.prefix(120))")
+            }
+        }
+    }
+    #expect(idFailures == 0, "\(idFailures) of \(corpus.count) strings encode differently")
+    #expect(decodeFailures == 0, "\(decodeFailures) of \(corpus.count) id lists decode differently")
+}
+
+@Suite("Tokenizer golden ids against Hugging Face tokenizers")
+struct GoldenTests {
+    @Test("tokenizer.json fixtures encode and decode every corpus string exactly as tokenizers does",
+          arguments: ["smollm2", "minilm", "sp_bpe", "sp_metaspace", "llama3"])
+    func golden(name: String) throws {
+        let tokenizer = try TokenizerJSON.load(path: fixture("tokenizer/\(name)/tokenizer.json"))
+        try checkGolden(tokenizer, expected: name)
+    }
+}
