@@ -8,6 +8,10 @@ public struct WriteOptions: Sendable {
     public var compress: Bool
     /// Called with (tensors done, total) as writing progresses.
     public var progress: (@Sendable (Int, Int) -> Void)?
+    /// The model's architecture config, for formats that carry one (wkp).
+    public var config: JSONObject? = nil
+    /// The tokenizer.json text, for formats that carry one (wkp).
+    public var tokenizerJSON: String? = nil
 
     /// Creates options.
     public init(shardSize: Int? = nil, compress: Bool = false, progress: (@Sendable (Int, Int) -> Void)? = nil) {
@@ -43,7 +47,8 @@ public enum FormatRegistry {
         case .safetensors: return try SafetensorsFile(path: path)
         case .safetensorsIndex: return try ShardedSafetensors(indexPath: path)
         case .huggingFace: return try HuggingFaceFolder(path: path).tensors
-        case .npy, .npz, .npyFolder, .gguf, .wkp:
+        case .wkp: return try PackReader(path: path)
+        case .npy, .npz, .npyFolder, .gguf:
             throw FormatError(.unsupported, "reading \(resolved.rawValue) is not implemented yet", path: path)
         }
     }
@@ -61,7 +66,9 @@ public enum FormatRegistry {
             return try SafetensorsWriter.write(tensors, metadata: metadata, to: path, options: options)
         case .huggingFace, .safetensorsIndex:
             return try SafetensorsWriter.writeSharded(tensors, metadata: metadata, folder: path, options: options)
-        case .npy, .npz, .npyFolder, .gguf, .wkp:
+        case .wkp:
+            return try PackWriter.write(tensors, metadata: metadata, to: path, options: options)
+        case .npy, .npz, .npyFolder, .gguf:
             throw FormatError(.unsupported, "writing \(format.rawValue) is not implemented yet", path: path)
         }
     }

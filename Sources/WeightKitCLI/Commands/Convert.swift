@@ -30,6 +30,9 @@ extension WeightKitCommand {
         @Option(name: .long, help: "Cast floating tensors to this dtype: f32, f16 or bf16.")
         var dtype: String?
 
+        @Flag(name: .long, help: "Deflate tensor data where the format allows it (npz, wkp).")
+        var compress = false
+
         @Option(name: .long, help: "Split safetensors output into shards of at most this size (e.g. 2GB, 500MB), with an index.")
         var shardSize: String?
 
@@ -65,12 +68,16 @@ extension WeightKitCommand {
                     source = try FormatRegistry.open(path: input.path, format: format)
                 }
                 let payloads = try Self.plan(source: source, cast: cast, target: target, output: output)
-                let options = WriteOptions(
-                    shardSize: shardSize.flatMap(parseByteSize),
+                var options = WriteOptions(
+                    shardSize: shardSize.flatMap(parseByteSize), compress: compress,
                     progress: { done, total in Console.progress("writing tensors", done, total) })
+                if target == .wkp { try Self.addModelFiles(to: &options, folder: folder, source: source, cast: cast) }
                 let report = try FormatRegistry.write(payloads, metadata: source.metadata, to: output, format: target, options: options)
                 if let folder, target == .huggingFace || (target == .safetensors && shardSize != nil) {
                     try copySideFiles(from: folder, to: output, cast: cast)
+                }
+                if let pack = source as? PackReader, target == .huggingFace {
+                    try Self.writeModelFiles(of: pack, to: output, cast: cast)
                 }
                 for key in report.droppedMetadata {
                     Console.error("weightkit: warning: metadata \"\(key)\" cannot be stored in \(target.rawValue); dropped")
