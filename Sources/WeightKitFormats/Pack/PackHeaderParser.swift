@@ -152,7 +152,9 @@ struct PackHeaderParser {
         }
         let (absolute, overflow) = dataStart.addingReportingOverflow(offset)
         guard !overflow, absolute <= fileSize else {
-            throw FormatError(.invalidOffsets, "offset \(offset) lies past the end of the file", path: path, byteOffset: at, tensorName: name)
+            throw FormatError(
+                .truncated, "data offset \(offset) lies past the end of the file (\(fileSize) bytes)",
+                path: path, byteOffset: at, tensorName: name)
         }
         return PackSection(offset: absolute, length: length, rawLength: rawLength, encoding: encoding, crc32: crc)
     }
