@@ -12,7 +12,7 @@ extension OutputFile {
     /// - Precondition: `offset + bytes.count` is within what has been written (programmer error).
     public func overwrite(_ bytes: [UInt8], at offset: Int) throws(FormatError) {
         precondition(offset >= 0 && offset + bytes.count <= written, "overwrite past the written bytes")
-        let fd = open(temporaryPath, O_WRONLY | O_CLOEXEC)
+        let fd = unsafe open(temporaryPath, O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .writeFailed(path, reason: errnoDescription()) }
         defer { close(fd) }
         var failure: FormatError?

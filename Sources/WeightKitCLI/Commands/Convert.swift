@@ -17,6 +17,7 @@ extension WeightKitCommand {
                 Examples:
                   weightkit convert model.safetensors model-f16.safetensors --dtype f16
                   weightkit convert ./my-model/ ./my-model-bf16/ --dtype bf16 --shard-size 2GB
+                  weightkit convert ./my-model/ my-model.wkp     (config and tokenizer.json go in the pack)
                 """)
 
         @OptionGroup var input: InputOptions
@@ -24,7 +25,7 @@ extension WeightKitCommand {
         @Argument(help: "The output file, or a folder for a Hugging Face layout.")
         var output: String
 
-        @Option(name: .long, help: "Output format (safetensors, hf); default from OUT's extension.")
+        @Option(name: .long, help: "Output format (safetensors, hf, wkp); default from OUT's extension.")
         var to: String?
 
         @Option(name: .long, help: "Cast floating tensors to this dtype: f32, f16 or bf16.")

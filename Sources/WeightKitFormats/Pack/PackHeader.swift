@@ -140,7 +140,7 @@ public struct PackHeader: Sendable {
                 path: path, byteOffset: 20)
         }
         let root = try Self.parseJSON(file: file, dataStart: dataStart)
-        var parser = PackHeaderParser(path: path, dataStart: dataStart, fileSize: file.count)
+        let parser = PackHeaderParser(path: path, dataStart: dataStart, fileSize: file.count)
         try parser.checkVersionKey(root["format_version"], major: major, minor: minor)
         producer = try parser.optionalString(root["producer"], key: "producer")
         config = try parser.optionalObject(root["config"], key: "config")

@@ -78,6 +78,6 @@ struct PackPlan {
     }
 
     static func littleEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
-        withUnsafeBytes(of: value.littleEndian) { Array($0) }
+        unsafe withUnsafeBytes(of: value.littleEndian) { unsafe Array($0) }
     }
 }

@@ -43,8 +43,8 @@ public enum PackWriter {
         for (i, t) in tensors.enumerated() {
             // Sections start 64-byte aligned; the file ends at the last section's end.
             try output.writeZeros(PackPlan.align(output.written) - output.written)
-            let section = try writeSection(output, dataStart: dataStart, rawLength: t.info.byteCount, compress: options.compress) { sink in
-                try t.stream(sink)
+            let section = try unsafe writeSection(output, dataStart: dataStart, rawLength: t.info.byteCount, compress: options.compress) { sink in
+                try unsafe t.stream(sink)
             }
             guard section.rawLength == t.info.byteCount else {
                 throw FormatError(
@@ -56,7 +56,7 @@ public enum PackWriter {
         }
         if let tokenizer {
             try output.writeZeros(PackPlan.align(output.written) - output.written)
-            plan.tokenizer = try writeSection(output, dataStart: dataStart, rawLength: tokenizer.count, compress: options.compress) { sink in
+            plan.tokenizer = try unsafe writeSection(output, dataStart: dataStart, rawLength: tokenizer.count, compress: options.compress) { sink in
                 try unsafe tokenizer.withUnsafeBytes { try unsafe sink($0) }
             }
         }
@@ -98,12 +98,12 @@ public enum PackWriter {
         _ output: OutputFile, dataStart: Int, rawLength: Int, compress: Bool,
         _ produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws -> PackSection {
-        if compress, let section = try writeDeflated(output, dataStart: dataStart, rawLength: rawLength, produce) {
+        if compress, let section = try unsafe writeDeflated(output, dataStart: dataStart, rawLength: rawLength, produce) {
             return section
         }
         let start = output.written
         var crc: UInt32 = 0
-        try produce { chunk in
+        try unsafe produce { chunk in
             var done = 0
             while done < chunk.count {
                 let step = unsafe UnsafeRawBufferPointer(rebasing: chunk[done..<min(chunk.count, done + stepBytes)])
@@ -129,7 +129,7 @@ public enum PackWriter {
         let buffer = AlignedBuffer(count: rawLength - 1)
         var compressor = try ZlibStream.Compressor(level: deflateLevel, output: buffer)
         do {
-            try produce { chunk in
+            try unsafe produce { chunk in
                 crc = unsafe CRC32.update(crc, chunk)
                 streamed += chunk.count
                 guard unsafe compressor.compress(chunk) else { throw DoesNotShrink() }
