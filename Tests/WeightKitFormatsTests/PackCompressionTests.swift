@@ -68,6 +68,25 @@ struct PackCompressionTests {
         #expect(try Self.inflate([0x03, 0x00], size: 0) == [])  // the empty stream
     }
 
+    @Test("streaming inflate hands over the same bytes in bounded pieces and checks the size")
+    func streaming() throws {
+        let big = (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 / 1000) }
+        let stream = try #require(try Self.compress(big, capacity: big.count))
+        var out: [UInt8] = []
+        var largest = 0
+        try stream.withUnsafeBytes { input in
+            try ZlibStream.inflate(input, size: big.count) { piece in
+                largest = max(largest, piece.count)
+                out.append(contentsOf: piece)
+            }
+        }
+        #expect(out == big)
+        #expect(largest <= 1 << 20)
+        #expect(throws: ZlibStream.Failure.self) {
+            try stream.withUnsafeBytes { try ZlibStream.inflate($0, size: big.count - 1) { _ in } }
+        }
+    }
+
     @Test("compression reports failure when the output would not be smaller than the buffer")
     func incompressible() throws {
         var generator = SystemRandomNumberGenerator()

@@ -136,6 +136,17 @@ struct PackMalformedTests {
         #expect(try PackReader(path: folder.file("t.wkp")).storage(named: "w").bytes == S.data12)
     }
 
+    @Test("verify streams a deflated tensor that claims 1 GiB: the bad stream is damage, nothing huge is allocated")
+    func hugeClaimStreamsInVerify() throws {
+        let stored = [UInt8](repeating: 0, count: 1 << 20)  // a stored block whose LEN/NLEN disagree
+        let json = S.oneTensor(dtype: "u8", shape: "[1073741824]", length: stored.count, encoding: "deflate")
+        let folder = TemporaryFolder()
+        #expect(S.openError(S.craft(json: json, data: stored), in: folder) == nil)
+        let damage = try PackReader.validate(path: folder.file("t.wkp"))
+        #expect(damage.map(\.place) == [.tensor("w")])
+        #expect(damage.first?.error.message.contains("cannot be inflated") == true)
+    }
+
     @Test("nonzero padding between tensors is reported after the tensor it follows")
     func nonzeroPadding() throws {
         let json = "{\"format_version\":[1,0],\"tensors\":[\(Self.entry(0)),\(Self.entry(64).replacingName("v"))]}"

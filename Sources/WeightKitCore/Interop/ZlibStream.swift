@@ -65,23 +65,49 @@ public enum ZlibStream {
     /// Throws when the stream is corrupt, ends before `output` is full, would produce more than
     /// `output.count` bytes, or is followed by extra bytes. Calls `inflate`.
     public static func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(Failure) {
+        try unsafe inflate(input, size: output.count, window: { produced in
+            unsafe UnsafeMutableRawBufferPointer(rebasing: output[produced...])
+        }, emitted: { _, _ in })
+    }
+
+    /// Inflates `input`, which must decode to exactly `size` bytes, handing the output to `sink`
+    /// in order, in pieces of at most 1 MiB: memory stays bounded whatever `size` claims.
+    /// Throws as `inflate(_:into:)` does.
+    public static func inflate(
+        _ input: UnsafeRawBufferPointer, size: Int, sink: (UnsafeRawBufferPointer) -> Void
+    ) throws(Failure) {
+        let scratch = AlignedBuffer(count: 1 << 20)
+        try unsafe scratch.withUnsafeMutableBytes { buffer throws(Failure) in
+            try unsafe inflate(input, size: size, window: { _ in unsafe buffer }, emitted: { piece, count in
+                unsafe sink(UnsafeRawBufferPointer(rebasing: piece[0..<count]))
+            })
+        }
+    }
+
+    /// The inflate loop: `window(produced)` says where the next output goes (at most
+    /// `size - produced` of it is used); `emitted(window, count)` is told what was written there.
+    static func inflate(
+        _ input: UnsafeRawBufferPointer, size: Int,
+        window: (Int) -> UnsafeMutableRawBufferPointer,
+        emitted: (UnsafeMutableRawBufferPointer, Int) -> Void
+    ) throws(Failure) {
         let box = try Box(deflateLevel: nil)
         let z = unsafe box.stream
         var consumed = 0, produced = 0
         var scratch: UInt8 = 0
         while true {
             let inChunk = min(input.count - consumed, maxChunk)
-            // After `output` is full, offer one scratch byte: zlib must then report the end.
-            let full = produced == output.count
-            let outChunk = full ? 1 : min(output.count - produced, maxChunk)
+            // Once `size` bytes are out, offer one scratch byte: zlib must then report the end.
+            let full = produced == size
+            let target = unsafe full ? UnsafeMutableRawBufferPointer(start: nil, count: 0) : window(produced)
+            let outChunk = full ? 1 : min(target.count, size - produced, maxChunk)
             // SAFETY: next_in/next_out point inside the caller's live buffers (or at `scratch`),
             // with avail counts that stay within them; zlib reads and writes only that much.
             unsafe z.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?
                 .advanced(by: consumed).assumingMemoryBound(to: UInt8.self))
             unsafe z.pointee.avail_in = UInt32(inChunk)
             let status: Int32 = unsafe withUnsafeMutablePointer(to: &scratch) { one in
-                unsafe z.pointee.next_out = full ? one
-                    : output.baseAddress?.advanced(by: produced).assumingMemoryBound(to: UInt8.self)
+                unsafe z.pointee.next_out = full ? one : target.baseAddress?.assumingMemoryBound(to: UInt8.self)
                 unsafe z.pointee.avail_out = UInt32(outChunk)
                 return unsafe CZlib.inflate(z, Z_NO_FLUSH)
             }
@@ -89,13 +115,16 @@ public enum ZlibStream {
             let usedOut = outChunk - Int(unsafe z.pointee.avail_out)
             consumed += usedIn
             if full, usedOut > 0 {
-                throw Failure(code: 0, message: "deflate stream inflates to more than the declared \(output.count) bytes")
+                throw Failure(code: 0, message: "deflate stream inflates to more than the declared \(size) bytes")
             }
-            produced += full ? 0 : usedOut
+            if !full, usedOut > 0 {
+                unsafe emitted(target, usedOut)
+                produced += usedOut
+            }
             switch status {
             case Z_STREAM_END:
-                guard produced == output.count else {
-                    throw Failure(code: 0, message: "deflate stream inflates to \(produced) bytes, \(output.count) declared")
+                guard produced == size else {
+                    throw Failure(code: 0, message: "deflate stream inflates to \(produced) bytes, \(size) declared")
                 }
                 guard consumed == input.count else {
                     throw Failure(code: 0, message: "\(input.count - consumed) bytes follow the end of the deflate stream")
@@ -103,7 +132,7 @@ public enum ZlibStream {
                 return
             case Z_OK, Z_BUF_ERROR:
                 if usedIn == 0, usedOut == 0 {
-                    throw Failure(code: Z_BUF_ERROR, message: "deflate stream ends early after \(produced) of \(output.count) bytes")
+                    throw Failure(code: Z_BUF_ERROR, message: "deflate stream ends early after \(produced) of \(size) bytes")
                 }
             case Z_NEED_DICT:
                 throw Failure(code: status, message: "deflate stream needs a preset dictionary")

@@ -48,7 +48,7 @@ extension PackReader {
         file.advise(sequential: true, in: header.dataStart..<file.count)
         for (i, item) in sections.enumerated() {
             do {
-                _ = try load(item.section, name: item.place == .tokenizer ? nil : item.name, verify: true)
+                try verify(item.section, name: item.place == .tokenizer ? nil : item.name)
             } catch {
                 damage.append(PackDamage(place: item.place, error: error))
             }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import WeightKitCore
 
 /// A WeightKit pack (`.wkp`) opened for reading: the validated header, raw tensors as zero-copy
@@ -73,6 +78,14 @@ public final class PackReader: TensorSource {
             if verify { try check(storage, section, name: name) }
             return storage
         case .deflate:
+            // The ratio cap bounds rawLength by the file size; a claim beyond physical memory
+            // could still not be met, so refuse it rather than let the allocation fail.
+            guard section.rawLength <= Self.physicalMemory else {
+                throw FormatError(
+                    .limitExceeded,
+                    "inflating needs \(formatBytes(section.rawLength)), more than this machine's memory (\(formatBytes(Self.physicalMemory)))",
+                    path: file.path, byteOffset: section.offset, tensorName: name)
+            }
             let buffer = AlignedBuffer(count: section.rawLength)
             do {
                 try unsafe file.withUnsafeBytes(in: section.range) { stored throws(ZlibStream.Failure) in
@@ -81,9 +94,7 @@ public final class PackReader: TensorSource {
                     }
                 }
             } catch {
-                throw FormatError(
-                    .checksumMismatch, "stored data cannot be inflated: \(error.message)",
-                    path: file.path, byteOffset: section.offset, tensorName: name)
+                throw inflateFailure(error, section, name: name)
             }
             let storage = TensorStorage(buffer: buffer)
             try check(storage, section, name: name)
@@ -91,14 +102,43 @@ public final class PackReader: TensorSource {
         }
     }
 
+    /// Checks a section's CRC-32 without keeping its decoded bytes: deflated data is inflated
+    /// in 1 MiB pieces, so memory stays bounded whatever the header claims.
+    func verify(_ section: PackSection, name: String?) throws(FormatError) {
+        guard section.encoding == .deflate else {
+            // SAFETY of the view: PackHeader checked every section lies inside the file.
+            return try check(TensorStorage(file: file, range: section.range), section, name: name)
+        }
+        var crc: UInt32 = 0
+        do {
+            try unsafe file.withUnsafeBytes(in: section.range) { stored throws(ZlibStream.Failure) in
+                try unsafe ZlibStream.inflate(stored, size: section.rawLength) { piece in crc = unsafe CRC32.update(crc, piece) }
+            }
+        } catch {
+            throw inflateFailure(error, section, name: name)
+        }
+        guard crc == section.crc32 else { throw mismatch(crc, section, name: name) }
+    }
+
+    func inflateFailure(_ error: ZlibStream.Failure, _ section: PackSection, name: String?) -> FormatError {
+        FormatError(
+            .checksumMismatch, "stored data cannot be inflated: \(error.message)",
+            path: file.path, byteOffset: section.offset, tensorName: name)
+    }
+
+    func mismatch(_ crc: UInt32, _ section: PackSection, name: String?) -> FormatError {
+        FormatError(
+            .checksumMismatch,
+            "CRC-32 of the data is \(PackHeader.hex(crc)) but the header says \(PackHeader.hex(section.crc32)): the data is damaged",
+            path: file.path, byteOffset: section.offset, tensorName: name)
+    }
+
+    /// Bytes of physical memory (calls `sysconf`).
+    static let physicalMemory: Int = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+
     /// Throws `.checksumMismatch` unless `storage` matches the section's CRC-32.
     func check(_ storage: TensorStorage, _ section: PackSection, name: String?) throws(FormatError) {
         let crc = unsafe storage.withUnsafeBytes { unsafe CRC32.update(0, $0) }
-        guard crc == section.crc32 else {
-            throw FormatError(
-                .checksumMismatch,
-                "CRC-32 of the data is \(PackHeader.hex(crc)) but the header says \(PackHeader.hex(section.crc32)): the data is damaged",
-                path: file.path, byteOffset: section.offset, tensorName: name)
-        }
+        guard crc == section.crc32 else { throw mismatch(crc, section, name: name) }
     }
 }
