@@ -8,6 +8,10 @@ public struct WriteOptions: Sendable {
     public var compress: Bool
     /// Called with (tensors done, total) as writing progresses.
     public var progress: (@Sendable (Int, Int) -> Void)?
+    /// The model's architecture config, for formats that carry one (wkp).
+    public var config: JSONObject? = nil
+    /// The tokenizer.json text, for formats that carry one (wkp).
+    public var tokenizerJSON: String? = nil
 
     /// Creates options.
     public init(shardSize: Int? = nil, compress: Bool = false, progress: (@Sendable (Int, Int) -> Void)? = nil) {
@@ -46,7 +50,8 @@ public enum FormatRegistry {
         case .npy: return try NPYFile(path: path)
         case .npz: return try NPZArchive(path: path)
         case .npyFolder: return try NPYFolder(path: path)
-        case .gguf, .wkp:
+        case .wkp: return try PackReader(path: path)
+        case .gguf:
             throw FormatError(.unsupported, "reading \(resolved.rawValue) is not implemented yet", path: path)
         }
     }
@@ -67,7 +72,9 @@ public enum FormatRegistry {
         case .npy: return try NPYWriter.write(tensors, metadata: metadata, to: path, options: options)
         case .npz: return try NPZWriter.write(tensors, metadata: metadata, to: path, options: options)
         case .npyFolder: return try NPYFolderWriter.write(tensors, metadata: metadata, folder: path, options: options)
-        case .gguf, .wkp:
+        case .wkp:
+            return try PackWriter.write(tensors, metadata: metadata, to: path, options: options)
+        case .gguf:
             throw FormatError(.unsupported, "writing \(format.rawValue) is not implemented yet", path: path)
         }
     }

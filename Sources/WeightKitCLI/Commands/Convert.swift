@@ -17,6 +17,7 @@ extension WeightKitCommand {
                 Examples:
                   weightkit convert model.safetensors model-f16.safetensors --dtype f16
                   weightkit convert ./my-model/ ./my-model-bf16/ --dtype bf16 --shard-size 2GB
+                  weightkit convert ./my-model/ my-model.wkp     (config and tokenizer.json go in the pack)
                 """)
 
         @OptionGroup var input: InputOptions
@@ -24,20 +25,20 @@ extension WeightKitCommand {
         @Argument(help: "The output file, or a folder for a Hugging Face layout.")
         var output: String
 
-        @Option(name: .long, help: "Output format (safetensors, hf, npy, npz, npy-folder); default from OUT's extension.")
+        @Option(name: .long, help: "Output format (safetensors, hf, npy, npz, npy-folder, wkp); default from OUT's extension.")
         var to: String?
 
         @Option(name: .long, help: "Cast floating tensors to this dtype: f32, f16 or bf16.")
         var dtype: String?
+
+        @Flag(name: .long, help: "Deflate tensor data where the format allows it (npz, wkp).")
+        var compress = false
 
         @Option(name: .long, help: "Split safetensors output into shards of at most this size (e.g. 2GB, 500MB), with an index.")
         var shardSize: String?
 
         @Option(name: .long, help: "Write only the tensor with this name (required to write a multi-tensor input as one .npy).")
         var tensor: String?
-
-        @Flag(name: .long, help: "Deflate tensor data where the format allows it (npz).")
-        var compress = false
 
         func validate() throws {
             if let to, TensorFormat(userName: to) == nil {
@@ -74,12 +75,16 @@ extension WeightKitCommand {
                 if target == .npy, payloads.count != 1 {
                     throw ValidationError("a .npy file holds one tensor, but the input has \(payloads.count); pick one with --tensor NAME")
                 }
-                let options = WriteOptions(
+                var options = WriteOptions(
                     shardSize: shardSize.flatMap(parseByteSize), compress: compress,
                     progress: { done, total in Console.progress("writing tensors", done, total) })
+                if target == .wkp { try Self.addModelFiles(to: &options, folder: folder, source: source, cast: cast) }
                 let report = try FormatRegistry.write(payloads, metadata: source.metadata, to: output, format: target, options: options)
                 if let folder, target == .huggingFace || (target == .safetensors && shardSize != nil) {
                     try copySideFiles(from: folder, to: output, cast: cast)
+                }
+                if let pack = source as? PackReader, target == .huggingFace {
+                    try Self.writeModelFiles(of: pack, to: output, cast: cast)
                 }
                 for key in report.droppedMetadata {
                     Console.error("weightkit: warning: metadata \"\(key)\" cannot be stored in \(target.rawValue); dropped")

@@ -50,6 +50,7 @@ extension WeightKitCommand {
                 config = folder.config
             } else {
                 source = try FormatRegistry.open(path: path, format: resolved)
+                config = (source as? PackReader)?.config
             }
             var report = InspectReport(
                 path: path, format: source.formatName, files: source.files.map { ($0, fileSize($0)) },
