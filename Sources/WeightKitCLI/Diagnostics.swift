@@ -12,6 +12,11 @@ enum Console {
         writeAll(1, text + "\n")
     }
 
+    /// Writes text to stdout with no newline (streamed generation).
+    static func write(_ text: String) {
+        if !text.isEmpty { writeAll(1, text) }
+    }
+
     /// Writes a line to stderr.
     static func error(_ text: String) {
         writeAll(2, text + "\n")
@@ -23,7 +28,7 @@ enum Console {
         unsafe bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let n = unsafe write(fd, raw.baseAddress! + offset, raw.count - offset)
+                let n = unsafe Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
                 if n < 0 { if errno == EINTR { continue } else { return } }
                 offset += n
             }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import WeightKit
 import WeightKitCore
 import WeightKitTokenizer
 
@@ -28,6 +29,10 @@ public enum WeightKitExit {
         }
         if let error = error as? TokenizerError { return error.kind == .cannotOpen ? noInput : dataError }
         if error is ValidationError { return usage }
+        // A model whose tensors do not fit its architecture is an invalid model.
+        if error is GraphError { return dataError }
+        // Context overflow, token ids outside the vocabulary: the request does not fit the model.
+        if error is RuntimeError { return usage }
         return failure
     }
 }

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+import WeightKitTestSupport
+
+/// `weightkit generate` on the tiny llama fixture (byte-level tokenizer, weights from transformers).
+@Suite("weightkit generate")
+struct GenerateCLITests {
+    static let model = "fixtures/models/llama"
+
+    static func textCase() throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: fixture("models/llama/reference.json")))
+        let root = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        return root["text_case"] as! [String: Any]
+    }
+
+    @Test("greedy text generation gives transformers' ids; timings go to stderr")
+    func greedy() throws {
+        let reference = try Self.textCase()
+        let result = try weightkit("generate", Self.model, "--prompt", reference["text"] as! String, "-n", "20", "--json")
+        #expect(result.status == 0, "\(result.stderr)")
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(root["promptIds"] as? [Int] == reference["prompt"] as? [Int])
+        #expect(root["ids"] as? [Int] == reference["greedy"] as? [Int])
+        #expect(result.stderr.contains("tok/s"))
+    }
+
+    @Test("streamed output is the decoded continuation")
+    func streaming() throws {
+        let reference = try Self.textCase()
+        let result = try weightkit("generate", Self.model, "--prompt", reference["text"] as! String, "-n", "20")
+        #expect(result.status == 0)
+        #expect(result.stdout == (reference["greedy_text"] as! String) + "\n")
+    }
+
+    @Test("the same seed gives the same sampled text; another seed differs")
+    func seeded() throws {
+        let args = ["generate", Self.model, "--prompt", "abc", "-n", "24", "--temperature", "1.0", "--json"]
+        func ids(_ seed: String) throws -> [Int] {
+            let r = try weightkit(args + ["--seed", seed])
+            let root = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+            return root["ids"] as! [Int]
+        }
+        #expect(try ids("7") == ids("7"))
+        #expect(try ids("7") != ids("8"))
+    }
+
+    @Test("bad requests fail clearly", arguments: [
+        (["--prompt", "x", "-n", "0"], Int32(64)),
+        (["--prompt", "x", "--chat"], Int32(64)),
+        (["--prompt", String(repeating: "long ", count: 20), "-n", "60"], Int32(64)),
+    ])
+    func failures(arguments: [String], status: Int32) throws {
+        let result = try weightkit(["generate", Self.model] + arguments)
+        #expect(result.status == status, "\(result.stderr)")
+        #expect(!result.stderr.isEmpty)
+    }
+}
