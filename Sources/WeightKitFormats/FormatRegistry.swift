@@ -43,7 +43,8 @@ public enum FormatRegistry {
         case .safetensors: return try SafetensorsFile(path: path)
         case .safetensorsIndex: return try ShardedSafetensors(indexPath: path)
         case .huggingFace: return try HuggingFaceFolder(path: path).tensors
-        case .npy, .npz, .npyFolder, .gguf, .wkp:
+        case .gguf: return try GGUFFile(path: path)
+        case .npy, .npz, .npyFolder, .wkp:
             throw FormatError(.unsupported, "reading \(resolved.rawValue) is not implemented yet", path: path)
         }
     }
@@ -61,7 +62,11 @@ public enum FormatRegistry {
             return try SafetensorsWriter.write(tensors, metadata: metadata, to: path, options: options)
         case .huggingFace, .safetensorsIndex:
             return try SafetensorsWriter.writeSharded(tensors, metadata: metadata, folder: path, options: options)
-        case .npy, .npz, .npyFolder, .gguf, .wkp:
+        case .gguf:
+            // Keep exact GGUF value types when the tensors come from a GGUF file.
+            let hints = (tensors.first?.source as? GGUFFile).map { Dictionary($0.typedMetadata, uniquingKeysWith: { a, _ in a }) }
+            return try GGUFWriter.write(tensors, metadata: metadata, typedHints: hints ?? [:], to: path, options: options)
+        case .npy, .npz, .npyFolder, .wkp:
             throw FormatError(.unsupported, "writing \(format.rawValue) is not implemented yet", path: path)
         }
     }
