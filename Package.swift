@@ -25,17 +25,19 @@ let package = Package(
             providers: [.apt(["libjson-c-dev"]), .brew(["json-c"])]),
         .target(name: "WeightKitCore", dependencies: ["CZlib", "CJSONC"], swiftSettings: strict),
         .target(name: "WeightKitFormats", dependencies: ["WeightKitCore"], swiftSettings: strict),
+        .target(name: "WeightKitGraph", dependencies: ["WeightKitCore"], swiftSettings: strict),
         .target(name: "WeightKit", dependencies: ["WeightKitCore", "WeightKitFormats"]),
         .target(
             name: "WeightKitCLI",
             dependencies: [
-                "WeightKitCore", "WeightKitFormats",
+                "WeightKitCore", "WeightKitFormats", "WeightKitGraph",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "weightkit", dependencies: ["WeightKitCLI"]),
         .target(name: "WeightKitTestSupport", path: "Tests/WeightKitTestSupport"),
         .testTarget(name: "WeightKitCoreTests", dependencies: ["WeightKitCore", "WeightKitTestSupport"]),
         .testTarget(name: "WeightKitFormatsTests", dependencies: ["WeightKitFormats", "WeightKitTestSupport"]),
+        .testTarget(name: "WeightKitGraphTests", dependencies: ["WeightKitGraph", "WeightKitTestSupport"]),
         .testTarget(name: "WeightKitCLITests", dependencies: ["WeightKitCLI", "weightkit", "WeightKitTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
