@@ -100,3 +100,16 @@ struct GGUFReaderTests {
         #expect(source.tensors.count == 11)
     }
 }
+
+extension GGUFReaderTests {
+    @Test("GGUF v2 (same layout, u64 counts) reads like v3")
+    func version2() throws {
+        var bytes = try readBytes(Self.path)
+        bytes[4] = 2
+        let folder = TemporaryFolder()
+        try writeBytes(bytes, to: folder.file("v2.gguf"))
+        let file = try GGUFFile(path: folder.file("v2.gguf"))
+        #expect(file.version == 2)
+        #expect(file.tensors.count == 11)
+    }
+}
