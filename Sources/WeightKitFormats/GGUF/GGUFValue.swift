@@ -2,7 +2,9 @@ import WeightKitCore
 
 /// The type codes of GGUF metadata values (`gguf_type` in ggml's gguf.h).
 public enum GGUFValueType: UInt32, Sendable, Hashable, CaseIterable {
+    /// Scalar types 0–7: u8, i8, u16, i16, u32, i32, f32, bool.
     case uint8 = 0, int8 = 1, uint16 = 2, int16 = 3, uint32 = 4, int32 = 5, float32 = 6, bool = 7
+    /// u64-length-prefixed UTF-8, a typed array, and the 64-bit scalars.
     case string = 8, array = 9, uint64 = 10, int64 = 11, float64 = 12
 
     /// Bytes one value of this type takes on disk at least (strings: their u64 length; arrays:
@@ -20,7 +22,9 @@ public enum GGUFValueType: UInt32, Sendable, Hashable, CaseIterable {
 
 /// A GGUF metadata value with its exact on-disk type, so GGUF → GGUF keeps every type.
 public indirect enum GGUFValue: Sendable, Hashable {
+    /// Integer scalars of each width and signedness.
     case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16), uint32(UInt32), int32(Int32)
+    /// Float, bool, string and 64-bit scalars.
     case float32(Float), bool(Bool), string(String), uint64(UInt64), int64(Int64), float64(Double)
     /// An array of values all of `elementType` (nested arrays allowed, as the spec permits).
     case array(elementType: GGUFValueType, [GGUFValue])
