@@ -152,5 +152,24 @@ struct GGUFConvertTests {
         #expect(convert.status == 0, "\(convert.stderr)")
         let checked = try python(Self.checkFolder, [path, out])
         #expect(checked.trimmingCharacters(in: .whitespacesAndNewlines) == "272")
+        // Against transformers' own GGUF loading, recorded once by transformers_reference.py.
+        let compared = try python("""
+            import sys, json, hashlib, numpy as np
+            from safetensors.numpy import load_file
+            from tokenizers import Tokenizer
+            ref = json.load(open(sys.argv[1]))
+            st = load_file(sys.argv[2] + "/model.safetensors")
+            for name, t in st.items():
+                r = ref["tensors"][name]
+                assert list(t.shape) == r["shape"], name
+                assert hashlib.sha256(np.ascontiguousarray(t).astype("<f4").tobytes()).hexdigest() == r["sha256"], name
+            tied = ref["tensors"]["lm_head.weight"]["sha256"] == ref["tensors"]["model.embed_tokens.weight"]["sha256"]
+            assert tied and json.load(open(sys.argv[2] + "/config.json"))["tie_word_embeddings"]
+            tok = Tokenizer.from_file(sys.argv[2] + "/tokenizer.json")
+            for text, ids in ref["token_ids"].items():
+                assert tok.encode(text, add_special_tokens=False).ids == ids, (text, tok.encode(text).ids, ids)
+            print(len(st), len(ref["token_ids"]))
+            """, [fixture("gguf/smollm2_transformers.json"), out])
+        #expect(compared == "272 5\n")
     }
 }

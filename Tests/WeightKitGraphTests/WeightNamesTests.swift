@@ -101,3 +101,33 @@ struct RoPEPermutationTests {
         #expect(plan.entries[0].output.dtype == .q8_0)
     }
 }
+
+extension RoPEPermutationTests {
+    @Test("a GPT-2 plan transposes Conv1D weights both ways and keeps biases")
+    func gpt2Plan() throws {
+        let qkv = TensorInfo(name: "h.0.attn.c_attn.weight", dtype: .float32, shape: [8, 24], byteCount: 8 * 24 * 4)
+        let bias = TensorInfo(name: "h.0.attn.c_attn.bias", dtype: .float32, shape: [24], byteCount: 96)
+        let mask = TensorInfo(name: "h.0.attn.bias", dtype: .float32, shape: [1, 1, 4, 4], byteCount: 64)
+        var config = JSONObject()
+        config.set("model_type", "gpt2")
+        let toGGUF = try GGUFConversion.toGGUF(tensors: [qkv, bias, mask], hfConfig: config)
+        #expect(toGGUF.entries.map(\.output.name) == ["blk.0.attn_qkv.weight", "blk.0.attn_qkv.bias"])
+        #expect(toGGUF.entries[0].output.shape == [24, 8])
+        #expect(toGGUF.entries[0].steps == [.dequantize, .transpose])
+        #expect(toGGUF.entries[1].steps.isEmpty)
+        #expect(toGGUF.dropped == ["h.0.attn.bias"])
+        var meta = Metadata()
+        meta["general.architecture"] = .string("gpt2")
+        let back = try GGUFConversion.toHuggingFace(tensors: toGGUF.entries.map(\.output), ggufMetadata: meta)
+        #expect(back.entries.map(\.output.name) == ["h.0.attn.c_attn.weight", "h.0.attn.c_attn.bias"])
+        #expect(back.entries[0].output.shape == [8, 24])
+    }
+
+    @Test("an unknown model_type cannot become GGUF")
+    func unknownFamily() {
+        var config = JSONObject()
+        config.set("model_type", "bert")
+        let error = #expect(throws: FormatError.self) { try GGUFConversion.toGGUF(tensors: [], hfConfig: config) }
+        #expect(error?.kind == .unsupported)
+    }
+}

@@ -60,7 +60,8 @@ public enum GGUFWriter {
         try output.write(header.bytes)
         for (i, tensor) in tensors.enumerated() {
             let start = output.written
-            try tensor.stream { chunk in try unsafe output.write(chunk) }
+            // SAFETY: stream hands a chunk valid for the duration of the call; write copies it out.
+            try unsafe tensor.stream { chunk in try unsafe output.write(chunk) }
             guard output.written - start == tensor.info.byteCount else {
                 throw FormatError(
                     .sizeMismatch, "produced \(output.written - start) bytes, expected \(tensor.info.byteCount)",
@@ -118,7 +119,8 @@ struct GGUFBytes {
     mutating func append(_ raw: [UInt8]) { bytes.append(contentsOf: raw) }
 
     mutating func append<T: FixedWidthInteger>(_ v: T) {
-        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
+        // SAFETY: the buffer is v's own bytes, read only inside the closure.
+        unsafe withUnsafeBytes(of: v.littleEndian) { unsafe bytes.append(contentsOf: $0) }
     }
 
     mutating func append(string s: String) {
