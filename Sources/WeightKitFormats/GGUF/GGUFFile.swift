@@ -22,7 +22,10 @@ public final class GGUFFile: TensorSource {
     /// Cap on one string: chat templates, the longest real strings, are tens of kB.
     public static let maxStringLength = 16 << 20
     /// Cap on array elements: vocabularies reach 256 Ki tokens and merges a few hundred thousand.
-    public static let maxArrayLength = 1 << 26
+    public static let maxArrayLength = 1 << 24
+    /// Cap on array elements in all metadata together: each element becomes a value of ~24 bytes,
+    /// so this bounds what a small file of u8 arrays can make us allocate (real files: ~1 Mi).
+    public static let maxTotalArrayElements = 1 << 24
     /// Cap on arrays nested in arrays (ggml itself reads none; the spec allows them).
     public static let maxArrayNesting = 4
     /// ggml's `GGML_MAX_DIMS`.

@@ -3,6 +3,8 @@ import WeightKitCore
 /// The checked walk over a GGUF header: magic, version, counts, metadata, tensor infos.
 struct GGUFParser {
     var reader: ByteReader
+    /// Array elements read so far, against `GGUFFile.maxTotalArrayElements`.
+    var arrayElements = 0
     var path: String { reader.file.path }
 
     /// A tensor info before its offset is made absolute.
@@ -107,7 +109,12 @@ struct GGUFParser {
                 throw .limit("array nesting", value: depth + 1, cap: GGUFFile.maxArrayNesting, at: reader.offset, path: path)
             }
             let elementType = try valueType("array element type")
+            let countAt = reader.offset
             let n = try Self.count(&reader, "array length", cap: GGUFFile.maxArrayLength, minimumSize: elementType.minimumSize)
+            arrayElements += n
+            guard arrayElements <= GGUFFile.maxTotalArrayElements else {
+                throw .limit("metadata array elements in all", value: arrayElements, cap: GGUFFile.maxTotalArrayElements, at: countAt, path: path)
+            }
             var items: [GGUFValue] = []
             items.reserveCapacity(n)
             for _ in 0..<n { items.append(try value(of: elementType, depth: depth + 1)) }
