@@ -122,6 +122,29 @@ struct GGUFConvertTests {
         #expect(types == "[('F16', 16), ('F32', 5)] 1\n")
     }
 
+    @Test("GGUF → GGUF dequantizes block types GGUF output cannot hold and keeps metadata types")
+    func ggufToGGUF() throws {
+        let folder = TemporaryFolder()
+        let out = folder.file("copy.gguf")
+        let source = fixture("gguf/all_types.gguf")
+        let result = try run(weightkitBinary, ["convert", source, out])
+        #expect(result.status == 0, "\(result.stderr)")
+        let checked = try python("""
+            import sys, numpy as np, gguf
+            a, b = gguf.GGUFReader(sys.argv[1]), gguf.GGUFReader(sys.argv[2])
+            ta = {t.name: t for t in a.tensors}
+            types = []
+            for t in b.tensors:
+                s = ta[t.name]
+                assert np.array_equal(gguf.quants.dequantize(t.data, t.tensor_type).reshape(-1),
+                                      gguf.quants.dequantize(s.data, s.tensor_type).reshape(-1)), t.name
+                types.append(t.tensor_type.name)
+            assert b.fields["test.u64"].types == a.fields["test.u64"].types
+            print(" ".join(types))
+            """, [source, out])
+        #expect(checked == "F32 F32 F16 BF16 Q8_0 Q4_0 Q4_1 F32 F32 F32 F32\n")
+    }
+
     @Test("inspect summarises GGUF arrays, shows the chat template once and bits per weight")
     func inspectTiny() throws {
         let result = try run(weightkitBinary, ["inspect", Self.tiny])

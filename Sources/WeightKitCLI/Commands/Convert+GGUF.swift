@@ -56,6 +56,23 @@ extension WeightKitCommand.Convert {
         return written
     }
 
+    /// GGUF → GGUF: block types GGUF output cannot hold (q5_*, K types) are dequantized to f32,
+    /// `dtype` casts 2-D float weights; metadata keeps its exact types.
+    static func ggufToGGUF(input: String, output: String, dtype: DType?) throws -> WriteReport {
+        let file = try GGUFFile(path: input)
+        let entries = try file.tensors.map { t in
+            let decode = t.dtype.isQuantized && !GGMLType.writable.contains(t.dtype)
+            return try TransformedTensorSource.entry(input: t, name: t.name, steps: decode ? [.dequantize] : [])
+        }
+        let source = TransformedTensorSource(base: file, entries: entries)
+        let payloads = try source.tensors.map { t in
+            let cast = t.dtype.isFloatingPoint && t.shape.rank > 1 ? dtype : nil
+            return try TensorPayload(source: source, input: t, dtype: cast)
+        }
+        let hints = Dictionary(file.typedMetadata, uniquingKeysWith: { a, _ in a })
+        return try GGUFWriter.write(payloads, metadata: file.metadata, typedHints: hints, to: output)
+    }
+
     /// HF folder → GGUF v3: GGUF names, Q/K permuted, floats as `dtype` (1-D tensors stay f32,
     /// as llama.cpp's converter keeps norms), hyperparameters and tokenizer keys.
     static func huggingFaceToGGUF(input: String, output: String, dtype requested: DType?) throws -> WriteReport {

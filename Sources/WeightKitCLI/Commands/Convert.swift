@@ -63,13 +63,15 @@ extension WeightKitCommand {
                 let target = to.flatMap(TensorFormat.init(userName:)) ?? FormatDetector.outputFormat(for: output)!
                 let cast = dtype.flatMap(DType.init(name:))
                 let format = try input.resolvedFormat ?? FormatDetector.detect(path: input.path)
-                if format == .gguf && [.huggingFace, .safetensors].contains(target) || target == .gguf && format != .gguf {
+                if format == .gguf && [.huggingFace, .safetensors, .gguf].contains(target) || target == .gguf {
                     // GGUF ↔ Hugging Face: names, Q/K permutation, config and tokenizer (Convert+GGUF.swift).
-                    let report = format == .gguf
-                        ? try Self.ggufToHuggingFace(
+                    let report = format != .gguf
+                        ? try Self.huggingFaceToGGUF(input: input.path, output: output, dtype: cast)
+                        : target == .gguf
+                        ? try Self.ggufToGGUF(input: input.path, output: output, dtype: cast)
+                        : try Self.ggufToHuggingFace(
                             input: input.path, output: output, target: target, dtype: cast ?? .float32,
                             shardSize: shardSize.flatMap(parseByteSize))
-                        : try Self.huggingFaceToGGUF(input: input.path, output: output, dtype: cast)
                     let seconds = monotonicSeconds() - started
                     Console.error("wrote \(report.files.joined(separator: ", ")): \(formatBytes(report.bytesWritten)) in \(compact(seconds)) s")
                     return
