@@ -75,13 +75,15 @@ struct GGUFWriterTests {
         meta["tokenizer.ggml.token_type"] = .array([.int(1), .int(3)])
         meta["tokenizer.ggml.scores"] = .array([.float(0), .float(-1.5)])
         meta["tokenizer.ggml.add_bos_token"] = .bool(false)
+        meta["test.big"] = .array([.uint(1), .uint(5_000_000_000)])
+        meta["test.mixed"] = .array([.int(-1), .uint(3_000_000_000)])
         let folder = TemporaryFolder()
         let out = folder.file("typed.gguf")
         _ = try GGUFWriter.write([], metadata: meta, to: out)
         let result = try python("""
             import sys, gguf
             r = gguf.GGUFReader(sys.argv[1])
-            for k in ["llama.block_count", "llama.rope.freq_base", "tokenizer.ggml.token_type", "tokenizer.ggml.scores", "tokenizer.ggml.add_bos_token"]:
+            for k in ["llama.block_count", "llama.rope.freq_base", "tokenizer.ggml.token_type", "tokenizer.ggml.scores", "tokenizer.ggml.add_bos_token", "test.big", "test.mixed"]:
                 f = r.fields[k]
                 print(k, ",".join(t.name for t in f.types), f.contents())
             """, [out])
@@ -91,6 +93,8 @@ struct GGUFWriterTests {
             "tokenizer.ggml.token_type ARRAY,INT32 [1, 3]",
             "tokenizer.ggml.scores ARRAY,FLOAT32 [0.0, -1.5]",
             "tokenizer.ggml.add_bos_token BOOL False",
+            "test.big ARRAY,UINT64 [1, 5000000000]",
+            "test.mixed ARRAY,INT64 [-1, 3000000000]",
         ])
     }
 

@@ -84,8 +84,8 @@ public indirect enum GGUFValue: Sendable, Hashable {
         }
     }
 
-    /// A uniformly typed array from Core values; integer arrays become i32 (or i64 if any value
-    /// needs it).
+    /// A uniformly typed array from Core values; integer arrays become i32 when every value fits,
+    /// else u32/u64 (all unsigned) or i64.
     static func array(_ items: [MetadataValue]) -> GGUFValue? {
         var values: [GGUFValue] = []
         values.reserveCapacity(items.count)
@@ -95,21 +95,28 @@ public indirect enum GGUFValue: Sendable, Hashable {
             return false
         }
         if integers {
-            let wide = items.contains {
+            let int32s = Int64(Int32.min)...Int64(Int32.max)
+            let fitsInt32 = items.allSatisfy {
                 switch $0 {
-                case .int(let i): return !(Int64(Int32.min)...Int64(Int32.max) ~= i)
-                case .uint(let u): return u > UInt64(Int32.max)
+                case .int(let i): return int32s ~= i
+                case .uint(let u): return u <= UInt64(Int32.max)
                 default: return false
                 }
             }
+            let unsigned = items.allSatisfy { if case .uint = $0 { return true } else { return false } }
+            let wideUnsigned = items.contains { if case .uint(let u) = $0 { return u > UInt64(UInt32.max) } else { return false } }
             for item in items {
                 switch item {
-                case .int(let i): values.append(wide ? .int64(i) : .int32(Int32(i)))
-                case .uint(let u): values.append(wide ? .int64(Int64(bitPattern: u)) : .int32(Int32(u)))
+                case .int(let i): values.append(fitsInt32 ? .int32(Int32(i)) : .int64(i))
+                case .uint(let u) where fitsInt32: values.append(.int32(Int32(u)))
+                case .uint(let u) where unsigned: values.append(wideUnsigned ? .uint64(u) : .uint32(UInt32(u)))
+                case .uint(let u):
+                    guard let i = Int64(exactly: u) else { return nil }
+                    values.append(.int64(i))
                 default: return nil
                 }
             }
-            return .array(elementType: wide ? .int64 : .int32, values)
+            return .array(elementType: values[0].type, values)
         }
         for item in items {
             guard let v = GGUFValue(item) else { return nil }
