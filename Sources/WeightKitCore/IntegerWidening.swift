@@ -25,7 +25,7 @@ public enum IntegerWidening {
         case .bfloat16: each(UInt16.self) { Double(FloatBits.float(bfloatBits: $0)) }
         case .float8E4M3: each(UInt8.self) { Double(FloatBits.e4m3Table[Int($0)]) }
         case .float8E5M2: each(UInt8.self) { Double(FloatBits.e5m2Table[Int($0)]) }
-        case .q8_0, .q4_0, .q4_1: preconditionFailure("widen of block type \(dtype)")
+        case .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q6_K: preconditionFailure("widen of block type \(dtype)")
         }
     }
 }

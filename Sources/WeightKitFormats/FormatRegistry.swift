@@ -51,8 +51,7 @@ public enum FormatRegistry {
         case .npz: return try NPZArchive(path: path)
         case .npyFolder: return try NPYFolder(path: path)
         case .wkp: return try PackReader(path: path)
-        case .gguf:
-            throw FormatError(.unsupported, "reading \(resolved.rawValue) is not implemented yet", path: path)
+        case .gguf: return try GGUFFile(path: path)
         }
     }
 
@@ -75,7 +74,9 @@ public enum FormatRegistry {
         case .wkp:
             return try PackWriter.write(tensors, metadata: metadata, to: path, options: options)
         case .gguf:
-            throw FormatError(.unsupported, "writing \(format.rawValue) is not implemented yet", path: path)
+            // Keep exact GGUF value types when the tensors come from a GGUF file.
+            let hints = (tensors.first?.source as? GGUFFile).map { Dictionary($0.typedMetadata, uniquingKeysWith: { a, _ in a }) }
+            return try GGUFWriter.write(tensors, metadata: metadata, typedHints: hints ?? [:], to: path, options: options)
         }
     }
 

@@ -14,10 +14,17 @@ extension WeightKitCommand {
                 tensors (f8, f16, bf16, f32, f64) with round-to-nearest-even; integer and bool \
                 tensors are copied unchanged. The output appears only when it is complete.
 
+                GGUF → folder (or .safetensors) renames tensors to Hugging Face names, undoes \
+                llama.cpp's Q/K permutation and dequantizes blocks to --dtype (default f32), \
+                writing config.json and tokenizer files too; folder → .gguf does the reverse \
+                (GGUF v3, --dtype f32 or f16; norms stay f32).
+
                 Examples:
                   weightkit convert model.safetensors model-f16.safetensors --dtype f16
                   weightkit convert ./my-model/ ./my-model-bf16/ --dtype bf16 --shard-size 2GB
                   weightkit convert ./my-model/ my-model.wkp     (config and tokenizer.json go in the pack)
+                  weightkit convert SmolLM2-135M-Instruct.Q4_1.gguf ./smollm2/
+                  weightkit convert ./smollm2/ smollm2-f16.gguf --dtype f16
                 """)
 
         @OptionGroup var input: InputOptions
@@ -63,6 +70,19 @@ extension WeightKitCommand {
                 let target = to.flatMap(TensorFormat.init(userName:)) ?? FormatDetector.outputFormat(for: output)!
                 let cast = dtype.flatMap(DType.init(name:))
                 let format = try input.resolvedFormat ?? FormatDetector.detect(path: input.path)
+                if format == .gguf && [.huggingFace, .safetensors, .gguf].contains(target) || target == .gguf {
+                    // GGUF ↔ Hugging Face: names, Q/K permutation, config and tokenizer (Convert+GGUF.swift).
+                    let report = format != .gguf
+                        ? try Self.huggingFaceToGGUF(input: input.path, output: output, dtype: cast)
+                        : target == .gguf
+                        ? try Self.ggufToGGUF(input: input.path, output: output, dtype: cast)
+                        : try Self.ggufToHuggingFace(
+                            input: input.path, output: output, target: target, dtype: cast ?? .float32,
+                            shardSize: shardSize.flatMap(parseByteSize))
+                    let seconds = monotonicSeconds() - started
+                    Console.error("wrote \(report.files.joined(separator: ", ")): \(formatBytes(report.bytesWritten)) in \(compact(seconds)) s")
+                    return
+                }
                 var folder: HuggingFaceFolder?
                 let source: any TensorSource
                 if format == .huggingFace {

@@ -58,8 +58,14 @@ extension WeightKitCommand {
             if stats {
                 for (i, t) in source.tensors.enumerated() {
                     Console.progress("stats", i, source.tensors.count)
-                    guard !t.dtype.isQuantized else { continue }
-                    let storage = try source.storage(of: t)
+                    var storage = try source.storage(of: t)
+                    var t = t
+                    if t.dtype.isQuantized {
+                        // Stats of block types are over their dequantized values.
+                        let entry = try TransformedTensorSource.entry(input: t, name: t.name, steps: [.dequantize])
+                        storage = try TransformedTensorSource(base: source, entries: [entry]).storage(of: entry.output)
+                        t = entry.output
+                    }
                     report.stats[t.name] = unsafe storage.withUnsafeBytes { unsafe TensorStats.compute($0, dtype: t.dtype, count: t.elementCount) }
                 }
                 Console.progress("stats", source.tensors.count, source.tensors.count)

@@ -3,10 +3,10 @@ import WeightKitFormats
 
 /// The input path and an optional format override.
 struct InputOptions: ParsableArguments {
-    @Argument(help: "A weights file (.safetensors) or a Hugging Face model folder.")
+    @Argument(help: "A weights file (.safetensors, .gguf) or a Hugging Face model folder.")
     var path: String
 
-    @Option(name: .long, help: "Read the input as this format instead of detecting it (safetensors, hf).")
+    @Option(name: .long, help: "Read the input as this format instead of detecting it (safetensors, hf, gguf).")
     var format: String?
 
     @Flag(name: .long, help: "Show where in WeightKit an error was raised.")

@@ -53,11 +53,21 @@ struct InspectReport {
         lines.append("  parameters  \(grouped(totalElements))")
         for (i, row) in byDType.enumerated() {
             let label = i == 0 ? "  dtypes      " : "              "
-            lines.append(label + "\(row.dtype.shortName): \(plural(row.tensors, "tensor")), \(plural(row.elements, "element")), \(formatBytes(row.bytes))")
+            lines.append(label + "\(Self.dtypeLabel(row.dtype)): \(plural(row.tensors, "tensor")), \(plural(row.elements, "element")), \(formatBytes(row.bytes))")
         }
+        var longText: [(key: String, text: String)] = []
         for (i, entry) in metadata.entries.enumerated() {
             let label = i == 0 ? "  metadata    " : "              "
-            lines.append(label + "\(entry.key) = \(entry.value)")
+            if let text = entry.value.stringValue, text.contains("\n") || text.count > 100 {
+                longText.append((entry.key, text))
+                lines.append(label + "\(entry.key) = (\(text.count) characters, shown below)")
+            } else {
+                lines.append(label + "\(entry.key) = \(Self.summary(entry.value))")
+            }
+        }
+        for (key, text) in longText {
+            lines.append("  \(key):")
+            for line in text.split(separator: "\n", omittingEmptySubsequences: false) { lines.append("    " + line) }
         }
         if let config {
             lines.append("  config.json")
@@ -103,7 +113,33 @@ struct InspectReport {
     }
 
     private func row(name: String, _ t: TensorInfo, indent: Int) -> String {
-        name.padded(48 - indent) + " " + t.dtype.shortName.padded(8) + " " + t.shape.description
+        let width = tensors.contains { $0.dtype.isQuantized } ? 22 : 8
+        return name.padded(48 - indent) + " " + Self.dtypeLabel(t.dtype).padded(width) + " " + t.shape.description
+    }
+
+    /// `q4_1 (5 bits/weight)` for block types, the short name otherwise.
+    static func dtypeLabel(_ dtype: DType) -> String {
+        guard dtype.isQuantized else { return dtype.shortName }
+        return "\(dtype.shortName) (\(compact(QuantBlocks.bitsPerWeight(dtype))) bits/weight)"
+    }
+
+    /// A metadata value on one line; arrays as `[49152 strings] "a", "b", …`.
+    static func summary(_ value: MetadataValue) -> String {
+        guard case .array(let items) = value else { return value.description }
+        let kind: String
+        switch items.first {
+        case .string?: kind = "strings"
+        case .int?, .uint?: kind = "integers"
+        case .float?: kind = "floats"
+        case .bool?: kind = "booleans"
+        case .array?: kind = "arrays"
+        case nil: return "[]"
+        }
+        let head = items.prefix(5).map { item -> String in
+            if case .string(let s) = item { return JSONWriter.quote(s) }
+            return item.description
+        }
+        return "[\(grouped(items.count)) \(kind)] " + head.joined(separator: ", ") + (items.count > 5 ? ", …" : "")
     }
 
     // MARK: JSON
