@@ -1,14 +1,18 @@
 import Dispatch
 
 /// Splits work over disjoint ranges on all cores (llama2.c's "parallelize over output rows and
-/// heads"). Falls back to one thread below a size threshold and never nests.
+/// heads"), on a persistent `ThreadPool`. Falls back to one thread below a size threshold and
+/// never nests.
 public struct Parallel: Sendable {
     /// Threads to use (≥ 1).
     public let threads: Int
+    private let pool: ThreadPool?
 
-    /// Creates a splitter for `threads` threads (0 or less: one per core).
+    /// Creates a splitter for `threads` threads (0 or less: one per core); starts `threads - 1`
+    /// worker threads, stopped when the last copy of this value goes away.
     public init(threads: Int = 0) {
         self.threads = threads > 0 ? threads : Parallel.coreCount
+        self.pool = self.threads > 1 ? ThreadPool(workers: self.threads - 1) : nil
     }
 
     /// Number of online cores.
@@ -22,17 +26,22 @@ public struct Parallel: Sendable {
 
     /// Calls `body` on disjoint sub-ranges covering `0..<count`, concurrently when worth it.
     /// `minimumPerThread` is the smallest range worth a thread.
-    public func forEachRange(_ count: Int, minimumPerThread: Int = 16, _ body: @Sendable (Range<Int>) -> Void) {
+    public func forEachRange(_ count: Int, minimumPerThread: Int = 16, _ body: @escaping @Sendable (Range<Int>) -> Void) {
         let pieces = min(threads, max(1, count / max(1, minimumPerThread)))
         if pieces <= 1 {
             body(0..<count)
             return
         }
         let step = (count + pieces - 1) / pieces
-        DispatchQueue.concurrentPerform(iterations: pieces) { i in
+        let work: @Sendable (Int) -> Void = { i in
             let lower = i * step
             let upper = min(count, lower + step)
             if lower < upper { body(lower..<upper) }
+        }
+        if let pool, pieces == threads {
+            pool.run(work)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: pieces, execute: work)
         }
     }
 }
