@@ -12,7 +12,9 @@ public struct Parallel: Sendable {
     /// worker threads, stopped when the last copy of this value goes away.
     public init(threads: Int = 0) {
         self.threads = threads > 0 ? threads : Parallel.coreCount
-        self.pool = self.threads > 1 ? ThreadPool(workers: self.threads - 1) : nil
+        // WEIGHTKIT_THREAD_POOL=0 falls back to Dispatch (for A/B benchmarks).
+        let usePool = unsafe getenv("WEIGHTKIT_THREAD_POOL").map { unsafe String(cString: $0) != "0" } ?? true
+        self.pool = usePool && self.threads > 1 ? ThreadPool(workers: self.threads - 1) : nil
     }
 
     /// Number of online cores.
