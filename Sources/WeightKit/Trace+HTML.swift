@@ -8,7 +8,7 @@ extension Trace {
     public var html: String {
         // In a <script> block, "</script" or "<!--" inside a string would end it: write every
         // "<" as \u003c (only strings can contain one in JSON).
-        let data = JSONWriter.serialize(json).replacingAll("<", with: "\\u003c")
+        let data = JSONWriter.serialize(json(weightDecimals: 3)).replacingAll("<", with: "\\u003c")
         return Self.htmlHead(title: "weightkit trace · " + Self.escapeHTML(model))
             + "<script id=\"trace-data\" type=\"application/json\">" + data + "</script>\n"
             + "<script>\n" + Self.script + "</script>\n</body>\n</html>\n"

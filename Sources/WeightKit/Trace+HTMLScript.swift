@@ -71,7 +71,7 @@ extension Trace {
       L.forEach((l, i) => { if (L.length <= 32 || i % 4 == 0) add('text', {x: x(i) - 4, y: H - P + 14}, String(l.layer)); });
       series.forEach((s, k) => {
         add('polyline', {fill: 'none', stroke: s[1], 'stroke-width': 2, points: L.map((l, i) => x(i) + ',' + y(l[s[0]])).join(' ')});
-        add('text', {x: W - P - 110, y: P + 14 * k, fill: s[1]}, s[2]);
+        add('text', {x: P + 12, y: P + 14 * k, fill: s[1]}, s[2]);
       });
       document.getElementById('norms').appendChild(svg);
       const table = document.getElementById('neurons');

@@ -2,7 +2,11 @@ import WeightKitCore
 
 extension Trace {
     /// The trace as JSON data: every stage, with the attention matrices of the selected layers.
-    public var json: JSONValue {
+    public var json: JSONValue { json(weightDecimals: nil) }
+
+    /// The JSON data with attention weights rounded to `weightDecimals` places (the HTML page's
+    /// compact copy); nil keeps full precision.
+    public func json(weightDecimals: Int?) -> JSONValue {
         [
             "model": .string(model), "family": .string(family),
             "layers": .integer(layerCount), "heads": .integer(headCount),
@@ -10,15 +14,17 @@ extension Trace {
                 ["id": .integer(t.id), "piece": .string(t.piece), "embeddingNorm": Self.number(t.embeddingNorm),
                  "neighbours": Self.candidates(t.neighbours)]
             }),
-            "layerTrace": .array(layers.map(Self.layerJSON)),
+            "layerTrace": .array(layers.map { Self.layerJSON($0, weightDecimals: weightDecimals) }),
             "next": Self.candidates(next),
             "firstTopLayer": firstTopLayer.map { .integer($0) } ?? .null,
             "emergenceLayer": emergenceLayer.map { .integer($0) } ?? .null,
         ]
     }
 
-    static func layerJSON(_ l: Layer) -> JSONValue {
-        [
+    static func layerJSON(_ l: Layer, weightDecimals: Int?) -> JSONValue {
+        let scale = weightDecimals.map { (0..<$0).reduce(Float(1)) { r, _ in r * 10 } }
+        let weight: (Float) -> JSONValue = { w in scale.map { number((w * $0).rounded() / $0) } ?? number(w) }
+        return [
             "layer": .integer(l.index), "attentionNorm": number(l.attentionNorm), "mlpNorm": number(l.mlpNorm),
             "residualNorm": number(l.residualNorm),
             "topNeurons": .array(l.topNeurons.map { ["index": .integer($0.index), "activation": number($0.activation)] }),
@@ -27,7 +33,7 @@ extension Trace {
             "heads": .array(l.heads.map { h in
                 ["head": .integer(h.index), "entropy": number(h.entropy), "meanEntropy": number(h.meanEntropy),
                  "top": .array(h.top.map { ["position": .integer($0.position), "weight": number($0.weight)] }),
-                 "weights": .array(h.weights.map { .array($0.map(number)) })]
+                 "weights": .array(h.weights.map { .array($0.map(weight)) })]
             }),
         ]
     }

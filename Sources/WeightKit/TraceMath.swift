@@ -33,26 +33,28 @@ enum TraceMath {
     }
 
     /// For each token, the `count` vocabulary tokens with the most similar embedding rows (cosine),
-    /// itself excluded: one pass over the embedding table.
+    /// itself excluded: one pass over the embedding table, each distinct token scored once.
     static func neighbours(of tokens: [Int], in transformer: Transformer, count: Int) -> [[(index: Int, value: Float)]] {
-        let queries = tokens.map { transformer.embedding(of: $0) }
+        let distinct = Array(Set(tokens)).sorted()
+        let queries = distinct.map { transformer.embedding(of: $0) }
         let norms = queries.map { max(norm($0), .leastNormalMagnitude) }
-        var best = Array(repeating: [(index: Int, value: Float)](), count: tokens.count)
+        var best = Array(repeating: [(index: Int, value: Float)](), count: distinct.count)
         for id in 0..<transformer.graph.tokenEmbedding.rows {
             let row = transformer.embedding(of: id)
             let rowNorm = max(norm(row), .leastNormalMagnitude)
-            for (t, q) in queries.enumerated() where id != tokens[t] {
-                var dot: Float = 0
-                for i in 0..<q.count { dot += q[i] * row[i] }
-                let cosine = dot / (norms[t] * rowNorm)
-                if best[t].count < count || cosine > best[t][best[t].count - 1].value {
-                    var at = best[t].count
-                    while at > 0 && best[t][at - 1].value < cosine { at -= 1 }
-                    best[t].insert((id, cosine), at: at)
-                    if best[t].count > count { best[t].removeLast() }
+            for (t, q) in queries.enumerated() where id != distinct[t] {
+                let dot = unsafe q.withUnsafeBufferPointer { a in
+                    unsafe row.withUnsafeBufferPointer { b in unsafe Ops.dot(a.baseAddress!, b.baseAddress!, count: a.count) }
                 }
+                let cosine = dot / (norms[t] * rowNorm)
+                guard best[t].count < count || cosine > best[t][best[t].count - 1].value else { continue }
+                var at = best[t].count
+                while at > 0 && best[t][at - 1].value < cosine { at -= 1 }
+                best[t].insert((id, cosine), at: at)
+                if best[t].count > count { best[t].removeLast() }
             }
         }
-        return best
+        let slot = Dictionary(uniqueKeysWithValues: distinct.enumerated().map { ($1, $0) })
+        return tokens.map { best[slot[$0]!] }
     }
 }
