@@ -35,6 +35,7 @@ extension Transformer {
                     unsafe Ops.add(xb, into: x + t * d, count: d)
                 }
             }
+            if let observer { unsafe observer.embedded(tokens: tokens, position: p0, residual: Self.copy(x, n * d)) }  // [observer]
 
             for (l, block) in graph.blocks.enumerated() {
                 // 2. Attention: norm → Q, K, V → RoPE → cache → softmax(QKᵀ/√d)·V → O → residual.
@@ -75,8 +76,15 @@ extension Transformer {
                         }
                     }
                 }
+                if let observer {  // [observer] the softmax rows left in `scores`
+                    for job in 0..<(n * c.heads) {
+                        let row = unsafe Self.copy(scores + job * capacity, p0 + job / c.heads + 1)
+                        observer.attention(layer: l, head: job % c.heads, position: p0 + job / c.heads, weights: row)
+                    }
+                }
                 unsafe project(block.output, block.outputBias, att, xb2, n: n)
                 unsafe Ops.add(xb2, into: x, count: n * d)
+                if let observer { unsafe observer.attentionAdded(layer: l, position: p0, delta: Self.copy(xb2, n * d)) }  // [observer]
 
                 // 3. MLP: norm → gate/up (SwiGLU) or fc (GELU) → down → residual.
                 unsafe normalize(x, block.mlpNorm, block.mlpNormBias, into: xb, n: n)
@@ -88,8 +96,10 @@ extension Transformer {
                     unsafe hb.update(from: hb2, count: n * f)
                     unsafe Ops.gelu(hb, count: n * f, tanhApproximation: c.activation == .geluTanh)
                 }
+                if let observer { unsafe observer.mlpActivations(layer: l, position: p0, hidden: Self.copy(hb, n * f)) }  // [observer]
                 unsafe project(block.down, block.downBias, hb, xb2, n: n)
                 unsafe Ops.add(xb2, into: x, count: n * d)
+                if let observer { unsafe observer.mlpAdded(layer: l, position: p0, delta: Self.copy(xb2, n * d), residual: Self.copy(x, n * d)) }  // [observer]
             }
 
             // 4. Unembedding: final norm of the last position → logits over the vocabulary.
@@ -98,6 +108,7 @@ extension Transformer {
             unsafe normalize(lastRow, graph.finalNorm, graph.finalNormBias, into: xb, n: 1)
             unsafe s.logits.withUnsafeMutableBufferPointer { logits in
                 unsafe MatMul.matVec(graph.unembedding, xb, logits.baseAddress!, parallel: parallel)
+                if let observer { unsafe observer.unembedded(position: p0 + n - 1, normed: Self.copy(xb, d), logits: Array(logits)) }  // [observer]
             }
         }}}}}}}}}}}}}
     }

@@ -13,6 +13,8 @@ public final class Transformer {
     let state: RunState
     /// Positions already in the KV cache.
     public private(set) var position = 0
+    /// Sees every stage of the forward pass (`weightkit trace`); nil — the default — costs nothing.
+    public var observer: (any ForwardObserver)?
 
     /// Prepares to run `graph` for sequences of up to `maxSequence` tokens (capped at the model's
     /// context length), on `threads` threads (0: all cores).
