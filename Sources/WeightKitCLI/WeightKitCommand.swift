@@ -22,7 +22,7 @@ public struct WeightKitCommand: ParsableCommand {
             Examples:
               weightkit inspect ./SmolLM2-135M/
               weightkit convert ./my-model/ ./my-model-f16/ --dtype f16
-              weightkit generate SmolLM2-135M-Instruct.Q4_1.gguf --prompt "The capital of France is"
+              weightkit generate model.gguf --prompt "The capital of France is"
 
             Shell completions: weightkit --generate-completion-script bash|zsh|fish.
             Exit codes: 0 ok, 1 other failure, 64 usage, 65 invalid or corrupt input, \
