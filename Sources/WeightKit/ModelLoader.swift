@@ -19,7 +19,10 @@ public struct LoadedModel: Sendable {
 
 /// Opens models from any format the runtime supports.
 public enum ModelLoader {
-    /// Loads a Hugging Face folder (config.json + safetensors).
+    /// Loads a Hugging Face folder (config.json + safetensors, with tokenizer.json and a chat
+    /// template when present) or a GGUF file (config, tokenizer and chat template from its
+    /// metadata), and binds its weights to a `ModelGraph`. Throws `GraphError` for other formats
+    /// or when the tensors do not fit the architecture, `FormatError` for unreadable files.
     public static func load(path: String) throws -> LoadedModel {
         let format = try FormatDetector.detect(path: path)
         switch format {

@@ -6,7 +6,14 @@ import Darwin
 import WeightKitCore
 
 /// stdout for data, stderr for everything else; progress only on a terminal.
+///
+/// WeightKit never prints colors or styles, so `NO_COLOR` holds whatever its value; the only
+/// escape sequence it writes is the erase-line of the progress indicator, and only when stderr
+/// is a terminal.
 enum Console {
+    /// Set by `-q/--quiet`: `info` lines and progress are not written (errors and warnings are).
+    nonisolated(unsafe) static var quiet = false
+
     /// Writes a line of data to stdout.
     static func out(_ text: String) {
         writeAll(1, text + "\n")
@@ -35,12 +42,17 @@ enum Console {
         }
     }
 
+    /// Writes a status line (timings, what was written) to stderr unless `--quiet`.
+    static func info(_ text: String) {
+        if !quiet { error(text) }
+    }
+
     /// True when stderr is a terminal (progress lines are drawn only then).
     static let stderrIsTerminal = isatty(2) != 0
 
     /// Redraws a one-line progress indicator on stderr, when it is a terminal.
     static func progress(_ label: String, _ done: Int, _ total: Int) {
-        guard stderrIsTerminal else { return }
+        guard stderrIsTerminal, !quiet else { return }
         writeAll(2, done >= total ? "\r\u{1B}[K" : "\r\u{1B}[K\(label) \(done)/\(total)")
     }
 }

@@ -37,8 +37,10 @@ public enum WeightKitExit {
     }
 }
 
-/// Runs a command body; on error prints it once to stderr and exits with its mapped code.
-func reportingErrors(verbose: Bool = false, _ body: () throws -> Void) throws {
+/// Runs a command body with `--quiet` applied; on error prints it once to stderr and exits with
+/// its mapped code.
+func reportingErrors(verbose: Bool = false, quiet: Bool = false, _ body: () throws -> Void) throws {
+    Console.quiet = quiet
     do {
         try body()
     } catch let exit as ExitCode {

@@ -37,6 +37,7 @@ public struct ArchitectureConfig: Sendable, Hashable {
         case interleaved
     }
 
+    /// The model family, which decides the block's layout.
     public var family: Family
     /// Width of the residual stream.
     public var hiddenSize: Int
@@ -54,8 +55,9 @@ public struct ArchitectureConfig: Sendable, Hashable {
     public var vocabSize: Int
     /// Longest sequence the model supports.
     public var contextLength: Int
-    /// Norm kind and epsilon.
+    /// Norm kind (RMSNorm or LayerNorm).
     public var norm: NormKind
+    /// The epsilon added inside the norm's square root.
     public var normEpsilon: Float
     /// MLP activation.
     public var activation: Activation
@@ -67,8 +69,9 @@ public struct ArchitectureConfig: Sendable, Hashable {
     public var tiedEmbeddings: Bool
     /// Q/K/V projections have biases (qwen2; llama with attention_bias).
     public var attentionBias: Bool
-    /// Beginning/end-of-sequence token ids from the config, if given.
+    /// Beginning-of-sequence token id from the config, if given.
     public var bosTokenID: Int?
+    /// End-of-sequence token ids from the config (possibly several), empty if none.
     public var eosTokenIDs: [Int]
 
     /// Width of the K and V projections.

@@ -2,7 +2,7 @@ import WeightKitCore
 
 /// Looks tensors up by name with shape checks, and remembers which names were used so that
 /// anything left over can be reported as unexpected.
-public final class Binder {
+final class Binder {
     /// The source being bound.
     public let source: any TensorSource
     private var byName: [String: TensorInfo] = [:]

@@ -25,27 +25,37 @@ public struct Weight: Sendable {
 public struct BlockWeights: Sendable {
     /// Norm before attention: [hidden] (+ bias for LayerNorm).
     public var attentionNorm: Weight
+    /// LayerNorm bias before attention (gpt2): [hidden].
     public var attentionNormBias: Weight?
-    /// Query, key, value projections: [heads*headDim, hidden], [kvHeads*headDim, hidden] ×2.
+    /// Query projection: [heads*headDim, hidden].
     public var query: Weight
+    /// Key projection: [kvHeads*headDim, hidden].
     public var key: Weight
+    /// Value projection: [kvHeads*headDim, hidden].
     public var value: Weight
+    /// Query bias (qwen2, gpt2): [heads*headDim].
     public var queryBias: Weight?
+    /// Key bias: [kvHeads*headDim].
     public var keyBias: Weight?
+    /// Value bias: [kvHeads*headDim].
     public var valueBias: Weight?
     /// Attention output projection: [hidden, heads*headDim].
     public var output: Weight
+    /// Attention output bias (gpt2): [hidden].
     public var outputBias: Weight?
     /// Norm before the MLP: [hidden] (+ bias for LayerNorm).
     public var mlpNorm: Weight
+    /// LayerNorm bias before the MLP (gpt2): [hidden].
     public var mlpNormBias: Weight?
     /// SwiGLU gate: [intermediate, hidden]; nil for a plain (GELU) MLP.
     public var gate: Weight?
     /// Up (or fc) projection: [intermediate, hidden].
     public var up: Weight
+    /// Up (fc) bias (gpt2): [intermediate].
     public var upBias: Weight?
     /// Down (or proj) projection: [hidden, intermediate].
     public var down: Weight
+    /// Down (proj) bias (gpt2): [hidden].
     public var downBias: Weight?
 }
 
@@ -61,6 +71,7 @@ public struct ModelGraph: Sendable {
     public var blocks: [BlockWeights]
     /// Final norm: [hidden] (+ bias for LayerNorm).
     public var finalNorm: Weight
+    /// Final LayerNorm bias (gpt2): [hidden].
     public var finalNormBias: Weight?
     /// Unembedding: [vocab, hidden]; the token embedding itself when tied.
     public var unembedding: Weight

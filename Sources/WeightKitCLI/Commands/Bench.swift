@@ -30,7 +30,7 @@ extension WeightKitCommand {
         @Option(name: .long, help: "Runs per thread count; mean ± standard deviation are reported.")
         var repetitions: Int = 3
 
-        @Flag(name: .long, help: "Print the results as JSON on stdout.")
+        @Flag(name: .long, help: "Print the results as JSON on stdout (keys in docs/JSON.md).")
         var json = false
 
         func validate() throws {
@@ -45,7 +45,7 @@ extension WeightKitCommand {
         }
 
         func run() throws {
-            try reportingErrors(verbose: input.verbose) {
+            try reportingErrors(verbose: input.verbose, quiet: input.quiet) {
                 let t0 = monotonicSeconds()
                 let model = try ModelLoader.load(path: input.path)
                 let loadSeconds = monotonicSeconds() - t0

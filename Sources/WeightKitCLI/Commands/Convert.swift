@@ -65,7 +65,7 @@ extension WeightKitCommand {
         }
 
         func run() throws {
-            try reportingErrors(verbose: input.verbose) {
+            try reportingErrors(verbose: input.verbose, quiet: input.quiet) {
                 let started = monotonicSeconds()
                 let target = to.flatMap(TensorFormat.init(userName:)) ?? FormatDetector.outputFormat(for: output)!
                 let cast = dtype.flatMap(DType.init(name:))
@@ -80,7 +80,7 @@ extension WeightKitCommand {
                             input: input.path, output: output, target: target, dtype: cast ?? .float32,
                             shardSize: shardSize.flatMap(parseByteSize))
                     let seconds = monotonicSeconds() - started
-                    Console.error("wrote \(report.files.joined(separator: ", ")): \(formatBytes(report.bytesWritten)) in \(compact(seconds)) s")
+                    Console.info("wrote \(report.files.joined(separator: ", ")): \(formatBytes(report.bytesWritten)) in \(compact(seconds)) s")
                     return
                 }
                 var folder: HuggingFaceFolder?
@@ -110,7 +110,7 @@ extension WeightKitCommand {
                     Console.error("weightkit: warning: metadata \"\(key)\" cannot be stored in \(target.rawValue); dropped")
                 }
                 let seconds = monotonicSeconds() - started
-                Console.error("wrote \(report.files.joined(separator: ", ")): \(payloads.count) tensors, \(formatBytes(report.bytesWritten)) in \(compact(seconds)) s")
+                Console.info("wrote \(report.files.joined(separator: ", ")): \(payloads.count) tensors, \(formatBytes(report.bytesWritten)) in \(compact(seconds)) s")
             }
         }
 

@@ -49,7 +49,7 @@ extension WeightKitCommand {
         @Option(name: .long, help: "Threads to use (0: all cores).")
         var threads = 0
 
-        @Flag(name: .long, help: "Print prompt ids, generated ids, text and timings as JSON instead of streaming.")
+        @Flag(name: .long, help: "Print prompt ids, generated ids, text and timings as JSON instead of streaming (keys in docs/JSON.md).")
         var json = false
 
         func validate() throws {
@@ -62,7 +62,7 @@ extension WeightKitCommand {
         }
 
         func run() throws {
-            try reportingErrors(verbose: input.verbose) {
+            try reportingErrors(verbose: input.verbose, quiet: input.quiet) {
                 let t0 = monotonicSeconds()
                 let model = try ModelLoader.load(path: input.path)
                 guard let tokenizer = model.tokenizer else {
@@ -89,7 +89,7 @@ extension WeightKitCommand {
                 } else {
                     Console.out(detokenizer.finish())
                 }
-                Console.error(
+                Console.info(
                     "load \(fixed(loadSeconds * 1000)) ms · prompt \(timings.promptTokens) tokens at \(fixed(rate(timings.promptTokens, timings.promptSeconds))) tok/s"
                         + " · generated \(timings.generatedTokens) tokens at \(fixed(rate(timings.generatedTokens, timings.generateSeconds))) tok/s")
             }

@@ -25,11 +25,11 @@ extension WeightKitCommand {
         @Flag(name: .long, help: "Read the data and add min, max, mean, std and NaN/Inf counts per tensor.")
         var stats = false
 
-        @Flag(name: .long, help: "Print the report as JSON on stdout.")
+        @Flag(name: .long, help: "Print the report as JSON on stdout (keys in docs/JSON.md).")
         var json = false
 
         func run() throws {
-            try reportingErrors(verbose: input.verbose) {
+            try reportingErrors(verbose: input.verbose, quiet: input.quiet) {
                 let report = try Self.report(path: input.path, format: input.resolvedFormat, stats: stats)
                 if json {
                     Console.out(JSONWriter.serialize(report.json(), indent: 2))

@@ -23,6 +23,8 @@ extension WeightKitCommand {
                   weightkit tokenize tokenizer.json "Hello 😀" --json
                   weightkit tokenize tokenizer.json --decode 504 3575 282 4649 314
                   weightkit tokenize tokenizer.json --file corpus.txt
+
+                The --json output is described in docs/JSON.md.
                 """)
 
         @Argument(help: "A tokenizer.json, a Hugging Face model folder, or a .gguf file.")
@@ -40,19 +42,23 @@ extension WeightKitCommand {
         @Flag(name: .long, help: "Do not add special tokens when encoding, and keep them when decoding.")
         var noSpecial = false
 
-        @Flag(name: .long, help: "Print the result as JSON on stdout.")
+        @Flag(name: .long, help: "Print the result as JSON on stdout (keys in docs/JSON.md).")
         var json = false
 
-        @Flag(name: .long, help: "Show where in WeightKit an error was raised.")
+        @Flag(name: .shortAndLong, help: "Say more: where in WeightKit an error was raised, and the error's kind.")
         var verbose = false
 
+        @Flag(name: .shortAndLong, help: "Print nothing on stderr but warnings and errors (no encoding speed).")
+        var quiet = false
+
         func validate() throws {
+            if verbose && quiet { throw ValidationError("--verbose and --quiet cannot be used together") }
             let modes = (text != nil ? 1 : 0) + (decode.isEmpty ? 0 : 1) + (file != nil ? 1 : 0)
             guard modes == 1 else { throw ValidationError("give exactly one of: TEXT, --decode IDS…, --file FILE") }
         }
 
         func run() throws {
-            try reportingErrors(verbose: verbose) {
+            try reportingErrors(verbose: verbose, quiet: quiet) {
                 let tokenizer = try Self.load(path: path)
                 if !decode.isEmpty {
                     let out = tokenizer.decode(decode, skipSpecialTokens: !noSpecial)
@@ -96,11 +102,11 @@ extension WeightKitCommand {
             let seconds = Self.now() - start
             let mb = Double(mapped.count) / 1e6
             if json {
-                Console.out(JSONWriter.serialize(["tokens": .int(Int64(count)), "lines": .int(Int64(lines)), "seconds": .double(seconds)], indent: 2))
+                Console.out(JSONWriter.serialize(["count": .int(Int64(count)), "lines": .int(Int64(lines)), "seconds": .double(seconds)], indent: 2))
             } else {
                 Console.out("\(count) tokens in \(lines) lines")
             }
-            Console.error("encoded \(Self.fixed(mb)) MB in \(Self.fixed(seconds)) s: \(Self.fixed(mb / seconds)) MB/s")
+            Console.info("encoded \(Self.fixed(mb)) MB in \(Self.fixed(seconds)) s: \(Self.fixed(mb / seconds)) MB/s")
         }
 
         /// Loads a tokenizer from a tokenizer.json, a folder holding one, or a GGUF file's metadata.

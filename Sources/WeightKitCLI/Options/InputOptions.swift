@@ -1,18 +1,22 @@
 import ArgumentParser
 import WeightKitFormats
 
-/// The input path and an optional format override.
+/// The input path, an optional format override, and the -v/-q flags every command shares.
 struct InputOptions: ParsableArguments {
-    @Argument(help: "A weights file (.safetensors, .gguf) or a Hugging Face model folder.")
+    @Argument(help: "A weights file (.safetensors, .gguf, .npy, .npz, .wkp) or a Hugging Face model folder.")
     var path: String
 
-    @Option(name: .long, help: "Read the input as this format instead of detecting it (safetensors, hf, gguf).")
+    @Option(name: .long, help: "Read the input as this format instead of detecting it (safetensors, safetensors-index, hf, npy, npz, npy-folder, gguf, wkp).")
     var format: String?
 
-    @Flag(name: .long, help: "Show where in WeightKit an error was raised.")
+    @Flag(name: .shortAndLong, help: "Say more: where in WeightKit an error was raised, and the error's kind.")
     var verbose = false
 
+    @Flag(name: .shortAndLong, help: "Print nothing on stderr but warnings and errors (no timings, no progress).")
+    var quiet = false
+
     func validate() throws {
+        if verbose && quiet { throw ValidationError("--verbose and --quiet cannot be used together") }
         if let format, TensorFormat(userName: format) == nil {
             throw ValidationError("unknown --format '\(format)'; expected one of: \(TensorFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }

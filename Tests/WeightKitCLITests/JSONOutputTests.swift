@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+import WeightKitTestSupport
+
+/// Every `--json` output parses and has the keys docs/JSON.md documents, with the documented
+/// types; and the shared CLI conventions (help, -q, no escape sequences off a terminal).
+@Suite("--json outputs and CLI conventions")
+struct JSONOutputTests {
+    static let model = "fixtures/models/llama"
+
+    /// Runs weightkit, expects exit 0, and parses stdout as a JSON object.
+    static func json(_ arguments: [String]) throws -> [String: Any] {
+        let result = try weightkit(arguments)
+        #expect(result.status == 0, "\(arguments): \(result.stderr)")
+        #expect(!result.stdout.contains("\u{1B}"), "no escape sequences in data")
+        return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    }
+
+    /// The keys of `object` are exactly `keys` (plus any of `optional`).
+    static func expectKeys(_ object: [String: Any], _ keys: Set<String>, optional: Set<String> = [], _ what: String) {
+        let found = Set(object.keys)
+        #expect(keys.isSubset(of: found), "\(what): missing \(keys.subtracting(found).sorted())")
+        #expect(found.isSubset(of: keys.union(optional)), "\(what): undocumented \(found.subtracting(keys.union(optional)).sorted())")
+    }
+
+    /// A JSON number with an integral value (how integers arrive through JSONSerialization).
+    static func isInteger(_ value: Any?) -> Bool { value as? Int != nil }
+
+    @Test("inspect --json --stats: the documented report, tensors, layers and stats")
+    func inspect() throws {
+        let root = try Self.json(["inspect", Self.model, "--json", "--stats"])
+        Self.expectKeys(root, ["path", "format", "files", "tensorCount", "totalElements", "totalBytes", "dtypes", "metadata", "layers", "tensors"], optional: ["config"], "inspect")
+        #expect(root["format"] as? String == "safetensors", "a folder reads as its safetensors files")
+        #expect(Self.isInteger(root["tensorCount"]) && Self.isInteger(root["totalBytes"]))
+        let files = try #require(root["files"] as? [[String: Any]])
+        Self.expectKeys(files[0], ["path", "size"], "files[]")
+        let f32 = try #require((root["dtypes"] as? [String: Any])?["f32"] as? [String: Any])
+        Self.expectKeys(f32, ["tensors", "elements", "bytes"], "dtypes.f32")
+        #expect((root["config"] as? [String: Any])?["hidden_size"] as? Int == 64, "config keeps config.json's own keys")
+        let tensors = try #require(root["tensors"] as? [[String: Any]])
+        #expect(tensors.count == root["tensorCount"] as? Int)
+        Self.expectKeys(tensors[0], ["name", "dtype", "shape", "elements", "bytes", "stats"], optional: ["offset"], "tensors[]")
+        let stats = try #require(tensors[0]["stats"] as? [String: Any])
+        Self.expectKeys(stats, ["min", "max", "mean", "std", "nan", "inf", "zeros"], "stats")
+        let layers = try #require(root["layers"] as? [[String: Any]])
+        let group = try #require(layers.first { $0["group"] != nil })
+        Self.expectKeys(group, ["group", "prefix", "indices", "tensors"], "layers[] group")
+        #expect(group["indices"] as? [Int] == [0, 1])
+    }
+
+    @Test("tokenize --json: encode, decode and --file each have their documented keys")
+    func tokenize() throws {
+        let tokenizer = fixture("tokenizer/smollm2/tokenizer.json")
+        let encoded = try Self.json(["tokenize", tokenizer, "The capital of France is", "--json"])
+        Self.expectKeys(encoded, ["count", "ids", "tokens", "pieces"], "tokenize")
+        #expect(encoded["ids"] as? [Int] == [504, 3575, 282, 4649, 314])
+        #expect(encoded["count"] as? Int == 5)
+        #expect((encoded["pieces"] as? [String])?[1] == " capital")
+        let decoded = try Self.json(["tokenize", tokenizer, "--decode", "504", "3575", "--json"])
+        Self.expectKeys(decoded, ["text"], "tokenize --decode")
+        #expect(decoded["text"] as? String == "The capital")
+        let folder = TemporaryFolder()
+        try writeBytes(Array("The capital of France is\nParis\n".utf8), to: folder.file("corpus.txt"))
+        let file = try Self.json(["tokenize", tokenizer, "--file", folder.file("corpus.txt"), "--json"])
+        Self.expectKeys(file, ["count", "lines", "seconds"], "tokenize --file")
+        #expect(file["count"] as? Int == 6 && file["lines"] as? Int == 3)
+    }
+
+    @Test("generate --json: ids, text and timings")
+    func generate() throws {
+        let root = try Self.json(["generate", Self.model, "--prompt", "Hello, world", "-n", "4", "--json"])
+        Self.expectKeys(root, ["promptIds", "ids", "text", "loadSeconds", "promptTokensPerSecond", "generateTokensPerSecond"], "generate")
+        #expect((root["promptIds"] as? [Int])?.count == 12)
+        #expect((root["ids"] as? [Int]) == [134, 243, 199, 134], "transformers' greedy ids (fixtures/models/llama/reference.json)")
+        #expect((root["loadSeconds"] as? Double ?? -1) >= 0)
+    }
+
+    @Test("bench --json: load, memory and one result per thread count")
+    func bench() throws {
+        let root = try Self.json(["bench", Self.model, "--threads", "1,2", "--prompt", "4", "--generate", "2", "--repetitions", "1", "--json"])
+        Self.expectKeys(root, ["path", "loadSeconds", "peakResidentBytes", "promptTokens", "generatedTokens", "results"], "bench")
+        #expect(Self.isInteger(root["peakResidentBytes"]) && (root["peakResidentBytes"] as? Int ?? 0) > 1_000_000)
+        let results = try #require(root["results"] as? [[String: Any]])
+        #expect(results.map { $0["threads"] as? Int } == [1, 2])
+        Self.expectKeys(results[0], ["threads", "prefillTokensPerSecond", "prefillSD", "decodeTokensPerSecond", "decodeSD"], "bench results[]")
+        #expect((results[0]["decodeTokensPerSecond"] as? Double ?? 0) > 0)
+    }
+
+    @Test("-q keeps stderr empty on success; without it the timings are there", arguments: [
+        ["generate", "fixtures/models/llama", "--prompt", "Hi", "-n", "2"],
+        ["tokenize", "fixtures/tokenizer/smollm2/tokenizer.json", "--file", "README.md"],
+    ])
+    func quiet(arguments: [String]) throws {
+        let loud = try weightkit(arguments)
+        #expect(loud.status == 0 && !loud.stderr.isEmpty)
+        let quiet = try weightkit(arguments + ["-q"])
+        #expect(quiet.status == 0, "\(quiet.stderr)")
+        #expect(quiet.stderr.isEmpty)
+        #expect(quiet.stdout == loud.stdout)
+        #expect(try weightkit(arguments + ["-q", "-v"]).status == 64)
+    }
+
+    @Test("convert -q writes the file and prints nothing")
+    func quietConvert() throws {
+        let folder = TemporaryFolder()
+        let result = try weightkit("convert", "fixtures/tiny-llama/model.safetensors", folder.file("out.safetensors"), "--dtype", "f16", "-q")
+        #expect(result.status == 0 && result.stderr.isEmpty && result.stdout.isEmpty)
+        #expect(FileManager.default.fileExists(atPath: folder.file("out.safetensors")))
+    }
+
+    @Test("every command's help has an overview, examples and the shared flags", arguments: ["inspect", "convert", "generate", "tokenize", "bench"])
+    func help(command: String) throws {
+        let result = try weightkit(command, "--help")
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("OVERVIEW:") && result.stdout.contains("Examples:"))
+        #expect(result.stdout.contains("-q, --quiet") && result.stdout.contains("-v, --verbose"))
+        #expect(!result.stdout.contains("\u{1B}"))
+    }
+
+    @Test("completion scripts are generated for bash, zsh and fish", arguments: ["bash", "zsh", "fish"])
+    func completions(shell: String) throws {
+        let result = try weightkit("--generate-completion-script", shell)
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("weightkit") && result.stdout.contains("inspect") && result.stdout.contains("max-tokens"))
+    }
+}
