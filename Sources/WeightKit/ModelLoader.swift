@@ -40,9 +40,44 @@ public enum ModelLoader {
                 chatTemplateText: try chatTemplate(inFolder: path))
         case .gguf:
             return try loadGGUF(GGUFFile(path: path))
+        case .wkp:
+            return try loadPack(PackReader(path: path))
         default:
             throw GraphError(.unknownArchitecture, "running a model from \(format.rawValue) is not supported yet", path: path)
         }
+    }
+
+    /// A pack carrying its config (and usually its tokenizer), with Hugging Face names.
+    static func loadPack(_ pack: PackReader) throws -> LoadedModel {
+        let path = pack.files[0]
+        guard let json = pack.config else {
+            throw GraphError(.invalidConfig, "the pack holds no architecture config, so it is a plain tensor set and cannot run", path: path)
+        }
+        let config = try ArchitectureConfig(huggingFace: json, path: path)
+        let graph = try ModelGraph.bind(pack, config: config)
+        let tokenizer: (any Tokenizer)? = try pack.tokenizerJSON().map { try TokenizerJSON.parse($0) }
+        return LoadedModel(
+            path: path, source: pack, graph: graph, tokenizer: tokenizer,
+            chatTemplateText: pack.metadata["chat_template"]?.stringValue)
+    }
+
+    /// A tokenizer from a tokenizer.json, a folder holding one, a GGUF file's metadata, or the
+    /// tokenizer.json a pack carries.
+    public static func tokenizer(path: String) throws -> PipelineTokenizer {
+        if FormatDetector.kind(of: path) == .file {
+            switch try? FormatDetector.detect(path: path) {
+            case .gguf?:
+                return try BPETokenizer.fromGGUFMetadata(GGUFFile(path: path).metadata)
+            case .wkp?:
+                guard let text = try PackReader(path: path).tokenizerJSON() else {
+                    throw FormatError(.invalidHeader, "the pack carries no tokenizer", path: path)
+                }
+                return try TokenizerJSON.parse(text)
+            default:
+                break
+            }
+        }
+        return try TokenizerJSON.load(path: path)
     }
 
     /// A GGUF file run as is: names mapped to Hugging Face roles through `WeightNames`, Q/K left

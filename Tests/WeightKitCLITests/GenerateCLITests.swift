@@ -55,3 +55,38 @@ struct GenerateCLITests {
         #expect(!result.stderr.isEmpty)
     }
 }
+
+/// A `.wkp` pack made from a model folder carries config and tokenizer, so it runs on its own.
+@Suite("weightkit generate from a pack")
+struct PackGenerateTests {
+    @Test("HF folder → .wkp → generate gives transformers' greedy ids; tokenize reads the pack's tokenizer")
+    func packRuns() throws {
+        let dir = TemporaryFolder()
+        let pack = dir.file("llama.wkp")
+        #expect(try weightkit("convert", GenerateCLITests.model, pack).status == 0)
+        let reference = try GenerateCLITests.textCase()
+        let result = try weightkit("generate", pack, "--prompt", reference["text"] as! String, "-n", "20", "--json")
+        #expect(result.status == 0, "\(result.stderr)")
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(root["ids"] as? [Int] == reference["greedy"] as? [Int])
+        let tokens = try weightkit("tokenize", pack, reference["text"] as! String, "--json")
+        #expect(tokens.status == 0, "\(tokens.stderr)")
+        let encoded = try #require(try JSONSerialization.jsonObject(with: Data(tokens.stdout.utf8)) as? [String: Any])
+        #expect(encoded["ids"] as? [Int] == reference["prompt"] as? [Int])
+    }
+
+    @Test("npz → wkp → npz is bit-identical (names and data)")
+    func npzRoundTrip() throws {
+        let dir = TemporaryFolder()
+        let npz = dir.file("a.npz"), pack = dir.file("a.wkp"), back = dir.file("b.npz")
+        #expect(try weightkit("convert", "fixtures/tiny-llama/model.safetensors", npz).status == 0)
+        #expect(try weightkit("convert", npz, pack).status == 0)
+        #expect(try weightkit("convert", pack, back).status == 0)
+        let same = try python("""
+            import sys, numpy as np
+            a = np.load(sys.argv[1]); b = np.load(sys.argv[2])
+            print(sorted(a.files) == sorted(b.files) and all(a[k].dtype == b[k].dtype and a[k].shape == b[k].shape and a[k].tobytes() == b[k].tobytes() for k in a.files), len(a.files))
+            """, [npz, back])
+        #expect(same.trimmingCharacters(in: .whitespacesAndNewlines) == "True 38")
+    }
+}

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import ArgumentParser
+import WeightKit
 import WeightKitCore
 import WeightKitFormats
 import WeightKitTokenizer
@@ -14,7 +15,7 @@ extension WeightKitCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show the token ids and pieces of a text, or decode ids back to text.",
             discussion: """
-                PATH is a tokenizer.json file, a Hugging Face model folder holding one, or a GGUF \
+                PATH is a tokenizer.json file, a Hugging Face model folder holding one, a .wkp pack, or a GGUF \
                 file with an embedded tokenizer. Special tokens (BOS, [CLS] … [SEP]) are added as \
                 the tokenizer defines them unless --no-special is given.
 
@@ -27,7 +28,7 @@ extension WeightKitCommand {
                 The --json output is described in docs/JSON.md.
                 """)
 
-        @Argument(help: "A tokenizer.json, a Hugging Face model folder, or a .gguf file.")
+        @Argument(help: "A tokenizer.json, a Hugging Face model folder, a .gguf file or a .wkp pack.")
         var path: String
 
         @Argument(help: "The text to encode.")
@@ -109,13 +110,10 @@ extension WeightKitCommand {
             Console.info("encoded \(Self.fixed(mb)) MB in \(Self.fixed(seconds)) s: \(Self.fixed(mb / seconds)) MB/s")
         }
 
-        /// Loads a tokenizer from a tokenizer.json, a folder holding one, or a GGUF file's metadata.
+        /// Loads a tokenizer from a tokenizer.json, a folder holding one, a GGUF file's metadata or
+        /// the tokenizer a pack carries.
         static func load(path: String) throws -> PipelineTokenizer {
-            if FormatDetector.kind(of: path) == .file, (try? FormatDetector.detect(path: path)) == .gguf {
-                let source = try FormatRegistry.open(path: path, format: .gguf)
-                return try BPETokenizer.fromGGUFMetadata(source.metadata)
-            }
-            return try TokenizerJSON.load(path: path)
+            try ModelLoader.tokenizer(path: path)
         }
 
         /// `x` with two decimals.
