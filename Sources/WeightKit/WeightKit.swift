@@ -8,3 +8,4 @@
 @_exported import WeightKitGraph
 @_exported import WeightKitRuntime
 @_exported import WeightKitTokenizer
+@_exported import WeightKitQuantize
