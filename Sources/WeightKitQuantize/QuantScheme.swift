@@ -98,8 +98,15 @@ public enum QuantScheme: String, CaseIterable, Sendable, Hashable {
         unsafe storeHalf(d, out, 0)
         for i in 0..<32 {
             let v = unsafe x[i] * id
-            // np_roundf is round-half-away-from-zero (its NaN for ±Inf casts to 0, as castByte does).
-            unsafe out.storeBytes(of: castByte(v.rounded(.toNearestOrAwayFromZero)), toByteOffset: 2 + i, as: UInt8.self)
+            // np_roundf: floor(|v|) + floor(2·(|v| − floor(|v|))), sign restored: half away from zero.
+            let a = v.magnitude
+            var q: Int32 = 0
+            if a < 2147483648.0 {  // false for NaN and ±Inf, which numpy casts to 0
+                q = Int32(a)
+                if a - Float(q) >= 0.5 { q &+= 1 }
+                if v < 0 { q = 0 &- q }
+            }
+            unsafe out.storeBytes(of: UInt8(truncatingIfNeeded: q), toByteOffset: 2 + i, as: UInt8.self)
         }
     }
 
