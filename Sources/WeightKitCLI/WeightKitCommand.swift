@@ -17,7 +17,7 @@ public struct WeightKitCommand: ParsableCommand {
             66 cannot open input, 74 write failure.
             """,
         version: version,
-        subcommands: [Inspect.self, Validate.self, Convert.self, Generate.self, Tokenize.self, Bench.self, Quantize.self]
+        subcommands: [Inspect.self, Validate.self, Convert.self, Generate.self, Tokenize.self, Bench.self, Quantize.self, Perplexity.self, Diff.self]
     )
 
     public init() {}
