@@ -28,7 +28,7 @@ extension WeightKitCommand.Diff {
             positions.append(["position": .int(Int64(i)), "token": .int(Int64(id)), "kl": .double(kl),
                               "topA": .int(Int64(topA)), "topB": .int(Int64(topB))])
             if !json {
-                Console.out("position \(i) \(String(reflecting: tokenizer.decode([id], skipSpecialTokens: false))): KL \(String(kl).prefix(10)), top-1 \(topA == topB ? "agree" : "differ (\(topA) vs \(topB))")")
+                Console.out("position \(i) \(String(reflecting: tokenizer.decode([id], skipSpecialTokens: false))): KL \(short(kl)), top-1 \(topA == topB ? "agree" : "differ (\(topA) vs \(topB))")")
             }
         }
         let n = max(ids.count, 1)

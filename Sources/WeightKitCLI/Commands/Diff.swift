@@ -60,7 +60,7 @@ extension WeightKitCommand {
                         "cosine": .double(s.cosine.isFinite ? s.cosine : 0),
                     ])
                     if !json {
-                        let cells: [String] = [t.name.padded(48), short(s.maxAbsError).padded(10), short(s.rmse).padded(10), short(s.cosine)]
+                        let cells: [String] = [t.name.padded(48), Self.short(s.maxAbsError).padded(10), Self.short(s.rmse).padded(10), Self.short(s.cosine)]
                         Console.out(cells.joined(separator: "  "))
                     }
                 }
@@ -81,8 +81,12 @@ extension WeightKitCommand {
             }
         }
 
-        /// At most ten characters of a number.
-        func short(_ x: Double) -> String { String(String(x).prefix(10)) }
+        /// A number in at most ten characters of mantissa, keeping any exponent.
+        static func short(_ x: Double) -> String {
+            let text = String(x)
+            guard let e = text.firstIndex(of: "e") else { return String(text.prefix(10)) }
+            return String(text[..<e].prefix(6)) + text[e...]
+        }
 
         /// The tensors of `path` under Hugging Face names, Q/K un-permuted, blocks decoded to f32.
         static func normalized(_ path: String) throws -> any TensorSource {
