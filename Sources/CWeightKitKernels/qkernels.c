@@ -1,6 +1,7 @@
 /* See include/wk_qkernels.h. */
 #include "wk_qkernels.h"
 #include "wk_kernels.h"
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -143,6 +144,83 @@ WK_AVX2 static float qdot_avx2(int qtype, const uint8_t *row, const float *x, lo
     }
     return qhsum(_mm256_add_ps(acc, macc));
 }
+
+/* ---- experimental: activations quantized to 8 bits per block (ggml's approach) ----------- */
+
+/* x[cols] → int8 blocks qa[cols] with scales da[cols/32]: ggml's quantize_row_q8_0 rounding. */
+static void quantize_activations(const float *x, long cols, int8_t *qa, float *da) {
+    for (long b = 0; b < cols / 32; b++) {
+        float amax = 0;
+        for (int i = 0; i < 32; i++) { float a = x[b * 32 + i] < 0 ? -x[b * 32 + i] : x[b * 32 + i]; if (a > amax) amax = a; }
+        float d = amax / 127, id = d != 0 ? 1 / d : 0;
+        da[b] = d;
+        for (int i = 0; i < 32; i++) {
+            float v = x[b * 32 + i] * id;
+            qa[b * 32 + i] = (int8_t)(v < 0 ? -(int)(-v + 0.5f) : (int)(v + 0.5f));
+        }
+    }
+}
+
+/* Σ over 32 int8 pairs as 8 floats: |w| x sign(w)·a through maddubs, as ggml does. */
+WK_AVX2 static inline __m256 dot_i8(__m256i w, __m256i a) {
+    __m256i ax = _mm256_sign_epi8(w, w), sy = _mm256_sign_epi8(a, w);
+    __m256i p16 = _mm256_maddubs_epi16(ax, sy);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+}
+
+WK_AVX2 static float qdot_i8_avx2(int qtype, const uint8_t *row, const int8_t *qa, const float *da, const float *asum, long cols) {
+    long nb = cols / 32;
+    __m256 acc = _mm256_setzero_ps();
+    float msum = 0;
+    __m256i mask = _mm256_set1_epi8(0x0F);
+    for (long b = 0; b < nb; b++) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(qa + b * 32));
+        __m256i w;
+        if (qtype == WK_Q8_0) {
+            w = _mm256_loadu_si256((const __m256i *)(row + 2));
+        } else {
+            __m128i v = _mm_loadu_si128((const __m128i *)(row + (qtype == WK_Q4_1 ? 4 : 2)));
+            w = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), mask);
+            if (qtype == WK_Q4_0) w = _mm256_sub_epi8(w, _mm256_set1_epi8(8));
+        }
+        __m256 s;
+        if (qtype == WK_Q4_1) {
+            __m256i p16 = _mm256_maddubs_epi16(w, a); /* w unsigned 0..15, a signed */
+            s = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+            msum += f16(row + 2) * asum[b];
+        } else {
+            s = dot_i8(w, a);
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16(row) * da[b]), s, acc);
+        row += block_bytes[qtype];
+    }
+    return qhsum(acc) + msum;
+}
+
+static int int8_activations = -1;
+
+static int use_int8_activations(void) {
+    if (int8_activations < 0) {
+        const char *v = getenv("WEIGHTKIT_Q8_ACTIVATIONS");
+        int8_activations = v != NULL && v[0] == '1';
+    }
+    return int8_activations;
+}
+
+/* Decode with 8-bit activations; false when the row is too wide for the stack buffers. */
+WK_AVX2 static int qmatvec_i8_avx2(int qtype, const uint8_t *base, long stride, const float *x, float *y, long cols, long row0, long row1) {
+    if (cols > 8192) return 0;
+    int8_t qa[8192] __attribute__((aligned(32)));
+    float da[256], asum[256];
+    quantize_activations(x, cols, qa, da);
+    for (long b = 0; b < cols / 32; b++) {
+        int s = 0;
+        for (int i = 0; i < 32; i++) s += qa[b * 32 + i];
+        asum[b] = da[b] * (float)s;
+    }
+    for (long r = row0; r < row1; r++) y[r] = qdot_i8_avx2(qtype, base + r * stride, qa, da, asum, cols);
+    return 1;
+}
 #endif
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
@@ -152,6 +230,7 @@ void wk_qmatvec(int qtype, const void *w, const float *x, float *y, long cols, l
     const uint8_t *base = (const uint8_t *)w;
 #if WK_X86
     if (wk_has_avx2()) {
+        if (use_int8_activations() && qmatvec_i8_avx2(qtype, base, stride, x, y, cols, row0, row1)) return;
         for (long r = row0; r < row1; r++) y[r] = qdot_avx2(qtype, base + r * stride, x, cols);
         return;
     }

@@ -4,11 +4,15 @@
  * Products over ggml block-quantized weights (Q8_0, Q4_0, Q4_1; blocks of 32 along each row,
  * layouts as in Core's QuantBlocks.swift / ggml-common.h), with f32 activations.
  *
- * Approach: each block is dequantized in registers and multiplied with the f32 activations
+ * Approach (default): each block is dequantized in registers and multiplied with the f32 activations
  * (no activation quantization), so results differ from a dequantize-then-f32 product only by
  * summation order. Decode (matvec) works block by block straight from the mapped blocks;
  * prefill (matmul) dequantizes four rows at a time into a small stack buffer and reuses the f32
  * matmul kernel across all tokens, so the decode cost is amortized over the prompt.
+ *
+ * Experimental: with WEIGHTKIT_Q8_ACTIVATIONS=1 in the environment, decode on AVX2 quantizes the
+ * activations to 8 bits per block and multiplies integers as ggml does (~1.6x faster decode on
+ * SmolLM2, but it changes some greedy tokens; see docs/BENCHMARKS.md).
  *
  * W is [rows, cols] with cols a multiple of 32; rows [row0, row1) are computed, so callers can
  * split rows across threads. AVX2/FMA/F16C bodies are chosen at run time (wk_has_avx2()).
