@@ -18,16 +18,32 @@ public struct QuantErrorStats: Sendable, Hashable {
 
     /// Adds `n` pairs of original `x` and decoded `y` values.
     public mutating func add(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int) {
-        var se: Float = 0, sx: Float = 0, sy: Float = 0, xy: Float = 0, m: Float = 0
-        for i in 0..<n {
-            let a = unsafe x[i], b = unsafe y[i], e = a - b
+        // Four independent lanes (f32 partial sums per call, then f64 totals) so the additions
+        // do not wait on each other.
+        var se = SIMD4<Float>(), sx = SIMD4<Float>(), sy = SIMD4<Float>(), xy = SIMD4<Float>()
+        var m0: Float = 0, m1: Float = 0, m2: Float = 0, m3: Float = 0
+        var i = 0
+        while i + 4 <= n {
+            // SAFETY: i + 4 <= n, inside both buffers.
+            let a = unsafe UnsafeRawPointer(x + i).loadUnaligned(as: SIMD4<Float>.self)
+            let b = unsafe UnsafeRawPointer(y + i).loadUnaligned(as: SIMD4<Float>.self)
+            let e = a - b
             se += e * e; sx += a * a; sy += b * b; xy += a * b
-            m = max(m, e.magnitude)
+            m0 = max(m0, e[0].magnitude); m1 = max(m1, e[1].magnitude)
+            m2 = max(m2, e[2].magnitude); m3 = max(m3, e[3].magnitude)
+            i += 4
+        }
+        var tse = se.sum(), tsx = sx.sum(), tsy = sy.sum(), txy = xy.sum(), tm = max(max(m0, m1), max(m2, m3))
+        while i < n {
+            let a = unsafe x[i], b = unsafe y[i], e = a - b
+            tse += e * e; tsx += a * a; tsy += b * b; txy += a * b
+            tm = max(tm, e.magnitude)
+            i += 1
         }
         count += n
-        sumSquaredError += Double(se); sumSquaredReference += Double(sx)
-        sumSquaredQuantized += Double(sy); dot += Double(xy)
-        maxAbsError = max(maxAbsError, Double(m))
+        sumSquaredError += Double(tse); sumSquaredReference += Double(tsx)
+        sumSquaredQuantized += Double(tsy); dot += Double(txy)
+        maxAbsError = max(maxAbsError, Double(tm))
     }
 
     /// Combines two disjoint accumulations.
