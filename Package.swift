@@ -27,15 +27,16 @@ let package = Package(
         .target(name: "WeightKitFormats", dependencies: ["WeightKitCore"], swiftSettings: strict),
         .target(name: "WeightKitGraph", dependencies: ["WeightKitCore"], swiftSettings: strict),
         .target(name: "WeightKitTokenizer", dependencies: ["WeightKitCore"], swiftSettings: strict),
+        .target(name: "WeightKitQuantize", dependencies: ["WeightKitCore"], swiftSettings: strict),
         .target(name: "CWeightKitKernels"),
         .target(name: "WeightKitRuntime", dependencies: ["WeightKitCore", "WeightKitGraph", "CWeightKitKernels"], swiftSettings: strict),
         .target(
             name: "WeightKit",
-            dependencies: ["WeightKitCore", "WeightKitFormats", "WeightKitGraph", "WeightKitTokenizer", "WeightKitRuntime"]),
+            dependencies: ["WeightKitCore", "WeightKitFormats", "WeightKitGraph", "WeightKitTokenizer", "WeightKitRuntime", "WeightKitQuantize"]),
         .target(
             name: "WeightKitCLI",
             dependencies: [
-                "WeightKit", "WeightKitCore", "WeightKitFormats", "WeightKitGraph", "WeightKitTokenizer", "WeightKitRuntime",
+                "WeightKit", "WeightKitCore", "WeightKitFormats", "WeightKitGraph", "WeightKitTokenizer", "WeightKitRuntime", "WeightKitQuantize",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "weightkit", dependencies: ["WeightKitCLI"]),
@@ -44,6 +45,7 @@ let package = Package(
         .testTarget(name: "WeightKitFormatsTests", dependencies: ["WeightKitFormats", "WeightKitTestSupport"]),
         .testTarget(name: "WeightKitTokenizerTests", dependencies: ["WeightKitTokenizer", "WeightKitTestSupport"]),
         .testTarget(name: "WeightKitRuntimeTests", dependencies: ["WeightKit", "WeightKitTestSupport"]),
+        .testTarget(name: "WeightKitQuantizeTests", dependencies: ["WeightKitQuantize", "WeightKitTestSupport"]),
         .testTarget(name: "WeightKitGraphTests", dependencies: ["WeightKitGraph", "WeightKitTestSupport"]),
         .testTarget(name: "WeightKitCLITests", dependencies: ["WeightKitCLI", "weightkit", "WeightKitTestSupport"]),
     ],

@@ -81,8 +81,9 @@ public enum ModelLoader {
     }
 
     /// A GGUF file run as is: names mapped to Hugging Face roles through `WeightNames`, Q/K left
-    /// in llama.cpp's permuted order (so RoPE runs interleaved), block types dequantized to f32
-    /// one tensor at a time at load until the quantized kernels run them directly.
+    /// in llama.cpp's permuted order (so RoPE runs interleaved); Q8_0/Q4_0/Q4_1 blocks stay
+    /// mapped and run in the quantized kernels, other block types (Q5, K) are dequantized to f32
+    /// one tensor at a time at load.
     static func loadGGUF(_ file: GGUFFile) throws -> LoadedModel {
         let path = file.files[0]
         let metadata = file.metadata
@@ -100,7 +101,8 @@ public enum ModelLoader {
             guard let mapped = WeightNames.hfName(forGGUF: tensor.name, family: family) else {
                 throw GraphError(.unexpectedTensor, "no Hugging Face role for this GGUF tensor", tensorName: tensor.name, path: path)
             }
-            var steps: [TensorTransform] = tensor.dtype.isQuantized ? [.dequantize] : []
+            let runsQuantized = ModelGraph.matrixDTypes.contains(tensor.dtype) && tensor.shape.rank == 2 && mapped.layout != .transposed
+            var steps: [TensorTransform] = tensor.dtype.isQuantized && !runsQuantized ? [.dequantize] : []
             if mapped.layout == .transposed { steps.append(.transpose) }
             entries.append(try TransformedTensorSource.entry(input: tensor, name: mapped.name, steps: steps))
         }

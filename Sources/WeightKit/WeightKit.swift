@@ -10,3 +10,4 @@
 @_exported import WeightKitGraph
 @_exported import WeightKitRuntime
 @_exported import WeightKitTokenizer
+@_exported import WeightKitQuantize

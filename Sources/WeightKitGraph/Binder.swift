@@ -9,7 +9,7 @@ final class Binder {
     private(set) var used = Set<String>()
     /// Dtypes matrices may have for the runtime to compute on them directly (block types are
     /// dequantized by the loader until the quantized kernels land).
-    public static let matrixDTypes: Set<DType> = [.float32, .float16, .bfloat16]
+    public static let matrixDTypes: Set<DType> = [.float32, .float16, .bfloat16, .q8_0, .q4_0, .q4_1]
 
     /// Prepares to bind `source`.
     public init(source: any TensorSource) {
@@ -24,7 +24,7 @@ final class Binder {
     public func matrix(_ name: String, _ shape: [Int]) throws -> Weight {
         let info = try lookup(name, shape)
         guard Self.matrixDTypes.contains(info.dtype) else {
-            throw GraphError(.unsupportedDType, "the runtime computes on f32, f16 and bf16 matrices, not \(info.dtype.shortName)", tensorName: name)
+            throw GraphError(.unsupportedDType, "the runtime computes on f32, f16, bf16, q8_0, q4_0 and q4_1 matrices, not \(info.dtype.shortName)", tensorName: name)
         }
         return Weight(info: info, storage: try source.storage(of: info))
     }
@@ -102,4 +102,10 @@ final class Binder {
         info.byteCount = n * 4
         return Weight(info: info, storage: TensorStorage(buffer: buffer))
     }
+}
+
+extension ModelGraph {
+    /// Dtypes a matrix may have for the runtime to compute on it directly; loaders dequantize
+    /// anything else (Q5/K types) at load.
+    public static var matrixDTypes: Set<DType> { Binder.matrixDTypes }
 }

@@ -141,6 +141,7 @@ extension Transformer {
 
     /// Row `index` of an embedding table, widened to f32.
     static func row(_ table: Weight, _ index: Int, into out: UnsafeMutablePointer<Float>) {
+        if table.dtype.isQuantized { return unsafe QuantizedMatMul.row(table, index, into: out) }
         let width = table.columns
         unsafe table.storage.withUnsafeBytes { raw in
             unsafe ElementConversion.decodeToFloat32(raw.baseAddress! + index * width * table.dtype.blockBytes, from: table.dtype, into: UnsafeMutableRawPointer(out), count: width)

@@ -10,6 +10,7 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include "wk_qkernels.h"
 
 /* Weight element types, matching the order the Swift side passes. */
 enum wk_dtype { WK_F32 = 0, WK_F16 = 1, WK_BF16 = 2 };

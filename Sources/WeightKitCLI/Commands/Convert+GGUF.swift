@@ -76,6 +76,23 @@ extension WeightKitCommand.Convert {
     /// HF folder → GGUF v3: GGUF names, Q/K permuted, floats as `dtype` (1-D tensors stay f32,
     /// as llama.cpp's converter keeps norms), hyperparameters and tokenizer keys.
     static func huggingFaceToGGUF(input: String, output: String, dtype requested: DType?) throws -> WriteReport {
+        let (source, metadata) = try huggingFaceGGUFSource(input: input, fileType: requested)
+        let payloads = try source.tensors.map { t throws -> TensorPayload in
+            guard t.dtype.isFloatingPoint || GGMLType.writable.contains(t.dtype) else {
+                throw FormatError(.unsupportedDType, "GGUF output cannot hold \(t.dtype.shortName)", path: input, tensorName: t.name)
+            }
+            var dtype = requested ?? (GGMLType.writable.contains(t.dtype) ? t.dtype : .float32)
+            if t.shape.rank <= 1, !dtype.isQuantized { dtype = .float32 }
+            return try TensorPayload(source: source, input: t, dtype: t.dtype.isQuantized ? nil : dtype)
+        }
+        let options = WriteOptions(progress: { done, total in Console.progress("writing tensors", done, total) })
+        return try GGUFWriter.write(payloads, metadata: metadata, to: output, options: options)
+    }
+
+    /// An HF folder's tensors under GGUF names (Q/K permuted), with the GGUF metadata that
+    /// llama.cpp needs: hyperparameters, `general.file_type` from `fileType` (else the first
+    /// matrix's dtype), and tokenizer keys. Shared by `convert` and `quantize`.
+    static func huggingFaceGGUFSource(input: String, fileType: DType?) throws -> (TransformedTensorSource, Metadata) {
         guard FormatDetector.kind(of: input) == .directory else {
             throw FormatError(
                 .unsupported, "GGUF output needs a model folder with config.json (architecture and hyperparameters)", path: input)
@@ -89,16 +106,9 @@ extension WeightKitCommand.Convert {
             Console.error("weightkit: warning: no GGUF name for \(plan.unmapped.joined(separator: ", ")); written as is")
         }
         let source = TransformedTensorSource(base: folder.tensors, entries: plan.entries)
-        let payloads = try source.tensors.map { t throws -> TensorPayload in
-            guard t.dtype.isFloatingPoint || GGMLType.writable.contains(t.dtype) else {
-                throw FormatError(.unsupportedDType, "GGUF output cannot hold \(t.dtype.shortName)", path: input, tensorName: t.name)
-            }
-            var dtype = requested ?? (GGMLType.writable.contains(t.dtype) ? t.dtype : .float32)
-            if t.shape.rank <= 1, !dtype.isQuantized { dtype = .float32 }
-            return try TensorPayload(source: source, input: t, dtype: t.dtype.isQuantized ? nil : dtype)
-        }
         let name = input.split(separator: "/").last.map(String.init)
-        let fileType = requested ?? payloads.first { $0.info.shape.rank > 1 }?.info.dtype ?? .float32
+        let firstMatrix = source.tensors.first { $0.shape.rank > 1 }?.dtype
+        let fileType = fileType ?? (firstMatrix.map { GGMLType.writable.contains($0) ? $0 : .float32 } ?? .float32)
         var metadata = try GGUFConfig.ggufMetadata(hfConfig: config, family: plan.family!, name: name, fileType: fileType)
         if folder.sideFiles.contains("tokenizer.json") {
             let tokenizer = try HuggingFaceFolder.readJSONObject(joinPath(input, "tokenizer.json"))
@@ -110,7 +120,6 @@ extension WeightKitCommand.Convert {
                 Console.error("weightkit: warning: tokenizer.json is not byte-level BPE; no tokenizer keys written")
             }
         }
-        let options = WriteOptions(progress: { done, total in Console.progress("writing tensors", done, total) })
-        return try GGUFWriter.write(payloads, metadata: metadata, to: output, options: options)
+        return (source, metadata)
     }
 }

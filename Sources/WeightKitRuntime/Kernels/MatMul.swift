@@ -17,8 +17,11 @@ public enum MatMul {
 
     /// y[r] = Σ W[r, c] x[c] for every row, rows split over `parallel`.
     public static func matVec(_ w: Weight, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, parallel: Parallel) {
+        if w.dtype.isQuantized {
+            unsafe QuantizedMatMul.matVec(w, x, y, parallel: parallel)
+            return
+        }
         let rows = w.rows, cols = w.columns
-        precondition(!w.dtype.isQuantized, "block-quantized matrices need the quantization issue's kernels")
         let dtype = code(w.dtype)
         unsafe w.storage.withUnsafeBytes { raw in
             let base = unsafe SendablePointer(raw.baseAddress!)
@@ -38,8 +41,11 @@ public enum MatMul {
             unsafe matVec(w, x, y, parallel: parallel)
             return
         }
+        if w.dtype.isQuantized {
+            unsafe QuantizedMatMul.matMul(w, x, y, n: n, yStride: yStride, parallel: parallel)
+            return
+        }
         let rows = w.rows, cols = w.columns
-        precondition(!w.dtype.isQuantized, "block-quantized matrices need the quantization issue's kernels")
         let dtype = code(w.dtype)
         unsafe w.storage.withUnsafeBytes { raw in
             let base = unsafe SendablePointer(raw.baseAddress!)

@@ -1,0 +1,37 @@
+#ifndef WEIGHTKIT_QKERNELS_H
+#define WEIGHTKIT_QKERNELS_H
+/*
+ * Products over ggml block-quantized weights (Q8_0, Q4_0, Q4_1; blocks of 32 along each row,
+ * layouts as in Core's QuantBlocks.swift / ggml-common.h), with f32 activations.
+ *
+ * Approach (default): each block is dequantized in registers and multiplied with the f32 activations
+ * (no activation quantization), so results differ from a dequantize-then-f32 product only by
+ * summation order. Decode (matvec) works block by block straight from the mapped blocks;
+ * prefill (matmul) dequantizes four rows at a time into a small stack buffer and reuses the f32
+ * matmul kernel across all tokens, so the decode cost is amortized over the prompt.
+ *
+ * Experimental: with WEIGHTKIT_Q8_ACTIVATIONS=1 in the environment, decode on AVX2 quantizes the
+ * activations to 8 bits per block and multiplies integers as ggml does (~1.6x faster decode on
+ * SmolLM2, but it changes some greedy tokens; see docs/BENCHMARKS.md).
+ *
+ * W is [rows, cols] with cols a multiple of 32; rows [row0, row1) are computed, so callers can
+ * split rows across threads. AVX2/FMA/F16C bodies are chosen at run time (wk_has_avx2()).
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+/* Block types, matching the order the Swift side passes. */
+enum wk_qtype { WK_Q8_0 = 0, WK_Q4_0 = 1, WK_Q4_1 = 2 };
+
+/* y[r] = sum_c W[r, c] * x[c] for r in [row0, row1). */
+void wk_qmatvec(int qtype, const void *w, const float *x, float *y, long cols, long row0, long row1);
+
+/* Y[t, r] = sum_c W[r, c] * X[t, c] for t in [0, n), r in [row0, row1); X has row stride cols,
+   Y row stride ystride. */
+void wk_qmatmul(int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride,
+                long row0, long row1);
+
+/* Decodes row r of W into out[cols] (embedding lookups). */
+void wk_qdequantize_row(int qtype, const void *w, long cols, long r, float *out);
+
+#endif

@@ -1,0 +1,129 @@
+import ArgumentParser
+import WeightKit
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension WeightKitCommand {
+    /// `weightkit diff A B`: what a conversion or quantization changed, tensor by tensor and
+    /// (with `--prompt`) in the next-token distributions.
+    struct Diff: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Compare two models tensor by tensor, and their next-token distributions on a prompt.",
+            discussion: """
+                Tensors are matched by name after mapping GGUF names to Hugging Face names (with \
+                llama.cpp's Q/K permutation undone); block-quantized tensors are decoded. For each \
+                pair: max |Δ|, RMSE and cosine similarity; tensors only in A or only in B are \
+                listed. With --prompt, both models run the prompt token by token and their \
+                next-token distributions are compared at every position: KL(A ‖ B) and whether the \
+                top-1 tokens agree.
+
+                Examples:
+                  weightkit diff ./SmolLM2-135M/ smol-q4_0.gguf
+                  weightkit diff smol-f32.gguf smol-q8_0.gguf --prompt "The capital of France is" --json
+                """)
+
+        @Argument(help: "The first model or weights file (the reference).")
+        var a: String
+
+        @Argument(help: "The second model or weights file.")
+        var b: String
+
+        @Option(name: .long, help: "Compare next-token distributions on this prompt (both must be runnable models).")
+        var prompt: String?
+
+        @Flag(name: .long, help: "Print the results as JSON on stdout.")
+        var json = false
+
+        @Flag(name: .long, help: "Show where in WeightKit an error was raised.")
+        var verbose = false
+
+        func run() throws {
+            try reportingErrors(verbose: verbose) {
+                let left = try Self.normalized(a), right = try Self.normalized(b)
+                let rightNames = Dictionary(right.tensors.map { ($0.name, $0) }, uniquingKeysWith: { x, _ in x })
+                var rows: [JSONValue] = []
+                var worst: (String, Double)? = nil
+                if !json { Console.out("tensor".padded(48) + "  max|Δ|      rmse        cosine") }
+                for t in left.tensors {
+                    guard let u = rightNames[t.name] else { continue }
+                    guard t.shape == u.shape else {
+                        rows.append(["name": .string(t.name), "error": .string("shape \(t.shape) vs \(u.shape)")])
+                        if !json { Console.out(t.name.padded(48) + "  shape \(t.shape) vs \(u.shape)") }
+                        continue
+                    }
+                    let s = try Self.compare(left, t, right, u)
+                    if s.cosine < (worst?.1 ?? 2) { worst = (t.name, s.cosine) }
+                    rows.append([
+                        "name": .string(t.name), "maxAbsDiff": .double(s.maxAbsError), "rmse": .double(s.rmse),
+                        "cosine": .double(s.cosine.isFinite ? s.cosine : 0),
+                    ])
+                    if !json {
+                        let cells: [String] = [t.name.padded(48), Self.short(s.maxAbsError).padded(10), Self.short(s.rmse).padded(10), Self.short(s.cosine)]
+                        Console.out(cells.joined(separator: "  "))
+                    }
+                }
+                let leftNames = Set(left.tensors.map(\.name))
+                let onlyA = left.tensors.map(\.name).filter { rightNames[$0] == nil }
+                let onlyB = right.tensors.map(\.name).filter { !leftNames.contains($0) }
+                var result = JSONObject()
+                result.set("tensors", .array(rows))
+                result.set("onlyInA", .array(onlyA.map { JSONValue.string($0) }))
+                result.set("onlyInB", .array(onlyB.map { JSONValue.string($0) }))
+                if !json {
+                    if !onlyA.isEmpty { Console.out("only in A: \(onlyA.joined(separator: ", "))") }
+                    if !onlyB.isEmpty { Console.out("only in B: \(onlyB.joined(separator: ", "))") }
+                    if let worst { Console.out("\(rows.count) tensors compared; lowest cosine \(worst.1) (\(worst.0))") }
+                }
+                if let prompt { result.set("prompt", try Self.comparePrompt(prompt, a: a, b: b, json: json)) }
+                if json { Console.out(JSONWriter.serialize(.object(result), indent: 2)) }
+            }
+        }
+
+        /// A number in at most ten characters of mantissa, keeping any exponent.
+        static func short(_ x: Double) -> String {
+            let text = String(x)
+            guard let e = text.firstIndex(of: "e") else { return String(text.prefix(10)) }
+            return String(text[..<e].prefix(6)) + text[e...]
+        }
+
+        /// The tensors of `path` under Hugging Face names, Q/K un-permuted, blocks decoded to f32.
+        static func normalized(_ path: String) throws -> any TensorSource {
+            let source = try FormatRegistry.open(path: path)
+            if let gguf = source as? GGUFFile {
+                let plan = try GGUFConversion.toHuggingFace(tensors: gguf.tensors, ggufMetadata: gguf.metadata)
+                return TransformedTensorSource(base: gguf, entries: plan.entries)
+            }
+            return try QuantizePlan.decoded(source)
+        }
+
+        /// Error statistics of `u` (in `right`) against `t` (in `left`), both widened to f32.
+        static func compare(_ left: any TensorSource, _ t: TensorInfo, _ right: any TensorSource, _ u: TensorInfo) throws -> QuantErrorStats {
+            var stats = QuantErrorStats()
+            guard t.dtype.isFloatingPoint, u.dtype.isFloatingPoint else { return stats }
+            let x = try floats(left, t), y = try floats(right, u)
+            unsafe x.withUnsafeBufferPointer { xp in
+                unsafe y.withUnsafeBufferPointer { yp in
+                    guard xp.count > 0 else { return }
+                    // SAFETY: both arrays hold the tensors' (equal) element counts.
+                    unsafe stats.add(xp.baseAddress!, yp.baseAddress!, count: xp.count)
+                }
+            }
+            return stats
+        }
+
+        static func floats(_ source: any TensorSource, _ t: TensorInfo) throws -> [Float] {
+            let storage = try source.storage(of: t)
+            var out = [Float](repeating: 0, count: t.elementCount)
+            unsafe storage.withUnsafeBytes { raw in
+                unsafe out.withUnsafeMutableBytes { dst in
+                    guard t.elementCount > 0 else { return }
+                    // SAFETY: storage holds elementCount elements of t.dtype; dst as many floats.
+                    unsafe ElementConversion.decodeToFloat32(raw.baseAddress!, from: t.dtype, into: dst.baseAddress!, count: t.elementCount)
+                }
+            }
+            return out
+        }
+    }
+}

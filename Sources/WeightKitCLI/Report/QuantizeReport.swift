@@ -1,0 +1,100 @@
+import WeightKitCore
+import WeightKitFormats
+import WeightKitQuantize
+
+/// What `quantize` did, per tensor and in total.
+struct QuantizeReport {
+    struct Row {
+        var name: String
+        var from: DType
+        var to: DType
+        var bytesBefore: Int
+        var bytesAfter: Int
+        var stats: QuantErrorStats?
+    }
+
+    var rows: [Row]
+    var elements: Int
+    var bytesWritten: Int
+    var seconds: Double
+
+    init(input: any TensorSource, payloads: [TensorPayload], stats: [String: QuantErrorStats], bytesWritten: Int, seconds: Double) {
+        let inputs = Dictionary(input.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        rows = payloads.map { p in
+            let before = inputs[p.info.name]
+            return Row(
+                name: p.info.name, from: before?.dtype ?? p.info.dtype, to: p.info.dtype,
+                bytesBefore: before?.byteCount ?? p.info.byteCount, bytesAfter: p.info.byteCount, stats: stats[p.info.name])
+        }
+        elements = payloads.reduce(0) { $0 + $1.info.elementCount }
+        self.bytesWritten = bytesWritten
+        self.seconds = seconds
+    }
+
+    var bytesBefore: Int { rows.reduce(0) { $0 + $1.bytesBefore } }
+    var bytesAfter: Int { rows.reduce(0) { $0 + $1.bytesAfter } }
+    var bitsPerWeight: Double { elements == 0 ? 0 : Double(bytesAfter * 8) / Double(elements) }
+    /// Input MB/s (10⁶ bytes of tensor data read per second).
+    var throughput: Double { seconds > 0 ? Double(bytesBefore) / seconds / 1e6 : 0 }
+
+    func printTable(output: String) {
+        let width = max(6, rows.map(\.name.count).max() ?? 0)
+        Console.out("tensor".padded(width) + "  type          rmse        max|Δ|     snr dB   cosine")
+        for r in rows {
+            let kind = "\(r.from.shortName)→\(r.to.shortName)".padded(12)
+            guard let s = r.stats else {
+                Console.out(r.name.padded(width) + "  " + kind + "  (kept)")
+                continue
+            }
+            Console.out(
+                r.name.padded(width) + "  " + kind + "  " + sci(s.rmse).padded(10) + "  " + sci(s.maxAbsError).padded(10) + "  "
+                    + fixed(s.snrDB).padded(7) + "  " + format6(s.cosine))
+        }
+        Console.out(
+            "\(rows.filter { $0.stats != nil }.count) of \(rows.count) tensors quantized; \(formatBytes(bytesBefore)) → \(formatBytes(bytesAfter)) "
+                + "(\(Double(Int((bitsPerWeight * 100).rounded())) / 100) bits/weight), wrote \(output) in \(compact(seconds)) s, \(Int(throughput)) MB/s")
+    }
+
+    func json(output: String) -> JSONValue {
+        func number(_ x: Double) -> JSONValue { x.isFinite ? .double(x) : .null }
+        let tensors: [JSONValue] = rows.map { r in
+            var o = JSONObject()
+            o.set("name", .string(r.name))
+            o.set("from", .string(r.from.shortName))
+            o.set("to", .string(r.to.shortName))
+            o.set("bytesBefore", .int(Int64(r.bytesBefore)))
+            o.set("bytesAfter", .int(Int64(r.bytesAfter)))
+            if let s = r.stats {
+                o.set("rmse", number(s.rmse))
+                o.set("maxAbsError", number(s.maxAbsError))
+                o.set("snrDB", number(s.snrDB))
+                o.set("cosine", number(s.cosine))
+            }
+            return .object(o)
+        }
+        var o = JSONObject()
+        o.set("output", .string(output))
+        o.set("tensors", .array(tensors))
+        o.set("bytesBefore", .int(Int64(bytesBefore)))
+        o.set("bytesAfter", .int(Int64(bytesAfter)))
+        o.set("bytesWritten", .int(Int64(bytesWritten)))
+        o.set("bitsPerWeight", number(bitsPerWeight))
+        o.set("seconds", number(seconds))
+        o.set("inputMBPerSecond", number(throughput))
+        return .object(o)
+    }
+
+    /// Three significant digits in scientific notation.
+    func sci(_ x: Double) -> String {
+        guard x.isFinite, x != 0 else { return x == 0 ? "0" : String(x) }
+        var e = 0, m = x
+        while abs(m) >= 10 { m /= 10; e += 1 }
+        while abs(m) < 1 { m *= 10; e -= 1 }
+        return String(Double(Int((m * 100).rounded())) / 100) + "e" + String(e)
+    }
+
+    /// Six decimals.
+    func format6(_ x: Double) -> String {
+        String(Double(Int((x * 1e6).rounded())) / 1e6)
+    }
+}

@@ -1,0 +1,79 @@
+import WeightKitCore
+
+/// Which tensors get quantized, and to what: separate from how (`QuantScheme`).
+///
+/// By default every floating 2-D tensor whose rows (last dimension) are a multiple of 32 is
+/// quantized; 1-D tensors (norms, biases) and anything else stay as they are. The token
+/// embedding and output matrices follow `embeddings`; `keep` globs keep more tensors in float.
+public struct QuantPolicy: Sendable {
+    /// What to do with the token embedding and output (unembedding) matrices.
+    public enum Embeddings: String, CaseIterable, Sendable {
+        /// Quantize them to Q8_0 (the default: they are the most sensitive matrices).
+        case q8_0
+        /// Store them as f16.
+        case f16
+        /// Leave them in their input dtype.
+        case keep
+    }
+
+    /// The scheme for ordinary weight matrices.
+    public var scheme: QuantScheme
+    /// Globs (`*`, `?`) on tensor names kept in float.
+    public var keep: [String]
+    /// The embedding choice.
+    public var embeddings: Embeddings
+
+    /// Creates a policy.
+    public init(scheme: QuantScheme, keep: [String] = [], embeddings: Embeddings = .q8_0) {
+        self.scheme = scheme
+        self.keep = keep
+        self.embeddings = embeddings
+    }
+
+    /// Names of token-embedding and output matrices in the namings WeightKit reads.
+    static let embeddingNames: Set<String> = [
+        "model.embed_tokens.weight", "lm_head.weight", "token_embd.weight", "output.weight",
+        "transformer.wte.weight", "wte.weight",
+    ]
+
+    /// True for a token-embedding or output matrix name.
+    public static func isEmbedding(_ name: String) -> Bool {
+        embeddingNames.contains(name) || name.hasSuffix("embed_tokens.weight")
+    }
+
+    /// The dtype `tensor` is written as (its own dtype when it stays unquantized).
+    public func target(for tensor: TensorInfo) -> DType {
+        let dims = tensor.shape.dims
+        guard tensor.dtype.isFloatingPoint, dims.count == 2, let cols = dims.last, cols > 0, cols % 32 == 0 else {
+            return tensor.dtype
+        }
+        if keep.contains(where: { Self.glob($0, matches: tensor.name) }) { return tensor.dtype }
+        if Self.isEmbedding(tensor.name) {
+            switch embeddings {
+            case .q8_0: return .q8_0
+            case .f16: return .float16
+            case .keep: return tensor.dtype
+            }
+        }
+        return scheme.dtype
+    }
+
+    /// Shell-style glob: `*` matches any run (including dots), `?` one character.
+    public static func glob(_ pattern: String, matches name: String) -> Bool {
+        let p = Array(pattern.utf8), s = Array(name.utf8)
+        var pi = 0, si = 0, star = -1, mark = 0
+        while si < s.count {
+            if pi < p.count, p[pi] == UInt8(ascii: "?") || p[pi] == s[si] {
+                pi += 1; si += 1
+            } else if pi < p.count, p[pi] == UInt8(ascii: "*") {
+                star = pi; mark = si; pi += 1
+            } else if star >= 0 {
+                pi = star + 1; mark += 1; si = mark
+            } else {
+                return false
+            }
+        }
+        while pi < p.count, p[pi] == UInt8(ascii: "*") { pi += 1 }
+        return pi == p.count
+    }
+}

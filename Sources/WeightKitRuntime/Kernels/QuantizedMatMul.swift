@@ -1,0 +1,83 @@
+import CWeightKitKernels
+import WeightKitCore
+import WeightKitGraph
+
+/// Matrix products straight on Q8_0/Q4_0/Q4_1 weights (C bodies in `qkernels.c`).
+///
+/// Each block is dequantized in registers and multiplied with f32 activations: the activations
+/// are never quantized, so a quantized model's logits differ from its dequantized f32 twin only
+/// by summation order (ggml instead rounds activations to 8 bits per block and multiplies
+/// integers; see docs/BENCHMARKS.md for why we keep f32). `scalarMatVec` is the Swift reference.
+public enum QuantizedMatMul {
+    /// True for the block types these kernels run.
+    public static func supports(_ dtype: DType) -> Bool { code(dtype) != nil }
+
+    static func code(_ dtype: DType) -> Int32? {
+        switch dtype {
+        case .q8_0: return Int32(WK_Q8_0.rawValue)
+        case .q4_0: return Int32(WK_Q4_0.rawValue)
+        case .q4_1: return Int32(WK_Q4_1.rawValue)
+        default: return nil
+        }
+    }
+
+    /// y[r] = Σ W[r, c] x[c], rows split over `parallel`.
+    public static func matVec(_ w: Weight, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, parallel: Parallel) {
+        guard let type = code(w.dtype) else { preconditionFailure("no quantized kernel for \(w.dtype)") }
+        let cols = w.columns
+        precondition(cols % 32 == 0, "quantized rows must be whole blocks")
+        unsafe w.storage.withUnsafeBytes { raw in
+            let base = unsafe SendablePointer(raw.baseAddress!)
+            let xs = unsafe SendablePointer(UnsafeRawPointer(x)), ys = unsafe SendablePointer(UnsafeRawPointer(y))
+            parallel.forEachRange(w.rows, minimumPerThread: 64) { range in
+                // SAFETY: the weight holds rows × cols/32 blocks; x has cols, y has rows floats; ranges are disjoint.
+                unsafe wk_qmatvec(type, base.pointer, xs.floats, ys.mutableFloats, cols, range.lowerBound, range.upperBound)
+            }
+        }
+    }
+
+    /// Y[t, r] = Σ W[r, c] X[t, c] for t < n; Y has row stride `yStride`.
+    public static func matMul(
+        _ w: Weight, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, n: Int, yStride: Int, parallel: Parallel
+    ) {
+        guard let type = code(w.dtype) else { preconditionFailure("no quantized kernel for \(w.dtype)") }
+        let cols = w.columns
+        precondition(cols % 32 == 0, "quantized rows must be whole blocks")
+        unsafe w.storage.withUnsafeBytes { raw in
+            let base = unsafe SendablePointer(raw.baseAddress!)
+            let xs = unsafe SendablePointer(UnsafeRawPointer(x)), ys = unsafe SendablePointer(UnsafeRawPointer(y))
+            parallel.forEachRange(w.rows, minimumPerThread: 16) { range in
+                // SAFETY: as in matVec, with n rows of X and Y.
+                unsafe wk_qmatmul(type, base.pointer, xs.floats, ys.mutableFloats, n, cols, yStride, range.lowerBound, range.upperBound)
+            }
+        }
+    }
+
+    /// Row `index` of a quantized table decoded to f32 (embedding lookups).
+    public static func row(_ w: Weight, _ index: Int, into out: UnsafeMutablePointer<Float>) {
+        guard let type = code(w.dtype) else { preconditionFailure("no quantized kernel for \(w.dtype)") }
+        precondition(index >= 0 && index < w.rows, "row \(index) outside the table")
+        unsafe w.storage.withUnsafeBytes { raw in
+            // SAFETY: index < rows, so the row's blocks lie inside the storage; out holds columns floats.
+            unsafe wk_qdequantize_row(type, raw.baseAddress!, w.columns, index, out)
+        }
+    }
+
+    /// The reference: each row decoded by Core's `QuantBlocks`, then a plain f32 dot product.
+    public static func scalarMatVec(_ w: Weight, _ x: [Float]) -> [Float] {
+        let rows = w.rows, cols = w.columns, rowBytes = cols / w.dtype.blockElements * w.dtype.blockBytes
+        var y = [Float](repeating: 0, count: rows)
+        var row = [Float](repeating: 0, count: cols)
+        unsafe w.storage.withUnsafeBytes { raw in
+            for r in 0..<rows {
+                unsafe row.withUnsafeMutableBufferPointer { dst in
+                    unsafe QuantBlocks.dequantize(raw.baseAddress! + r * rowBytes, as: w.dtype, into: dst.baseAddress!, count: cols)
+                }
+                var sum: Float = 0
+                for c in 0..<cols { sum += row[c] * x[c] }
+                y[r] = sum
+            }
+        }
+        return y
+    }
+}

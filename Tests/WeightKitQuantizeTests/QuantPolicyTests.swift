@@ -1,0 +1,41 @@
+import Testing
+import WeightKitCore
+import WeightKitQuantize
+
+@Suite("Quantization policy")
+struct QuantPolicyTests {
+    func info(_ name: String, _ dims: [Int], _ dtype: DType = .float32) -> TensorInfo {
+        TensorInfo(name: name, dtype: dtype, shape: Shape(dims), byteCount: Shape(dims).byteCount(of: dtype)!)
+    }
+
+    @Test("2-D weights with whole-block rows are quantized; norms, biases and odd rows are kept")
+    func defaults() {
+        let p = QuantPolicy(scheme: .q4_0)
+        #expect(p.target(for: info("model.layers.0.self_attn.q_proj.weight", [64, 64])) == .q4_0)
+        #expect(p.target(for: info("model.layers.0.input_layernorm.weight", [64])) == .float32)
+        #expect(p.target(for: info("model.layers.0.self_attn.q_proj.bias", [64])) == .float32)
+        #expect(p.target(for: info("odd", [64, 33])) == .float32)
+        #expect(p.target(for: info("ids", [64, 64], .int32)) == .int32)
+        #expect(p.target(for: info("blk.0.attn_q.weight", [64, 64], .float16)) == .q4_0)
+    }
+
+    @Test("--keep globs and --embeddings choose what stays in float")
+    func keepAndEmbeddings() {
+        let p = QuantPolicy(scheme: .q4_1, keep: ["*.mlp.down_proj.*", "blk.?.ffn_up.weight"], embeddings: .f16)
+        #expect(p.target(for: info("model.layers.3.mlp.down_proj.weight", [64, 64])) == .float32)
+        #expect(p.target(for: info("blk.7.ffn_up.weight", [64, 64])) == .float32)
+        #expect(p.target(for: info("blk.17.ffn_up.weight", [64, 64])) == .q4_1)
+        #expect(p.target(for: info("model.embed_tokens.weight", [96, 64])) == .float16)
+        #expect(QuantPolicy(scheme: .q4_0).target(for: info("token_embd.weight", [96, 64])) == .q8_0)
+        #expect(QuantPolicy(scheme: .q4_0, embeddings: .keep).target(for: info("lm_head.weight", [96, 64])) == .float32)
+    }
+
+    @Test("glob matching")
+    func glob() {
+        #expect(QuantPolicy.glob("*", matches: "anything.at.all"))
+        #expect(QuantPolicy.glob("a*c", matches: "abbbc"))
+        #expect(!QuantPolicy.glob("a*c", matches: "abbbd"))
+        #expect(QuantPolicy.glob("a?c", matches: "abc"))
+        #expect(!QuantPolicy.glob("a?c", matches: "ac"))
+    }
+}
