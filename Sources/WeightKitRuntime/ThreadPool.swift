@@ -18,7 +18,7 @@ final class ThreadPool: @unchecked Sendable {
     private let generation = Atomic<Int>(0)
     private let remaining = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
-    private nonisolated(unsafe) var job: (@Sendable (Int) -> Void)?
+    fileprivate nonisolated(unsafe) var job: (@Sendable (Int) -> Void)?
     private var threads: [pthread_t] = []
 
     /// Starts `workers` threads.
@@ -82,9 +82,19 @@ final class ThreadPool: @unchecked Sendable {
             }
             seen = current
             if stopping.load(ordering: .acquiring) { return }
-            job?(index)
+            runJob(index)
             remaining.subtract(1, ordering: .releasing)
         }
+    }
+}
+
+extension ThreadPool {
+    /// Calls the current job; the reference to it is released before this returns, so a caller
+    /// that wrapped a non-escaping closure (`withoutActuallyEscaping`) sees it unescaped.
+    @inline(never)
+    fileprivate func runJob(_ index: Int) {
+        guard let job = job else { return }
+        job(index)
     }
 }
 

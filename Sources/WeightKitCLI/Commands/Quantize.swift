@@ -67,7 +67,8 @@ extension WeightKitCommand {
                 let plan = try QuantizePlan.make(input: input.path, format: input.resolvedFormat, target: target, policy: policy)
                 let parallel = Parallel(threads: threads)
                 let quantized = try QuantizedTensorSource(base: plan.source, targets: plan.schemes) { count, body in
-                    parallel.forEachRange(count, minimumPerThread: 16, body)
+                    // The pool needs an escaping closure; it is released before forEachRange returns.
+                    withoutActuallyEscaping(body) { body in parallel.forEachRange(count, minimumPerThread: 16, body) }
                 }
                 let payloads = try quantized.tensors.map { t in
                     try TensorPayload(source: quantized, input: t, dtype: plan.casts[t.name])
