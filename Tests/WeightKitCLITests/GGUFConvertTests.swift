@@ -163,7 +163,7 @@ struct GGUFConvertTests {
         let inspect = try run(weightkitBinary, ["inspect", path])
         #expect(inspect.status == 0)
         for line in [
-            "tensors     272", "q4_1 (5 bits/weight): 210 tensors", "q8_0 (8.5 bits/weight): 1 tensors", "f32: 61 tensors",
+            "tensors     272", "q4_1 (5 bits/weight): 210 tensors", "q8_0 (8.5 bits/weight): 1 tensor,", "f32: 61 tensors",
             "llama.block_count = 30", "llama.embedding_length = 576", "llama.attention.head_count = 9",
             "llama.attention.head_count_kv = 3", "llama.vocab_size = 49152", "tokenizer.ggml.tokens = [49,152 strings]",
         ] {
