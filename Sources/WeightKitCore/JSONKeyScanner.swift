@@ -14,7 +14,7 @@ enum JSONKeyScanner {
         /// The first key that repeats an earlier one, decoded, with its offset.
         func firstDuplicate() -> (name: String, offset: Int)? {
             var seen = Set<ExactString>()
-            for range in keys {
+            for range in keys where range.upperBound <= text.count {
                 let name = JSONKeyScanner.decode(Array(text[range]))
                 if !seen.insert(ExactString(name)).inserted { return (name, range.lowerBound - 1) }
             }
