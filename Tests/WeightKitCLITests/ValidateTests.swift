@@ -1,0 +1,116 @@
+import Testing
+import WeightKitCore
+import WeightKitTestSupport
+
+/// `weightkit validate`: findings, exit codes (0 / 65, --strict), JSON, graph checks and
+/// SHA-256 manifests, on files written by numpy/safetensors.
+@Suite("validate")
+struct ValidateTests {
+    /// Writes a safetensors file of f32 tensors from Python expressions.
+    static func write(_ path: String, _ tensors: [String: String]) throws {
+        let body = tensors.map { "\"\($0.key)\": np.asarray(\($0.value), dtype=np.float32)" }.joined(separator: ", ")
+        _ = try python("""
+            import sys, numpy as np
+            from safetensors.numpy import save_file
+            save_file({\(body)}, sys.argv[1])
+            """, [path])
+    }
+
+    @Test("NaN is an error (65); zeros, |x| > 1e4 and ±Inf are warnings (0, or 65 with --strict)")
+    func numerics() throws {
+        let folder = TemporaryFolder()
+        let bad = folder.file("bad.safetensors"), warn = folder.file("warn.safetensors")
+        try Self.write(bad, ["w.weight": "[[1, float('nan')], [2, 3]]", "ok.weight": "[[1, 2]]"])
+        try Self.write(warn, ["zero.weight": "np.zeros((2, 2))", "big.weight": "[[1e5, 1]]", "mask": "[float('-inf'), 0, 1]"])
+        let failed = try weightkit("validate", bad)
+        #expect(failed.status == 65)
+        #expect(failed.stdout.contains("error [numerics] tensor \"w.weight\": 1 NaN values among 4"))
+        #expect(!failed.stdout.contains("ok.weight"))
+        let warned = try weightkit("validate", warn)
+        #expect(warned.status == 0, "\(warned.stdout)")
+        #expect(warned.stdout.contains("OK with warnings"))
+        #expect(warned.stdout.contains("tensor \"zero.weight\": all 4 values are zero"))
+        #expect(warned.stdout.contains("tensor \"big.weight\": 1 values exceed |x| > 10000.0"))
+        #expect(warned.stdout.contains("tensor \"mask\": 1 ±Inf values"))
+        #expect(try weightkit("validate", warn, "--strict").status == 65)
+    }
+
+    @Test("--for-dtype f16 warns about values beyond 65504, and --json carries every finding")
+    func f16Overflow() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("m.safetensors")
+        try Self.write(path, ["a": "[70000.0, 65504.0, -1e6]"])
+        let plain = try weightkit("validate", path, "--json")
+        #expect(plain.status == 0)
+        let quiet = try #require(try JSON.parse(plain.stdout).object)
+        #expect(quiet["status"] == "ok")
+        let result = try weightkit("validate", path, "--for-dtype", "f16", "--json")
+        let report = try #require(try JSON.parse(result.stdout).object)
+        #expect(report["status"] == "warnings")
+        let finding = try #require(report["findings"]?.array?.first?.object)
+        #expect(finding["check"] == "numerics")
+        #expect(finding["tensor"] == "a")
+        #expect(finding["message"]?.string?.hasPrefix("2 values exceed f16's largest finite value 65504") == true)
+    }
+
+    @Test("graph checks name a missing tensor (error), an extra tensor (warning) and a mis-shaped one")
+    func graph() throws {
+        let folder = TemporaryFolder()
+        for (name, edit) in [
+            ("missing", "del t['model.norm.weight']"),
+            ("extra", "t['model.extra.weight'] = np.ones((2, 2), np.float32)"),
+            ("shape", "t['model.layers.1.mlp.up_proj.weight'] = np.ones((95, 64), np.float32)"),
+        ] {
+            let model = folder.file(name)
+            _ = try python("""
+                import sys, os, shutil, numpy as np
+                from safetensors.numpy import load_file, save_file
+                os.makedirs(sys.argv[2])
+                for f in ("config.json", "tokenizer.json"): shutil.copy(os.path.join(sys.argv[1], f), sys.argv[2])
+                t = load_file(os.path.join(sys.argv[1], "model.safetensors"))
+                \(edit)
+                save_file(t, os.path.join(sys.argv[2], "model.safetensors"))
+                """, [fixture("models/llama"), model])
+        }
+        let missing = try weightkit("validate", folder.file("missing"))
+        #expect(missing.status == 65)
+        #expect(missing.stdout.contains("error [graph] tensor \"model.norm.weight\": missing; expected shape"))
+        let extra = try weightkit("validate", folder.file("extra"))
+        #expect(extra.status == 0, "\(extra.stdout)")
+        #expect(extra.stdout.contains("warning [graph] tensor \"model.extra.weight\": not part of the llama architecture"))
+        let shape = try weightkit("validate", folder.file("shape"))
+        #expect(shape.status == 65)
+        #expect(shape.stdout.contains("tensor \"model.layers.1.mlp.up_proj.weight\""))
+        let clean = try weightkit("validate", fixture("models/llama"))
+        #expect(clean.status == 0)
+        #expect(clean.stdout.contains(": OK (safetensors, llama, 21 tensors"))
+    }
+
+    @Test("--hash writes hashlib's per-tensor SHA-256; --check passes on the file and fails after one byte flips")
+    func manifest() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("m.safetensors"), manifest = folder.file("m.sha256")
+        try Self.write(path, ["b": "np.arange(40).reshape(5, 8)", "a": "[1.5, -2.0]"])
+        let hashed = try weightkit("validate", path, "--hash", "--hash-output", manifest)
+        #expect(hashed.status == 0)
+        let expected = try python("""
+            import sys, hashlib
+            from safetensors.numpy import load_file
+            t = load_file(sys.argv[1])
+            for name in ("a", "b"): print(hashlib.sha256(t[name].tobytes()).hexdigest() + "  " + name)
+            """, [path])
+        #expect(String(decoding: try readBytes(manifest), as: UTF8.self) == expected)
+        let stdout = try weightkit("validate", path, "--hash")
+        #expect(stdout.stdout == expected)
+        #expect(try weightkit("validate", path, "--check", manifest).status == 0)
+        var bytes = try readBytes(path)
+        bytes[bytes.count - 1] ^= 0x40
+        try writeBytes(bytes, to: path)
+        let damaged = try weightkit("validate", path, "--check", manifest)
+        #expect(damaged.status == 65)
+        #expect(damaged.stdout.contains("error [manifest] tensor \"b\": SHA-256"))
+        #expect(!damaged.stdout.contains("tensor \"a\""))
+        try writeBytes(Array("not a manifest\n".utf8), to: manifest)
+        #expect(try weightkit("validate", path, "--check", manifest).status == 65)
+    }
+}
