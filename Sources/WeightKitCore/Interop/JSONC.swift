@@ -130,6 +130,9 @@ public enum JSON {
             // Compare key counts before descending: once a duplicate collapses a subtree, the
             // scan's pre-order list no longer lines up with json-c's children (fuzz crasher
             // fixtures/fuzz/safetensors/duplicate-key-misaligned).
+            if let offset = scanned?.nulKeyOffset {
+                throw JSONParseError(message: "an object key contains U+0000 (NUL)", byteOffset: offset)
+            }
             if let scanned, scanned.keys.count != Int(unsafe json_object_object_length(node)) {
                 let duplicate = scanned.firstDuplicate()
                 throw JSONParseError(
