@@ -91,3 +91,25 @@ struct HostileInputTests {
         #expect(try JSON.parse("{\"a\\\\u0000\":1}").object?["a\\u0000"] == .integer(1))
     }
 }
+
+extension HostileInputTests {
+    /// A GGUF v3 file with one F32 [4] tensor called `name` and no metadata.
+    static func gguf(name: [UInt8]) -> [UInt8] {
+        func u64(_ v: Int) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> ($0 * 8)) } }
+        func u32(_ v: Int) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> ($0 * 8)) } }
+        var bytes = Array("GGUF".utf8) + u32(3) + u64(1) + u64(0)
+        bytes += u64(name.count) + name + u32(1) + u64(4) + u32(0) + u64(0)
+        bytes += [UInt8](repeating: 0, count: (32 - bytes.count % 32) % 32)
+        return bytes + [UInt8](repeating: 0, count: 16)
+    }
+
+    @Test("GGUF: a NUL or invalid UTF-8 in a tensor name is refused at the name's offset")
+    func ggufNames() throws {
+        #expect(try Self.openError(Self.gguf(name: Array("ab".utf8)), as: .gguf) == nil)
+        for name: [UInt8] in [[0x61, 0, 0x62], [0x61, 0xFF]] {
+            let error = try #require(try Self.openError(Self.gguf(name: name), as: .gguf))
+            #expect(error.kind == .invalidHeader, "\(error)")
+            #expect(error.byteOffset == 32, "name bytes start after the 24-byte preamble and the u64 length: \(error)")
+        }
+    }
+}
