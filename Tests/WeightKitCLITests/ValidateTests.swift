@@ -113,4 +113,53 @@ struct ValidateTests {
         try writeBytes(Array("not a manifest\n".utf8), to: manifest)
         #expect(try weightkit("validate", path, "--check", manifest).status == 65)
     }
+
+    /// Copies the tiny llama fixture to `folder/name`, then runs `edit` (Python, with `d` the
+    /// new folder, `t` its tensors, `c` its config and `k` its tokenizer.json as dicts).
+    static func editedLlama(_ folder: TemporaryFolder, _ name: String, _ edit: String) throws -> String {
+        let model = folder.file(name)
+        _ = try python("""
+            import sys, os, json, numpy as np
+            from safetensors.numpy import load_file, save_file
+            src, d = sys.argv[1], sys.argv[2]
+            os.makedirs(d)
+            t = load_file(os.path.join(src, "model.safetensors"))
+            c = json.load(open(os.path.join(src, "config.json")))
+            k = json.load(open(os.path.join(src, "tokenizer.json")))
+            \(edit)
+            save_file(t, os.path.join(d, "model.safetensors"))
+            json.dump(c, open(os.path.join(d, "config.json"), "w"))
+            json.dump(k, open(os.path.join(d, "tokenizer.json"), "w"))
+            """, [fixture("models/llama"), model])
+        return model
+    }
+
+    @Test("tied embeddings: a stored lm_head equal to the embedding passes, a different one warns")
+    func tiedEmbeddings() throws {
+        let folder = TemporaryFolder()
+        let same = try Self.editedLlama(folder, "same", "c['tie_word_embeddings'] = True; t['lm_head.weight'] = t['model.embed_tokens.weight'].copy()")
+        let differs = try Self.editedLlama(folder, "differs", "c['tie_word_embeddings'] = True")
+        let ok = try weightkit("validate", same)
+        #expect(ok.status == 0)
+        #expect(!ok.stdout.contains("tie_word_embeddings"), "\(ok.stdout)")
+        let warned = try weightkit("validate", differs)
+        #expect(warned.status == 0)
+        #expect(warned.stdout.contains("warning [graph] tensor \"lm_head.weight\": tie_word_embeddings is true but lm_head.weight differs from model.embed_tokens.weight"))
+        #expect(try weightkit("validate", differs, "--strict").status == 65)
+    }
+
+    @Test("a tokenizer with ids past the embedding's rows is an error; a smaller one is a note")
+    func vocabularySize() throws {
+        let folder = TemporaryFolder()
+        let added = "k['added_tokens'] = [{'id': 260, 'content': '<extra>', 'single_word': False, 'lstrip': False, 'rstrip': False, 'normalized': False, 'special': True}]"
+        let larger = try Self.editedLlama(folder, "larger", added)
+        let result = try weightkit("validate", larger, "--json")
+        #expect(result.status == 65)
+        let report = try #require(try JSON.parse(result.stdout).object)
+        let messages = report["findings"]?.array?.compactMap { $0.object?["message"]?.string } ?? []
+        #expect(messages.contains { $0.hasPrefix("the tokenizer has 261 tokens but the model's vocabulary (embedding rows) is 256") }, "\(messages)")
+        let verbose = try weightkit("validate", fixture("models/llama"), "--verbose")
+        #expect(verbose.status == 0)
+        #expect(!verbose.stdout.contains("tokenizer has"), "equal sizes need no note: \(verbose.stdout)")
+    }
 }
