@@ -102,4 +102,30 @@ struct LargeFileTests {
         #expect(archive.tensor(named: "pad")?.byteCount == 1 << 32)
         #expect(try Self.values(of: archive, "x") == [1.5, -2, 3e9, 7])
     }
+
+    @Test("pack: a tensor at data offset 4 GiB reads back exactly with its CRC-32 checked")
+    func pack() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("big.wkp")
+        // Written from docs/FORMAT.md: 24-byte preamble, JSON header padded so data starts on a
+        // 64-byte boundary, sections at 64-aligned offsets. pad's CRC is left 0 (never read).
+        _ = try python("""
+            import json, struct, sys, zlib, numpy as np
+            P = 1 << 32
+            x = np.array([1.5, -2, 3e9, 7], np.float32).tobytes()
+            header = {"format_version": [1, 0], "producer": "LargeFileTests", "tensors": [
+                {"name": "pad", "dtype": "u8", "shape": [P], "offset": 0, "length": P, "encoding": "raw", "crc32": 0},
+                {"name": "x", "dtype": "f32", "shape": [4], "offset": P, "length": 16, "encoding": "raw", "crc32": zlib.crc32(x)}]}
+            h = json.dumps(header).encode(); h += b" " * (-(24 + len(h)) % 64)
+            pre = struct.pack("<6sBBQI", b"WKPACK", 1, 0, len(h), 0)
+            crc = zlib.crc32(h, zlib.crc32(pre))
+            with open(sys.argv[1], "wb") as f:
+                f.write(pre + struct.pack("<I", crc) + h)
+                f.seek(24 + len(h) + P)
+                f.write(x)
+            """, [path])
+        let pack = try PackReader(path: path, verifyOnLoad: true)
+        #expect(pack.tensor(named: "pad")?.byteCount == 1 << 32)
+        #expect(try Self.values(of: pack, "x") == [1.5, -2, 3e9, 7])
+    }
 }
