@@ -30,7 +30,7 @@ public struct SHA256: Sendable {
         var i = 0
         if !pending.isEmpty {
             while i < bytes.count && pending.count < 64 {
-                pending.append(bytes[i])
+                pending.append(unsafe bytes[i])
                 i += 1
             }
             guard pending.count == 64 else { return }
@@ -43,7 +43,7 @@ public struct SHA256: Sendable {
             i += 64
         }
         while i < bytes.count {
-            pending.append(bytes[i])
+            pending.append(unsafe bytes[i])
             i += 1
         }
     }
