@@ -44,6 +44,10 @@ struct GraphContext {
         }
     }
 
+    /// Most f32 bytes the graph checks dequantize a GGUF into (validate must stay bounded on a
+    /// 7B model, whose f32 copy would be 28 GB).
+    static let maxDequantizedBytes = 2 << 30
+
     /// A GGUF file seen as `ModelLoader.loadGGUF` sees it (kept in step with it): names mapped to
     /// Hugging Face roles, blocks dequantized, config from metadata. A tensor with no role is
     /// left under its GGUF name, so binding reports it as not part of the architecture.
@@ -59,11 +63,16 @@ struct GraphContext {
             ggufMetadata: metadata, family: family, tensorNames: Set(file.tensors.map(\.name)), vocabularyRows: rows, dtype: .float32)
         var config = try ArchitectureConfig(huggingFace: json, path: path)
         config.ropeLayout = family == .llama ? .interleaved : .halfSplit
+        // Binding keeps every dequantized matrix in memory at once; past the cap the blocks stay
+        // as they are and binding stops, with a note, at the first quantized matrix.
+        let dequantizedBytes = file.tensors.filter(\.dtype.isQuantized).reduce(0) { $0 + $1.elementCount * 4 }
+        let dequantize = dequantizedBytes <= maxDequantizedBytes
         var entries: [TransformedTensorSource.Entry] = []
         for tensor in file.tensors {
             let mapped = WeightNames.hfName(forGGUF: tensor.name, family: family)
-            var steps: [TensorTransform] = tensor.dtype.isQuantized ? [.dequantize] : []
-            if mapped?.layout == .transposed { steps.append(.transpose) }
+            var steps: [TensorTransform] = tensor.dtype.isQuantized && dequantize ? [.dequantize] : []
+            let blocks = tensor.dtype.isQuantized && !dequantize
+            if mapped?.layout == .transposed && !blocks { steps.append(.transpose) }
             entries.append(try TransformedTensorSource.entry(input: tensor, name: mapped?.name ?? tensor.name, steps: steps))
         }
         let source = TransformedTensorSource(base: file, entries: entries)
