@@ -13,6 +13,8 @@ public struct FileIdentity: Sendable, Hashable {
     public var inode: UInt64
     /// True for a directory.
     public var isDirectory: Bool
+    /// The size in bytes when the identity was taken (not part of equality).
+    public var size: Int
 
     /// The identity of what `path` names, or nil when nothing is there (calls `stat`).
     public init?(path: String) {
@@ -21,5 +23,15 @@ public struct FileIdentity: Sendable, Hashable {
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
         isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
+        size = Int(info.st_size)
+    }
+
+    /// Same device and inode.
+    public static func == (a: FileIdentity, b: FileIdentity) -> Bool { a.device == b.device && a.inode == b.inode }
+
+    /// Hashes device and inode.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(device)
+        hasher.combine(inode)
     }
 }

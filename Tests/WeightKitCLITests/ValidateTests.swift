@@ -1,4 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
+import WeightKit
 import WeightKitCore
 import WeightKitTestSupport
 
@@ -161,5 +165,19 @@ struct ValidateTests {
         let verbose = try weightkit("validate", fixture("models/llama"), "--verbose")
         #expect(verbose.status == 0)
         #expect(!verbose.stdout.contains("tokenizer has"), "equal sizes need no note: \(verbose.stdout)")
+    }
+
+    @Test("a file truncated while being validated is reported (not a SIGBUS) before its next tensor is touched")
+    func shrinkingFile() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("m.safetensors")
+        try Self.write(path, ["a": "np.ones(4096)", "b": "np.ones(4096)", "c": "np.ones(4096)"])
+        let result = try Validator.validate(path: path, progress: { done, _ in
+            if done == 1 { _ = truncate(path, 64) }
+        })
+        let finding = try #require(result.findings.first)
+        #expect(finding.kind == "truncated")
+        #expect(finding.message.contains("shrank while being validated; stopped before reading \"b\""))
+        #expect(result.bytesChecked == 4096 * 4)
     }
 }

@@ -65,9 +65,18 @@ public enum Validator {
         result.format = source.formatName
         result.tensors = source.tensors.count
         var hashes = TensorManifest()
+        let sizes = source.files.map { ($0, FileIdentity(path: $0)?.size) }
         for (index, tensor) in source.tensors.enumerated() {
             progress?(index, source.tensors.count)
             guard !damaged.contains(tensor.name) else { continue }
+            // A file truncated under the mapping would SIGBUS on the next touch: re-check the
+            // sizes before each tensor (it narrows the window; it cannot close it).
+            if let shrunk = sizes.first(where: { path, size in (FileIdentity(path: path)?.size ?? 0) < (size ?? 0) }) {
+                result.findings.append(ValidationFinding(
+                    .error, .structure, "\(shrunk.0) shrank while being validated; stopped before reading \"\(tensor.name)\"",
+                    kind: FormatError.Kind.truncated.rawValue))
+                break
+            }
             let storage: TensorStorage
             do {
                 storage = try source.storage(of: tensor)
