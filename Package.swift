@@ -51,3 +51,11 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// scripts/fuzz.sh sets WEIGHTKIT_FUZZ=1 to add the libFuzzer harness (Fuzz/); ordinary builds never see it.
+if Context.environment["WEIGHTKIT_FUZZ"] == "1" {
+    package.targets.append(.executableTarget(
+        name: "weightkit-fuzz", dependencies: ["WeightKitFormats", "WeightKitGraph", "WeightKitTokenizer"],
+        path: "Fuzz/WeightKitFuzz"))
+    package.products.append(.executable(name: "weightkit-fuzz", targets: ["weightkit-fuzz"]))
+}

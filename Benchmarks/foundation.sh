@@ -29,7 +29,7 @@ hyperfine -N -w 5 -r 50 "$wk inspect $big" \
     "python3 -c \"from safetensors import safe_open; f = safe_open('$big', 'np'); print(list(f.keys()))\""
 
 echo "== convert f32 -> f16 (wall time, peak anonymous memory; the mapped input is file-backed)"
-for i in 1 2 3; do python3 Benchmarks/peak_anon.py $wk convert "$big" "$dir/wk-out-f16.safetensors" --dtype f16; done
+for i in 1 2 3; do python3 Benchmarks/peak_anon.py $wk convert "$big" "$dir/wk-out-f16.safetensors" --dtype f16 --force; done
 echo "-- Python safetensors + numpy"
 for i in 1 2 3; do python3 Benchmarks/peak_anon.py python3 -c "
 from safetensors.numpy import load_file, save_file

@@ -10,11 +10,14 @@ enum JSONKeyScanner {
         var keys: [Range<Int>]
         /// The text, kept only while scanning results are in use.
         var text: [UInt8]
+        /// Offset of the first key holding an escaped U+0000 (json-c keeps keys as C strings and
+        /// would cut the name there, so `"a\u0000b"` would silently read as `"a"`).
+        var nulKeyOffset: Int? = nil
 
         /// The first key that repeats an earlier one, decoded, with its offset.
         func firstDuplicate() -> (name: String, offset: Int)? {
             var seen = Set<ExactString>()
-            for range in keys {
+            for range in keys where range.upperBound <= text.count {
                 let name = JSONKeyScanner.decode(Array(text[range]))
                 if !seen.insert(ExactString(name)).inserted { return (name, range.lowerBound - 1) }
             }
@@ -49,11 +52,17 @@ enum JSONKeyScanner {
             case UInt8(ascii: "\""):
                 let start = i + 1
                 var j = start
+                var nul = false
                 while j < n, text[j] != UInt8(ascii: "\"") {
+                    if text[j] == UInt8(ascii: "\\"), j + 5 < n, text[j + 1] == UInt8(ascii: "u"),
+                       text[j + 2..<j + 6].elementsEqual("0000".utf8) {
+                        nul = true
+                    }
                     j += text[j] == UInt8(ascii: "\\") ? 2 : 1
                 }
                 if expectKey, let top = stack.last, top >= 0 {
                     objects[top].keys.append(start..<min(j, n))
+                    if nul && objects[top].nulKeyOffset == nil { objects[top].nulKeyOffset = start - 1 }
                 }
                 expectKey = false
                 i = j

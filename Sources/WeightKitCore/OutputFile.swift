@@ -78,13 +78,30 @@ public final class OutputFile {
         try write([UInt8](repeating: 0, count: count))
     }
 
-    /// Closes the temporary file and renames it to `path`.
+    /// Flushes the temporary file to disk (`fsync`), closes it, renames it to `path` and
+    /// flushes the folder (so the rename itself survives a power cut): after a crash the path
+    /// holds the old file or the complete new one, never a torn one.
     public func commit() throws(FormatError) {
         guard !committed else { return }
         let fd = descriptor
         descriptor = -1
+        guard fsync(fd) == 0 else {
+            let reason = errnoDescription()
+            close(fd)
+            throw .writeFailed(path, reason: "fsync: " + reason)
+        }
         guard close(fd) == 0 else { throw .writeFailed(path, reason: errnoDescription()) }
         guard unsafe rename(temporaryPath, path) == 0 else { throw .writeFailed(path, reason: errnoDescription()) }
         committed = true
+        Self.syncFolder(of: path)
+    }
+
+    /// `fsync` on the folder holding `path`, best effort (some file systems refuse it).
+    static func syncFolder(of path: String) {
+        let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let fd = unsafe open(folder.isEmpty ? "/" : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
     }
 }

@@ -47,6 +47,9 @@ extension WeightKitCommand {
         @Option(name: .long, help: "Write only the tensor with this name (required to write a multi-tensor input as one .npy).")
         var tensor: String?
 
+        @Flag(name: .long, help: "Overwrite an existing output (never the input itself).")
+        var force = false
+
         func validate() throws {
             if let to, TensorFormat(userName: to) == nil {
                 throw ValidationError("unknown --to '\(to)'; expected one of: \(TensorFormat.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -70,6 +73,7 @@ extension WeightKitCommand {
                 let target = to.flatMap(TensorFormat.init(userName:)) ?? FormatDetector.outputFormat(for: output)!
                 let cast = dtype.flatMap(DType.init(name:))
                 let format = try input.resolvedFormat ?? FormatDetector.detect(path: input.path)
+                try Self.checkOutput(output, inputs: [input.path], force: force)
                 if format == .gguf && [.huggingFace, .safetensors, .gguf].contains(target) || target == .gguf {
                     // GGUF ↔ Hugging Face: names, Q/K permutation, config and tokenizer (Convert+GGUF.swift).
                     let report = format != .gguf
@@ -91,6 +95,7 @@ extension WeightKitCommand {
                 } else {
                     source = try FormatRegistry.open(path: input.path, format: format)
                 }
+                try Self.checkOutput(output, inputs: source.files, force: force)
                 let payloads = try Self.plan(source: source, cast: cast, target: target, output: output, only: tensor)
                 if target == .npy, payloads.count != 1 {
                     throw ValidationError("a .npy file holds one tensor, but the input has \(payloads.count); pick one with --tensor NAME")

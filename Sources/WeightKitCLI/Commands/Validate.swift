@@ -1,4 +1,5 @@
 import ArgumentParser
+import WeightKit
 import WeightKitCore
 import WeightKitFormats
 
@@ -8,14 +9,23 @@ extension WeightKitCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check that a weights file or model folder is sound; exit 65 if not.",
             discussion: """
-                Every format's structure is checked as it is opened (header, dtypes, shapes, \
-                offsets, file size). A WeightKit pack (.wkp) is checked completely: the header \
-                CRC-32, every tensor's CRC-32 and the padding between tensors, and each damaged \
-                tensor is listed by name.
+                Checks, each reported as a finding (error, warning or note) rather than stopping \
+                at the first: the format's structure (header, dtypes, shapes, offsets, file size; \
+                for a pack every CRC-32); numerics (NaN/Inf counts are errors; all-zero tensors, \
+                weights with |x| > 1e4 and, with --for-dtype f16, values f16 cannot hold are \
+                warnings); and, when the architecture is recognised (config.json, GGUF metadata \
+                or a pack's config), missing, extra and mis-shaped tensors, tied embeddings and \
+                the tokenizer's size against the vocabulary. --hash prints a per-tensor SHA-256 \
+                manifest on stdout, the summary then going to stderr (or writes it with --hash-output); --check verifies one.
+
+                Exit status: 0 when there are no errors (warnings too, with --strict), 65 otherwise.
 
                 Examples:
                   weightkit validate model.wkp
                   weightkit validate ./SmolLM2-135M/ --json
+                  weightkit validate model.safetensors --for-dtype f16 --strict
+                  weightkit validate model.gguf --hash > model.sha256
+                  weightkit validate converted.safetensors --check model.sha256
                 """)
 
         @OptionGroup var input: InputOptions
@@ -23,89 +33,65 @@ extension WeightKitCommand {
         @Flag(name: .long, help: "Print the report as JSON on stdout.")
         var json = false
 
+        @Flag(name: .long, help: "Fail (exit 65) on warnings too.")
+        var strict = false
+
+        @Option(name: .customLong("for-dtype"), help: "Warn about values this dtype cannot hold (f16, bf16).")
+        var forDType: String?
+
+        @Flag(name: .long, help: "Compute each tensor's SHA-256 and print the manifest (\"HEX  NAME\" lines).")
+        var hash = false
+
+        @Option(name: .customLong("hash-output"), help: "With --hash: write the manifest to this file instead of stdout.")
+        var hashOutput: String?
+
+        @Option(name: .long, help: "Verify each tensor against this SHA-256 manifest.")
+        var check: String?
+
+        @Flag(name: .customLong("no-numerics"), help: "Skip the scan of every value (faster on huge files).")
+        var noNumerics = false
+
+        func validate() throws {
+            if let forDType {
+                guard let parsed = DType(name: forDType), [.float16, .bfloat16, .float32].contains(parsed) else {
+                    throw ValidationError("--for-dtype must be f16, bf16 or f32 (got '\(forDType)')")
+                }
+            }
+            if hashOutput != nil && !hash { throw ValidationError("--hash-output needs --hash") }
+        }
+
         func run() throws {
-            var report: ValidationReport?
+            var result: ValidationResult?
             try reportingErrors(verbose: input.verbose) {
-                report = try ValidationReport.make(path: input.path, format: input.resolvedFormat)
+                var options = ValidationOptions()
+                options.forDType = forDType.flatMap(DType.init(name:))
+                options.numerics = !noNumerics
+                options.computeHashes = hash
+                if let check {
+                    let file = try MappedFile(path: check)
+                    let text = unsafe file.withUnsafeBytes { unsafe String(decoding: $0, as: UTF8.self) }
+                    options.expected = try TensorManifest(parsing: text, path: check)
+                }
+                result = try Validator.validate(
+                    path: input.path, format: input.resolvedFormat, options: options,
+                    progress: { done, total in Console.progress("checking", done, total) })
+                if let manifest = result?.manifest, let hashOutput {
+                    let file = try OutputFile(path: hashOutput)
+                    try file.write(manifest.text)
+                    try file.commit()
+                }
             }
-            guard let report else { return }
-            Console.out(json ? JSONWriter.serialize(report.json(), indent: 2) : report.text(verbose: input.verbose))
-            if !report.problems.isEmpty { throw ExitCode(WeightKitExit.dataError) }
-        }
-    }
-}
-
-/// What `validate` found.
-struct ValidationReport {
-    var path: String
-    var format: String
-    var tensors = 0
-    var bytesChecked = 0
-    var seconds = 0.0
-    var problems: [PackDamage] = []
-
-    /// Opens `path` (any format) and checks it; only an unopenable input throws.
-    static func make(path: String, format: TensorFormat?) throws -> ValidationReport {
-        let started = monotonicSeconds()
-        let resolved = try format ?? FormatDetector.detect(path: path)
-        var report = ValidationReport(path: path, format: resolved.rawValue)
-        if resolved == .wkp {
-            let problems = try PackReader.validate(path: path) { done, total in Console.progress("checking", done, total) }
-            report.problems = problems
-            if problems.first?.place != .header, let pack = try? PackReader(path: path) {
-                report.tensors = pack.tensors.count
-                report.bytesChecked = pack.file.count
+            guard let result else { return }
+            if json {
+                Console.out(JSONWriter.serialize(result.json(), indent: 2))
+            } else if let manifest = result.manifest, hashOutput == nil {
+                // The manifest is the data (stdout, redirectable to a file); the summary goes to stderr.
+                Console.write(manifest.text)
+                Console.error(result.text(verbose: input.verbose))
+            } else {
+                Console.out(result.text(verbose: input.verbose))
             }
-        } else {
-            do {
-                let source = try FormatRegistry.open(path: path, format: resolved)
-                report.format = source.formatName
-                report.tensors = source.tensors.count
-            } catch let error as FormatError where error.kind != .cannotOpen && error.kind != .unsupported {
-                report.problems = [PackDamage(place: .header, error: error)]
-            }
+            if !result.passes(strict: strict) { throw ExitCode(WeightKitExit.dataError) }
         }
-        report.seconds = monotonicSeconds() - started
-        return report
-    }
-
-    func text(verbose: Bool) -> String {
-        guard !problems.isEmpty else {
-            let checked = bytesChecked > 0 ? ", \(formatBytes(bytesChecked)) checked" : ""
-            return "\(path): OK (\(format), \(grouped(tensors)) tensors\(checked) in \(compact(seconds)) s)"
-        }
-        var lines = ["\(path): DAMAGED (\(problems.count) problem\(problems.count == 1 ? "" : "s"))"]
-        for problem in problems {
-            var line = "  \(problem)"
-            if let offset = problem.error.byteOffset { line += " [byte \(offset)]" }
-            if verbose { line += " (\(problem.error.kind.rawValue))" }
-            lines.append(line)
-        }
-        return lines.joined(separator: "\n")
-    }
-
-    func json() -> JSONValue {
-        let items: [JSONValue] = problems.map { problem in
-            var object = JSONObject()
-            switch problem.place {
-            case .header: object.set("place", "header")
-            case .tensor(let name):
-                object.set("place", "tensor")
-                object.set("tensor", .string(name))
-            case .tokenizer: object.set("place", "tokenizer")
-            case .padding(let name):
-                object.set("place", "padding")
-                object.set("after", .string(name))
-            }
-            object.set("kind", .string(problem.error.kind.rawValue))
-            object.set("message", .string(problem.error.message))
-            object.set("byte_offset", problem.error.byteOffset.map { .integer($0) } ?? .null)
-            return .object(object)
-        }
-        return [
-            "path": .string(path), "format": .string(format), "ok": .bool(problems.isEmpty),
-            "tensors": .integer(tensors), "bytes_checked": .integer(bytesChecked),
-            "seconds": .double(seconds), "problems": .array(items),
-        ]
     }
 }

@@ -127,6 +127,18 @@ public enum JSON {
         mutating func convertObject(_ node: OpaquePointer) throws(JSONParseError) -> JSONObject {
             let scanned = nextObject < objects.count ? objects[nextObject] : nil
             nextObject += 1
+            // Compare key counts before descending: once a duplicate collapses a subtree, the
+            // scan's pre-order list no longer lines up with json-c's children (fuzz crasher
+            // fixtures/fuzz/safetensors/duplicate-key-misaligned).
+            if let offset = scanned?.nulKeyOffset {
+                throw JSONParseError(message: "an object key contains U+0000 (NUL)", byteOffset: offset)
+            }
+            if let scanned, scanned.keys.count != Int(unsafe json_object_object_length(node)) {
+                let duplicate = scanned.firstDuplicate()
+                throw JSONParseError(
+                    message: "duplicate key \"\(duplicate?.name ?? "?")\" in a JSON object",
+                    duplicateKey: duplicate?.name ?? "?", byteOffset: duplicate?.offset ?? scanned.start)
+            }
             var object = JSONObject()
             var it = unsafe json_object_iter_begin(node)
             var end = unsafe json_object_iter_end(node)

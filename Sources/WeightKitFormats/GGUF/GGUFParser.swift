@@ -139,6 +139,11 @@ struct GGUFParser {
         for _ in 0..<count {
             let start = reader.offset
             let name = try string("tensor name", cap: GGUFFile.maxNameLength)
+            // llama.cpp reads names as C strings: "a\0b" would silently be "a" there (and in
+            // file names), so a NUL is refused rather than carried along.
+            guard !name.utf8.contains(0) else {
+                throw FormatError(.invalidHeader, "tensor name contains a NUL byte", path: path, byteOffset: start + 8, tensorName: name)
+            }
             guard seen.insert(name).inserted else {
                 throw FormatError(.duplicateName, "tensor name appears twice", path: path, byteOffset: start, tensorName: name)
             }
