@@ -83,3 +83,18 @@ struct QuantizeCLITests {
         #expect(result.status == 64)
     }
 }
+
+@Suite("weightkit quantize output safety")
+struct QuantizeOutputSafetyTests {
+    @Test("an existing output is overwritten only with --force; the input is never the output")
+    func force() throws {
+        let tmp = TemporaryFolder()
+        let out = tmp.file("q.wkp")
+        #expect(try weightkit("quantize", QuantizeCLITests.folder, out, "--type", "q8_0").status == 0)
+        let again = try weightkit("quantize", QuantizeCLITests.folder, out, "--type", "q8_0")
+        #expect(again.status == 64, "\(again.stderr)")
+        #expect(try weightkit("quantize", QuantizeCLITests.folder, out, "--type", "q4_0", "--force").status == 0)
+        let same = try weightkit("quantize", out, out, "--type", "q8_0", "--force")
+        #expect(same.status == 64)
+    }
+}

@@ -43,6 +43,9 @@ extension WeightKitCommand {
         @Flag(name: .long, help: "Print the report as JSON on stdout.")
         var json = false
 
+        @Flag(name: .long, help: "Overwrite an existing output (never the input itself).")
+        var force = false
+
         func validate() throws {
             guard QuantScheme(rawValue: type.lowercased()) != nil else {
                 throw ValidationError("--type must be q8_0, q4_0 or q4_1 (got '\(type)')")
@@ -64,6 +67,7 @@ extension WeightKitCommand {
                 let policy = QuantPolicy(
                     scheme: QuantScheme(rawValue: type.lowercased())!, keep: keep,
                     embeddings: QuantPolicy.Embeddings(rawValue: embeddings.lowercased())!)
+                try Convert.checkOutput(output, inputs: [input.path], force: force)
                 let plan = try QuantizePlan.make(input: input.path, format: input.resolvedFormat, target: target, policy: policy)
                 let parallel = Parallel(threads: threads)
                 let quantized = try QuantizedTensorSource(base: plan.source, targets: plan.schemes) { count, body in
