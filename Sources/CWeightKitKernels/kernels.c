@@ -1,6 +1,7 @@
 /* See include/wk_kernels.h. The AVX2 bodies are compiled with target attributes, so the package
    builds for baseline x86-64 (and other architectures) and picks them only on CPUs that have them. */
 #include "wk_kernels.h"
+#include "wk_half.h"
 #include <string.h>
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -27,24 +28,7 @@ int wk_has_avx2(void) {
 
 /* ---- portable bodies ---------------------------------------------------------------------- */
 
-static inline float half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
-    if (exp == 0) {
-        if (man == 0) { bits = sign; }
-        else {
-            exp = 127 - 15 + 1;
-            while (!(man & 0x400)) { man <<= 1; exp--; }
-            bits = sign | (exp << 23) | ((man & 0x3FF) << 13);
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7F800000 | (man << 13);
-    } else {
-        bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
+static inline float half_to_float(uint16_t h) { return wk_half_to_float(h); }
 
 static inline float bf16_to_float(uint16_t b) {
     uint32_t bits = (uint32_t)b << 16;

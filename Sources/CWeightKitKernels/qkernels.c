@@ -1,5 +1,6 @@
 /* See include/wk_qkernels.h. */
 #include "wk_qkernels.h"
+#include "wk_half.h"
 #include "wk_kernels.h"
 #include <stdlib.h>
 #include <string.h>
@@ -11,25 +12,7 @@
 
 static const long block_bytes[3] = {34, 18, 20};
 
-static inline float qhalf(const uint8_t *p) {
-    uint16_t h = (uint16_t)(p[0] | (p[1] << 8));
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
-    if (exp == 0) {
-        if (man == 0) { bits = sign; }
-        else {
-            exp = 127 - 15 + 1;
-            while (!(man & 0x400)) { man <<= 1; exp--; }
-            bits = sign | (exp << 23) | ((man & 0x3FF) << 13);
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7F800000 | (man << 13);
-    } else {
-        bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
+static inline float qhalf(const uint8_t *p) { return wk_half_to_float((uint16_t)(p[0] | (p[1] << 8))); }
 
 /* ---- portable bodies ---------------------------------------------------------------------- */
 

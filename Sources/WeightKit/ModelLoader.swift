@@ -80,6 +80,23 @@ public enum ModelLoader {
         return try TokenizerJSON.load(path: path)
     }
 
+    /// The family and configuration of a GGUF file, from its metadata, with the interleaved RoPE
+    /// layout its permuted Q/K rows need (llama) — shared by loading and validation.
+    static func ggufArchitecture(_ file: GGUFFile) throws -> (ModelFamily, ArchitectureConfig) {
+        let path = file.files[0]
+        let metadata = file.metadata
+        guard let family = GGUFConfig.family(ggufMetadata: metadata) else {
+            let arch = metadata["general.architecture"]?.stringValue ?? "none"
+            throw GraphError(.unknownArchitecture, "general.architecture \"\(arch)\" is not one WeightKit runs (llama, qwen2, gpt2)", path: path)
+        }
+        let rows = file.tensor(named: "token_embd.weight")?.shape.dims.first
+        let json = GGUFConfig.hfConfig(
+            ggufMetadata: metadata, family: family, tensorNames: Set(file.tensors.map(\.name)), vocabularyRows: rows, dtype: .float32)
+        var config = try ArchitectureConfig(huggingFace: json, path: path)
+        config.ropeLayout = family == .llama ? .interleaved : .halfSplit
+        return (family, config)
+    }
+
     /// A GGUF file run as is: names mapped to Hugging Face roles through `WeightNames`, Q/K left
     /// in llama.cpp's permuted order (so RoPE runs interleaved); Q8_0/Q4_0/Q4_1 blocks stay
     /// mapped and run in the quantized kernels, other block types (Q5, K) are dequantized to f32
@@ -87,15 +104,7 @@ public enum ModelLoader {
     static func loadGGUF(_ file: GGUFFile) throws -> LoadedModel {
         let path = file.files[0]
         let metadata = file.metadata
-        guard let family = GGUFConfig.family(ggufMetadata: metadata) else {
-            let arch = metadata["general.architecture"]?.stringValue ?? "none"
-            throw GraphError(.unknownArchitecture, "general.architecture \"\(arch)\" is not one WeightKit runs (llama, qwen2, gpt2)", path: path)
-        }
-        let names = Set(file.tensors.map(\.name))
-        let rows = file.tensor(named: "token_embd.weight")?.shape.dims.first
-        let json = GGUFConfig.hfConfig(ggufMetadata: metadata, family: family, tensorNames: names, vocabularyRows: rows, dtype: .float32)
-        var config = try ArchitectureConfig(huggingFace: json, path: path)
-        config.ropeLayout = family == .llama ? .interleaved : .halfSplit
+        let (family, config) = try ggufArchitecture(file)
         var entries: [TransformedTensorSource.Entry] = []
         for tensor in file.tensors {
             guard let mapped = WeightNames.hfName(forGGUF: tensor.name, family: family) else {

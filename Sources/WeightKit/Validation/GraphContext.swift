@@ -52,17 +52,8 @@ struct GraphContext {
     /// Hugging Face roles, blocks dequantized, config from metadata. A tensor with no role is
     /// left under its GGUF name, so binding reports it as not part of the architecture.
     static func gguf(_ file: GGUFFile) throws -> GraphContext {
-        let path = file.files[0]
         let metadata = file.metadata
-        guard let family = GGUFConfig.family(ggufMetadata: metadata) else {
-            let arch = metadata["general.architecture"]?.stringValue ?? "none"
-            throw GraphError(.unknownArchitecture, "general.architecture \"\(arch)\" is not one WeightKit binds (llama, qwen2, gpt2)", path: path)
-        }
-        let rows = file.tensor(named: "token_embd.weight")?.shape.dims.first
-        let json = GGUFConfig.hfConfig(
-            ggufMetadata: metadata, family: family, tensorNames: Set(file.tensors.map(\.name)), vocabularyRows: rows, dtype: .float32)
-        var config = try ArchitectureConfig(huggingFace: json, path: path)
-        config.ropeLayout = family == .llama ? .interleaved : .halfSplit
+        let (family, config) = try ModelLoader.ggufArchitecture(file)
         // Binding keeps every dequantized matrix in memory at once; past the cap the blocks stay
         // as they are and binding stops, with a note, at the first quantized matrix.
         let dequantizedBytes = file.tensors.filter(\.dtype.isQuantized).reduce(0) { $0 + $1.elementCount * 4 }
