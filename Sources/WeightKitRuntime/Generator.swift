@@ -2,11 +2,13 @@
 public struct Generator {
     /// Timings of one generation, for the tokens/s report.
     public struct Timings: Sendable {
-        /// Prompt tokens and the seconds the prompt (prefill) took.
+        /// Prompt tokens run (prefill).
         public var promptTokens = 0
+        /// Seconds the prompt (prefill) took.
         public var promptSeconds = 0.0
-        /// Generated tokens and the seconds decoding took.
+        /// Tokens generated.
         public var generatedTokens = 0
+        /// Seconds decoding took.
         public var generateSeconds = 0.0
     }
 

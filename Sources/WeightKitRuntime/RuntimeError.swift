@@ -21,5 +21,6 @@ public struct RuntimeError: Error, Sendable, CustomStringConvertible {
         self.message = message
     }
 
+    /// The message, one line.
     public var description: String { message }
 }
