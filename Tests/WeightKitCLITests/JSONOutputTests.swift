@@ -86,6 +86,83 @@ struct JSONOutputTests {
         #expect((results[0]["decodeTokensPerSecond"] as? Double ?? 0) > 0)
     }
 
+    @Test("validate --json: the report, its findings and the --hash manifest")
+    func validate() throws {
+        let root = try Self.json(["validate", "fixtures/tiny-llama", "--json", "--hash"])
+        Self.expectKeys(root, ["path", "format", "status", "ok", "tensors", "bytesChecked", "errors", "warnings", "seconds", "findings"], optional: ["architecture", "sha256"], "validate")
+        #expect(root["status"] as? String == "ok" && root["ok"] as? Bool == true && root["architecture"] as? String == "llama")
+        #expect(root["tensors"] as? Int == 38 && Self.isInteger(root["bytesChecked"]))
+        let findings = try #require(root["findings"] as? [[String: Any]])
+        let note = try #require(findings.first, "a folder without a tokenizer gets a note")
+        Self.expectKeys(note, ["severity", "check", "message"], optional: ["tensor", "byteOffset", "kind"], "findings[]")
+        let hashes = try #require(root["sha256"] as? [[String: Any]])
+        #expect(hashes.count == 38)
+        Self.expectKeys(hashes[0], ["tensor", "sha256"], "sha256[]")
+        #expect((hashes[0]["sha256"] as? String)?.count == 64)
+    }
+
+    @Test("quantize --json: totals and per-tensor errors")
+    func quantize() throws {
+        let folder = TemporaryFolder()
+        let root = try Self.json(["quantize", "fixtures/tiny-llama", folder.file("q.wkp"), "--type", "q8_0", "--json"])
+        Self.expectKeys(root, ["output", "tensors", "bytesBefore", "bytesAfter", "bytesWritten", "bitsPerWeight", "seconds", "inputMBPerSecond"], "quantize")
+        #expect(root["bytesBefore"] as? Int == 805_120 && Self.isInteger(root["bytesWritten"]))
+        let tensors = try #require(root["tensors"] as? [[String: Any]])
+        let kept = try #require(tensors.first { $0["name"] as? String == "model.norm.weight" })
+        Self.expectKeys(kept, ["name", "from", "to", "bytesBefore", "bytesAfter"], "tensors[] kept")
+        let quantized = try #require(tensors.first { $0["to"] as? String == "q8_0" })
+        Self.expectKeys(quantized, ["name", "from", "to", "bytesBefore", "bytesAfter", "rmse", "maxAbsError", "snrDB", "cosine"], "tensors[] quantized")
+        #expect((quantized["cosine"] as? Double ?? 0) > 0.999)
+    }
+
+    @Test("diff --json --prompt: tensors, names on one side only and the prompt comparison")
+    func diff() throws {
+        let root = try Self.json(["diff", Self.model, Self.model, "--prompt", "Hi", "--json"])
+        Self.expectKeys(root, ["tensors", "onlyInA", "onlyInB"], optional: ["prompt"], "diff")
+        #expect((root["onlyInA"] as? [String]) == [] && (root["onlyInB"] as? [String]) == [])
+        let tensors = try #require(root["tensors"] as? [[String: Any]])
+        Self.expectKeys(tensors[0], ["name", "maxAbsDiff", "rmse", "cosine"], optional: ["error"], "tensors[]")
+        #expect(tensors[0]["cosine"] as? Double == 1)
+        let prompt = try #require(root["prompt"] as? [String: Any])
+        Self.expectKeys(prompt, ["positions", "meanKL", "top1Agreement"], "prompt")
+        #expect(prompt["top1Agreement"] as? Double == 1 && prompt["meanKL"] as? Double == 0)
+        let position = try #require((prompt["positions"] as? [[String: Any]])?.first)
+        Self.expectKeys(position, ["position", "token", "kl", "topA", "topB"], "prompt.positions[]")
+    }
+
+    @Test("perplexity --json: tokens, windows and the result")
+    func perplexity() throws {
+        let folder = TemporaryFolder()
+        try writeBytes(Array("The quick brown fox jumps over the lazy dog. Hello, world!\n".utf8), to: folder.file("t.txt"))
+        let root = try Self.json(["perplexity", Self.model, "--text", folder.file("t.txt"), "--context", "16", "--json"])
+        Self.expectKeys(root, ["path", "text", "tokens", "scoredTokens", "context", "stride", "meanNLL", "perplexity", "seconds"], "perplexity")
+        let tokens = try #require(root["tokens"] as? Int)
+        #expect(root["scoredTokens"] as? Int == tokens - 1 && root["context"] as? Int == 16 && root["stride"] as? Int == 8)
+        let nll = try #require(root["meanNLL"] as? Double), ppl = try #require(root["perplexity"] as? Double)
+        #expect(abs(ppl - exp(nll)) <= 1e-9 * ppl)
+    }
+
+    @Test("trace --json: tokens, per-layer trace, heads and the next-token candidates")
+    func trace() throws {
+        let result = try weightkit("trace", Self.model, "--prompt", "Hi", "--layers", "0", "--top", "2", "--json")
+        #expect(result.stdout.hasPrefix("{\n  \""), "two-space indents")
+        let root = try Self.json(["trace", Self.model, "--prompt", "Hi", "--layers", "0", "--top", "2", "--json"])
+        Self.expectKeys(root, ["model", "family", "layers", "heads", "tokens", "layerTrace", "next", "firstTopLayer", "emergenceLayer"], "trace")
+        let token = try #require((root["tokens"] as? [[String: Any]])?.first)
+        Self.expectKeys(token, ["id", "piece", "embeddingNorm", "neighbours"], "tokens[]")
+        let candidate = try #require((token["neighbours"] as? [[String: Any]])?.first)
+        Self.expectKeys(candidate, ["id", "piece", "score"], "candidate")
+        let layers = try #require(root["layerTrace"] as? [[String: Any]])
+        #expect(layers.count == root["layers"] as? Int)
+        Self.expectKeys(layers[0], ["layer", "attentionNorm", "mlpNorm", "residualNorm", "topNeurons", "lens", "finalTokenProbability", "finalTokenRank", "heads"], "layerTrace[]")
+        Self.expectKeys(try #require((layers[0]["topNeurons"] as? [[String: Any]])?.first), ["index", "activation"], "topNeurons[]")
+        #expect((layers.last?["heads"] as? [Any])?.isEmpty == true, "heads only for --layers")
+        let head = try #require((layers[0]["heads"] as? [[String: Any]])?.first)
+        Self.expectKeys(head, ["head", "entropy", "meanEntropy", "top", "weights"], "heads[]")
+        Self.expectKeys(try #require((head["top"] as? [[String: Any]])?.first), ["position", "weight"], "heads[].top[]")
+        #expect((root["next"] as? [Any])?.count == 2)
+    }
+
     @Test("-q keeps stderr empty on success; without it the timings are there", arguments: [
         ["generate", "fixtures/models/llama", "--prompt", "Hi", "-n", "2"],
         ["tokenize", "fixtures/tokenizer/smollm2/tokenizer.json", "--file", "README.md"],
@@ -100,6 +177,22 @@ struct JSONOutputTests {
         #expect(try weightkit(arguments + ["-q", "-v"]).status == 64)
     }
 
+    @Test("-q and -v exist and conflict, and a quiet run has an empty stderr", arguments: [
+        ["validate", "fixtures/tiny-llama"],
+        ["quantize", "fixtures/tiny-llama", "OUT", "--type", "q4_0"],
+        ["diff", "fixtures/tiny-llama", "fixtures/tiny-llama"],
+        ["perplexity", "fixtures/models/llama", "--text", "README.md", "--limit", "8"],
+        ["trace", "fixtures/models/llama", "--prompt", "Hi"],
+    ])
+    func quietEverywhere(arguments: [String]) throws {
+        let folder = TemporaryFolder()
+        let arguments = arguments.map { $0 == "OUT" ? folder.file("q.wkp") : $0 }
+        let quiet = try weightkit(arguments + ["-q"])
+        #expect(quiet.status == 0, "\(quiet.stderr)")
+        #expect(quiet.stderr.isEmpty)
+        #expect(try weightkit(arguments + ["-q", "-v"]).status == 64)
+    }
+
     @Test("convert -q writes the file and prints nothing")
     func quietConvert() throws {
         let folder = TemporaryFolder()
@@ -108,7 +201,7 @@ struct JSONOutputTests {
         #expect(FileManager.default.fileExists(atPath: folder.file("out.safetensors")))
     }
 
-    @Test("every command's help has an overview, examples and the shared flags", arguments: ["inspect", "convert", "generate", "tokenize", "bench"])
+    @Test("every command's help has an overview, examples and the shared flags", arguments: ["inspect", "validate", "convert", "quantize", "generate", "tokenize", "trace", "diff", "perplexity", "bench"])
     func help(command: String) throws {
         let result = try weightkit(command, "--help")
         #expect(result.status == 0)

@@ -78,9 +78,9 @@ public struct ValidationFinding: Sendable, Hashable {
         object.set("severity", .string(severity.rawValue))
         object.set("check", .string(check.rawValue))
         object.set("message", .string(message))
-        object.set("tensor", tensorName.map { .string($0) } ?? .null)
-        object.set("byte_offset", byteOffset.map { .integer($0) } ?? .null)
-        object.set("kind", kind.map { .string($0) } ?? .null)
+        if let tensorName { object.set("tensor", .string(tensorName)) }
+        if let byteOffset { object.set("byteOffset", .integer(byteOffset)) }
+        if let kind { object.set("kind", .string(kind)) }
         return .object(object)
     }
 }

@@ -51,11 +51,11 @@ public struct ValidationResult: Sendable {
         var object = JSONObject()
         object.set("path", .string(path))
         object.set("format", .string(format))
-        object.set("architecture", architecture.map { .string($0) } ?? .null)
+        if let architecture { object.set("architecture", .string(architecture)) }
         object.set("status", .string(status))
         object.set("ok", .bool(count(.error) == 0))
         object.set("tensors", .integer(tensors))
-        object.set("bytes_checked", .integer(bytesChecked))
+        object.set("bytesChecked", .integer(bytesChecked))
         object.set("errors", .integer(count(.error)))
         object.set("warnings", .integer(count(.warning)))
         object.set("seconds", .double(seconds))

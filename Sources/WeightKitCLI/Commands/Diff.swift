@@ -36,11 +36,18 @@ extension WeightKitCommand {
         @Flag(name: .long, help: "Print the results as JSON on stdout.")
         var json = false
 
-        @Flag(name: .long, help: "Show where in WeightKit an error was raised.")
+        @Flag(name: .shortAndLong, help: "Say more: where in WeightKit an error was raised, and the error's kind.")
         var verbose = false
 
+        @Flag(name: .shortAndLong, help: "Print nothing on stderr but warnings and errors (no timings, no progress).")
+        var quiet = false
+
+        func validate() throws {
+            if verbose && quiet { throw ValidationError("--verbose and --quiet cannot be used together") }
+        }
+
         func run() throws {
-            try reportingErrors(verbose: verbose) {
+            try reportingErrors(verbose: verbose, quiet: quiet) {
                 let left = try Self.normalized(a), right = try Self.normalized(b)
                 let rightNames = Dictionary(right.tensors.map { ($0.name, $0) }, uniquingKeysWith: { x, _ in x })
                 var rows: [JSONValue] = []
@@ -57,7 +64,7 @@ extension WeightKitCommand {
                     if s.cosine < (worst?.1 ?? 2) { worst = (t.name, s.cosine) }
                     rows.append([
                         "name": .string(t.name), "maxAbsDiff": .double(s.maxAbsError), "rmse": .double(s.rmse),
-                        "cosine": .double(s.cosine.isFinite ? s.cosine : 0),
+                        "cosine": .double(s.cosine),
                     ])
                     if !json {
                         let cells: [String] = [t.name.padded(48), Self.short(s.maxAbsError).padded(10), Self.short(s.rmse).padded(10), Self.short(s.cosine)]

@@ -36,7 +36,7 @@ extension WeightKitCommand {
         @Option(name: .long, help: "Score only the first N tokens of the text.")
         var limit: Int?
 
-        @Option(name: .long, help: "Threads (default: all cores).")
+        @Option(name: .long, help: "Threads to use (0: all cores).")
         var threads: Int = 0
 
         @Flag(name: .long, help: "Print the result as JSON on stdout.")
@@ -49,7 +49,7 @@ extension WeightKitCommand {
         }
 
         func run() throws {
-            try reportingErrors(verbose: input.verbose) {
+            try reportingErrors(verbose: input.verbose, quiet: input.quiet) {
                 let started = monotonicSeconds()
                 let model = try ModelLoader.load(path: input.path)
                 guard let tokenizer = model.tokenizer else {

@@ -34,10 +34,10 @@ extension WeightKitCommand {
         @Option(name: .long, help: "Keep tensors whose name matches this glob in float (repeatable).")
         var keep: [String] = []
 
-        @Option(name: .long, help: "Token embedding / output matrices: q8_0 (default), f16 or keep.")
+        @Option(name: .long, help: "Token embedding / output matrices: q8_0, f16 or keep.")
         var embeddings: String = "q8_0"
 
-        @Option(name: .long, help: "Threads used for encoding (default: all cores).")
+        @Option(name: .long, help: "Threads used for encoding (0: all cores).")
         var threads: Int = 0
 
         @Flag(name: .long, help: "Print the report as JSON on stdout.")
@@ -56,7 +56,7 @@ extension WeightKitCommand {
         }
 
         func run() throws {
-            try reportingErrors(verbose: input.verbose) {
+            try reportingErrors(verbose: input.verbose, quiet: input.quiet) {
                 let started = monotonicSeconds()
                 let target = FormatDetector.outputFormat(for: output)
                 guard let target, target == .gguf || target == .wkp else {

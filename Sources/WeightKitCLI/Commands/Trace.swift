@@ -44,7 +44,7 @@ extension WeightKitCommand {
         }
 
         func run() throws {
-            try reportingErrors(verbose: input.verbose) {
+            try reportingErrors(verbose: input.verbose, quiet: input.quiet) {
                 let model = try ModelLoader.load(path: input.path)
                 guard let selected = Tracer.parseLayers(layers, layerCount: model.graph.config.layers) else {
                     throw ValidationError("--layers \"\(layers)\" is not all, last or a list of layers in 0 ... \(model.graph.config.layers - 1)")
@@ -55,7 +55,7 @@ extension WeightKitCommand {
                     try file.write(trace.html)
                     try file.commit()
                 }
-                Console.out(json ? JSONWriter.serialize(trace.json, indent: 1) : trace.text)
+                Console.out(json ? JSONWriter.serialize(trace.json, indent: 2) : trace.text)
             }
         }
     }

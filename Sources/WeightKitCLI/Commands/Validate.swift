@@ -62,7 +62,7 @@ extension WeightKitCommand {
 
         func run() throws {
             var result: ValidationResult?
-            try reportingErrors(verbose: input.verbose) {
+            try reportingErrors(verbose: input.verbose, quiet: input.quiet) {
                 var options = ValidationOptions()
                 options.forDType = forDType.flatMap(DType.init(name:))
                 options.numerics = !noNumerics
