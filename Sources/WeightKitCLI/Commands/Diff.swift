@@ -36,18 +36,10 @@ extension WeightKitCommand {
         @Flag(name: .long, help: "Print the results as JSON on stdout.")
         var json = false
 
-        @Flag(name: .shortAndLong, help: "Say more: where in WeightKit an error was raised, and the error's kind.")
-        var verbose = false
-
-        @Flag(name: .shortAndLong, help: "Print nothing on stderr but warnings and errors (no timings, no progress).")
-        var quiet = false
-
-        func validate() throws {
-            if verbose && quiet { throw ValidationError("--verbose and --quiet cannot be used together") }
-        }
+        @OptionGroup var verbosity: VerbosityOptions
 
         func run() throws {
-            try reportingErrors(verbose: verbose, quiet: quiet) {
+            try reportingErrors(verbose: verbosity.verbose, quiet: verbosity.quiet) {
                 let left = try Self.normalized(a), right = try Self.normalized(b)
                 let rightNames = Dictionary(right.tensors.map { ($0.name, $0) }, uniquingKeysWith: { x, _ in x })
                 var rows: [JSONValue] = []
