@@ -23,7 +23,10 @@ public enum ModelLoader {
     /// template when present) or a GGUF file (config, tokenizer and chat template from its
     /// metadata), and binds its weights to a `ModelGraph`. Throws `GraphError` for other formats
     /// or when the tensors do not fit the architecture, `FormatError` for unreadable files.
-    public static func load(path: String) throws -> LoadedModel {
+    ///
+    /// With `tokenizer: false` the tokenizer is not read (`bench` needs none, and parsing a
+    /// multi-megabyte tokenizer.json would count as load time).
+    public static func load(path: String, tokenizer loadTokenizer: Bool = true) throws -> LoadedModel {
         let format = try FormatDetector.detect(path: path)
         switch format {
         case .huggingFace:
@@ -33,29 +36,29 @@ public enum ModelLoader {
             }
             let config = try ArchitectureConfig(huggingFace: json, path: joinPath(path, "config.json"))
             let graph = try ModelGraph.bind(folder.tensors, config: config)
-            let hasTokenizer = folder.sideFiles.contains("tokenizer.json")
+            let hasTokenizer = loadTokenizer && folder.sideFiles.contains("tokenizer.json")
             let tokenizer: (any Tokenizer)? = hasTokenizer ? try TokenizerJSON.load(path: path) : nil
             return LoadedModel(
                 path: path, source: folder.tensors, graph: graph, tokenizer: tokenizer,
                 chatTemplateText: try chatTemplate(inFolder: path))
         case .gguf:
-            return try loadGGUF(GGUFFile(path: path))
+            return try loadGGUF(GGUFFile(path: path), tokenizer: loadTokenizer)
         case .wkp:
-            return try loadPack(PackReader(path: path))
+            return try loadPack(PackReader(path: path), tokenizer: loadTokenizer)
         default:
             throw GraphError(.unknownArchitecture, "running a model from \(format.rawValue) is not supported yet", path: path)
         }
     }
 
     /// A pack carrying its config (and usually its tokenizer), with Hugging Face names.
-    static func loadPack(_ pack: PackReader) throws -> LoadedModel {
+    static func loadPack(_ pack: PackReader, tokenizer loadTokenizer: Bool) throws -> LoadedModel {
         let path = pack.files[0]
         guard let json = pack.config else {
             throw GraphError(.invalidConfig, "the pack holds no architecture config, so it is a plain tensor set and cannot run", path: path)
         }
         let config = try ArchitectureConfig(huggingFace: json, path: path)
         let graph = try ModelGraph.bind(pack, config: config)
-        let tokenizer: (any Tokenizer)? = try pack.tokenizerJSON().map { try TokenizerJSON.parse($0) }
+        let tokenizer: (any Tokenizer)? = loadTokenizer ? try pack.tokenizerJSON().map { try TokenizerJSON.parse($0) } : nil
         return LoadedModel(
             path: path, source: pack, graph: graph, tokenizer: tokenizer,
             chatTemplateText: pack.metadata["chat_template"]?.stringValue)
@@ -101,7 +104,7 @@ public enum ModelLoader {
     /// in llama.cpp's permuted order (so RoPE runs interleaved); Q8_0/Q4_0/Q4_1 blocks stay
     /// mapped and run in the quantized kernels, other block types (Q5, K) are dequantized to f32
     /// one tensor at a time at load.
-    static func loadGGUF(_ file: GGUFFile) throws -> LoadedModel {
+    static func loadGGUF(_ file: GGUFFile, tokenizer loadTokenizer: Bool) throws -> LoadedModel {
         let path = file.files[0]
         let metadata = file.metadata
         let (family, config) = try ggufArchitecture(file)
@@ -117,7 +120,7 @@ public enum ModelLoader {
         }
         let source = TransformedTensorSource(base: file, entries: entries)
         let graph = try ModelGraph.bind(source, config: config)
-        let tokenizer: (any Tokenizer)? = metadata["tokenizer.ggml.model"] == nil ? nil : try BPETokenizer.fromGGUFMetadata(metadata)
+        let tokenizer: (any Tokenizer)? = !loadTokenizer || metadata["tokenizer.ggml.model"] == nil ? nil : try BPETokenizer.fromGGUFMetadata(metadata)
         return LoadedModel(
             path: path, source: file, graph: graph, tokenizer: tokenizer,
             chatTemplateText: metadata["tokenizer.chat_template"]?.stringValue)

@@ -1,45 +1,61 @@
 import WeightKitCore
 import WeightKitGraph
 
-/// Every activation buffer and the KV cache, allocated once per loaded model; nothing is
-/// allocated per token (llama2.c's RunState).
+/// Every activation buffer and the KV cache, allocated once per loaded model and freed with it;
+/// nothing is allocated per token (llama2.c's RunState). The forward pass reads the pointers
+/// directly: they live exactly as long as this object, which the Transformer owns.
 final class RunState {
     /// Most tokens processed in one forward call (prefill chunk).
     let batch: Int
     /// Positions the KV cache holds.
     let capacity: Int
 
-    var x: [Float]        // [batch, hidden] residual stream
-    var xb: [Float]       // [batch, hidden] normed input of a sublayer
-    var xb2: [Float]      // [batch, hidden] sublayer output
-    var q: [Float]        // [batch, heads*headDim]
-    var k: [Float]        // [batch, kvHeads*headDim]
-    var v: [Float]        // [batch, kvHeads*headDim]
-    var attention: [Float] // [batch, heads*headDim] attention output before the O projection
-    var scores: [Float]   // [batch, heads, capacity] attention weights
-    var hb: [Float]       // [batch, intermediate] gate / fc activations
-    var hb2: [Float]      // [batch, intermediate] up activations
-    var logits: [Float]   // [vocab] last position's logits
-    var keyCache: [Float]   // [layers, capacity, kvHeads*headDim]
-    var valueCache: [Float] // [layers, capacity, kvHeads*headDim]
-    let ropeTable: [Float]  // [capacity, headDim/2, 2] cos, sin
+    let x: UnsafeMutablePointer<Float>          // [batch, hidden] residual stream
+    let xb: UnsafeMutablePointer<Float>         // [batch, hidden] normed input of a sublayer
+    let xb2: UnsafeMutablePointer<Float>        // [batch, hidden] sublayer output
+    let q: UnsafeMutablePointer<Float>          // [batch, heads*headDim]
+    let k: UnsafeMutablePointer<Float>          // [batch, kvHeads*headDim]
+    let v: UnsafeMutablePointer<Float>          // [batch, kvHeads*headDim]
+    let attention: UnsafeMutablePointer<Float>  // [batch, heads*headDim] attention output before the O projection
+    let scores: UnsafeMutablePointer<Float>     // [batch, heads, capacity] attention weights
+    let hb: UnsafeMutablePointer<Float>         // [batch, intermediate] gate / fc activations
+    let hb2: UnsafeMutablePointer<Float>        // [batch, intermediate] up activations
+    let keyCache: UnsafeMutablePointer<Float>   // [layers, capacity, kvHeads*headDim]
+    let valueCache: UnsafeMutablePointer<Float> // [layers, capacity, kvHeads*headDim]
+    let ropeTable: UnsafeMutablePointer<Float>  // [capacity, headDim/2, 2] cos, sin
+    var logits: [Float]                         // [vocab] last position's logits
+    private var allocations: [UnsafeMutablePointer<Float>] = []
 
     init(config c: ArchitectureConfig, capacity: Int, batch: Int) {
         self.batch = batch
         self.capacity = capacity
-        x = [Float](repeating: 0, count: batch * c.hiddenSize)
-        xb = x
-        xb2 = x
-        q = [Float](repeating: 0, count: batch * c.qDim)
-        k = [Float](repeating: 0, count: batch * c.kvDim)
-        v = k
-        attention = q
-        scores = [Float](repeating: 0, count: batch * c.heads * capacity)
-        hb = [Float](repeating: 0, count: batch * c.intermediateSize)
-        hb2 = hb
+        var owned: [UnsafeMutablePointer<Float>] = []
+        func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+            unsafe p.initialize(repeating: 0, count: max(count, 1))
+            unsafe owned.append(p)
+            return unsafe p
+        }
+        unsafe x = buffer(batch * c.hiddenSize)
+        unsafe xb = buffer(batch * c.hiddenSize)
+        unsafe xb2 = buffer(batch * c.hiddenSize)
+        unsafe q = buffer(batch * c.qDim)
+        unsafe k = buffer(batch * c.kvDim)
+        unsafe v = buffer(batch * c.kvDim)
+        unsafe attention = buffer(batch * c.qDim)
+        unsafe scores = buffer(batch * c.heads * capacity)
+        unsafe hb = buffer(batch * c.intermediateSize)
+        unsafe hb2 = buffer(batch * c.intermediateSize)
+        unsafe keyCache = buffer(c.layers * capacity * c.kvDim)
+        unsafe valueCache = buffer(c.layers * capacity * c.kvDim)
+        let table = c.family == .gpt2 ? [] : Ops.ropeTable(positions: capacity, headDim: c.headDim, theta: c.ropeTheta)
+        unsafe ropeTable = buffer(table.count)
+        unsafe ropeTable.update(from: table, count: table.count)
         logits = [Float](repeating: 0, count: c.vocabSize)
-        keyCache = [Float](repeating: 0, count: c.layers * capacity * c.kvDim)
-        valueCache = keyCache
-        ropeTable = c.family == .gpt2 ? [] : Ops.ropeTable(positions: capacity, headDim: c.headDim, theta: c.ropeTheta)
+        unsafe allocations = owned
+    }
+
+    deinit {
+        for p in unsafe allocations { unsafe p.deallocate() }
     }
 }

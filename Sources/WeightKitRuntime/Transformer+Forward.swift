@@ -9,23 +9,13 @@ extension Transformer {
         let d = c.hiddenSize, qDim = c.qDim, kvDim = c.kvDim, hd = c.headDim, f = c.intermediateSize
         let group = c.heads / c.kvHeads
         let scale = 1 / Float(hd).squareRoot()
-        unsafe s.x.withUnsafeMutableBufferPointer { x in
-        unsafe s.xb.withUnsafeMutableBufferPointer { xb in
-        unsafe s.xb2.withUnsafeMutableBufferPointer { xb2 in
-        unsafe s.q.withUnsafeMutableBufferPointer { q in
-        unsafe s.k.withUnsafeMutableBufferPointer { k in
-        unsafe s.v.withUnsafeMutableBufferPointer { v in
-        unsafe s.attention.withUnsafeMutableBufferPointer { att in
-        unsafe s.scores.withUnsafeMutableBufferPointer { scores in
-        unsafe s.hb.withUnsafeMutableBufferPointer { hb in
-        unsafe s.hb2.withUnsafeMutableBufferPointer { hb2 in
-        unsafe s.keyCache.withUnsafeMutableBufferPointer { keyCache in
-        unsafe s.valueCache.withUnsafeMutableBufferPointer { valueCache in
-        unsafe s.ropeTable.withUnsafeBufferPointer { rope in
-            let x = unsafe x.baseAddress!, xb = unsafe xb.baseAddress!, xb2 = unsafe xb2.baseAddress!
-            let q = unsafe q.baseAddress!, k = unsafe k.baseAddress!, v = unsafe v.baseAddress!
-            let att = unsafe att.baseAddress!, scores = unsafe scores.baseAddress!
-            let hb = unsafe hb.baseAddress!, hb2 = unsafe hb2.baseAddress!
+        // SAFETY: RunState owns these buffers for the Transformer's lifetime; sizes are in RunState.
+        let x = unsafe s.x, xb = unsafe s.xb, xb2 = unsafe s.xb2
+        let q = unsafe s.q, k = unsafe s.k, v = unsafe s.v
+        let att = unsafe s.attention, scores = unsafe s.scores
+        let hb = unsafe s.hb, hb2 = unsafe s.hb2
+        let keyCache = unsafe s.keyCache, valueCache = unsafe s.valueCache, rope = unsafe s.ropeTable
+        do {
 
             // 1. Embedding: token rows (and learned positions for gpt2) into the residual stream.
             for (t, token) in tokens.enumerated() {
@@ -47,14 +37,14 @@ extension Transformer {
                 for t in 0..<n {
                     if c.family != .gpt2 {
                         let halfSplit = c.ropeLayout == .halfSplit
-                        unsafe Ops.rope(q + t * qDim, heads: c.heads, headDim: hd, position: p0 + t, theta: c.ropeTheta, halfSplit: halfSplit, table: rope.baseAddress!)
-                        unsafe Ops.rope(k + t * kvDim, heads: c.kvHeads, headDim: hd, position: p0 + t, theta: c.ropeTheta, halfSplit: halfSplit, table: rope.baseAddress!)
+                        unsafe Ops.rope(q + t * qDim, heads: c.heads, headDim: hd, position: p0 + t, theta: c.ropeTheta, halfSplit: halfSplit, table: rope)
+                        unsafe Ops.rope(k + t * kvDim, heads: c.kvHeads, headDim: hd, position: p0 + t, theta: c.ropeTheta, halfSplit: halfSplit, table: rope)
                     }
-                    unsafe (keyCache.baseAddress! + layerCache + (p0 + t) * kvDim).update(from: k + t * kvDim, count: kvDim)
-                    unsafe (valueCache.baseAddress! + layerCache + (p0 + t) * kvDim).update(from: v + t * kvDim, count: kvDim)
+                    unsafe (keyCache + layerCache + (p0 + t) * kvDim).update(from: k + t * kvDim, count: kvDim)
+                    unsafe (valueCache + layerCache + (p0 + t) * kvDim).update(from: v + t * kvDim, count: kvDim)
                 }
-                let kc = unsafe SendablePointer(UnsafeRawPointer(keyCache.baseAddress! + layerCache))
-                let vc = unsafe SendablePointer(UnsafeRawPointer(valueCache.baseAddress! + layerCache))
+                let kc = unsafe SendablePointer(UnsafeRawPointer(keyCache + layerCache))
+                let vc = unsafe SendablePointer(UnsafeRawPointer(valueCache + layerCache))
                 let qs = unsafe SendablePointer(UnsafeRawPointer(q)), outs = unsafe SendablePointer(UnsafeRawPointer(att))
                 let ss = unsafe SendablePointer(UnsafeRawPointer(scores))
                 let capacity = s.capacity
@@ -110,7 +100,7 @@ extension Transformer {
                 unsafe MatMul.matVec(graph.unembedding, xb, logits.baseAddress!, parallel: parallel)
                 if let observer { unsafe observer.unembedded(position: p0 + n - 1, normed: Self.copy(xb, d), logits: Array(logits)) }  // [observer]
             }
-        }}}}}}}}}}}}}
+        }
     }
 
     /// out = norm(x) row by row (RMSNorm, or LayerNorm when a bias is given).

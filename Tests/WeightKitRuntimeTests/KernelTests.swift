@@ -18,27 +18,34 @@ struct KernelTests {
         return Weight(info: info, storage: TensorStorage(buffer: buffer))
     }
 
+    /// Runs `MatMul.matMul` on `n` pseudo-random rows of X and checks every output against
+    /// `reference` (the scalar Swift product) within `tolerance` × columns.
+    static func expectProducts(_ w: Weight, n: Int, tolerance: Float, label: String, reference: (Weight, [Float]) -> [Float]) {
+        let rows = w.rows, cols = w.columns
+        var random = SplitMix64(seed: 7)
+        let x = (0..<n * cols).map { _ in Float(Int(random.next() % 201) - 100) / 100 }
+        var y = [Float](repeating: .nan, count: n * rows)
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+                MatMul.matMul(w, xp.baseAddress!, yp.baseAddress!, n: n, yStride: rows, parallel: Parallel(threads: 2))
+            }
+        }
+        for t in 0..<n {
+            let want = reference(w, Array(x[t * cols..<(t + 1) * cols]))
+            for r in 0..<rows {
+                let got = y[t * rows + r]
+                #expect(abs(got - want[r]) <= tolerance * Float(cols), "\(label) \(rows)x\(cols) n=\(n) t=\(t) r=\(r): \(got) vs \(want[r])")
+            }
+        }
+    }
+
     @Test("matVec and matMul", arguments: [DType.float32, .float16, .bfloat16], [false, true])
     func products(dtype: DType, portable: Bool) {
         MatMul.forcePortable(portable)
         defer { MatMul.forcePortable(false) }
         for (rows, cols, n) in [(1, 1, 1), (5, 7, 2), (13, 37, 5), (64, 64, 4), (33, 129, 7), (3, 8, 9)] {
             let w = Self.weight(rows: rows, cols: cols, dtype: dtype, seed: UInt64(rows * 1000 + cols))
-            var random = SplitMix64(seed: 7)
-            let x = (0..<n * cols).map { _ in Float(Int(random.next() % 201) - 100) / 100 }
-            var y = [Float](repeating: .nan, count: n * rows)
-            x.withUnsafeBufferPointer { xp in
-                y.withUnsafeMutableBufferPointer { yp in
-                    MatMul.matMul(w, xp.baseAddress!, yp.baseAddress!, n: n, yStride: rows, parallel: Parallel(threads: 2))
-                }
-            }
-            for t in 0..<n {
-                let reference = MatMul.scalarMatVec(w, Array(x[t * cols..<(t + 1) * cols]))
-                for r in 0..<rows {
-                    let got = y[t * rows + r]
-                    #expect(abs(got - reference[r]) <= 1e-4 * Float(cols), "\(dtype) \(rows)x\(cols) n=\(n) t=\(t) r=\(r): \(got) vs \(reference[r])")
-                }
-            }
+            Self.expectProducts(w, n: n, tolerance: 1e-4, label: "\(dtype)", reference: MatMul.scalarMatVec)
         }
     }
 

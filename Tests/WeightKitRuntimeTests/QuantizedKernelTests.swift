@@ -20,21 +20,7 @@ struct QuantizedKernelTests {
         defer { MatMul.forcePortable(false) }
         for (rows, cols, n) in [(1, 32, 1), (5, 64, 2), (13, 96, 5), (67, 160, 4), (7, 4160, 3), (3, 32, 9)] {
             let w = Self.weight(rows: rows, cols: cols, scheme: scheme, seed: UInt64(rows * 1000 + cols))
-            var random = SplitMix64(seed: 7)
-            let x = (0..<n * cols).map { _ in Float(Int(random.next() % 201) - 100) / 100 }
-            var y = [Float](repeating: .nan, count: n * rows)
-            x.withUnsafeBufferPointer { xp in
-                y.withUnsafeMutableBufferPointer { yp in
-                    MatMul.matMul(w, xp.baseAddress!, yp.baseAddress!, n: n, yStride: rows, parallel: Parallel(threads: 2))
-                }
-            }
-            for t in 0..<n {
-                let reference = QuantizedMatMul.scalarMatVec(w, Array(x[t * cols..<(t + 1) * cols]))
-                for r in 0..<rows {
-                    let got = y[t * rows + r]
-                    #expect(abs(got - reference[r]) <= 1e-5 * Float(cols), "\(scheme) \(rows)x\(cols) n=\(n) t=\(t) r=\(r): \(got) vs \(reference[r])")
-                }
-            }
+            KernelTests.expectProducts(w, n: n, tolerance: 1e-5, label: "\(scheme)", reference: QuantizedMatMul.scalarMatVec)
             var decoded = [Float](repeating: .nan, count: cols)
             decoded.withUnsafeMutableBufferPointer { QuantizedMatMul.row(w, rows - 1, into: $0.baseAddress!) }
             let expected = w.storage.withUnsafeBytes { raw in

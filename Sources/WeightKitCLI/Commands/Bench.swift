@@ -47,7 +47,7 @@ extension WeightKitCommand {
         func run() throws {
             try reportingErrors(verbose: input.verbose, quiet: input.quiet) {
                 let t0 = monotonicSeconds()
-                let model = try ModelLoader.load(path: input.path)
+                let model = try ModelLoader.load(path: input.path, tokenizer: false)
                 let loadSeconds = monotonicSeconds() - t0
                 let vocab = model.graph.config.vocabSize
                 var random = SplitMix64(seed: 1)

@@ -21,15 +21,10 @@ public enum MatMul {
             unsafe QuantizedMatMul.matVec(w, x, y, parallel: parallel)
             return
         }
-        let rows = w.rows, cols = w.columns
-        let dtype = code(w.dtype)
-        unsafe w.storage.withUnsafeBytes { raw in
-            let base = unsafe SendablePointer(raw.baseAddress!)
-            let xs = unsafe SendablePointer(UnsafeRawPointer(x)), ys = unsafe SendablePointer(UnsafeRawPointer(y))
-            parallel.forEachRange(rows, minimumPerThread: 64) { range in
-                // SAFETY: the weight holds rows*cols elements; x has cols, y has rows floats; ranges are disjoint.
-                unsafe wk_matvec(dtype, base.pointer, xs.floats, ys.mutableFloats, cols, range.lowerBound, range.upperBound)
-            }
+        let cols = w.columns, dtype = code(w.dtype)
+        unsafe splitRows(w, x, y, parallel: parallel, minimumPerThread: 64) { weights, x, y, rows in
+            // SAFETY: the weight holds rows*cols elements; x has cols, y has rows floats; ranges are disjoint.
+            unsafe wk_matvec(dtype, weights, x, y, cols, rows.lowerBound, rows.upperBound)
         }
     }
 
@@ -45,14 +40,24 @@ public enum MatMul {
             unsafe QuantizedMatMul.matMul(w, x, y, n: n, yStride: yStride, parallel: parallel)
             return
         }
-        let rows = w.rows, cols = w.columns
-        let dtype = code(w.dtype)
+        let cols = w.columns, dtype = code(w.dtype)
+        unsafe splitRows(w, x, y, parallel: parallel, minimumPerThread: 16) { weights, x, y, rows in
+            // SAFETY: as in matVec, with n rows of X and Y.
+            unsafe wk_matmul(dtype, weights, x, y, n, cols, yStride, rows.lowerBound, rows.upperBound)
+        }
+    }
+
+    /// Runs `kernel` on disjoint ranges of the weight's rows over `parallel`, with the weight's
+    /// bytes, x and y as raw pointers (the one place the products hand pointers to threads).
+    static func splitRows(
+        _ w: Weight, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, parallel: Parallel, minimumPerThread: Int,
+        _ kernel: @escaping @Sendable (UnsafeRawPointer, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Range<Int>) -> Void
+    ) {
         unsafe w.storage.withUnsafeBytes { raw in
             let base = unsafe SendablePointer(raw.baseAddress!)
             let xs = unsafe SendablePointer(UnsafeRawPointer(x)), ys = unsafe SendablePointer(UnsafeRawPointer(y))
-            parallel.forEachRange(rows, minimumPerThread: 16) { range in
-                // SAFETY: as in matVec, with n rows of X and Y.
-                unsafe wk_matmul(dtype, base.pointer, xs.floats, ys.mutableFloats, n, cols, yStride, range.lowerBound, range.upperBound)
+            parallel.forEachRange(w.rows, minimumPerThread: minimumPerThread) { range in
+                unsafe kernel(base.pointer, xs.floats, ys.mutableFloats, range)
             }
         }
     }

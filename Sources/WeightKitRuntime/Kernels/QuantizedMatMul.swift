@@ -26,13 +26,9 @@ public enum QuantizedMatMul {
         guard let type = code(w.dtype) else { preconditionFailure("no quantized kernel for \(w.dtype)") }
         let cols = w.columns
         precondition(cols % 32 == 0, "quantized rows must be whole blocks")
-        unsafe w.storage.withUnsafeBytes { raw in
-            let base = unsafe SendablePointer(raw.baseAddress!)
-            let xs = unsafe SendablePointer(UnsafeRawPointer(x)), ys = unsafe SendablePointer(UnsafeRawPointer(y))
-            parallel.forEachRange(w.rows, minimumPerThread: 64) { range in
-                // SAFETY: the weight holds rows × cols/32 blocks; x has cols, y has rows floats; ranges are disjoint.
-                unsafe wk_qmatvec(type, base.pointer, xs.floats, ys.mutableFloats, cols, range.lowerBound, range.upperBound)
-            }
+        unsafe MatMul.splitRows(w, x, y, parallel: parallel, minimumPerThread: 64) { weights, x, y, rows in
+            // SAFETY: the weight holds rows × cols/32 blocks; x has cols, y has rows floats; ranges are disjoint.
+            unsafe wk_qmatvec(type, weights, x, y, cols, rows.lowerBound, rows.upperBound)
         }
     }
 
@@ -43,13 +39,9 @@ public enum QuantizedMatMul {
         guard let type = code(w.dtype) else { preconditionFailure("no quantized kernel for \(w.dtype)") }
         let cols = w.columns
         precondition(cols % 32 == 0, "quantized rows must be whole blocks")
-        unsafe w.storage.withUnsafeBytes { raw in
-            let base = unsafe SendablePointer(raw.baseAddress!)
-            let xs = unsafe SendablePointer(UnsafeRawPointer(x)), ys = unsafe SendablePointer(UnsafeRawPointer(y))
-            parallel.forEachRange(w.rows, minimumPerThread: 16) { range in
-                // SAFETY: as in matVec, with n rows of X and Y.
-                unsafe wk_qmatmul(type, base.pointer, xs.floats, ys.mutableFloats, n, cols, yStride, range.lowerBound, range.upperBound)
-            }
+        unsafe MatMul.splitRows(w, x, y, parallel: parallel, minimumPerThread: 16) { weights, x, y, rows in
+            // SAFETY: as in matVec, with n rows of X and Y.
+            unsafe wk_qmatmul(type, weights, x, y, n, cols, yStride, rows.lowerBound, rows.upperBound)
         }
     }
 
