@@ -23,7 +23,7 @@ let package = Package(
         .systemLibrary(
             name: "CJSONC", path: "Sources/CJSONC", pkgConfig: "json-c",
             providers: [.apt(["libjson-c-dev"]), .brew(["json-c"])]),
-        .target(name: "WeightKitCore", dependencies: ["CZlib", "CJSONC"], swiftSettings: strict),
+        .target(name: "WeightKitCore", dependencies: ["CZlib", "CJSONC", "CWeightKitKernels"], swiftSettings: strict),
         .target(name: "WeightKitFormats", dependencies: ["WeightKitCore"], swiftSettings: strict),
         .target(name: "WeightKitGraph", dependencies: ["WeightKitCore"], swiftSettings: strict),
         .target(name: "WeightKitTokenizer", dependencies: ["WeightKitCore"], swiftSettings: strict),
@@ -32,7 +32,10 @@ let package = Package(
         .target(name: "WeightKitRuntime", dependencies: ["WeightKitCore", "WeightKitGraph", "CWeightKitKernels"], swiftSettings: strict),
         .target(
             name: "WeightKit",
-            dependencies: ["WeightKitCore", "WeightKitFormats", "WeightKitGraph", "WeightKitTokenizer", "WeightKitRuntime", "WeightKitQuantize"]),
+            dependencies: [
+                "WeightKitCore", "WeightKitFormats", "WeightKitGraph", "WeightKitTokenizer", "WeightKitRuntime", "WeightKitQuantize",
+                "CWeightKitKernels",
+            ]),
         .target(
             name: "WeightKitCLI",
             dependencies: [

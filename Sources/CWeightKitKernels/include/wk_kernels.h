@@ -15,6 +15,23 @@
 /* Weight element types, matching the order the Swift side passes. */
 enum wk_dtype { WK_F32 = 0, WK_F16 = 1, WK_BF16 = 2 };
 
+/* Counts gathered by wk_scan_f32 (added to what `out` already holds). Limits are positive. */
+typedef struct {
+    long nan, inf, nonzero;
+    long beyond_limit;   /* finite values with |x| > limit */
+    long beyond_target;  /* finite values with |x| > target */
+    uint32_t max_abs_bits; /* bit pattern of the largest finite |x| */
+} wk_value_scan;
+
+void wk_scan_f32(const float *x, long n, float limit, float target, wk_value_scan *out);
+
+/* 1 when the CPU has PCLMULQDQ and SSE4.1, so wk_crc32_fold can run. */
+int wk_has_pclmul(void);
+
+/* Continues zlib's CRC-32 `crc` over `len` bytes at `p`; len >= 64 and a multiple of 16.
+   Call only when wk_has_pclmul() (crc32.c). */
+uint32_t wk_crc32_fold(uint32_t crc, const unsigned char *p, size_t len);
+
 /* 1 when the AVX2/FMA/F16C bodies are in use. */
 int wk_has_avx2(void);
 

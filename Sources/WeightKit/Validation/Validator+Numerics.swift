@@ -1,7 +1,8 @@
+import CWeightKitKernels
 import WeightKitCore
 
 /// Value counts of one tensor, gathered in f32 chunks.
-struct ValueScan {
+struct ValueScan: Equatable {
     var count = 0
     var nan = 0
     var inf = 0
@@ -12,7 +13,23 @@ struct ValueScan {
     /// Finite values beyond the `--for-dtype` maximum (they would become ±Inf).
     var beyondTarget = 0
 
+    /// Counts `values` (C, `wk_scan_f32`: branch-free integer vector code over the bit patterns).
     mutating func add(_ values: UnsafeBufferPointer<Float>, limit: Float, targetMax: Float) {
+        guard let base = values.baseAddress, !values.isEmpty else { return }
+        var counts = wk_value_scan()
+        // SAFETY: base points at values.count live floats.
+        unsafe wk_scan_f32(base, values.count, limit, targetMax, &counts)
+        nan += counts.nan
+        inf += counts.inf
+        nonZero += counts.nonzero
+        beyondLimit += counts.beyond_limit
+        beyondTarget += counts.beyond_target
+        maxAbs = max(maxAbs, Float(bitPattern: counts.max_abs_bits))
+        count += values.count
+    }
+
+    /// The same counts one value at a time in Swift: the reference `add` is tested against.
+    mutating func addReference(_ values: UnsafeBufferPointer<Float>, limit: Float, targetMax: Float) {
         for x in values {
             if x.isNaN { nan += 1; continue }
             if x.isInfinite { inf += 1; continue }
@@ -61,6 +78,12 @@ extension Validator {
         let chunk = 1 << 16
         var buffer = [Float](repeating: 0, count: min(chunk, count))
         storage.withUnsafeBytes { raw in
+            // f32 in place when aligned (mapped files are; a copy would double the memory traffic).
+            if dtype == .float32, Int(bitPattern: raw.baseAddress) % MemoryLayout<Float>.alignment == 0 {
+                // SAFETY: the caller checked raw holds count f32 values; the address is aligned for Float.
+                unsafe scan.add(UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: Float.self), count: count), limit: limit, targetMax: targetMax)
+                return
+            }
             var done = 0
             while done < count {
                 let n = min(chunk, count - done)
