@@ -128,80 +128,112 @@ WK_AVX2 static float qdot_avx2(int qtype, const uint8_t *row, const float *x, lo
     return qhsum(_mm256_add_ps(acc, macc));
 }
 
-/* ---- experimental: activations quantized to 8 bits per block (ggml's approach) ----------- */
+/* ---- decode with 16-bit activations ------------------------------------------------------ */
 
-/* x[cols] → int8 blocks qa[cols] with scales da[cols/32]: ggml's quantize_row_q8_0 rounding. */
-static void quantize_activations(const float *x, long cols, int8_t *qa, float *da) {
+/* The activations of one matrix-vector product, quantized once per call: per block of 32 an
+   int16 vector a with x ≈ da·a (da = max|x| / 32767, round to nearest), and the block's exact
+   f32 sum (Q4_1's min term). Relative error per element ≤ 1.5e-5 of the block's largest |x| —
+   about 250 times finer than ggml's 8-bit activations, whose 0.3 % error flipped greedy tokens
+   of SmolLM2 in our tests — while the products still run on integers: 16 weight x activation
+   products per madd, instead of widening every weight to a float. */
+#define WK_QA_MAX_COLS 8192
+
+typedef struct {
+    int16_t a[WK_QA_MAX_COLS] __attribute__((aligned(32)));
+    float da[WK_QA_MAX_COLS / 32];
+    float xsum[WK_QA_MAX_COLS / 32];
+} wk_qact;
+
+WK_AVX2 static void quantize_activations_i16(const float *x, long cols, wk_qact *q) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
     for (long b = 0; b < cols / 32; b++) {
-        float amax = 0;
-        for (int i = 0; i < 32; i++) { float a = x[b * 32 + i] < 0 ? -x[b * 32 + i] : x[b * 32 + i]; if (a > amax) amax = a; }
-        float d = amax / 127, id = d != 0 ? 1 / d : 0;
-        da[b] = d;
-        for (int i = 0; i < 32; i++) {
-            float v = x[b * 32 + i] * id;
-            qa[b * 32 + i] = (int8_t)(v < 0 ? -(int)(-v + 0.5f) : (int)(v + 0.5f));
-        }
+        const float *xb = x + b * 32;
+        __m256 v0 = _mm256_loadu_ps(xb), v1 = _mm256_loadu_ps(xb + 8), v2 = _mm256_loadu_ps(xb + 16), v3 = _mm256_loadu_ps(xb + 24);
+        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                                 _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 0x55));
+        float amax = _mm_cvtss_f32(m4);
+        q->da[b] = amax / 32767.0f;
+        q->xsum[b] = qhsum(_mm256_add_ps(_mm256_add_ps(v0, v1), _mm256_add_ps(v2, v3)));
+        __m256 inv = _mm256_set1_ps(amax != 0 ? 32767.0f / amax : 0);
+        __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, inv)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, inv));
+        __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, inv)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, inv));
+        /* packs works within 128-bit lanes; the permute restores element order. */
+        __m256i p01 = _mm256_permute4x64_epi64(_mm256_packs_epi32(i0, i1), 0xD8);
+        __m256i p23 = _mm256_permute4x64_epi64(_mm256_packs_epi32(i2, i3), 0xD8);
+        _mm256_store_si256((__m256i *)(q->a + b * 32), p01);
+        _mm256_store_si256((__m256i *)(q->a + b * 32 + 16), p23);
     }
 }
 
-/* Σ over 32 int8 pairs as 8 floats: |w| x sign(w)·a through maddubs, as ggml does. */
-WK_AVX2 static inline __m256 dot_i8(__m256i w, __m256i a) {
-    __m256i ax = _mm256_sign_epi8(w, w), sy = _mm256_sign_epi8(a, w);
-    __m256i p16 = _mm256_maddubs_epi16(ax, sy);
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+/* Σ over one block: 32 weights as two 16 x int16 halves (elements 0-15, 16-31) times the
+   block's activations, as 8 int32 partial sums converted to floats. */
+WK_AVX2 static inline __m256 block_dot_i16(__m256i w0, __m256i w1, const int16_t *a) {
+    __m256i p = _mm256_add_epi32(_mm256_madd_epi16(w0, _mm256_load_si256((const __m256i *)a)),
+                                 _mm256_madd_epi16(w1, _mm256_load_si256((const __m256i *)(a + 16))));
+    return _mm256_cvtepi32_ps(p);
 }
 
-WK_AVX2 static float qdot_i8_avx2(int qtype, const uint8_t *row, const int8_t *qa, const float *da, const float *asum, long cols) {
+WK_AVX2 static float qdot_i16_avx2(int qtype, const uint8_t *row, const wk_qact *q, long cols) {
     long nb = cols / 32;
-    __m256 acc = _mm256_setzero_ps();
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    const __m128i mask = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
     float msum = 0;
-    __m256i mask = _mm256_set1_epi8(0x0F);
-    for (long b = 0; b < nb; b++) {
-        __m256i a = _mm256_loadu_si256((const __m256i *)(qa + b * 32));
-        __m256i w;
-        if (qtype == WK_Q8_0) {
-            w = _mm256_loadu_si256((const __m256i *)(row + 2));
-        } else {
-            __m128i v = _mm_loadu_si128((const __m128i *)(row + (qtype == WK_Q4_1 ? 4 : 2)));
-            w = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), mask);
-            if (qtype == WK_Q4_0) w = _mm256_sub_epi8(w, _mm256_set1_epi8(8));
+    switch (qtype) {
+    case WK_Q8_0:
+        for (long b = 0; b < nb; b++, row += 34) {
+            __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(row + 2)));
+            __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(row + 18)));
+            __m256 s = block_dot_i16(w0, w1, q->a + b * 32);
+            if (b & 1) acc1 = _mm256_fmadd_ps(_mm256_set1_ps(f16(row) * q->da[b]), s, acc1);
+            else acc0 = _mm256_fmadd_ps(_mm256_set1_ps(f16(row) * q->da[b]), s, acc0);
         }
-        __m256 s;
-        if (qtype == WK_Q4_1) {
-            __m256i p16 = _mm256_maddubs_epi16(w, a); /* w unsigned 0..15, a signed */
-            s = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
-            msum += f16(row + 2) * asum[b];
-        } else {
-            s = dot_i8(w, a);
+        break;
+    case WK_Q4_0:
+        for (long b = 0; b < nb; b++, row += 18) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(row + 2));
+            __m256i w0 = _mm256_cvtepi8_epi16(_mm_sub_epi8(_mm_and_si128(v, mask), eight));
+            __m256i w1 = _mm256_cvtepi8_epi16(_mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), mask), eight));
+            __m256 s = block_dot_i16(w0, w1, q->a + b * 32);
+            if (b & 1) acc1 = _mm256_fmadd_ps(_mm256_set1_ps(f16(row) * q->da[b]), s, acc1);
+            else acc0 = _mm256_fmadd_ps(_mm256_set1_ps(f16(row) * q->da[b]), s, acc0);
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16(row) * da[b]), s, acc);
-        row += block_bytes[qtype];
+        break;
+    default: /* Q4_1: w = d·q + m, so Σ w x = d·Σ q x + m·Σ x */
+        for (long b = 0; b < nb; b++, row += 20) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(row + 4));
+            __m256i w0 = _mm256_cvtepu8_epi16(_mm_and_si128(v, mask));
+            __m256i w1 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(v, 4), mask));
+            __m256 s = block_dot_i16(w0, w1, q->a + b * 32);
+            if (b & 1) acc1 = _mm256_fmadd_ps(_mm256_set1_ps(f16(row) * q->da[b]), s, acc1);
+            else acc0 = _mm256_fmadd_ps(_mm256_set1_ps(f16(row) * q->da[b]), s, acc0);
+            msum += f16(row + 2) * q->xsum[b];
+        }
     }
-    return qhsum(acc) + msum;
+    return qhsum(_mm256_add_ps(acc0, acc1)) + msum;
 }
 
-static int int8_activations = -1;
+/* Activation mode: 16-bit (default) or f32 (WEIGHTKIT_F32_ACTIVATIONS=1 or wk_qset_f32_activations). */
+static int f32_activations = -1;
 
-static int use_int8_activations(void) {
-    if (int8_activations < 0) {
-        const char *v = getenv("WEIGHTKIT_Q8_ACTIVATIONS");
-        int8_activations = v != NULL && v[0] == '1';
+void wk_qset_f32_activations(int on) { f32_activations = on; }
+
+int wk_quses_f32_activations(void) {
+    if (f32_activations < 0) {
+        const char *v = getenv("WEIGHTKIT_F32_ACTIVATIONS");
+        f32_activations = v != NULL && v[0] == '1';
     }
-    return int8_activations;
+    return f32_activations;
 }
 
-/* Decode with 8-bit activations; false when the row is too wide for the stack buffers. */
-WK_AVX2 static int qmatvec_i8_avx2(int qtype, const uint8_t *base, long stride, const float *x, float *y, long cols, long row0, long row1) {
-    if (cols > 8192) return 0;
-    int8_t qa[8192] __attribute__((aligned(32)));
-    float da[256], asum[256];
-    quantize_activations(x, cols, qa, da);
-    for (long b = 0; b < cols / 32; b++) {
-        int s = 0;
-        for (int i = 0; i < 32; i++) s += qa[b * 32 + i];
-        asum[b] = da[b] * (float)s;
-    }
-    for (long r = row0; r < row1; r++) y[r] = qdot_i8_avx2(qtype, base + r * stride, qa, da, asum, cols);
+/* Decode with 16-bit activations; false when the row is too wide for the buffer. */
+WK_AVX2 static int qmatvec_i16_avx2(int qtype, const uint8_t *base, long stride, const float *x, float *y, long cols, long row0, long row1) {
+    if (cols > WK_QA_MAX_COLS) return 0;
+    static __thread wk_qact q;
+    quantize_activations_i16(x, cols, &q);
+    for (long r = row0; r < row1; r++) y[r] = qdot_i16_avx2(qtype, base + r * stride, &q, cols);
     return 1;
 }
 #endif
@@ -213,7 +245,7 @@ void wk_qmatvec(int qtype, const void *w, const float *x, float *y, long cols, l
     const uint8_t *base = (const uint8_t *)w;
 #if WK_X86
     if (wk_has_avx2()) {
-        if (use_int8_activations() && qmatvec_i8_avx2(qtype, base, stride, x, y, cols, row0, row1)) return;
+        if (!wk_quses_f32_activations() && qmatvec_i16_avx2(qtype, base, stride, x, y, cols, row0, row1)) return;
         for (long r = row0; r < row1; r++) y[r] = qdot_avx2(qtype, base + r * stride, x, cols);
         return;
     }

@@ -1,74 +1,76 @@
 import Testing
 import WeightKit
 
-/// Each matrix kernel against the Swift scalar reference, on sizes that are not multiples of the
-/// vector width, for every dtype, with the AVX2 bodies and with the portable ones.
-@Suite("Matrix kernels match the scalar reference", .serialized)
-struct KernelTests {
-    static func weight(rows: Int, cols: Int, dtype: DType, seed: UInt64) -> Weight {
-        var random = SplitMix64(seed: seed)
-        let values = (0..<rows * cols).map { _ in Float(Int(random.next() % 2001) - 1000) / 1000 }
-        let buffer = AlignedBuffer(count: rows * cols * dtype.blockBytes)
-        values.withUnsafeBytes { src in
-            buffer.withUnsafeMutableBytes { dst in
-                ElementConversion.convert(src.baseAddress!, from: .float32, to: dtype, into: dst.baseAddress!, count: values.count)
+extension KernelSwitches {
+    /// Each matrix kernel against the Swift scalar reference, on sizes that are not multiples of the
+    /// vector width, for every dtype, with the AVX2 bodies and with the portable ones.
+    @Suite("Matrix kernels match the scalar reference", .serialized)
+    struct KernelTests {
+        static func weight(rows: Int, cols: Int, dtype: DType, seed: UInt64) -> Weight {
+            var random = SplitMix64(seed: seed)
+            let values = (0..<rows * cols).map { _ in Float(Int(random.next() % 2001) - 1000) / 1000 }
+            let buffer = AlignedBuffer(count: rows * cols * dtype.blockBytes)
+            values.withUnsafeBytes { src in
+                buffer.withUnsafeMutableBytes { dst in
+                    ElementConversion.convert(src.baseAddress!, from: .float32, to: dtype, into: dst.baseAddress!, count: values.count)
+                }
+            }
+            let info = TensorInfo(name: "w", dtype: dtype, shape: Shape([rows, cols]), byteCount: buffer.count)
+            return Weight(info: info, storage: TensorStorage(buffer: buffer))
+        }
+
+        /// Runs `MatMul.matMul` on `n` pseudo-random rows of X and checks every output against
+        /// `reference` (the scalar Swift product) within `tolerance` × columns.
+        static func expectProducts(_ w: Weight, n: Int, tolerance: Float, label: String, reference: (Weight, [Float]) -> [Float]) {
+            let rows = w.rows, cols = w.columns
+            var random = SplitMix64(seed: 7)
+            let x = (0..<n * cols).map { _ in Float(Int(random.next() % 201) - 100) / 100 }
+            var y = [Float](repeating: .nan, count: n * rows)
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    MatMul.matMul(w, xp.baseAddress!, yp.baseAddress!, n: n, yStride: rows, parallel: Parallel(threads: 2))
+                }
+            }
+            for t in 0..<n {
+                let want = reference(w, Array(x[t * cols..<(t + 1) * cols]))
+                for r in 0..<rows {
+                    let got = y[t * rows + r]
+                    #expect(abs(got - want[r]) <= tolerance * Float(cols), "\(label) \(rows)x\(cols) n=\(n) t=\(t) r=\(r): \(got) vs \(want[r])")
+                }
             }
         }
-        let info = TensorInfo(name: "w", dtype: dtype, shape: Shape([rows, cols]), byteCount: buffer.count)
-        return Weight(info: info, storage: TensorStorage(buffer: buffer))
-    }
 
-    /// Runs `MatMul.matMul` on `n` pseudo-random rows of X and checks every output against
-    /// `reference` (the scalar Swift product) within `tolerance` × columns.
-    static func expectProducts(_ w: Weight, n: Int, tolerance: Float, label: String, reference: (Weight, [Float]) -> [Float]) {
-        let rows = w.rows, cols = w.columns
-        var random = SplitMix64(seed: 7)
-        let x = (0..<n * cols).map { _ in Float(Int(random.next() % 201) - 100) / 100 }
-        var y = [Float](repeating: .nan, count: n * rows)
-        x.withUnsafeBufferPointer { xp in
-            y.withUnsafeMutableBufferPointer { yp in
-                MatMul.matMul(w, xp.baseAddress!, yp.baseAddress!, n: n, yStride: rows, parallel: Parallel(threads: 2))
+        @Test("matVec and matMul", arguments: [DType.float32, .float16, .bfloat16], [false, true])
+        func products(dtype: DType, portable: Bool) {
+            MatMul.forcePortable(portable)
+            defer { MatMul.forcePortable(false) }
+            for (rows, cols, n) in [(1, 1, 1), (5, 7, 2), (13, 37, 5), (64, 64, 4), (33, 129, 7), (3, 8, 9)] {
+                let w = Self.weight(rows: rows, cols: cols, dtype: dtype, seed: UInt64(rows * 1000 + cols))
+                Self.expectProducts(w, n: n, tolerance: 1e-4, label: "\(dtype)", reference: MatMul.scalarMatVec)
             }
         }
-        for t in 0..<n {
-            let want = reference(w, Array(x[t * cols..<(t + 1) * cols]))
-            for r in 0..<rows {
-                let got = y[t * rows + r]
-                #expect(abs(got - want[r]) <= tolerance * Float(cols), "\(label) \(rows)x\(cols) n=\(n) t=\(t) r=\(r): \(got) vs \(want[r])")
-            }
+
+        @Test("softmax is stable for huge logits and sums to one")
+        func softmax() {
+            var x: [Float] = [1000, 1001, 999, -1e30]
+            x.withUnsafeMutableBufferPointer { Ops.softmax($0.baseAddress!, count: 4) }
+            #expect(abs(x.reduce(0, +) - 1) < 1e-6)
+            #expect(x[1] > x[0] && x[0] > x[2] && x[3] == 0)
         }
-    }
 
-    @Test("matVec and matMul", arguments: [DType.float32, .float16, .bfloat16], [false, true])
-    func products(dtype: DType, portable: Bool) {
-        MatMul.forcePortable(portable)
-        defer { MatMul.forcePortable(false) }
-        for (rows, cols, n) in [(1, 1, 1), (5, 7, 2), (13, 37, 5), (64, 64, 4), (33, 129, 7), (3, 8, 9)] {
-            let w = Self.weight(rows: rows, cols: cols, dtype: dtype, seed: UInt64(rows * 1000 + cols))
-            Self.expectProducts(w, n: n, tolerance: 1e-4, label: "\(dtype)", reference: MatMul.scalarMatVec)
+        @Test("the sampler is greedy at temperature 0 and reproducible with a seed")
+        func sampler() {
+            let logits: [Float] = [0.1, 2.5, 2.4, -1, 0.7]
+            var greedy = Sampler()
+            #expect(greedy.sample(logits, history: []) == 1)
+            var penalized = Sampler(repetitionPenalty: 1.5)
+            #expect(penalized.sample(logits, history: [1]) == 2)
+            var a = Sampler(temperature: 1, topK: 3, topP: 0.95, seed: 42), b = Sampler(temperature: 1, topK: 3, topP: 0.95, seed: 42)
+            let runA = (0..<50).map { _ in a.sample(logits, history: []) }
+            let runB = (0..<50).map { _ in b.sample(logits, history: []) }
+            #expect(runA == runB)
+            #expect(Set(runA).isSubset(of: [1, 2, 4]), "top-k 3 keeps only the three best")
+            #expect(Set(runA).count > 1, "temperature 1 must vary")
         }
-    }
-
-    @Test("softmax is stable for huge logits and sums to one")
-    func softmax() {
-        var x: [Float] = [1000, 1001, 999, -1e30]
-        x.withUnsafeMutableBufferPointer { Ops.softmax($0.baseAddress!, count: 4) }
-        #expect(abs(x.reduce(0, +) - 1) < 1e-6)
-        #expect(x[1] > x[0] && x[0] > x[2] && x[3] == 0)
-    }
-
-    @Test("the sampler is greedy at temperature 0 and reproducible with a seed")
-    func sampler() {
-        let logits: [Float] = [0.1, 2.5, 2.4, -1, 0.7]
-        var greedy = Sampler()
-        #expect(greedy.sample(logits, history: []) == 1)
-        var penalized = Sampler(repetitionPenalty: 1.5)
-        #expect(penalized.sample(logits, history: [1]) == 2)
-        var a = Sampler(temperature: 1, topK: 3, topP: 0.95, seed: 42), b = Sampler(temperature: 1, topK: 3, topP: 0.95, seed: 42)
-        let runA = (0..<50).map { _ in a.sample(logits, history: []) }
-        let runB = (0..<50).map { _ in b.sample(logits, history: []) }
-        #expect(runA == runB)
-        #expect(Set(runA).isSubset(of: [1, 2, 4]), "top-k 3 keeps only the three best")
-        #expect(Set(runA).count > 1, "temperature 1 must vary")
     }
 }

@@ -4,15 +4,14 @@
  * Products over ggml block-quantized weights (Q8_0, Q4_0, Q4_1; blocks of 32 along each row,
  * layouts as in Core's QuantBlocks.swift / ggml-common.h), with f32 activations.
  *
- * Approach (default): each block is dequantized in registers and multiplied with the f32 activations
- * (no activation quantization), so results differ from a dequantize-then-f32 product only by
- * summation order. Decode (matvec) works block by block straight from the mapped blocks;
- * prefill (matmul) dequantizes four rows at a time into a small stack buffer and reuses the f32
+ * Decode (matvec) on AVX2, default: the activations are quantized once per product to int16 per
+ * block of 32 (scale max|x|/32767) and each block's weights are widened to int16 and multiplied
+ * with madd, one f32 scale per block: relative error ~1e-5 of the block's largest activation.
+ * With f32 activations (WEIGHTKIT_F32_ACTIVATIONS=1, or wk_qset_f32_activations(1), and always in
+ * the portable body) each block is dequantized in registers and multiplied with the f32
+ * activations, so results differ from a dequantize-then-f32 product only by summation order.
+ * Prefill (matmul) dequantizes four rows at a time into a small stack buffer and reuses the f32
  * matmul kernel across all tokens, so the decode cost is amortized over the prompt.
- *
- * Experimental: with WEIGHTKIT_Q8_ACTIVATIONS=1 in the environment, decode on AVX2 quantizes the
- * activations to 8 bits per block and multiplies integers as ggml does (~1.6x faster decode on
- * SmolLM2, but it changes some greedy tokens; see docs/BENCHMARKS.md).
  *
  * W is [rows, cols] with cols a multiple of 32; rows [row0, row1) are computed, so callers can
  * split rows across threads. AVX2/FMA/F16C bodies are chosen at run time (wk_has_avx2()).
@@ -30,6 +29,10 @@ void wk_qmatvec(int qtype, const void *w, const float *x, float *y, long cols, l
    Y row stride ystride. */
 void wk_qmatmul(int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride,
                 long row0, long row1);
+
+/* 1: decode uses f32 activations (exact up to summation order); 0: 16-bit activations (default). */
+void wk_qset_f32_activations(int on);
+int wk_quses_f32_activations(void);
 
 /* Decodes row r of W into out[cols] (embedding lookups). */
 void wk_qdequantize_row(int qtype, const void *w, long cols, long r, float *out);

@@ -4,11 +4,19 @@ import WeightKitGraph
 
 /// Matrix products straight on Q8_0/Q4_0/Q4_1 weights (C bodies in `qkernels.c`).
 ///
-/// Each block is dequantized in registers and multiplied with f32 activations: the activations
-/// are never quantized, so a quantized model's logits differ from its dequantized f32 twin only
-/// by summation order (ggml instead rounds activations to 8 bits per block and multiplies
-/// integers; see docs/BENCHMARKS.md for why we keep f32). `scalarMatVec` is the Swift reference.
+/// Decode (matrix-vector) rounds the activations to 16 bits per block of 32 and multiplies
+/// integers (relative error ~1e-5 of a block's largest activation; ggml rounds to 8 bits, ~0.3 %,
+/// which flipped greedy tokens in our tests: docs/BENCHMARKS.md). With `f32Activations` (or
+/// `WEIGHTKIT_F32_ACTIVATIONS=1`) each block is instead dequantized in registers and multiplied
+/// with the f32 activations, so logits differ from the dequantized f32 twin only by summation
+/// order. Prefill always uses f32 activations. `scalarMatVec` is the Swift reference.
 public enum QuantizedMatMul {
+    /// Decode with f32 activations instead of 16-bit ones (process-wide; for comparisons and tests).
+    public static var f32Activations: Bool {
+        get { wk_quses_f32_activations() != 0 }
+        set { wk_qset_f32_activations(newValue ? 1 : 0) }
+    }
+
     /// True for the block types these kernels run.
     public static func supports(_ dtype: DType) -> Bool { code(dtype) != nil }
 
