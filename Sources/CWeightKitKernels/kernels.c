@@ -108,44 +108,6 @@ WK_AVX2 static void matvec_avx2(int dtype, const void *w, const float *x, float 
     }
 }
 
-/* Register block of 2 weight rows x 4 tokens: each weight vector is converted once per 4 tokens. */
-WK_AVX2 static void matmul_avx2(int dtype, const void *w, const float *x, float *y, long n, long cols,
-                                long ystride, long row0, long row1) {
-    long vec = cols & ~7L;
-    long t = 0;
-    for (; t + 4 <= n; t += 4) {
-        const float *x0 = x + t * cols, *x1 = x0 + cols, *x2 = x1 + cols, *x3 = x2 + cols;
-        long r = row0;
-        for (; r + 2 <= row1; r += 2) {
-            __m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps(), a02 = _mm256_setzero_ps(), a03 = _mm256_setzero_ps();
-            __m256 a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps(), a12 = _mm256_setzero_ps(), a13 = _mm256_setzero_ps();
-            long o0 = r * cols, o1 = o0 + cols;
-            for (long c = 0; c < vec; c += 8) {
-                __m256 w0 = load8(dtype, w, o0 + c), w1 = load8(dtype, w, o1 + c);
-                __m256 v0 = _mm256_loadu_ps(x0 + c), v1 = _mm256_loadu_ps(x1 + c);
-                __m256 v2 = _mm256_loadu_ps(x2 + c), v3 = _mm256_loadu_ps(x3 + c);
-                a00 = _mm256_fmadd_ps(w0, v0, a00); a01 = _mm256_fmadd_ps(w0, v1, a01);
-                a02 = _mm256_fmadd_ps(w0, v2, a02); a03 = _mm256_fmadd_ps(w0, v3, a03);
-                a10 = _mm256_fmadd_ps(w1, v0, a10); a11 = _mm256_fmadd_ps(w1, v1, a11);
-                a12 = _mm256_fmadd_ps(w1, v2, a12); a13 = _mm256_fmadd_ps(w1, v3, a13);
-            }
-            float s[8] = {hsum(a00), hsum(a01), hsum(a02), hsum(a03), hsum(a10), hsum(a11), hsum(a12), hsum(a13)};
-            for (long c = vec; c < cols; c++) {
-                float w0 = load_weight(dtype, w, o0 + c), w1 = load_weight(dtype, w, o1 + c);
-                s[0] += w0 * x0[c]; s[1] += w0 * x1[c]; s[2] += w0 * x2[c]; s[3] += w0 * x3[c];
-                s[4] += w1 * x0[c]; s[5] += w1 * x1[c]; s[6] += w1 * x2[c]; s[7] += w1 * x3[c];
-            }
-            for (int k = 0; k < 4; k++) {
-                y[(t + k) * ystride + r] = s[k];
-                y[(t + k) * ystride + r + 1] = s[4 + k];
-            }
-        }
-        for (; r < row1; r++)
-            for (int k = 0; k < 4; k++) matvec_avx2(dtype, w, x + (t + k) * cols, y + (t + k) * ystride, cols, r, r + 1);
-    }
-    for (; t < n; t++) matvec_avx2(dtype, w, x + t * cols, y + t * ystride, cols, row0, row1);
-}
-
 WK_AVX2 static float dot_avx2(const float *a, const float *b, long n) {
     __m256 acc = _mm256_setzero_ps();
     long i = 0;
@@ -173,11 +135,7 @@ void wk_matvec(int dtype, const void *w, const float *x, float *y, long cols, lo
 }
 
 void wk_matmul(int dtype, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0, long row1) {
-#if WK_X86
-    if (wk_has_avx2()) { matmul_avx2(dtype, w, x, y, n, cols, ystride, row0, row1); return; }
-#endif
-    for (long t = 0; t < n; t++)
-        for (long r = row0; r < row1; r++) y[t * ystride + r] = dot_portable(dtype, w, r * cols, x + t * cols, cols);
+    wk_gemm(dtype, w, x, y, n, cols, ystride, row0, row1);
 }
 
 float wk_dot_f32(const float *a, const float *b, long n) {

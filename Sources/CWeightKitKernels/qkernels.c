@@ -38,6 +38,10 @@ static void dequantize_block(int qtype, const uint8_t *b, float *out) {
     }
 }
 
+void wk_qdequantize_blocks(int qtype, const uint8_t *blocks, long nblocks, float *out) {
+    for (long b = 0; b < nblocks; b++) dequantize_block(qtype, blocks + b * block_bytes[qtype], out + b * 32);
+}
+
 void wk_qdequantize_row(int qtype, const void *w, long cols, long r, float *out) {
     long nb = cols / 32, bb = block_bytes[qtype];
     const uint8_t *row = (const uint8_t *)w + r * nb * bb;
@@ -253,21 +257,6 @@ void wk_qmatvec(int qtype, const void *w, const float *x, float *y, long cols, l
     for (long r = row0; r < row1; r++) y[r] = qdot_portable(qtype, base + r * stride, x, cols);
 }
 
-/* Rows decoded per pass of the prefill product; the stack buffer holds that many rows. */
-#define WK_QROWS 4
-#define WK_QSTACK_COLS 4096
-
 void wk_qmatmul(int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0, long row1) {
-    if (cols > WK_QSTACK_COLS) {
-        /* Very wide rows: no staging buffer, one dot per (token, row). */
-        for (long t = 0; t < n; t++) wk_qmatvec(qtype, w, x + t * cols, y + t * ystride, cols, row0, row1);
-        return;
-    }
-    float rows[WK_QROWS * WK_QSTACK_COLS] __attribute__((aligned(64)));
-    for (long r = row0; r < row1; r += WK_QROWS) {
-        long k = row1 - r < WK_QROWS ? row1 - r : WK_QROWS;
-        for (long i = 0; i < k; i++) wk_qdequantize_row(qtype, w, cols, r + i, rows + i * cols);
-        /* The f32 kernel writes Y[t, 0..k) relative to y + r. */
-        wk_matmul(WK_F32, rows, x, y + r, n, cols, ystride, 0, k);
-    }
+    wk_gemm(WK_GEMM_Q + qtype, w, x, y, n, cols, ystride, row0, row1);
 }

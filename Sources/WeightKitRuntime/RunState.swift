@@ -30,9 +30,12 @@ final class RunState {
         self.batch = batch
         self.capacity = capacity
         var owned: [UnsafeMutablePointer<Float>] = []
-        func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+        // `zeroed: false` leaves a buffer's pages untouched until the forward pass writes them
+        // (it always writes before it reads): the scores and KV cache are sized for the whole
+        // context but a short run only ever touches its first positions.
+        func buffer(_ count: Int, zeroed: Bool = true) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-            unsafe p.initialize(repeating: 0, count: max(count, 1))
+            if zeroed { unsafe p.initialize(repeating: 0, count: max(count, 1)) }
             unsafe owned.append(p)
             return unsafe p
         }
@@ -43,11 +46,11 @@ final class RunState {
         unsafe k = buffer(batch * c.kvDim)
         unsafe v = buffer(batch * c.kvDim)
         unsafe attention = buffer(batch * c.qDim)
-        unsafe scores = buffer(batch * c.heads * capacity)
+        unsafe scores = buffer(batch * c.heads * capacity, zeroed: false)
         unsafe hb = buffer(batch * c.intermediateSize)
         unsafe hb2 = buffer(batch * c.intermediateSize)
-        unsafe keyCache = buffer(c.layers * capacity * c.kvDim)
-        unsafe valueCache = buffer(c.layers * capacity * c.kvDim)
+        unsafe keyCache = buffer(c.layers * capacity * c.kvDim, zeroed: false)
+        unsafe valueCache = buffer(c.layers * capacity * c.kvDim, zeroed: false)
         let table = c.family == .gpt2 ? [] : Ops.ropeTable(positions: capacity, headDim: c.headDim, theta: c.ropeTheta)
         unsafe ropeTable = buffer(table.count)
         unsafe ropeTable.update(from: table, count: table.count)

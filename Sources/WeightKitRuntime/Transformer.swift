@@ -18,11 +18,12 @@ public final class Transformer {
 
     /// Prepares to run `graph` for sequences of up to `maxSequence` tokens (capped at the model's
     /// context length), on `threads` threads (0: all cores).
-    public init(graph: ModelGraph, maxSequence: Int? = nil, threads: Int = 0, batch: Int = 32) {
+    public init(graph: ModelGraph, maxSequence: Int? = nil, threads: Int = 0, batch: Int = 128) {
         self.graph = graph
         self.parallel = Parallel(threads: threads)
-        let capacity = min(graph.config.contextLength, maxSequence ?? graph.config.contextLength)
-        self.state = RunState(config: graph.config, capacity: max(1, capacity), batch: batch)
+        let capacity = max(1, min(graph.config.contextLength, maxSequence ?? graph.config.contextLength))
+        // Chunks longer than the sequence would only be unused buffers.
+        self.state = RunState(config: graph.config, capacity: capacity, batch: max(1, min(batch, capacity)))
     }
 
     /// Positions the cache can hold.

@@ -15,6 +15,12 @@
 /* Weight element types, matching the order the Swift side passes. */
 enum wk_dtype { WK_F32 = 0, WK_F16 = 1, WK_BF16 = 2 };
 
+/* Prefill's blocked matrix-matrix product (gemm.c): Y[t, r] = Σ_c W[r, c] X[t, c] for t < n and
+   r in [row0, row1). kind: WK_F32, WK_F16, WK_BF16, or WK_GEMM_Q + a wk_qtype (cols a multiple
+   of 32). X has row stride cols, Y row stride ystride. */
+#define WK_GEMM_Q 16
+void wk_gemm(int kind, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0, long row1);
+
 /* Counts gathered by wk_scan_f32 (added to what `out` already holds). Limits are positive. */
 typedef struct {
     long nan, inf, nonzero;

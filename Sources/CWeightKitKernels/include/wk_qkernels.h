@@ -10,8 +10,8 @@
  * With f32 activations (WEIGHTKIT_F32_ACTIVATIONS=1, or wk_qset_f32_activations(1), and always in
  * the portable body) each block is dequantized in registers and multiplied with the f32
  * activations, so results differ from a dequantize-then-f32 product only by summation order.
- * Prefill (matmul) dequantizes four rows at a time into a small stack buffer and reuses the f32
- * matmul kernel across all tokens, so the decode cost is amortized over the prompt.
+ * Prefill (matmul) is wk_gemm (gemm.c): blocks are decoded into f32 panels of 16 rows once per
+ * product and the f32 micro-kernel runs them against every token of the prompt.
  *
  * W is [rows, cols] with cols a multiple of 32; rows [row0, row1) are computed, so callers can
  * split rows across threads. AVX2/FMA/F16C bodies are chosen at run time (wk_has_avx2()).
@@ -33,6 +33,9 @@ void wk_qmatmul(int qtype, const void *w, const float *x, float *y, long n, long
 /* 1: decode uses f32 activations (exact up to summation order); 0: 16-bit activations (default). */
 void wk_qset_f32_activations(int on);
 int wk_quses_f32_activations(void);
+
+/* Decodes nblocks consecutive blocks into out[32 * nblocks]. */
+void wk_qdequantize_blocks(int qtype, const uint8_t *blocks, long nblocks, float *out);
 
 /* Decodes row r of W into out[cols] (embedding lookups). */
 void wk_qdequantize_row(int qtype, const void *w, long cols, long r, float *out);

@@ -1,0 +1,163 @@
+/* Prefill's matrix-matrix product Y[t, r] = Σ_c W[r, c] X[t, c] (see wk_kernels.h, wk_gemm).
+ *
+ * Blocked the way BLAS libraries block a GEMM. The weights are the big operand (read once from
+ * memory per product); the prompt's activations X (n x cols floats, a few hundred KB) stay in
+ * the L2 cache:
+ *   for each panel of 16 rows (this thread's share of the rows)
+ *     decode the 16 rows to f32 and store them transposed, [cols][16] (L2-resident; the one
+ *     place f16/bf16/Q-block weights are converted: once per product, not per token)
+ *     for each slice of KC columns (16 KB of the panel, L1-resident)
+ *       for each group of 6 tokens: the micro-kernel adds 16 x 6 dot products over the slice
+ * The AVX2 micro-kernel keeps the 16 x 6 results in 12 registers; per column it loads two weight
+ * vectors and broadcasts six activations for 12 FMAs, so it runs from L1 near the FMA units'
+ * peak. The earlier kernel (2 rows x 4 tokens, the whole weight matrix swept once per four
+ * tokens) read the weights from memory n/4 times per product. */
+#include "wk_kernels.h"
+#include "wk_qkernels.h"
+#include "wk_half.h"
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define WK_X86 1
+#include <immintrin.h>
+#define WK_AVX2 __attribute__((target("avx2,fma,f16c")))
+#endif
+
+#define MR 16  /* weight rows per panel */
+#define NR 6   /* tokens per micro-kernel call */
+#define KC 256 /* columns per slice: a multiple of 32, so Q blocks never straddle slices */
+
+static const long qblock_bytes[3] = {34, 18, 20};
+
+/* Weights [r, k0 .. k0+kc) as f32 into out. kind: WK_F32/WK_F16/WK_BF16 or WK_GEMM_Q + qtype. */
+static void decode_segment(int kind, const void *w, long cols, long r, long k0, long kc, float *out) {
+    if (kind >= WK_GEMM_Q) {
+        int qtype = kind - WK_GEMM_Q;
+        long bb = qblock_bytes[qtype];
+        const uint8_t *blocks = (const uint8_t *)w + (r * (cols / 32) + k0 / 32) * bb;
+        wk_qdequantize_blocks(qtype, blocks, kc / 32, out);
+        return;
+    }
+    long o = r * cols + k0;
+    switch (kind) {
+    case WK_F16: for (long k = 0; k < kc; k++) out[k] = wk_half_to_float(((const uint16_t *)w)[o + k]); break;
+    case WK_BF16:
+        for (long k = 0; k < kc; k++) {
+            uint32_t bits = (uint32_t)((const uint16_t *)w)[o + k] << 16;
+            memcpy(out + k, &bits, 4);
+        }
+        break;
+    default: memcpy(out, (const float *)w + o, (size_t)kc * 4);
+    }
+}
+
+/* Rows [r, r+rb), every column, into panel[k][MR] (rows past rb zero). Whole rows, read one
+   after the other: one sequential stream the prefetcher follows (slices of rows 2 KB apart were
+   18 % of a prefill, stalled on memory). */
+static void pack_panel(int kind, const void *w, long cols, long r, long rb, float *panel) {
+    float seg[KC];
+    for (long k0 = 0; k0 < cols; k0 += KC) {
+        long kc = cols - k0 < KC ? cols - k0 : KC;
+        for (long i = 0; i < MR; i++) {
+            if (i < rb) decode_segment(kind, w, cols, r + i, k0, kc, seg);
+            else memset(seg, 0, sizeof seg);
+            float *dst = panel + k0 * MR + i;
+            for (long k = 0; k < kc; k++) dst[k * MR] = seg[k];
+        }
+    }
+}
+
+/* y[t, i] (+)= Σ_k panel[k][i] x[t, k] for t < nt, i < rb. The portable micro-kernel. */
+static void kernel_portable(const float *panel, const float *x, long xstride, long kc, float *y, long ystride,
+                            long nt, long rb, int accumulate) {
+    for (long t = 0; t < nt; t++) {
+        float acc[MR] = {0};
+        for (long k = 0; k < kc; k++) {
+            float xv = x[t * xstride + k];
+            for (int i = 0; i < MR; i++) acc[i] += panel[k * MR + i] * xv;
+        }
+        for (long i = 0; i < rb; i++) y[t * ystride + i] = accumulate ? y[t * ystride + i] + acc[i] : acc[i];
+    }
+}
+
+#if WK_X86
+/* The AVX2 micro-kernel for NT ≤ 6 tokens (a compile-time constant in each instantiation, so
+   the accumulators stay in registers). */
+#define WK_KERNEL(NT)                                                                                       \
+    WK_AVX2 static void kernel_avx2_##NT(const float *panel, const float *x, long xs, long kc, float *y,   \
+                                         long ys, long rb, int accumulate) {                               \
+        __m256 c0[NT], c1[NT];                                                                              \
+        for (int t = 0; t < NT; t++) { c0[t] = _mm256_setzero_ps(); c1[t] = _mm256_setzero_ps(); }          \
+        for (long k = 0; k < kc; k++) {                                                                     \
+            __m256 w0 = _mm256_load_ps(panel + k * MR), w1 = _mm256_load_ps(panel + k * MR + 8);             \
+            for (int t = 0; t < NT; t++) {                                                                  \
+                __m256 xv = _mm256_broadcast_ss(x + t * xs + k);                                            \
+                c0[t] = _mm256_fmadd_ps(w0, xv, c0[t]);                                                     \
+                c1[t] = _mm256_fmadd_ps(w1, xv, c1[t]);                                                     \
+            }                                                                                               \
+        }                                                                                                   \
+        for (int t = 0; t < NT; t++) {                                                                      \
+            float *yt = y + t * ys;                                                                         \
+            if (rb == MR) {                                                                                 \
+                if (accumulate) {                                                                           \
+                    c0[t] = _mm256_add_ps(c0[t], _mm256_loadu_ps(yt));                                      \
+                    c1[t] = _mm256_add_ps(c1[t], _mm256_loadu_ps(yt + 8));                                  \
+                }                                                                                           \
+                _mm256_storeu_ps(yt, c0[t]);                                                                \
+                _mm256_storeu_ps(yt + 8, c1[t]);                                                            \
+            } else {                                                                                        \
+                float tmp[MR] __attribute__((aligned(32)));                                                 \
+                _mm256_store_ps(tmp, c0[t]);                                                                \
+                _mm256_store_ps(tmp + 8, c1[t]);                                                            \
+                for (long i = 0; i < rb; i++) yt[i] = accumulate ? yt[i] + tmp[i] : tmp[i];                 \
+            }                                                                                               \
+        }                                                                                                   \
+    }
+WK_KERNEL(1)
+WK_KERNEL(2)
+WK_KERNEL(3)
+WK_KERNEL(4)
+WK_KERNEL(5)
+WK_KERNEL(6)
+
+WK_AVX2 static void kernel_avx2(const float *panel, const float *x, long xs, long kc, float *y, long ys, long nt,
+                                long rb, int accumulate) {
+    switch (nt) {
+    case 1: kernel_avx2_1(panel, x, xs, kc, y, ys, rb, accumulate); break;
+    case 2: kernel_avx2_2(panel, x, xs, kc, y, ys, rb, accumulate); break;
+    case 3: kernel_avx2_3(panel, x, xs, kc, y, ys, rb, accumulate); break;
+    case 4: kernel_avx2_4(panel, x, xs, kc, y, ys, rb, accumulate); break;
+    case 5: kernel_avx2_5(panel, x, xs, kc, y, ys, rb, accumulate); break;
+    default: kernel_avx2_6(panel, x, xs, kc, y, ys, rb, accumulate); break;
+    }
+}
+#endif
+
+void wk_gemm(int kind, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0, long row1) {
+    float *panel = aligned_alloc(64, (size_t)((cols * MR * 4 + 63) / 64 * 64));
+    if (panel == NULL) abort(); /* 16 rows of the matrix: a few hundred KB */
+#if WK_X86
+    int avx2 = wk_has_avx2();
+#else
+    int avx2 = 0;
+#endif
+    for (long r = row0; r < row1; r += MR) {
+        long rb = row1 - r < MR ? row1 - r : MR;
+        pack_panel(kind, w, cols, r, rb, panel);
+        for (long k0 = 0; k0 < cols; k0 += KC) {
+            long kc = cols - k0 < KC ? cols - k0 : KC;
+            for (long t = 0; t < n; t += NR) {
+                long nt = n - t < NR ? n - t : NR;
+                const float *xt = x + t * cols + k0;
+                float *yt = y + t * ystride + r;
+#if WK_X86
+                if (avx2) { kernel_avx2(panel + k0 * MR, xt, cols, kc, yt, ystride, nt, rb, k0 > 0); continue; }
+#endif
+                (void)avx2;
+                kernel_portable(panel + k0 * MR, xt, cols, kc, yt, ystride, nt, rb, k0 > 0);
+            }
+        }
+    }
+    free(panel);
+}
