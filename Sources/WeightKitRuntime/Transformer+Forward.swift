@@ -30,9 +30,7 @@ extension Transformer {
             for (l, block) in graph.blocks.enumerated() {
                 // 2. Attention: norm → Q, K, V → RoPE → cache → softmax(QKᵀ/√d)·V → O → residual.
                 unsafe normalize(x, block.attentionNorm, block.attentionNormBias, into: xb, n: n)
-                unsafe project(block.query, block.queryBias, xb, q, n: n)
-                unsafe project(block.key, block.keyBias, xb, k, n: n)
-                unsafe project(block.value, block.valueBias, xb, v, n: n)
+                unsafe project([(block.query, block.queryBias, q), (block.key, block.keyBias, k), (block.value, block.valueBias, v)], xb, n: n)
                 let layerCache = l * s.capacity * kvDim
                 for t in 0..<n {
                     if c.family != .gpt2 {
@@ -78,11 +76,11 @@ extension Transformer {
 
                 // 3. MLP: norm → gate/up (SwiGLU) or fc (GELU) → down → residual.
                 unsafe normalize(x, block.mlpNorm, block.mlpNormBias, into: xb, n: n)
-                unsafe project(block.up, block.upBias, xb, hb2, n: n)
                 if let gate = block.gate {
-                    unsafe project(gate, nil, xb, hb, n: n)
+                    unsafe project([(block.up, block.upBias, hb2), (gate, nil, hb)], xb, n: n)
                     unsafe Ops.swiglu(hb, hb2, count: n * f)
                 } else {
+                    unsafe project(block.up, block.upBias, xb, hb2, n: n)
                     unsafe hb.update(from: hb2, count: n * f)
                     unsafe Ops.gelu(hb, count: n * f, tanhApproximation: c.activation == .geluTanh)
                 }
@@ -121,11 +119,18 @@ extension Transformer {
 
     /// out[t] = W·x[t] (+ bias) for t < n.
     func project(_ w: Weight, _ bias: Weight?, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, n: Int) {
-        unsafe MatMul.matMul(w, x, out, n: n, yStride: w.rows, parallel: parallel)
-        guard let bias else { return }
-        unsafe bias.storage.withUnsafeBytes { b in
-            let bp = unsafe b.baseAddress!.assumingMemoryBound(to: Float.self)
-            for t in 0..<n { unsafe Ops.add(bp, into: out + t * w.rows, count: w.rows) }
+        unsafe project([(w, bias, out)], x, n: n)
+    }
+
+    /// Several projections of the same input in one parallel region (`MatMul.products`).
+    func project(_ outputs: [(Weight, Weight?, UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, n: Int) {
+        unsafe MatMul.products(outputs.map { unsafe ($0.0, $0.2) }, x, n: n, parallel: parallel)
+        for (w, bias, out) in unsafe outputs {
+            guard let bias else { continue }
+            unsafe bias.storage.withUnsafeBytes { b in
+                let bp = unsafe b.baseAddress!.assumingMemoryBound(to: Float.self)
+                for t in 0..<n { unsafe Ops.add(bp, into: out + t * w.rows, count: w.rows) }
+            }
         }
     }
 

@@ -29,30 +29,6 @@ public enum QuantizedMatMul {
         }
     }
 
-    /// y[r] = Σ W[r, c] x[c], rows split over `parallel`.
-    public static func matVec(_ w: Weight, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, parallel: Parallel) {
-        guard let type = code(w.dtype) else { preconditionFailure("no quantized kernel for \(w.dtype)") }
-        let cols = w.columns
-        precondition(cols % 32 == 0, "quantized rows must be whole blocks")
-        unsafe MatMul.splitRows(w, x, y, parallel: parallel, minimumPerThread: 64) { weights, x, y, rows in
-            // SAFETY: the weight holds rows × cols/32 blocks; x has cols, y has rows floats; ranges are disjoint.
-            unsafe wk_qmatvec(type, weights, x, y, cols, rows.lowerBound, rows.upperBound)
-        }
-    }
-
-    /// Y[t, r] = Σ W[r, c] X[t, c] for t < n; Y has row stride `yStride`.
-    public static func matMul(
-        _ w: Weight, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, n: Int, yStride: Int, parallel: Parallel
-    ) {
-        guard let type = code(w.dtype) else { preconditionFailure("no quantized kernel for \(w.dtype)") }
-        let cols = w.columns
-        precondition(cols % 32 == 0, "quantized rows must be whole blocks")
-        unsafe MatMul.splitRows(w, x, y, parallel: parallel, minimumPerThread: 16) { weights, x, y, rows in
-            // SAFETY: as in matVec, with n rows of X and Y.
-            unsafe wk_qmatmul(type, weights, x, y, n, cols, yStride, rows.lowerBound, rows.upperBound)
-        }
-    }
-
     /// Row `index` of a quantized table decoded to f32 (embedding lookups).
     public static func row(_ w: Weight, _ index: Int, into out: UnsafeMutablePointer<Float>) {
         guard let type = code(w.dtype) else { preconditionFailure("no quantized kernel for \(w.dtype)") }
