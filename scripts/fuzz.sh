@@ -8,6 +8,8 @@
 # scratch folder (.build/fuzz), so ordinary `swift build` / `swift test` never see it. Seeds come
 # from fixtures/ plus the committed regression inputs in fixtures/fuzz/TARGET/; the growing
 # corpus lives in .build/fuzz-corpus/TARGET and crashers are written to .build/fuzz-artifacts/TARGET/.
+# Exits non-zero when libFuzzer finds a crash, hang (-timeout) or OOM (-rss_limit_mb), or when
+# the harness does not build, so CI (.ci/run: `all 20`) fails on any finding.
 # A crasher is fixed, then committed to fixtures/fuzz/TARGET/ (and a test) so it stays fixed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,16 +39,23 @@ seeds() {
 
 # The harness and every reader instrumented; lld because gold trips over the two mains
 # (SwiftPM renames ours, libFuzzer's archive brings its own: either one runs the same callback).
-WEIGHTKIT_FUZZ=1 swift build --scratch-path .build/fuzz -c debug --product weightkit-fuzz \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld -Xlinker --allow-multiple-definition \
-    2>&1 | grep -E 'error|Compiling|Build' | grep -v warning >&2 || true
+# A failed build stops here (never fuzz a stale binary): CI relies on the exit status.
+mkdir -p .build
+log=.build/fuzz-build.log
+if ! WEIGHTKIT_FUZZ=1 swift build --scratch-path .build/fuzz -c debug --product weightkit-fuzz \
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld -Xlinker --allow-multiple-definition >"$log" 2>&1; then
+    grep -E 'error' "$log" >&2 || tail -20 "$log" >&2
+    echo "fuzz harness did not build (log: $log)" >&2
+    exit 1
+fi
+grep -E '^Build' "$log" >&2 || true
 binary=.build/fuzz/debug/weightkit-fuzz
-[[ -x "$binary" ]] || { echo "fuzz harness did not build" >&2; exit 1; }
 
 corpus=".build/fuzz-corpus/$target"
 artifacts=".build/fuzz-artifacts/$target/"
 mkdir -p "$corpus" "$artifacts" "fixtures/fuzz/$target"
-for seed in $(seeds "$target"); do cp -n "$seed" "$corpus/" 2>/dev/null || true; done
+# Seeds are named by their path: several are called tokenizer.json or config.json.
+for seed in $(seeds "$target"); do cp -n "$seed" "$corpus/${seed//\//_}" 2>/dev/null || true; done
 
 # -rss_limit_mb: a reader must stay bounded; -timeout: no input may take seconds (a hang).
 # SWIFT_BACKTRACE=enable=no: the Swift backtracer reading the stack trips ASan and hides the real trap.

@@ -51,6 +51,17 @@ extension FormatError {
         FormatError(.writeFailed, "cannot write: \(reason)", path: path, fileID: fileID, line: line)
     }
 
+    /// A mapped file got shorter after it was opened (another process truncated it).
+    public static func shrank(
+        _ path: String, mappedSize: Int, currentSize: Int, tensor: String?,
+        fileID: String = #fileID, line: Int = #line
+    ) -> FormatError {
+        FormatError(
+            .truncated, "the file shrank from \(mappedSize) to \(currentSize) bytes while open; stopped before reading "
+                + (tensor.map { "tensor \"\($0)\"" } ?? "its data"),
+            path: path, byteOffset: currentSize, tensorName: tensor, fileID: fileID, line: line)
+    }
+
     /// A malformed header value.
     public static func invalidHeader(
         _ message: String, path: String? = nil, at offset: Int? = nil, tensor: String? = nil,

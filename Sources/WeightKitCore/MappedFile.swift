@@ -11,8 +11,9 @@ import Darwin
 /// share it across threads.
 ///
 /// Hazard: if another process truncates the file while it is mapped, touching the lost pages
-/// raises SIGBUS. Readers check every range against `count` taken at open time; they cannot
-/// defend against a file shrinking under them (candle marks its mmap constructor `unsafe` for
+/// raises SIGBUS. Readers check every range against `count` taken at open time and call
+/// `checkNotShrunk` before touching each tensor, which catches a file that shrank before that
+/// tensor but not one shrinking during the read (candle marks its mmap constructor `unsafe` for
 /// the same reason).
 @safe public final class MappedFile: @unchecked Sendable {
     // @unchecked: every stored property is immutable after init and the mapping is read-only.
@@ -89,6 +90,18 @@ import Darwin
         guard offset >= 0, length >= 0 else { return false }
         let (end, overflow) = offset.addingReportingOverflow(length)
         return !overflow && end <= count
+    }
+
+    /// Throws `.truncated` when the file is now shorter than when it was mapped (calls `fstat`
+    /// on the open descriptor, so a rename over the path does not fool it). Touching the lost
+    /// pages would raise SIGBUS, so readers call this before touching a tensor's bytes: one
+    /// `fstat` per tensor. It narrows the window; it cannot close it (a truncation between this
+    /// check and the read still faults).
+    public func checkNotShrunk(tensorName: String? = nil) throws(FormatError) {
+        var info = stat()
+        guard unsafe fstat(descriptor, &info) == 0 else { return }  // descriptor is ours and open: cannot fail
+        let now = Int(info.st_size)
+        guard now >= count else { throw .shrank(path, mappedSize: count, currentSize: now, tensor: tensorName) }
     }
 
     /// Advises the kernel how the range will be read (calls `madvise`); errors are ignored.

@@ -42,8 +42,33 @@ public final class OutputFile {
         if !committed { unsafe unlink(temporaryPath) }
     }
 
-    /// Appends `bytes` (calls `write` until all are written).
+    /// Appends `bytes` (calls `write` until all are written). Every whole page of zeros that
+    /// falls on a page-aligned file offset is skipped with `lseek` instead (a hole: sparse on
+    /// disk, reads back as zeros); `commit()` sets the final length, so a trailing hole counts.
     public func write(_ bytes: UnsafeRawBufferPointer) throws(FormatError) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        let page = Self.holeBytes
+        var pending = 0  // first byte of `bytes` not yet written or skipped
+        var cursor = (page - written % page) % page  // next page-aligned file offset, relative to `bytes`
+        while cursor + page <= bytes.count {
+            // SAFETY: cursor + page <= bytes.count keeps the page inside `bytes`.
+            guard unsafe Self.isZeroPage(base + cursor) else {
+                cursor += page
+                continue
+            }
+            var end = cursor + page
+            // SAFETY: as above, for the page at `end`.
+            while end + page <= bytes.count, unsafe Self.isZeroPage(base + end) { end += page }
+            try unsafe writeAll(UnsafeRawBufferPointer(rebasing: bytes[pending..<cursor]))
+            try skip(end - cursor)
+            pending = end
+            cursor = end
+        }
+        try unsafe writeAll(UnsafeRawBufferPointer(rebasing: bytes[pending...]))
+    }
+
+    /// Writes all of `bytes` at the current position (calls `write`, retrying on EINTR).
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws(FormatError) {
         guard var base = bytes.baseAddress else { return }
         var left = bytes.count
         while left > 0 {
@@ -56,6 +81,14 @@ public final class OutputFile {
             left -= n
             written += n
         }
+    }
+
+    /// Moves the position `count` bytes forward without writing (calls `lseek`), leaving a hole.
+    private func skip(_ count: Int) throws(FormatError) {
+        guard lseek(descriptor, off_t(count), SEEK_CUR) >= 0 else {
+            throw .writeFailed(path, reason: "lseek: " + errnoDescription())
+        }
+        written += count
     }
 
     /// Appends `bytes`.
@@ -85,6 +118,12 @@ public final class OutputFile {
         guard !committed else { return }
         let fd = descriptor
         descriptor = -1
+        // The length covers a trailing hole (skipped zeros are not written, so not yet counted).
+        guard ftruncate(fd, off_t(written)) == 0 else {
+            let reason = errnoDescription()
+            close(fd)
+            throw .writeFailed(path, reason: "ftruncate: " + reason)
+        }
         guard fsync(fd) == 0 else {
             let reason = errnoDescription()
             close(fd)

@@ -99,6 +99,7 @@ public final class GGUFFile: TensorSource {
         guard let offset = tensor.fileOffset, file.contains(offset: offset, length: tensor.byteCount) else {
             throw FormatError(.tensorNotFound, "tensor is not part of this file", path: path, tensorName: tensor.name)
         }
+        try file.checkNotShrunk(tensorName: tensor.name)
         return TensorStorage(file: file, range: offset..<offset + tensor.byteCount)
     }
 }

@@ -42,6 +42,7 @@ public final class NPYFile: TensorSource {
         guard tensor.name == info.name else {
             throw FormatError(.tensorNotFound, "no tensor named \"\(tensor.name)\"", path: file.path, tensorName: tensor.name)
         }
+        try file.checkNotShrunk(tensorName: tensor.name)
         // The range was checked against the file size in init.
         return NPYLayout.storage(header, file: file, range: header.dataOffset..<file.count)
     }

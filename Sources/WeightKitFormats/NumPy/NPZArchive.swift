@@ -59,6 +59,7 @@ public final class NPZArchive: TensorSource {
             throw FormatError(.tensorNotFound, "no member \"\(tensor.name).npy\"", path: file.path, tensorName: tensor.name)
         }
         let member = members[index]
+        try file.checkNotShrunk(tensorName: tensor.name)
         if member.entry.isStored {
             try checkStoredCRC(member)
             let range = member.entry.dataOffset + member.header.dataOffset..<member.entry.dataRange.upperBound

@@ -71,6 +71,7 @@ public final class PackReader: TensorSource {
 
     /// The decoded bytes of a section: a view for raw data, an owned buffer for deflated data.
     func load(_ section: PackSection, name: String?, verify: Bool) throws(FormatError) -> TensorStorage {
+        try file.checkNotShrunk(tensorName: name)
         switch section.encoding {
         case .raw:
             // SAFETY of the view: PackHeader checked every section lies inside the file.

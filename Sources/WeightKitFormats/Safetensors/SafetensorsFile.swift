@@ -22,6 +22,7 @@ public final class SafetensorsFile: TensorSource {
         guard let offset = tensor.fileOffset else {
             throw FormatError(.tensorNotFound, "tensor has no data offset", path: file.path, tensorName: tensor.name)
         }
+        try file.checkNotShrunk(tensorName: tensor.name)
         // SAFETY of the view: the header check proved every tensor lies inside the file.
         return TensorStorage(file: file, range: offset..<offset + tensor.byteCount)
     }
