@@ -30,6 +30,23 @@
 
 static const long qblock_bytes[3] = {34, 18, 20};
 
+#if WK_X86
+/* kc f16 (F16C) or bf16 values to floats, 8 at a time. */
+WK_AVX2 static void decode_halves_avx2(int kind, const uint16_t *src, long kc, float *out) {
+    long k = 0;
+    for (; k + 8 <= kc; k += 8) {
+        __m128i h = _mm_loadu_si128((const __m128i *)(src + k));
+        __m256 v = kind == WK_F16 ? _mm256_cvtph_ps(h) : _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+        _mm256_storeu_ps(out + k, v);
+    }
+    for (; k < kc; k++) {
+        uint32_t bits = (uint32_t)src[k] << 16;
+        if (kind == WK_F16) out[k] = wk_half_to_float(src[k]);
+        else memcpy(out + k, &bits, 4);
+    }
+}
+#endif
+
 /* Weights [r, k0 .. k0+kc) as f32 into out. kind: WK_F32/WK_F16/WK_BF16 or WK_GEMM_Q + qtype. */
 static void decode_segment(int kind, const void *w, long cols, long r, long k0, long kc, float *out) {
     if (kind >= WK_GEMM_Q) {
@@ -40,6 +57,9 @@ static void decode_segment(int kind, const void *w, long cols, long r, long k0, 
         return;
     }
     long o = r * cols + k0;
+#if WK_X86
+    if (kind != WK_F32 && wk_has_avx2()) { decode_halves_avx2(kind, (const uint16_t *)w + o, kc, out); return; }
+#endif
     switch (kind) {
     case WK_F16: for (long k = 0; k < kc; k++) out[k] = wk_half_to_float(((const uint16_t *)w)[o + k]); break;
     case WK_BF16:

@@ -38,14 +38,11 @@ static void dequantize_block(int qtype, const uint8_t *b, float *out) {
     }
 }
 
-void wk_qdequantize_blocks(int qtype, const uint8_t *blocks, long nblocks, float *out) {
-    for (long b = 0; b < nblocks; b++) dequantize_block(qtype, blocks + b * block_bytes[qtype], out + b * 32);
-}
 
 void wk_qdequantize_row(int qtype, const void *w, long cols, long r, float *out) {
     long nb = cols / 32, bb = block_bytes[qtype];
     const uint8_t *row = (const uint8_t *)w + r * nb * bb;
-    for (long b = 0; b < nb; b++) dequantize_block(qtype, row + b * bb, out + b * 32);
+    wk_qdequantize_blocks(qtype, row, nb, out);
 }
 
 static float qdot_portable(int qtype, const uint8_t *row, const float *x, long cols) {
@@ -93,6 +90,26 @@ WK_AVX2 static inline void nibbles(const uint8_t *qs, __m128i bias, __m256 q[4])
     q[1] = bytes_to_ps(_mm_unpackhi_epi64(lo, lo));
     q[2] = bytes_to_ps(hi);
     q[3] = bytes_to_ps(_mm_unpackhi_epi64(hi, hi));
+}
+
+/* Blocks to floats with the same arithmetic as dequantize_block (d·q, d·q + m; no FMA), so both
+   bodies give bit-identical values. */
+WK_AVX2 static void dequantize_blocks_avx2(int qtype, const uint8_t *b, long nblocks, float *out) {
+    long bb = block_bytes[qtype];
+    for (long j = 0; j < nblocks; j++, b += bb, out += 32) {
+        __m256 d = _mm256_set1_ps(f16(b)), q[4];
+        if (qtype == WK_Q8_0) {
+            for (int g = 0; g < 4; g++) q[g] = bytes_to_ps(_mm_loadl_epi64((const __m128i *)(b + 2 + 8 * g)));
+        } else {
+            nibbles(b + (qtype == WK_Q4_1 ? 4 : 2), _mm_set1_epi8(qtype == WK_Q4_1 ? 0 : 8), q);
+        }
+        __m256 m = _mm256_set1_ps(qtype == WK_Q4_1 ? f16(b + 2) : 0);
+        for (int g = 0; g < 4; g++) {
+            __m256 v = _mm256_mul_ps(q[g], d);
+            if (qtype == WK_Q4_1) v = _mm256_add_ps(v, m);
+            _mm256_storeu_ps(out + 8 * g, v);
+        }
+    }
 }
 
 /* Σ_c W[row, c] x[c] for one row of blocks. */
@@ -259,4 +276,11 @@ void wk_qmatvec(int qtype, const void *w, const float *x, float *y, long cols, l
 
 void wk_qmatmul(int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0, long row1) {
     wk_gemm(WK_GEMM_Q + qtype, w, x, y, n, cols, ystride, row0, row1);
+}
+
+void wk_qdequantize_blocks(int qtype, const uint8_t *blocks, long nblocks, float *out) {
+#if WK_X86
+    if (wk_has_avx2()) { dequantize_blocks_avx2(qtype, blocks, nblocks, out); return; }
+#endif
+    for (long b = 0; b < nblocks; b++) dequantize_block(qtype, blocks + b * block_bytes[qtype], out + b * 32);
 }

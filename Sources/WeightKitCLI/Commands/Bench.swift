@@ -8,8 +8,10 @@ extension WeightKitCommand {
             abstract: "Measure load time, prefill and decode tokens/s, and peak memory of a model.",
             discussion: """
                 Same definitions as `llama-bench -p 128 -n 64`: prefill is one forward pass over a \
-                128-token prompt; decode generates 64 tokens one at a time after it. Token ids are \
-                fixed pseudo-random ids, so no tokenizer is needed.
+                128-token prompt; decode generates 64 tokens one at a time from an empty context \
+                (a separate run, as llama-bench's tg test). One unmeasured warm-up pass comes \
+                first, as in llama-bench. Token ids are fixed pseudo-random ids, so no tokenizer is \
+                needed.
 
                 Examples:
                   weightkit bench ./SmolLM2-135M/
@@ -54,17 +56,22 @@ extension WeightKitCommand {
                 let promptIDs = (0..<prompt).map { _ in Int(random.next() % UInt64(vocab)) }
                 var rows: [JSONValue] = []
                 for count in threadCounts! {
-                    let transformer = Transformer(graph: model.graph, maxSequence: prompt + generate + 1, threads: count)
+                    let transformer = Transformer(graph: model.graph, maxSequence: max(prompt, generate) + 1, threads: count)
+                    // Warm-up: the first pass faults the mapped weights in.
+                    _ = try transformer.forward(promptIDs)
                     var prefill: [Double] = [], decode: [Double] = []
                     for _ in 0..<repetitions {
                         transformer.reset()
                         let a = monotonicSeconds()
-                        var logits = try transformer.forward(promptIDs)
+                        _ = try transformer.forward(promptIDs)
                         let b = monotonicSeconds()
-                        for _ in 0..<generate { logits = try transformer.forward([Sampler.argmax(logits)]) }
+                        transformer.reset()
+                        var token = promptIDs[0]
                         let c = monotonicSeconds()
+                        for _ in 0..<generate { token = Sampler.argmax(try transformer.forward([token])) }
+                        let d = monotonicSeconds()
                         prefill.append(Double(prompt) / (b - a))
-                        decode.append(Double(generate) / (c - b))
+                        decode.append(Double(generate) / (d - c))
                     }
                     let (pm, ps) = meanSD(prefill), (dm, ds) = meanSD(decode)
                     if !json {
