@@ -72,19 +72,63 @@ static void decode_segment(int kind, const void *w, long cols, long r, long k0, 
     }
 }
 
+#if WK_X86
+/* rows[i][k] (8 rows of kc floats, stride KC) into panel[k][i0 + i]: 8 x 8 tiles transposed in
+   registers (unpack, shuffle, lane permute), the tail column by column. */
+WK_AVX2 static void transpose8_avx2(const float *rows, long kc, float *panel, long i0) {
+    long k = 0;
+    for (; k + 8 <= kc; k += 8) {
+        __m256 r0 = _mm256_loadu_ps(rows + 0 * KC + k), r1 = _mm256_loadu_ps(rows + 1 * KC + k);
+        __m256 r2 = _mm256_loadu_ps(rows + 2 * KC + k), r3 = _mm256_loadu_ps(rows + 3 * KC + k);
+        __m256 r4 = _mm256_loadu_ps(rows + 4 * KC + k), r5 = _mm256_loadu_ps(rows + 5 * KC + k);
+        __m256 r6 = _mm256_loadu_ps(rows + 6 * KC + k), r7 = _mm256_loadu_ps(rows + 7 * KC + k);
+        __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+        __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+        __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+        __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+        __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+        __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+        __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+        __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+        float *dst = panel + k * MR + i0;
+        _mm256_store_ps(dst + 0 * MR, _mm256_permute2f128_ps(u0, u4, 0x20));
+        _mm256_store_ps(dst + 1 * MR, _mm256_permute2f128_ps(u1, u5, 0x20));
+        _mm256_store_ps(dst + 2 * MR, _mm256_permute2f128_ps(u2, u6, 0x20));
+        _mm256_store_ps(dst + 3 * MR, _mm256_permute2f128_ps(u3, u7, 0x20));
+        _mm256_store_ps(dst + 4 * MR, _mm256_permute2f128_ps(u0, u4, 0x31));
+        _mm256_store_ps(dst + 5 * MR, _mm256_permute2f128_ps(u1, u5, 0x31));
+        _mm256_store_ps(dst + 6 * MR, _mm256_permute2f128_ps(u2, u6, 0x31));
+        _mm256_store_ps(dst + 7 * MR, _mm256_permute2f128_ps(u3, u7, 0x31));
+    }
+    for (; k < kc; k++)
+        for (long i = 0; i < 8; i++) panel[k * MR + i0 + i] = rows[i * KC + k];
+}
+#endif
+
 /* Rows [r, r+rb), every column, into panel[k][MR] (rows past rb zero). Whole rows, read one
    after the other: one sequential stream the prefetcher follows (slices of rows 2 KB apart were
-   18 % of a prefill, stalled on memory). */
+   18 % of a prefill, stalled on memory). Each slice of KC columns is decoded row by row into
+   seg, then transposed. */
 static void pack_panel(int kind, const void *w, long cols, long r, long rb, float *panel) {
-    float seg[KC];
+    float seg[MR * KC] __attribute__((aligned(32)));
+#if WK_X86
+    int avx2 = wk_has_avx2();
+#endif
     for (long k0 = 0; k0 < cols; k0 += KC) {
         long kc = cols - k0 < KC ? cols - k0 : KC;
         for (long i = 0; i < MR; i++) {
-            if (i < rb) decode_segment(kind, w, cols, r + i, k0, kc, seg);
-            else memset(seg, 0, sizeof seg);
-            float *dst = panel + k0 * MR + i;
-            for (long k = 0; k < kc; k++) dst[k * MR] = seg[k];
+            if (i < rb) decode_segment(kind, w, cols, r + i, k0, kc, seg + i * KC);
+            else memset(seg + i * KC, 0, sizeof(float) * KC);
         }
+#if WK_X86
+        if (avx2) {
+            transpose8_avx2(seg, kc, panel + k0 * MR, 0);
+            transpose8_avx2(seg + 8 * KC, kc, panel + k0 * MR, 8);
+            continue;
+        }
+#endif
+        for (long i = 0; i < MR; i++)
+            for (long k = 0; k < kc; k++) panel[(k0 + k) * MR + i] = seg[i * KC + k];
     }
 }
 

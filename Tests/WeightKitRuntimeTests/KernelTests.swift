@@ -74,3 +74,33 @@ extension KernelSwitches {
         }
     }
 }
+
+extension KernelSwitches.KernelTests {
+    static func randomValues(_ count: Int, seed: UInt64, scale: Float) -> [Float] {
+        var random = SplitMix64(seed: seed)
+        return (0..<count).map { _ in (Float(Int(random.next() % 200_001)) / 100_000 - 1) * scale }
+    }
+
+    @Test("SwiGLU and softmax with the vector exp match libm's one value at a time, AVX2 and portable", arguments: [false, true])
+    func activations(portable: Bool) {
+        MatMul.forcePortable(portable)
+        defer { MatMul.forcePortable(false) }
+        for count in [0, 1, 7, 8, 9, 31, 64, 1537] {
+            // Gates across silu's whole range, including where exp(-g) overflows or vanishes.
+            var gate = Self.randomValues(count, seed: UInt64(count), scale: 120)
+            if count > 3 { gate[0] = -100; gate[1] = 100; gate[2] = 0 }
+            let up = Self.randomValues(count, seed: UInt64(count) + 9, scale: 3)
+            var want = gate
+            gate.withUnsafeMutableBufferPointer { g in up.withUnsafeBufferPointer { Ops.swiglu(g.baseAddress!, $0.baseAddress!, count: count) } }
+            want.withUnsafeMutableBufferPointer { g in up.withUnsafeBufferPointer { Ops.scalarSwiglu(g.baseAddress!, $0.baseAddress!, count: count) } }
+            for i in 0..<count { #expect(abs(gate[i] - want[i]) <= 4e-7 * max(1, abs(want[i])), "swiglu \(count) [\(i)]") }
+
+            var scores = Self.randomValues(count, seed: UInt64(count) + 3, scale: 40)
+            var reference = scores
+            scores.withUnsafeMutableBufferPointer { Ops.softmax($0.baseAddress!, count: count) }
+            reference.withUnsafeMutableBufferPointer { Ops.scalarSoftmax($0.baseAddress!, count: count) }
+            for i in 0..<count { #expect(abs(scores[i] - reference[i]) <= 1e-6 * max(reference[i], 1e-30) + 1e-37, "softmax \(count) [\(i)]") }
+            if count > 0 { #expect(abs(scores.reduce(0, +) - 1) < 1e-5) }
+        }
+    }
+}

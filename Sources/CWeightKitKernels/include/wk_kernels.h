@@ -21,6 +21,12 @@ enum wk_dtype { WK_F32 = 0, WK_F16 = 1, WK_BF16 = 2 };
 #define WK_GEMM_Q 16
 void wk_gemm(int kind, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0, long row1);
 
+/* gate[i] = silu(gate[i]) · up[i] (activations.c; AVX2 with a vector exp). */
+void wk_swiglu(float *gate, const float *up, long n);
+
+/* x = softmax(x), stable (the maximum is subtracted first). */
+void wk_softmax(float *x, long n);
+
 /* Counts gathered by wk_scan_f32 (added to what `out` already holds). Limits are positive. */
 typedef struct {
     long nan, inf, nonzero;

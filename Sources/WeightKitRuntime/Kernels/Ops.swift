@@ -31,8 +31,13 @@ public enum Ops {
         for i in 0..<count { unsafe out[i] = (x[i] - mean) * scale * weight[i] + bias[i] }
     }
 
-    /// In-place numerically stable softmax (subtracts the max first).
+    /// In-place numerically stable softmax (C, `wk_softmax`: a vector exp on AVX2).
     public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        unsafe wk_softmax(x, count)
+    }
+
+    /// The reference softmax: subtracts the max, libm's expf one value at a time.
+    public static func scalarSoftmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
         guard count > 0 else { return }
         var maximum = unsafe x[0]
         for i in 1..<count { maximum = max(maximum, unsafe x[i]) }
@@ -85,8 +90,13 @@ public enum Ops {
         return table
     }
 
-    /// gate = silu(gate) * up (SwiGLU), in place on `gate`.
+    /// gate = silu(gate) * up (SwiGLU), in place on `gate` (C, `wk_swiglu`: a vector exp on AVX2).
     public static func swiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+        unsafe wk_swiglu(gate, up, count)
+    }
+
+    /// The reference SwiGLU: libm's expf one value at a time.
+    public static func scalarSwiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
         for i in 0..<count {
             let g = unsafe gate[i]
             unsafe gate[i] = g / (1 + expf(-g)) * up[i]
