@@ -37,6 +37,14 @@ typedef struct {
 
 void wk_scan_f32(const float *x, long n, float limit, float target, wk_value_scan *out);
 
+/* A spin-wait hint (x86 `pause`): lets the core run its sibling's work and saves power while a
+   thread polls a flag. */
+static inline void wk_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 /* 1 when the CPU has PCLMULQDQ and SSE4.1, so wk_crc32_fold can run. */
 int wk_has_pclmul(void);
 
