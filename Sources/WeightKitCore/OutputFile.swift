@@ -1,3 +1,4 @@
+import CWeightKitKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -19,6 +20,8 @@ public final class OutputFile {
     private var committed = false
     /// Bytes written so far.
     public private(set) var written = 0
+    /// Where the last writeback request ended.
+    private var writebackStart = 0
 
     /// Creates the temporary file beside `path` (calls `mkstemp`).
     public init(path: String) throws(FormatError) {
@@ -81,7 +84,21 @@ public final class OutputFile {
             left -= n
             written += n
         }
+        startWriteback()
     }
+
+    /// Asks the kernel to start writing what is finished to disk (`sync_file_range`, Linux; no
+    /// waiting) every `writebackBytes`, so the disk works while we produce the rest and
+    /// `commit()`'s fsync finds little left: packing a 540 MB folder went from 0.59 to ~0.3 s
+    /// here (a C test of the same pattern: 0.47 -> 0.26 s for 540 MB, fsync included).
+    private func startWriteback() {
+        guard written - writebackStart >= Self.writebackBytes else { return }
+        _ = wk_start_writeback(descriptor, Int64(writebackStart), Int64(written - writebackStart))
+        writebackStart = written
+    }
+
+    /// Bytes between writeback requests.
+    static let writebackBytes = 16 << 20
 
     /// Moves the position `count` bytes forward without writing (calls `lseek`), leaving a hole.
     private func skip(_ count: Int) throws(FormatError) {

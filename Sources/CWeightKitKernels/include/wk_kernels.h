@@ -37,6 +37,10 @@ typedef struct {
 
 void wk_scan_f32(const float *x, long n, float limit, float target, wk_value_scan *out);
 
+/* Starts writeback of [offset, offset+count) of fd to disk without waiting (Linux
+   sync_file_range SYNC_FILE_RANGE_WRITE; elsewhere nothing). io.c. */
+int wk_start_writeback(int fd, long long offset, long long count);
+
 /* A spin-wait hint (x86 `pause`): lets the core run its sibling's work and saves power while a
    thread polls a flag. */
 static inline void wk_cpu_relax(void) {
