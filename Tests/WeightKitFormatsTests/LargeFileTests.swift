@@ -18,20 +18,9 @@ struct LargeFileTests {
 
     @Test("safetensors: a tensor at data offset 4 GiB + 32 reads back exactly")
     func safetensors() throws {
+        // Written by Python with a seek past the 4 GiB of zeros (LargeFileWriteTests.source).
         let folder = TemporaryFolder()
-        let path = folder.file("big.safetensors")
-        _ = try python("""
-            import sys, json, struct, numpy as np
-            pad = \(Self.padBytes)
-            header = {"pad": {"dtype": "U8", "shape": [pad], "data_offsets": [0, pad]},
-                      "x": {"dtype": "F32", "shape": [4], "data_offsets": [pad, pad + 16]}}
-            h = json.dumps(header).encode(); h += b" " * (-len(h) % 8)
-            with open(sys.argv[1], "wb") as f:
-                f.write(struct.pack("<Q", len(h)) + h)
-                f.seek(8 + len(h) + pad)
-                f.write(np.array([1.5, -2, 3e9, 7], np.float32).tobytes())
-            """, [path])
-        let file = try SafetensorsFile(path: path)
+        let file = try LargeFileWriteTests.source(in: folder, padDType: "U8")
         #expect(file.tensor(named: "pad")?.byteCount == Self.padBytes)
         #expect(try Self.values(of: file, "x") == [1.5, -2, 3e9, 7])
     }
