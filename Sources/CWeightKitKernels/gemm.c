@@ -51,6 +51,10 @@ WK_AVX2 static void decode_halves_avx2(int kind, const uint16_t *src, long kc, f
 static void decode_segment(int kind, const void *w, long cols, long r, long k0, long kc, float *out) {
     if (kind >= WK_GEMM_Q) {
         int qtype = kind - WK_GEMM_Q;
+        if (qtype & WK_QX4) {
+            wk_qdequantize_x4_blocks(qtype & ~WK_QX4, w, cols, r, k0 / 32, kc / 32, out);
+            return;
+        }
         long bb = qblock_bytes[qtype];
         const uint8_t *blocks = (const uint8_t *)w + (r * (cols / 32) + k0 / 32) * bb;
         wk_qdequantize_blocks(qtype, blocks, kc / 32, out);

@@ -12,6 +12,43 @@
 
 static const long block_bytes[3] = {34, 18, 20};
 
+/* ---- interleaved layout (WK_QX4) --------------------------------------------------------------
+   Rows in groups of four (the last group padded with zero rows); for each block index b a unit
+   of 4·block_bytes: the four rows' f16 scales d[4], for Q4_1 their f16 mins m[4], then the four
+   rows' quants one row after the other. Decode then reads one sequential stream and loads four
+   scales with one instruction (ggml repacks Q4_0 the same way for the same reasons). */
+static inline long x4_header(int qtype) { return qtype == WK_Q4_1 ? 16 : 8; }
+static inline long x4_quants(int qtype) { return qtype == WK_Q8_0 ? 32 : 16; }
+
+long wk_qx4_bytes(int qtype, long rows, long cols) { return (rows + 3) / 4 * (cols / 32) * 4 * block_bytes[qtype]; }
+
+void wk_qrepack_x4(int qtype, const void *src, long rows, long cols, void *dst) {
+    long nb = cols / 32, bb = block_bytes[qtype], hdr = x4_header(qtype), qsz = x4_quants(qtype);
+    uint8_t *out = (uint8_t *)dst;
+    memset(out, 0, (size_t)wk_qx4_bytes(qtype, rows, cols));
+    for (long r = 0; r < rows; r++) {
+        long g = r / 4, j = r % 4;
+        for (long b = 0; b < nb; b++) {
+            const uint8_t *blk = (const uint8_t *)src + (r * nb + b) * bb;
+            uint8_t *unit = out + (g * nb + b) * 4 * bb;
+            memcpy(unit + 2 * j, blk, 2);
+            if (qtype == WK_Q4_1) memcpy(unit + 8 + 2 * j, blk + 2, 2);
+            memcpy(unit + hdr + j * qsz, blk + (bb - qsz), (size_t)qsz);
+        }
+    }
+}
+
+/* Blocks [b0, b0+n) of row r of an interleaved matrix, in the ordinary block layout. */
+static void x4_row_blocks(int qtype, const uint8_t *base, long nb, long r, long b0, long n, uint8_t *out) {
+    long bb = block_bytes[qtype], hdr = x4_header(qtype), qsz = x4_quants(qtype), g = r / 4, j = r % 4;
+    for (long b = b0; b < b0 + n; b++, out += bb) {
+        const uint8_t *unit = base + (g * nb + b) * 4 * bb;
+        memcpy(out, unit + 2 * j, 2);
+        if (qtype == WK_Q4_1) memcpy(out + 2, unit + 8 + 2 * j, 2);
+        memcpy(out + (bb - qsz), unit + hdr + j * qsz, (size_t)qsz);
+    }
+}
+
 static inline float qhalf(const uint8_t *p) { return wk_half_to_float((uint16_t)(p[0] | (p[1] << 8))); }
 
 /* ---- portable bodies ---------------------------------------------------------------------- */
@@ -40,9 +77,22 @@ static void dequantize_block(int qtype, const uint8_t *b, float *out) {
 
 
 void wk_qdequantize_row(int qtype, const void *w, long cols, long r, float *out) {
-    long nb = cols / 32, bb = block_bytes[qtype];
-    const uint8_t *row = (const uint8_t *)w + r * nb * bb;
+    long nb = cols / 32;
+    if (qtype & WK_QX4) {
+        wk_qdequantize_x4_blocks(qtype & ~WK_QX4, w, cols, r, 0, nb, out);
+        return;
+    }
+    const uint8_t *row = (const uint8_t *)w + r * nb * block_bytes[qtype];
     wk_qdequantize_blocks(qtype, row, nb, out);
+}
+
+void wk_qdequantize_x4_blocks(int qtype, const void *w, long cols, long r, long b0, long n, float *out) {
+    uint8_t tmp[64 * 34];
+    for (long done = 0; done < n; done += 64) {
+        long k = n - done < 64 ? n - done : 64;
+        x4_row_blocks(qtype, (const uint8_t *)w, cols / 32, r, b0 + done, k, tmp);
+        wk_qdequantize_blocks(qtype, tmp, k, out + done * 32);
+    }
 }
 
 static float qdot_portable(int qtype, const uint8_t *row, const float *x, long cols) {
@@ -285,6 +335,46 @@ WK_AVX2 static void qrows_i16(int qtype, const uint8_t *base, long stride, const
 #undef WK_QROWS
 }
 
+/* Group g of an interleaved matrix (four rows) against the activations: y4[0..3]. */
+WK_AVX2 static inline __attribute__((always_inline)) void qgroup_x4_i16(int qtype, const uint8_t *group, const wk_qact *q, long nb, float *y4) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+    __m128 extra = _mm_setzero_ps();
+    long unit = 4 * block_bytes[qtype], hdr = x4_header(qtype), qsz = x4_quants(qtype);
+    for (long b = 0; b < nb; b++, group += unit) {
+        __m256i a0 = _mm256_load_si256((const __m256i *)(q->a + b * 32));
+        __m256i a1 = _mm256_load_si256((const __m256i *)(q->a + b * 32 + 16));
+        /* The four rows' scales in one load: d·da per row. */
+        __m128 s4 = _mm_mul_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)group)), _mm_set1_ps(q->da[b]));
+        /* qblock_i16 reads quants at blk + 2 (Q8_0, Q4_0) or blk + 4 (Q4_1): point it there. */
+        const uint8_t *qs = group + hdr - (qtype == WK_Q4_1 ? 4 : 2);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(_mm_cvtss_f32(s4)), qblock_i16(qtype, qs, a0, a1), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(_mm_cvtss_f32(_mm_shuffle_ps(s4, s4, 0x55))), qblock_i16(qtype, qs + qsz, a0, a1), acc1);
+        acc2 = _mm256_fmadd_ps(_mm256_set1_ps(_mm_cvtss_f32(_mm_shuffle_ps(s4, s4, 0xAA))), qblock_i16(qtype, qs + 2 * qsz, a0, a1), acc2);
+        acc3 = _mm256_fmadd_ps(_mm256_set1_ps(_mm_cvtss_f32(_mm_shuffle_ps(s4, s4, 0xFF))), qblock_i16(qtype, qs + 3 * qsz, a0, a1), acc3);
+        if (qtype == WK_Q4_0) extra = _mm_fmadd_ps(s4, _mm_set1_ps(q->asum8[b]), extra);
+        if (qtype == WK_Q4_1)
+            extra = _mm_fmadd_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(group + 8))), _mm_set1_ps(q->xsum[b]), extra);
+    }
+    _mm_storeu_ps(y4, _mm_add_ps(hsum4(acc0, acc1, acc2, acc3), extra));
+}
+
+/* Rows [row0, row1) of an interleaved matrix; a group only partly in the range is computed whole
+   into a scratch buffer and only its rows in range are kept. */
+WK_AVX2 static void qrows_x4_i16(int qtype, const uint8_t *base, const wk_qact *q, long cols, float *y, long row0, long row1) {
+    long nb = cols / 32, unit = 4 * block_bytes[qtype];
+    for (long g = row0 / 4; g * 4 < row1; g++) {
+        float y4[4];
+        const uint8_t *group = base + g * nb * unit;
+        switch (qtype) {
+        case WK_Q8_0: qgroup_x4_i16(WK_Q8_0, group, q, nb, y4); break;
+        case WK_Q4_0: qgroup_x4_i16(WK_Q4_0, group, q, nb, y4); break;
+        default: qgroup_x4_i16(WK_Q4_1, group, q, nb, y4); break;
+        }
+        for (long j = 0; j < 4; j++)
+            if (g * 4 + j >= row0 && g * 4 + j < row1) y[g * 4 + j] = y4[j];
+    }
+}
+
 /* Activation mode: 16-bit (default) or f32 (WEIGHTKIT_F32_ACTIVATIONS=1 or wk_qset_f32_activations). */
 static int f32_activations = -1;
 
@@ -303,7 +393,8 @@ WK_AVX2 static int qmatvec_i16_avx2(int qtype, const uint8_t *base, long stride,
     if (cols > WK_QA_MAX_COLS) return 0;
     static __thread wk_qact q;
     quantize_activations_i16(x, cols, &q);
-    qrows_i16(qtype, base, stride, &q, cols, y, row0, row1);
+    if (qtype & WK_QX4) qrows_x4_i16(qtype & ~WK_QX4, base, &q, cols, y, row0, row1);
+    else qrows_i16(qtype, base, stride, &q, cols, y, row0, row1);
     return 1;
 }
 #endif
@@ -311,11 +402,35 @@ WK_AVX2 static int qmatvec_i16_avx2(int qtype, const uint8_t *base, long stride,
 /* ---- dispatch ----------------------------------------------------------------------------- */
 
 void wk_qmatvec(int qtype, const void *w, const float *x, float *y, long cols, long row0, long row1) {
-    long stride = cols / 32 * block_bytes[qtype];
     const uint8_t *base = (const uint8_t *)w;
+    long stride = (qtype & WK_QX4) ? 0 : cols / 32 * block_bytes[qtype];
+#if WK_X86
+    if (wk_has_avx2() && !wk_quses_f32_activations() && qmatvec_i16_avx2(qtype, base, stride, x, y, cols, row0, row1)) return;
+#endif
+    if (qtype & WK_QX4) { /* f32 activations or portable: one row at a time, regathered */
+        int plain = qtype & ~WK_QX4;
+        long nb = cols / 32;
+        uint8_t row[256 * 34];
+        if (nb > 256) { /* wider than any model we know: dequantize and use the f32 product */
+            float *tmp = malloc((size_t)cols * sizeof(float));
+            if (tmp == NULL) abort();
+            for (long r = row0; r < row1; r++) {
+                wk_qdequantize_x4_blocks(plain, w, cols, r, 0, nb, tmp);
+                float s = 0;
+                for (long c = 0; c < cols; c++) s += tmp[c] * x[c];
+                y[r] = s;
+            }
+            free(tmp);
+            return;
+        }
+        for (long r = row0; r < row1; r++) {
+            x4_row_blocks(plain, base, nb, r, 0, nb, row);
+            wk_qmatvec(plain, row, x, y + r, cols, 0, 1);
+        }
+        return;
+    }
 #if WK_X86
     if (wk_has_avx2()) {
-        if (!wk_quses_f32_activations() && qmatvec_i16_avx2(qtype, base, stride, x, y, cols, row0, row1)) return;
         for (long r = row0; r < row1; r++) y[r] = qdot_avx2(qtype, base + r * stride, x, cols);
         return;
     }

@@ -7,10 +7,14 @@ public struct Weight: Sendable {
     /// The bytes (a view into the mapped file when possible).
     public let storage: TensorStorage
 
+    /// How a block-quantized matrix's bytes are ordered (`.rows` for everything read from a file).
+    public let blockOrder: BlockOrder
+
     /// Creates a bound weight.
-    public init(info: TensorInfo, storage: TensorStorage) {
+    public init(info: TensorInfo, storage: TensorStorage, blockOrder: BlockOrder = .rows) {
         self.info = info
         self.storage = storage
+        self.blockOrder = blockOrder
     }
 
     /// Rows of a matrix (the first dimension; 1 for a vector).
@@ -19,6 +23,15 @@ public struct Weight: Sendable {
     public var columns: Int { info.shape.rank >= 2 ? info.elementCount / max(rows, 1) : info.elementCount }
     /// The element type.
     public var dtype: DType { info.dtype }
+}
+
+/// The byte order of a weight.
+public enum BlockOrder: Sendable, Equatable {
+    /// Row after row, as files store it.
+    case rows
+    /// Block-quantized rows in groups of four, each block index's four scales together, then
+    /// their quants (the runtime's copy for decode; `CWeightKitKernels`' `wk_qrepack_x4`).
+    case interleaved4
 }
 
 /// The weights of one transformer block, by role.

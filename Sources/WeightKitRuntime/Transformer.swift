@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import WeightKitCore
 import WeightKitGraph
 
@@ -19,11 +22,33 @@ public final class Transformer {
     /// Prepares to run `graph` for sequences of up to `maxSequence` tokens (capped at the model's
     /// context length), on `threads` threads (0: all cores).
     public init(graph: ModelGraph, maxSequence: Int? = nil, threads: Int = 0, batch: Int = 128) {
-        self.graph = graph
+        self.graph = Self.interleavingQuantizedMatrices(graph)
         self.parallel = Parallel(threads: threads)
         let capacity = max(1, min(graph.config.contextLength, maxSequence ?? graph.config.contextLength))
         // Chunks longer than the sequence would only be unused buffers.
         self.state = RunState(config: graph.config, capacity: capacity, batch: max(1, min(batch, capacity)))
+    }
+
+    /// The graph with every block-quantized projection (and the unembedding) copied into the
+    /// interleaved layout decode reads fastest (`QuantizedMatMul.interleaved`); the token
+    /// embedding stays as mapped (only rows are looked up in it). The copies cost the quantized
+    /// weights' size in memory and ~0.1 s for SmolLM2; `WEIGHTKIT_INTERLEAVE=0` skips them.
+    static func interleavingQuantizedMatrices(_ graph: ModelGraph) -> ModelGraph {
+        if let flag = unsafe getenv("WEIGHTKIT_INTERLEAVE"), unsafe String(cString: flag) == "0" { return graph }
+        var g = graph
+        g.blocks = graph.blocks.map { b in
+            var b = b
+            b.query = QuantizedMatMul.interleaved(b.query)
+            b.key = QuantizedMatMul.interleaved(b.key)
+            b.value = QuantizedMatMul.interleaved(b.value)
+            b.output = QuantizedMatMul.interleaved(b.output)
+            b.gate = b.gate.map(QuantizedMatMul.interleaved)
+            b.up = QuantizedMatMul.interleaved(b.up)
+            b.down = QuantizedMatMul.interleaved(b.down)
+            return b
+        }
+        g.unembedding = QuantizedMatMul.interleaved(graph.unembedding)
+        return g
     }
 
     /// Positions the cache can hold.

@@ -29,6 +29,19 @@ extension KernelSwitches {
             for (rows, cols, n) in [(1, 32, 1), (5, 64, 2), (13, 96, 5), (67, 160, 4), (7, 4160, 3), (3, 32, 9)] {
                 let w = Self.weight(rows: rows, cols: cols, scheme: scheme, seed: UInt64(rows * 1000 + cols))
                 KernelTests.expectProducts(w, n: n, tolerance: tolerance, label: "\(scheme) \(body)", reference: QuantizedMatMul.scalarMatVec)
+            // The runtime's interleaved copy (rows in groups of four; row counts here are mostly
+            // not multiples of four, and two threads split groups) against the same reference.
+            let wi = QuantizedMatMul.interleaved(w)
+            #expect(wi.blockOrder == .interleaved4)
+            KernelTests.expectProducts(wi, n: n, tolerance: tolerance, label: "\(scheme) \(body) interleaved") { _, x in
+                QuantizedMatMul.scalarMatVec(w, x)
+            }
+            for r in [0, rows / 2, rows - 1] {
+                var plain = [Float](repeating: .nan, count: cols), fromInterleaved = [Float](repeating: 0, count: cols)
+                plain.withUnsafeMutableBufferPointer { QuantizedMatMul.row(w, r, into: $0.baseAddress!) }
+                fromInterleaved.withUnsafeMutableBufferPointer { QuantizedMatMul.row(wi, r, into: $0.baseAddress!) }
+                #expect(plain == fromInterleaved, "\(scheme) row \(r) of \(rows)")
+            }
                 var decoded = [Float](repeating: .nan, count: cols)
                 decoded.withUnsafeMutableBufferPointer { QuantizedMatMul.row(w, rows - 1, into: $0.baseAddress!) }
                 let expected = w.storage.withUnsafeBytes { raw in

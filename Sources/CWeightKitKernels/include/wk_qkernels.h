@@ -22,6 +22,20 @@
 /* Block types, matching the order the Swift side passes. */
 enum wk_qtype { WK_Q8_0 = 0, WK_Q4_0 = 1, WK_Q4_1 = 2 };
 
+/* Or'ed into a block type: the matrix is in the interleaved layout wk_qrepack_x4 makes (rows in
+   groups of four, each block index's four scales together, then their quants). Every function
+   here takes either layout. */
+#define WK_QX4 8
+
+/* Bytes of the interleaved copy of a [rows, cols] matrix (rows padded to a multiple of 4). */
+long wk_qx4_bytes(int qtype, long rows, long cols);
+
+/* Writes the interleaved copy of src ([rows, cols], ordinary layout) to dst (wk_qx4_bytes). */
+void wk_qrepack_x4(int qtype, const void *src, long rows, long cols, void *dst);
+
+/* Blocks [b0, b0+n) of row r of an interleaved matrix, decoded to out[32 * n]. */
+void wk_qdequantize_x4_blocks(int qtype, const void *w, long cols, long r, long b0, long n, float *out);
+
 /* y[r] = sum_c W[r, c] * x[c] for r in [row0, row1). */
 void wk_qmatvec(int qtype, const void *w, const float *x, float *y, long cols, long row0, long row1);
 

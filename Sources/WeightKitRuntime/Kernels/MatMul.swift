@@ -58,7 +58,7 @@ public enum MatMul {
             let base = unsafe raw.baseAddress!
             // SAFETY: the weight holds rows × cols elements (or rows × cols/32 blocks); x has n × cols floats, y n rows of yStride ≥ rows; each
             // thread writes only its own rows.
-            if let type = QuantizedMatMul.code(w.dtype) {
+            if let type = QuantizedMatMul.kernelCode(w) {
                 precondition(cols % 32 == 0, "quantized rows are whole blocks (the readers refuse partial ones)")
                 if n == 1 { unsafe wk_qmatvec(type, base, x, y, cols, lower, upper) }
                 else { unsafe wk_qmatmul(type, base, x, y, n, cols, yStride, lower, upper) }

@@ -29,9 +29,31 @@ public enum QuantizedMatMul {
         }
     }
 
+    /// The kernel code for `w`: its block type, with `WK_QX4` for the interleaved layout.
+    static func kernelCode(_ w: Weight) -> Int32? {
+        guard let type = code(w.dtype) else { return nil }
+        return w.blockOrder == .interleaved4 ? type | WK_QX4 : type
+    }
+
+    /// `w` copied into the interleaved layout (rows in groups of four, each block index's four
+    /// scales together, then their quants): decode reads one sequential stream and loads four
+    /// scales at once. Not quantized, or not a matrix of whole blocks: `w` itself.
+    public static func interleaved(_ w: Weight) -> Weight {
+        guard w.blockOrder == .rows, let type = code(w.dtype), w.info.shape.rank == 2, w.columns % 32 == 0 else { return w }
+        let rows = w.rows, cols = w.columns
+        let buffer = AlignedBuffer(count: wk_qx4_bytes(type, rows, cols))
+        unsafe w.storage.withUnsafeBytes { src in
+            unsafe buffer.withUnsafeMutableBytes { dst in
+                // SAFETY: src holds rows × cols/32 blocks (checked by the readers); dst has wk_qx4_bytes.
+                unsafe wk_qrepack_x4(type, src.baseAddress!, rows, cols, dst.baseAddress!)
+            }
+        }
+        return Weight(info: w.info, storage: TensorStorage(buffer: buffer), blockOrder: .interleaved4)
+    }
+
     /// Row `index` of a quantized table decoded to f32 (embedding lookups).
     public static func row(_ w: Weight, _ index: Int, into out: UnsafeMutablePointer<Float>) {
-        guard let type = code(w.dtype) else { preconditionFailure("no quantized kernel for \(w.dtype)") }
+        guard let type = kernelCode(w) else { preconditionFailure("no quantized kernel for \(w.dtype)") }
         precondition(index >= 0 && index < w.rows, "row \(index) outside the table")
         unsafe w.storage.withUnsafeBytes { raw in
             // SAFETY: index < rows, so the row's blocks lie inside the storage; out holds columns floats.
