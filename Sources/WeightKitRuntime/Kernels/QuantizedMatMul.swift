@@ -63,6 +63,7 @@ public enum QuantizedMatMul {
 
     /// The reference: each row decoded by Core's `QuantBlocks`, then a plain f32 dot product.
     public static func scalarMatVec(_ w: Weight, _ x: [Float]) -> [Float] {
+        precondition(w.blockOrder == .rows, "the reference reads rows as files store them")
         let rows = w.rows, cols = w.columns, rowBytes = cols / w.dtype.blockElements * w.dtype.blockBytes
         var y = [Float](repeating: 0, count: rows)
         var row = [Float](repeating: 0, count: cols)
