@@ -336,26 +336,42 @@ WK_AVX2 static void qrows_i16(int qtype, const uint8_t *base, long stride, const
 }
 
 /* Group g of an interleaved matrix (four rows) against the activations: y4[0..3]. */
+/* One block's 8 int32 partial sums for one row (no float conversion yet). */
+WK_AVX2 static inline __attribute__((always_inline)) __m256i qblock_i32(int qtype, const uint8_t *qs, __m256i a0, __m256i a1) {
+    __m256i w0, w1;
+    if (qtype == WK_Q8_0) {
+        w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)qs));
+        w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(qs + 16)));
+    } else {
+        __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)qs));
+        w0 = _mm256_and_si256(v, _mm256_set1_epi16(0x0F));
+        w1 = _mm256_srli_epi16(v, 4);
+    }
+    return _mm256_add_epi32(_mm256_madd_epi16(w0, a0), _mm256_madd_epi16(w1, a1));
+}
+
+/* Group g of an interleaved matrix (four rows) against the activations: y4[0..3]. The four
+   rows' integer sums are folded into one vector (lanes r0 r1 r2 r3 | r0 r1 r2 r3) before the
+   one conversion and one FMA with the four scales. */
 WK_AVX2 static inline __attribute__((always_inline)) void qgroup_x4_i16(int qtype, const uint8_t *group, const wk_qact *q, long nb, float *y4) {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+    __m256 acc = _mm256_setzero_ps();
     __m128 extra = _mm_setzero_ps();
     long unit = 4 * block_bytes[qtype], hdr = x4_header(qtype), qsz = x4_quants(qtype);
     for (long b = 0; b < nb; b++, group += unit) {
         __m256i a0 = _mm256_load_si256((const __m256i *)(q->a + b * 32));
         __m256i a1 = _mm256_load_si256((const __m256i *)(q->a + b * 32 + 16));
-        /* The four rows' scales in one load: d·da per row. */
         __m128 s4 = _mm_mul_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)group)), _mm_set1_ps(q->da[b]));
-        /* qblock_i16 reads quants at blk + 2 (Q8_0, Q4_0) or blk + 4 (Q4_1): point it there. */
-        const uint8_t *qs = group + hdr - (qtype == WK_Q4_1 ? 4 : 2);
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(_mm_cvtss_f32(s4)), qblock_i16(qtype, qs, a0, a1), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(_mm_cvtss_f32(_mm_shuffle_ps(s4, s4, 0x55))), qblock_i16(qtype, qs + qsz, a0, a1), acc1);
-        acc2 = _mm256_fmadd_ps(_mm256_set1_ps(_mm_cvtss_f32(_mm_shuffle_ps(s4, s4, 0xAA))), qblock_i16(qtype, qs + 2 * qsz, a0, a1), acc2);
-        acc3 = _mm256_fmadd_ps(_mm256_set1_ps(_mm_cvtss_f32(_mm_shuffle_ps(s4, s4, 0xFF))), qblock_i16(qtype, qs + 3 * qsz, a0, a1), acc3);
+        const uint8_t *qs = group + hdr;
+        __m256i p0 = qblock_i32(qtype, qs, a0, a1), p1 = qblock_i32(qtype, qs + qsz, a0, a1);
+        __m256i p2 = qblock_i32(qtype, qs + 2 * qsz, a0, a1), p3 = qblock_i32(qtype, qs + 3 * qsz, a0, a1);
+        __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3));
+        acc = _mm256_fmadd_ps(_mm256_set_m128(s4, s4), _mm256_cvtepi32_ps(h), acc);
         if (qtype == WK_Q4_0) extra = _mm_fmadd_ps(s4, _mm_set1_ps(q->asum8[b]), extra);
         if (qtype == WK_Q4_1)
             extra = _mm_fmadd_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(group + 8))), _mm_set1_ps(q->xsum[b]), extra);
     }
-    _mm_storeu_ps(y4, _mm_add_ps(hsum4(acc0, acc1, acc2, acc3), extra));
+    __m128 sum = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    _mm_storeu_ps(y4, _mm_add_ps(sum, extra));
 }
 
 /* Rows [row0, row1) of an interleaved matrix; a group only partly in the range is computed whole
