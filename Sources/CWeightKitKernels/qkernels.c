@@ -12,42 +12,9 @@
 
 static const long block_bytes[3] = {34, 18, 20};
 
-/* ---- interleaved layout (WK_QX4) --------------------------------------------------------------
-   Rows in groups of four (the last group padded with zero rows); for each block index b a unit
-   of 4·block_bytes: the four rows' f16 scales d[4], for Q4_1 their f16 mins m[4], then the four
-   rows' quants one row after the other. Decode then reads one sequential stream and loads four
-   scales with one instruction (ggml repacks Q4_0 the same way for the same reasons). */
+/* The interleaved layout's helpers are in qlayout.c. */
 static inline long x4_header(int qtype) { return qtype == WK_Q4_1 ? 16 : 8; }
 static inline long x4_quants(int qtype) { return qtype == WK_Q8_0 ? 32 : 16; }
-
-long wk_qx4_bytes(int qtype, long rows, long cols) { return (rows + 3) / 4 * (cols / 32) * 4 * block_bytes[qtype]; }
-
-void wk_qrepack_x4(int qtype, const void *src, long rows, long cols, void *dst) {
-    long nb = cols / 32, bb = block_bytes[qtype], hdr = x4_header(qtype), qsz = x4_quants(qtype);
-    uint8_t *out = (uint8_t *)dst;
-    memset(out, 0, (size_t)wk_qx4_bytes(qtype, rows, cols));
-    for (long r = 0; r < rows; r++) {
-        long g = r / 4, j = r % 4;
-        for (long b = 0; b < nb; b++) {
-            const uint8_t *blk = (const uint8_t *)src + (r * nb + b) * bb;
-            uint8_t *unit = out + (g * nb + b) * 4 * bb;
-            memcpy(unit + 2 * j, blk, 2);
-            if (qtype == WK_Q4_1) memcpy(unit + 8 + 2 * j, blk + 2, 2);
-            memcpy(unit + hdr + j * qsz, blk + (bb - qsz), (size_t)qsz);
-        }
-    }
-}
-
-/* Blocks [b0, b0+n) of row r of an interleaved matrix, in the ordinary block layout. */
-static void x4_row_blocks(int qtype, const uint8_t *base, long nb, long r, long b0, long n, uint8_t *out) {
-    long bb = block_bytes[qtype], hdr = x4_header(qtype), qsz = x4_quants(qtype), g = r / 4, j = r % 4;
-    for (long b = b0; b < b0 + n; b++, out += bb) {
-        const uint8_t *unit = base + (g * nb + b) * 4 * bb;
-        memcpy(out, unit + 2 * j, 2);
-        if (qtype == WK_Q4_1) memcpy(out + 2, unit + 8 + 2 * j, 2);
-        memcpy(out + (bb - qsz), unit + hdr + j * qsz, (size_t)qsz);
-    }
-}
 
 static inline float qhalf(const uint8_t *p) { return wk_half_to_float((uint16_t)(p[0] | (p[1] << 8))); }
 
@@ -75,7 +42,6 @@ static void dequantize_block(int qtype, const uint8_t *b, float *out) {
     }
 }
 
-
 void wk_qdequantize_row(int qtype, const void *w, long cols, long r, float *out) {
     long nb = cols / 32;
     if (qtype & WK_QX4) {
@@ -84,15 +50,6 @@ void wk_qdequantize_row(int qtype, const void *w, long cols, long r, float *out)
     }
     const uint8_t *row = (const uint8_t *)w + r * nb * block_bytes[qtype];
     wk_qdequantize_blocks(qtype, row, nb, out);
-}
-
-void wk_qdequantize_x4_blocks(int qtype, const void *w, long cols, long r, long b0, long n, float *out) {
-    uint8_t tmp[64 * 34];
-    for (long done = 0; done < n; done += 64) {
-        long k = n - done < 64 ? n - done : 64;
-        x4_row_blocks(qtype, (const uint8_t *)w, cols / 32, r, b0 + done, k, tmp);
-        wk_qdequantize_blocks(qtype, tmp, k, out + done * 32);
-    }
 }
 
 static float qdot_portable(int qtype, const uint8_t *row, const float *x, long cols) {
@@ -440,7 +397,7 @@ void wk_qmatvec(int qtype, const void *w, const float *x, float *y, long cols, l
             return;
         }
         for (long r = row0; r < row1; r++) {
-            x4_row_blocks(plain, base, nb, r, 0, nb, row);
+            wk_qx4_row_blocks(plain, base, nb, r, 0, nb, row);
             wk_qmatvec(plain, row, x, y + r, cols, 0, 1);
         }
         return;

@@ -33,6 +33,10 @@ long wk_qx4_bytes(int qtype, long rows, long cols);
 /* Writes the interleaved copy of src ([rows, cols], ordinary layout) to dst (wk_qx4_bytes). */
 void wk_qrepack_x4(int qtype, const void *src, long rows, long cols, void *dst);
 
+/* Blocks [b0, b0+n) of row r of an interleaved matrix (nb blocks per row), copied out in the
+   ordinary block layout. */
+void wk_qx4_row_blocks(int qtype, const uint8_t *base, long nb, long r, long b0, long n, uint8_t *out);
+
 /* Blocks [b0, b0+n) of row r of an interleaved matrix, decoded to out[32 * n]. */
 void wk_qdequantize_x4_blocks(int qtype, const void *w, long cols, long r, long b0, long n, float *out);
 
