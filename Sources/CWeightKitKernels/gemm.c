@@ -15,20 +15,14 @@
 #include "wk_kernels.h"
 #include "wk_qkernels.h"
 #include "wk_half.h"
+#include "wk_private.h"
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) || defined(_M_X64)
-#define WK_X86 1
-#include <immintrin.h>
-#define WK_AVX2 __attribute__((target("avx2,fma,f16c")))
-#endif
 
 #define MR 16  /* weight rows per panel */
 #define NR 6   /* tokens per micro-kernel call */
 #define KC 256 /* columns per slice: a multiple of 32, so Q blocks never straddle slices */
-
-static const long qblock_bytes[3] = {34, 18, 20};
 
 #if WK_X86
 /* kc f16 (F16C) or bf16 values to floats, 8 at a time. */
@@ -55,7 +49,7 @@ static void decode_segment(int kind, const void *w, long cols, long r, long k0, 
             wk_qdequantize_x4_blocks(qtype & ~WK_QX4, w, cols, r, k0 / 32, kc / 32, out);
             return;
         }
-        long bb = qblock_bytes[qtype];
+        long bb = wk_block_bytes[qtype];
         const uint8_t *blocks = (const uint8_t *)w + (r * (cols / 32) + k0 / 32) * bb;
         wk_qdequantize_blocks(qtype, blocks, kc / 32, out);
         return;
@@ -77,15 +71,15 @@ static void decode_segment(int kind, const void *w, long cols, long r, long k0, 
 }
 
 #if WK_X86
-/* rows[i][k] (8 rows of kc floats, stride KC) into panel[k][i0 + i]: 8 x 8 tiles transposed in
-   registers (unpack, shuffle, lane permute), the tail column by column. */
-WK_AVX2 static void transpose8_avx2(const float *rows, long kc, float *panel, long i0) {
+/* rows[i][k] (8 rows of kc floats, `stride` floats apart) into panel[k][i0 + i]: 8 x 8 tiles
+   transposed in registers (unpack, shuffle, lane permute), the tail column by column. */
+WK_AVX2 static void transpose8_avx2(const float *rows, long stride, long kc, float *panel, long i0) {
     long k = 0;
     for (; k + 8 <= kc; k += 8) {
-        __m256 r0 = _mm256_loadu_ps(rows + 0 * KC + k), r1 = _mm256_loadu_ps(rows + 1 * KC + k);
-        __m256 r2 = _mm256_loadu_ps(rows + 2 * KC + k), r3 = _mm256_loadu_ps(rows + 3 * KC + k);
-        __m256 r4 = _mm256_loadu_ps(rows + 4 * KC + k), r5 = _mm256_loadu_ps(rows + 5 * KC + k);
-        __m256 r6 = _mm256_loadu_ps(rows + 6 * KC + k), r7 = _mm256_loadu_ps(rows + 7 * KC + k);
+        __m256 r0 = _mm256_loadu_ps(rows + 0 * stride + k), r1 = _mm256_loadu_ps(rows + 1 * stride + k);
+        __m256 r2 = _mm256_loadu_ps(rows + 2 * stride + k), r3 = _mm256_loadu_ps(rows + 3 * stride + k);
+        __m256 r4 = _mm256_loadu_ps(rows + 4 * stride + k), r5 = _mm256_loadu_ps(rows + 5 * stride + k);
+        __m256 r6 = _mm256_loadu_ps(rows + 6 * stride + k), r7 = _mm256_loadu_ps(rows + 7 * stride + k);
         __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
         __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
         __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
@@ -105,14 +99,13 @@ WK_AVX2 static void transpose8_avx2(const float *rows, long kc, float *panel, lo
         _mm256_store_ps(dst + 7 * MR, _mm256_permute2f128_ps(u3, u7, 0x31));
     }
     for (; k < kc; k++)
-        for (long i = 0; i < 8; i++) panel[k * MR + i0 + i] = rows[i * KC + k];
+        for (long i = 0; i < 8; i++) panel[k * MR + i0 + i] = rows[i * stride + k];
 }
 #endif
 
-/* Rows [r, r+rb), every column, into panel[k][MR] (rows past rb zero). Whole rows, read one
-   after the other: one sequential stream the prefetcher follows (slices of rows 2 KB apart were
-   18 % of a prefill, stalled on memory). Each slice of KC columns is decoded row by row into
-   seg, then transposed. */
+/* Rows [r, r+rb), every column, into panel[k][MR] (rows past rb zero), a slice of KC columns at
+   a time: the slice's rows are decoded into seg, then transposed — f32 rows of a full panel are
+   transposed straight from the weights (no copy). */
 static void pack_panel(int kind, const void *w, long cols, long r, long rb, float *panel) {
     float seg[MR * KC] __attribute__((aligned(32)));
 #if WK_X86
@@ -120,14 +113,22 @@ static void pack_panel(int kind, const void *w, long cols, long r, long rb, floa
 #endif
     for (long k0 = 0; k0 < cols; k0 += KC) {
         long kc = cols - k0 < KC ? cols - k0 : KC;
+#if WK_X86
+        if (avx2 && kind == WK_F32 && rb == MR) {
+            const float *rows = (const float *)w + r * cols + k0;
+            transpose8_avx2(rows, cols, kc, panel + k0 * MR, 0);
+            transpose8_avx2(rows + 8 * cols, cols, kc, panel + k0 * MR, 8);
+            continue;
+        }
+#endif
         for (long i = 0; i < MR; i++) {
             if (i < rb) decode_segment(kind, w, cols, r + i, k0, kc, seg + i * KC);
             else memset(seg + i * KC, 0, sizeof(float) * KC);
         }
 #if WK_X86
         if (avx2) {
-            transpose8_avx2(seg, kc, panel + k0 * MR, 0);
-            transpose8_avx2(seg + 8 * KC, kc, panel + k0 * MR, 8);
+            transpose8_avx2(seg, KC, kc, panel + k0 * MR, 0);
+            transpose8_avx2(seg + 8 * KC, KC, kc, panel + k0 * MR, 8);
             continue;
         }
 #endif

@@ -2,12 +2,9 @@
    builds for baseline x86-64 (and other architectures) and picks them only on CPUs that have them. */
 #include "wk_kernels.h"
 #include "wk_half.h"
+#include "wk_private.h"
 #include <string.h>
 
-#if defined(__x86_64__) || defined(_M_X64)
-#define WK_X86 1
-#include <immintrin.h>
-#endif
 
 static int forced_portable = 0;
 
@@ -61,7 +58,6 @@ static float dot_portable(int dtype, const void *w, long offset, const float *x,
 
 /* ---- AVX2 bodies -------------------------------------------------------------------------- */
 #if WK_X86
-#define WK_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 WK_AVX2 static inline __m256 load8(int dtype, const void *w, long i) {
     switch (dtype) {
@@ -73,13 +69,6 @@ WK_AVX2 static inline __m256 load8(int dtype, const void *w, long i) {
     }
 }
 
-WK_AVX2 static inline float hsum(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-    lo = _mm_add_ps(lo, hi);
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 0x55));
-    return _mm_cvtss_f32(lo);
-}
 
 /* One row at a time, 32 columns per step in four independent accumulators. Reading the weights
    as a single sequential stream matters more than reusing x: on this Zen 3 a pass over four rows
@@ -95,7 +84,7 @@ WK_AVX2 static inline __attribute__((always_inline)) float row_dot_avx2(int dtyp
         a3 = _mm256_fmadd_ps(load8(dtype, w, o + c + 24), _mm256_loadu_ps(x + c + 24), a3);
     }
     for (; c + 8 <= cols; c += 8) a0 = _mm256_fmadd_ps(load8(dtype, w, o + c), _mm256_loadu_ps(x + c), a0);
-    float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    float s = wk_hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
     for (; c < cols; c++) s += load_weight(dtype, w, o + c) * x[c];
     return s;
 }
@@ -112,7 +101,7 @@ WK_AVX2 static float dot_avx2(const float *a, const float *b, long n) {
     __m256 acc = _mm256_setzero_ps();
     long i = 0;
     for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
-    float s = hsum(acc);
+    float s = wk_hsum(acc);
     for (; i < n; i++) s += a[i] * b[i];
     return s;
 }

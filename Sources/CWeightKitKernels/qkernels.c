@@ -2,19 +2,11 @@
 #include "wk_qkernels.h"
 #include "wk_half.h"
 #include "wk_kernels.h"
+#include "wk_private.h"
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) || defined(_M_X64)
-#define WK_X86 1
-#include <immintrin.h>
-#endif
 
-static const long block_bytes[3] = {34, 18, 20};
-
-/* The interleaved layout's helpers are in qlayout.c. */
-static inline long x4_header(int qtype) { return qtype == WK_Q4_1 ? 16 : 8; }
-static inline long x4_quants(int qtype) { return qtype == WK_Q8_0 ? 32 : 16; }
 
 static inline float qhalf(const uint8_t *p) { return wk_half_to_float((uint16_t)(p[0] | (p[1] << 8))); }
 
@@ -48,12 +40,12 @@ void wk_qdequantize_row(int qtype, const void *w, long cols, long r, float *out)
         wk_qdequantize_x4_blocks(qtype & ~WK_QX4, w, cols, r, 0, nb, out);
         return;
     }
-    const uint8_t *row = (const uint8_t *)w + r * nb * block_bytes[qtype];
+    const uint8_t *row = (const uint8_t *)w + r * nb * wk_block_bytes[qtype];
     wk_qdequantize_blocks(qtype, row, nb, out);
 }
 
 static float qdot_portable(int qtype, const uint8_t *row, const float *x, long cols) {
-    long nb = cols / 32, bb = block_bytes[qtype];
+    long nb = cols / 32, bb = wk_block_bytes[qtype];
     float sum = 0, tmp[32];
     for (long b = 0; b < nb; b++) {
         dequantize_block(qtype, row + b * bb, tmp);
@@ -67,15 +59,7 @@ static float qdot_portable(int qtype, const uint8_t *row, const float *x, long c
 
 /* ---- AVX2 bodies -------------------------------------------------------------------------- */
 #if WK_X86
-#define WK_AVX2 __attribute__((target("avx2,fma,f16c")))
 
-WK_AVX2 static inline float qhsum(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-    lo = _mm_add_ps(lo, hi);
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 0x55));
-    return _mm_cvtss_f32(lo);
-}
 
 WK_AVX2 static inline float f16(const uint8_t *p) {
     uint16_t h;
@@ -103,7 +87,7 @@ WK_AVX2 static inline void nibbles(const uint8_t *qs, __m128i bias, __m256 q[4])
 /* Blocks to floats with the same arithmetic as dequantize_block (d·q, d·q + m; no FMA), so both
    bodies give bit-identical values. */
 WK_AVX2 static void dequantize_blocks_avx2(int qtype, const uint8_t *b, long nblocks, float *out) {
-    long bb = block_bytes[qtype];
+    long bb = wk_block_bytes[qtype];
     for (long j = 0; j < nblocks; j++, b += bb, out += 32) {
         __m256 d = _mm256_set1_ps(f16(b)), q[4];
         if (qtype == WK_Q8_0) {
@@ -134,7 +118,7 @@ WK_AVX2 static float qdot_avx2(int qtype, const uint8_t *row, const float *x, lo
             s = _mm256_fmadd_ps(bytes_to_ps(_mm_unpackhi_epi64(q1, q1)), _mm256_loadu_ps(x + 24), s);
             acc = _mm256_fmadd_ps(_mm256_set1_ps(f16(row)), s, acc);
         }
-        return qhsum(acc);
+        return wk_hsum(acc);
     }
     int has_min = qtype == WK_Q4_1;
     long bb = has_min ? 20 : 18;
@@ -154,7 +138,7 @@ WK_AVX2 static float qdot_avx2(int qtype, const uint8_t *row, const float *x, lo
             macc = _mm256_fmadd_ps(_mm256_set1_ps(f16(row + 2)), xs, macc);
         }
     }
-    return qhsum(_mm256_add_ps(acc, macc));
+    return wk_hsum(_mm256_add_ps(acc, macc));
 }
 
 /* ---- decode with 16-bit activations ------------------------------------------------------ */
@@ -186,7 +170,7 @@ WK_AVX2 static void quantize_activations_i16(const float *x, long cols, wk_qact 
         m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 0x55));
         float amax = _mm_cvtss_f32(m4);
         q->da[b] = amax / 32767.0f;
-        q->xsum[b] = qhsum(_mm256_add_ps(_mm256_add_ps(v0, v1), _mm256_add_ps(v2, v3)));
+        q->xsum[b] = wk_hsum(_mm256_add_ps(_mm256_add_ps(v0, v1), _mm256_add_ps(v2, v3)));
         __m256 inv = _mm256_set1_ps(amax != 0 ? 32767.0f / amax : 0);
         __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, inv)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, inv));
         __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, inv)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, inv));
@@ -243,7 +227,7 @@ WK_AVX2 static inline __attribute__((always_inline)) void qdot4_i16(int qtype, c
                                                                     long nb, float *y) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
     float e0 = 0, e1 = 0, e2 = 0, e3 = 0;
-    long bb = block_bytes[qtype];
+    long bb = wk_block_bytes[qtype];
     for (long b = 0; b < nb; b++) {
         __m256i a0 = _mm256_load_si256((const __m256i *)(q->a + b * 32));
         __m256i a1 = _mm256_load_si256((const __m256i *)(q->a + b * 32 + 16));
@@ -267,14 +251,14 @@ WK_AVX2 static inline __attribute__((always_inline)) void qdot4_i16(int qtype, c
 WK_AVX2 static inline __attribute__((always_inline)) void qdot1_i16(int qtype, const uint8_t *row, const wk_qact *q, long nb, float *y) {
     __m256 acc = _mm256_setzero_ps();
     float e = 0;
-    long bb = block_bytes[qtype];
+    long bb = wk_block_bytes[qtype];
     for (long b = 0; b < nb; b++) {
         __m256i a0 = _mm256_load_si256((const __m256i *)(q->a + b * 32));
         __m256i a1 = _mm256_load_si256((const __m256i *)(q->a + b * 32 + 16));
         float da = q->da[b];
         WK_QSTEP(qtype, row + b * bb, acc, e);
     }
-    *y = qhsum(acc) + e;
+    *y = wk_hsum(acc) + e;
 }
 
 WK_AVX2 static void qrows_i16(int qtype, const uint8_t *base, long stride, const wk_qact *q, long cols, float *y, long row0, long row1) {
@@ -312,7 +296,7 @@ WK_AVX2 static inline __attribute__((always_inline)) __m256i qblock_i32(int qtyp
 WK_AVX2 static inline __attribute__((always_inline)) void qgroup_x4_i16(int qtype, const uint8_t *group, const wk_qact *q, long nb, float *y4) {
     __m256 acc = _mm256_setzero_ps();
     __m128 extra = _mm_setzero_ps();
-    long unit = 4 * block_bytes[qtype], hdr = x4_header(qtype), qsz = x4_quants(qtype);
+    long unit = 4 * wk_block_bytes[qtype], hdr = wk_x4_header(qtype), qsz = wk_x4_quants(qtype);
     for (long b = 0; b < nb; b++, group += unit) {
         __m256i a0 = _mm256_load_si256((const __m256i *)(q->a + b * 32));
         __m256i a1 = _mm256_load_si256((const __m256i *)(q->a + b * 32 + 16));
@@ -333,7 +317,7 @@ WK_AVX2 static inline __attribute__((always_inline)) void qgroup_x4_i16(int qtyp
 /* Rows [row0, row1) of an interleaved matrix; a group only partly in the range is computed whole
    into a scratch buffer and only its rows in range are kept. */
 WK_AVX2 static void qrows_x4_i16(int qtype, const uint8_t *base, const wk_qact *q, long cols, float *y, long row0, long row1) {
-    long nb = cols / 32, unit = 4 * block_bytes[qtype];
+    long nb = cols / 32, unit = 4 * wk_block_bytes[qtype];
     for (long g = row0 / 4; g * 4 < row1; g++) {
         float y4[4];
         const uint8_t *group = base + g * nb * unit;
@@ -375,7 +359,7 @@ WK_AVX2 static int qmatvec_i16_avx2(int qtype, const uint8_t *base, long stride,
 
 void wk_qmatvec(int qtype, const void *w, const float *x, float *y, long cols, long row0, long row1) {
     const uint8_t *base = (const uint8_t *)w;
-    long stride = (qtype & WK_QX4) ? 0 : cols / 32 * block_bytes[qtype];
+    long stride = (qtype & WK_QX4) ? 0 : cols / 32 * wk_block_bytes[qtype];
 #if WK_X86
     if (wk_has_avx2() && !wk_quses_f32_activations() && qmatvec_i16_avx2(qtype, base, stride, x, y, cols, row0, row1)) return;
 #endif
@@ -418,5 +402,5 @@ void wk_qdequantize_blocks(int qtype, const uint8_t *blocks, long nblocks, float
 #if WK_X86
     if (wk_has_avx2()) { dequantize_blocks_avx2(qtype, blocks, nblocks, out); return; }
 #endif
-    for (long b = 0; b < nblocks; b++) dequantize_block(qtype, blocks + b * block_bytes[qtype], out + b * 32);
+    for (long b = 0; b < nblocks; b++) dequantize_block(qtype, blocks + b * wk_block_bytes[qtype], out + b * 32);
 }

@@ -1,22 +1,18 @@
 /* The interleaved layout of block-quantized matrices (WK_QX4, see wk_qkernels.h): making it, and
    reading one row of it back in the ordinary block layout. The kernels that run on it are in
    qkernels.c. */
-#include "wk_qkernels.h"
+#include "wk_private.h"
 #include <string.h>
-
-static const long block_bytes[3] = {34, 18, 20};
 
 /* Rows in groups of four (the last group padded with zero rows); for each block index b a unit
    of 4·block_bytes: the four rows' f16 scales d[4], for Q4_1 their f16 mins m[4], then the four
    rows' quants one row after the other. Decode then reads one sequential stream and loads four
    scales with one instruction (ggml repacks Q4_0 the same way for the same reasons). */
-static inline long x4_header(int qtype) { return qtype == WK_Q4_1 ? 16 : 8; }
-static inline long x4_quants(int qtype) { return qtype == WK_Q8_0 ? 32 : 16; }
 
-long wk_qx4_bytes(int qtype, long rows, long cols) { return (rows + 3) / 4 * (cols / 32) * 4 * block_bytes[qtype]; }
+long wk_qx4_bytes(int qtype, long rows, long cols) { return (rows + 3) / 4 * (cols / 32) * 4 * wk_block_bytes[qtype]; }
 
 void wk_qrepack_x4(int qtype, const void *src, long rows, long cols, void *dst) {
-    long nb = cols / 32, bb = block_bytes[qtype], hdr = x4_header(qtype), qsz = x4_quants(qtype);
+    long nb = cols / 32, bb = wk_block_bytes[qtype], hdr = wk_x4_header(qtype), qsz = wk_x4_quants(qtype);
     uint8_t *out = (uint8_t *)dst;
     memset(out, 0, (size_t)wk_qx4_bytes(qtype, rows, cols));
     for (long r = 0; r < rows; r++) {
@@ -33,7 +29,7 @@ void wk_qrepack_x4(int qtype, const void *src, long rows, long cols, void *dst) 
 
 /* Blocks [b0, b0+n) of row r of an interleaved matrix, in the ordinary block layout. */
 void wk_qx4_row_blocks(int qtype, const uint8_t *base, long nb, long r, long b0, long n, uint8_t *out) {
-    long bb = block_bytes[qtype], hdr = x4_header(qtype), qsz = x4_quants(qtype), g = r / 4, j = r % 4;
+    long bb = wk_block_bytes[qtype], hdr = wk_x4_header(qtype), qsz = wk_x4_quants(qtype), g = r / 4, j = r % 4;
     for (long b = b0; b < b0 + n; b++, out += bb) {
         const uint8_t *unit = base + (g * nb + b) * 4 * bb;
         memcpy(out, unit + 2 * j, 2);

@@ -75,8 +75,6 @@ extension Validator {
     static func scan(_ storage: TensorStorage, dtype: DType, count: Int, options: ValidationOptions) -> ValueScan {
         var scan = ValueScan()
         let limit = Float(options.magnitudeLimit), targetMax = largestFinite(options.forDType)
-        let chunk = 1 << 16
-        var buffer = [Float](repeating: 0, count: min(chunk, count))
         storage.withUnsafeBytes { raw in
             // f32 in place when aligned (mapped files are; a copy would double the memory traffic).
             if dtype == .float32, Int(bitPattern: raw.baseAddress) % MemoryLayout<Float>.alignment == 0 {
@@ -84,6 +82,8 @@ extension Validator {
                 unsafe scan.add(UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: Float.self), count: count), limit: limit, targetMax: targetMax)
                 return
             }
+            let chunk = 1 << 16
+            var buffer = [Float](repeating: 0, count: min(chunk, count))
             var done = 0
             while done < count {
                 let n = min(chunk, count - done)

@@ -50,17 +50,16 @@ extension WeightKitCommand {
             try reportingErrors(verbose: input.verbose, quiet: input.quiet) {
                 let t0 = monotonicSeconds()
                 let model = try ModelLoader.load(path: input.path, tokenizer: false)
-                var loadSeconds = monotonicSeconds() - t0
+                // Load time runs to the first token ready: the runtime's one-time setup (the
+                // interleaved copies of quantized weights) counts, done once for every thread count.
+                let graph = Transformer.preparedGraph(model.graph)
+                let loadSeconds = monotonicSeconds() - t0
                 let vocab = model.graph.config.vocabSize
                 var random = SplitMix64(seed: 1)
                 let promptIDs = (0..<prompt).map { _ in Int(random.next() % UInt64(vocab)) }
                 var rows: [JSONValue] = []
                 for count in threadCounts! {
-                    let t1 = monotonicSeconds()
-                    let transformer = Transformer(graph: model.graph, maxSequence: max(prompt, generate) + 1, threads: count)
-                    // Load time runs to the first token ready: the runtime's setup (buffers, the
-                    // interleaved copies of quantized weights) counts, once.
-                    if rows.isEmpty { loadSeconds += monotonicSeconds() - t1 }
+                    let transformer = Transformer(graph: graph, maxSequence: max(prompt, generate) + 1, threads: count)
                     // Warm-up: the first pass faults the mapped weights in.
                     _ = try transformer.forward(promptIDs)
                     var prefill: [Double] = [], decode: [Double] = []

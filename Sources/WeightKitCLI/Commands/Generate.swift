@@ -69,7 +69,9 @@ extension WeightKitCommand {
                     throw ValidationError("\(input.path) has no tokenizer (tokenizer.json or GGUF tokenizer metadata), so text cannot be encoded")
                 }
                 let (promptIDs, stop) = try encode(model: model, tokenizer: tokenizer)
-                let transformer = Transformer(graph: model.graph, maxSequence: promptIDs.count + maxTokens, threads: threads)
+                // The runtime's one-time setup for decoding counts in the load time.
+                let graph = Transformer.preparedGraph(model.graph)
+                let transformer = Transformer(graph: graph, maxSequence: promptIDs.count + maxTokens, threads: threads)
                 let loadSeconds = monotonicSeconds() - t0
                 var sampler = Sampler(temperature: temperature, topK: topK, topP: topP, repetitionPenalty: repeatPenalty, seed: seed)
                 var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
