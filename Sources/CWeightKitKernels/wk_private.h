@@ -11,6 +11,9 @@ static const long wk_block_bytes[3] = {34, 18, 20};
 static inline long wk_x4_header(int qtype) { return qtype == WK_Q4_1 ? 16 : 8; }
 static inline long wk_x4_quants(int qtype) { return qtype == WK_Q8_0 ? 32 : 16; }
 
+/* A hint to fetch the cache line at p (a no-op where unsupported; never faults). */
+static inline void wk_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+
 #if defined(__x86_64__) || defined(_M_X64)
 #define WK_X86 1
 #include <immintrin.h>

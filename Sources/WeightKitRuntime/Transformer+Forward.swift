@@ -51,17 +51,10 @@ extension Transformer {
                     for job in range {
                         let t = job / c.heads, h = job % c.heads, kvh = h / group
                         let length = p0 + t + 1  // causal: positions 0 ... p0+t
-                        let query = unsafe qs.floats + t * qDim + h * hd
-                        let row = unsafe ss.mutableFloats + job * capacity
-                        for p in 0..<length {
-                            unsafe row[p] = Ops.dot(query, kc.floats + p * kvDim + kvh * hd, count: hd) * scale
-                        }
-                        unsafe Ops.softmax(row, count: length)
-                        let out = unsafe outs.mutableFloats + t * qDim + h * hd
-                        unsafe out.update(repeating: 0, count: hd)
-                        for p in 0..<length {
-                            unsafe Ops.axpy(row[p], vc.floats + p * kvDim + kvh * hd, out, count: hd)
-                        }
+                        unsafe Ops.attend(
+                            qs.floats + t * qDim + h * hd, keys: kc.floats + kvh * hd, values: vc.floats + kvh * hd,
+                            stride: kvDim, headDim: hd, length: length, scale: scale,
+                            scores: ss.mutableFloats + job * capacity, into: outs.mutableFloats + t * qDim + h * hd)
                     }
                 }
                 if let observer {  // [observer] the softmax rows left in `scores`

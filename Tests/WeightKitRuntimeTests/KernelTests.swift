@@ -103,4 +103,43 @@ extension KernelSwitches.KernelTests {
             if count > 0 { #expect(abs(scores.reduce(0, +) - 1) < 1e-5) }
         }
     }
+
+    @Test("one head of attention matches the scalar reference on uneven head sizes and lengths, AVX2 and portable", arguments: [false, true])
+    func attention(portable: Bool) {
+        MatMul.forcePortable(portable)
+        defer { MatMul.forcePortable(false) }
+        for headDim in [1, 7, 8, 31, 64, 65, 100, 128] {
+            for length in [1, 2, 3, 4, 5, 17, 130] {
+                let stride = headDim * 3 + 5  // other heads' keys sit between one position's and the next
+                let seed = UInt64(headDim * 1000 + length)
+                let q = Self.randomValues(headDim, seed: seed, scale: 2)
+                let keys = Self.randomValues(length * stride, seed: seed + 1, scale: 2)
+                let values = Self.randomValues(length * stride, seed: seed + 2, scale: 3)
+                let scale = 1 / Float(headDim).squareRoot()
+                var scores = [Float](repeating: .nan, count: length), out = [Float](repeating: .nan, count: headDim)
+                var wantScores = scores, want = out
+                q.withUnsafeBufferPointer { q in
+                    keys.withUnsafeBufferPointer { k in
+                        values.withUnsafeBufferPointer { v in
+                            scores.withUnsafeMutableBufferPointer { s in
+                                out.withUnsafeMutableBufferPointer { o in
+                                    Ops.attend(q.baseAddress!, keys: k.baseAddress!, values: v.baseAddress!, stride: stride, headDim: headDim,
+                                               length: length, scale: scale, scores: s.baseAddress!, into: o.baseAddress!)
+                                }
+                            }
+                            wantScores.withUnsafeMutableBufferPointer { s in
+                                want.withUnsafeMutableBufferPointer { o in
+                                    Ops.scalarAttend(q.baseAddress!, keys: k.baseAddress!, values: v.baseAddress!, stride: stride, headDim: headDim,
+                                                     length: length, scale: scale, scores: s.baseAddress!, into: o.baseAddress!)
+                                }
+                            }
+                        }
+                    }
+                }
+                let label = "head \(headDim), length \(length)"
+                for p in 0..<length { #expect(abs(scores[p] - wantScores[p]) <= 2e-6 * max(wantScores[p], 1e-3), "\(label) score [\(p)]") }
+                for c in 0..<headDim { #expect(abs(out[c] - want[c]) <= 2e-5 * 3, "\(label) out [\(c)]: \(out[c]) vs \(want[c])") }
+            }
+        }
+    }
 }

@@ -27,6 +27,11 @@ void wk_swiglu(float *gate, const float *up, long n);
 /* x = softmax(x), stable (the maximum is subtracted first). */
 void wk_softmax(float *x, long n);
 
+/* One head of attention (attention.c): scores[p] = scale · q·keys[p] for p < length, softmax
+   over them (left in scores), out = Σ_p scores[p] · values[p]. Position p's key and value start
+   p·stride floats after keys and values; q, out and each key and value have hd floats. */
+void wk_attend(const float *q, const float *keys, const float *values, long stride, long hd, long length, float scale,
+               float *scores, float *out);
 /* Counts gathered by wk_scan_f32 (added to what `out` already holds). Limits are positive. */
 typedef struct {
     long nan, inf, nonzero;

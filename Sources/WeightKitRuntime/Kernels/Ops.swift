@@ -125,6 +125,35 @@ public enum Ops {
         unsafe wk_dot_f32(a, b, count)
     }
 
+    /// One head of attention over `length` cached positions: `scores[p]` = softmax over p of
+    /// scale·q·keys[p] (left in `scores`), `out` = Σ_p scores[p]·values[p]. Position p's key and
+    /// value start `p · stride` floats after `keys` and `values`; q, out, keys and values have
+    /// `headDim` floats each.
+    public static func attend(
+        _ q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int, headDim: Int,
+        length: Int, scale: Float, scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>
+    ) {
+        unsafe wk_attend(q, keys, values, stride, headDim, length, scale, scores, out)
+    }
+
+    /// The reference for `attend`: a dot product per position, the scalar softmax, an axpy per
+    /// position, in Swift.
+    public static func scalarAttend(
+        _ q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int, headDim: Int,
+        length: Int, scale: Float, scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>
+    ) {
+        for p in 0..<length {
+            var s: Float = 0
+            for c in 0..<headDim { s += unsafe q[c] * keys[p * stride + c] }
+            unsafe scores[p] = s * scale
+        }
+        unsafe scalarSoftmax(scores, count: length)
+        unsafe out.update(repeating: 0, count: headDim)
+        for p in 0..<length {
+            for c in 0..<headDim { unsafe out[c] += scores[p] * values[p * stride + c] }
+        }
+    }
+
     /// y += a·x.
     public static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         unsafe wk_axpy_f32(a, x, y, count)
