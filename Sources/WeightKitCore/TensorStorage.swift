@@ -42,6 +42,12 @@ public struct TensorStorage: Sendable {
         return false
     }
 
+    /// For a view into a mapped file: drops this process's resident pages of it after a copy
+    /// was made (`MappedFile.releaseResidentPages`); the view stays valid. Owned buffers: nothing.
+    public func releaseResidentPages() {
+        if case .mapped(let file, let range) = backing { file.releaseResidentPages(in: range) }
+    }
+
     /// Calls `body` with the tensor's bytes; the pointer must not escape.
     public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         switch backing {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import WeightKitCore
 import WeightKitGraph
 
@@ -31,30 +32,102 @@ public final class Transformer {
         self.state = RunState(config: graph.config, capacity: capacity, batch: max(1, min(batch, capacity)))
     }
 
-    /// The graph with every block-quantized projection (and the unembedding) copied into the
-    /// interleaved layout decode reads fastest (`QuantizedMatMul.interleaved`); the token
-    /// embedding stays as mapped (only rows are looked up in it). The copies cost the quantized
-    /// weights' size in memory and time (SmolLM2 Q4_1: +97 MB peak, +75 ms); `WEIGHTKIT_INTERLEAVE=0` skips them.
-    /// Only decode gains from the layout, so a Transformer makes the copies at its first
-    /// one-token step (a trace or diff that runs one prompt never pays for them); a caller that
-    /// will decode can call this first and pass the result, so the cost falls in its load time
-    /// and is paid once for several Transformers (already interleaved weights are kept as they are).
+    /// The graph as decode reads it fastest: every projection and the unembedding copied, in the
+    /// order a token reads them, into one buffer on transparent huge pages (`AlignedBuffer(count:
+    /// hugePages:)`), block-quantized ones in the interleaved layout (`QuantizedMatMul.interleaved`).
+    /// Read straight from the file's mapping (4 KiB pages) one core streamed f32 weights at
+    /// ~21 GB/s, from huge pages ~32 GB/s (docs/BENCHMARKS.md). The pages of the file that were
+    /// copied are dropped from this process's resident set, so memory holds the weights once;
+    /// the token embedding stays as mapped (only rows are looked up in it). Costs a copy of the
+    /// weights at load (SmolLM2 f32: 538 MB). `WEIGHTKIT_COPY_WEIGHTS=0` skips it (decode reads
+    /// the mapping as it is). Only decode gains much, so a Transformer makes the copy at its
+    /// first one-token step (a trace or diff that runs one prompt never pays for it); a caller
+    /// that will decode can call this first and pass the result, so the cost falls in its load
+    /// time and is paid once for several Transformers. Idempotent.
     public static func preparedGraph(_ graph: ModelGraph) -> ModelGraph {
-        if let flag = unsafe getenv("WEIGHTKIT_INTERLEAVE"), unsafe String(cString: flag) == "0" { return graph }
-        var g = graph
-        g.blocks = graph.blocks.map { b in
-            var b = b
-            b.query = QuantizedMatMul.interleaved(b.query)
-            b.key = QuantizedMatMul.interleaved(b.key)
-            b.value = QuantizedMatMul.interleaved(b.value)
-            b.output = QuantizedMatMul.interleaved(b.output)
-            b.gate = b.gate.map(QuantizedMatMul.interleaved)
-            b.up = QuantizedMatMul.interleaved(b.up)
-            b.down = QuantizedMatMul.interleaved(b.down)
-            return b
+        if let flag = unsafe getenv("WEIGHTKIT_COPY_WEIGHTS"), unsafe String(cString: flag) == "0" { return graph }
+        // Three walks over the same weights in the same order: sizes, copies, the new graph.
+        func each(_ g: ModelGraph, _ body: (Weight) -> Weight) -> ModelGraph {
+            var g = g
+            g.blocks = g.blocks.map { b in
+                var b = b
+                b.query = body(b.query)
+                b.key = body(b.key)
+                b.value = body(b.value)
+                b.output = body(b.output)
+                b.gate = b.gate.map(body)
+                b.up = body(b.up)
+                b.down = body(b.down)
+                return b
+            }
+            g.unembedding = body(g.unembedding)
+            return g
         }
-        g.unembedding = QuantizedMatMul.interleaved(graph.unembedding)
-        return g
+        // Where each copy goes, in reading order; big copies split into pieces for the cores.
+        var offsets: [Int] = [], pieces: [CopyPiece] = [], total = 0
+        _ = each(graph) { w in
+            guard let size = copyBytes(w) else { return w }
+            offsets.append(total)
+            if QuantizedMatMul.interleavedBytes(w) != nil {
+                pieces.append(CopyPiece(weight: w, source: nil, destination: total))
+            } else {
+                for lower in stride(from: 0, to: size, by: CopyPiece.bytes) {
+                    pieces.append(CopyPiece(weight: w, source: lower..<min(size, lower + CopyPiece.bytes), destination: total + lower))
+                }
+            }
+            total += (size + 63) / 64 * 64
+            return w
+        }
+        guard total > 0 else { return graph }
+        // Most of the time here is the kernel handing out the new pages (on a VM, fresh memory
+        // faults in at ~0.5 GB/s the first time), so the pieces go to every core.
+        let arena = AlignedBuffer(count: total, hugePages: true), work = pieces
+        DispatchQueue.concurrentPerform(iterations: work.count) { i in
+            let piece = work[i]
+            unsafe arena.withUnsafeMutableBytes { all in
+                // SAFETY: every piece lies inside the arena (the loop above summed the sizes) and
+                // pieces do not overlap, so threads write disjoint bytes.
+                let dst = unsafe all.baseAddress! + piece.destination
+                if let range = piece.source {
+                    let source = piece.weight.storage.slice(range)
+                    unsafe source.withUnsafeBytes { src in unsafe dst.copyMemory(from: src.baseAddress!, byteCount: src.count) }
+                    source.releaseResidentPages()
+                } else {
+                    unsafe QuantizedMatMul.interleave(piece.weight, into: dst)
+                    piece.weight.storage.releaseResidentPages()
+                }
+            }
+        }
+        var next = 0
+        return each(graph) { w in
+            guard let size = copyBytes(w) else { return w }
+            let offset = offsets[next]
+            next += 1
+            let interleaved = QuantizedMatMul.interleavedBytes(w) != nil
+            return Weight(info: w.info, storage: TensorStorage(buffer: arena).slice(offset..<offset + size),
+                          blockOrder: interleaved ? .interleaved4 : w.blockOrder)
+        }
+    }
+
+    /// One piece of `preparedGraph`'s copy: bytes `source` of a weight copied as they are, or
+    /// (source nil) a whole block-quantized weight interleaved; written at `destination`.
+    struct CopyPiece: Sendable {
+        static let bytes = 8 << 20
+        let weight: Weight
+        let source: Range<Int>?
+        let destination: Int
+    }
+
+    /// Bytes `preparedGraph` copies for `w`: the interleaved size of a block-quantized matrix, the
+    /// bytes of an f32/f16/bf16 matrix still in a file's mapping; nil for anything else (already
+    /// copied, or no kernel reads it in place).
+    static func copyBytes(_ w: Weight) -> Int? {
+        if let size = QuantizedMatMul.interleavedBytes(w) { return size }
+        guard w.info.shape.rank == 2, w.blockOrder == .rows, w.storage.isMapped else { return nil }
+        switch w.dtype {
+        case .float32, .float16, .bfloat16: return w.storage.count
+        default: return nil
+        }
     }
 
     /// Positions the cache can hold.

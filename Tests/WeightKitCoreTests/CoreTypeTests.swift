@@ -101,3 +101,23 @@ struct CoreTypeTests {
         #expect(s2.min == -3 && s2.max == 7 && s2.mean == 2.75 && s2.zeroCount == 1)
     }
 }
+
+@Suite("Aligned buffers")
+struct AlignedBufferTests {
+    @Test("huge-page buffers hold what is written, zeroed at first, 2 MiB-aligned on Linux", arguments: [0, 1, 4096, (3 << 20) + 5])
+    func hugePages(count: Int) {
+        let buffer = AlignedBuffer(count: count, hugePages: true)
+        #expect(buffer.count == count)
+        buffer.withUnsafeMutableBytes { bytes in
+            #expect(bytes.count == count)
+            #expect(bytes.allSatisfy { $0 == 0 })
+            for i in 0..<count { bytes[i] = UInt8(truncatingIfNeeded: i &* 31 &+ 7) }
+            #if os(Linux)
+            if count > 0 { #expect(Int(bitPattern: bytes.baseAddress!) % (2 << 20) == 0) }
+            #endif
+        }
+        buffer.withUnsafeBytes { bytes in
+            #expect((0..<count).allSatisfy { bytes[$0] == UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+        }
+    }
+}

@@ -39,16 +39,25 @@ public enum QuantizedMatMul {
     /// scales together, then their quants): decode reads one sequential stream and loads four
     /// scales at once. Not quantized, or not a matrix of whole blocks: `w` itself.
     public static func interleaved(_ w: Weight) -> Weight {
-        guard w.blockOrder == .rows, let type = code(w.dtype), w.info.shape.rank == 2, w.columns % 32 == 0 else { return w }
-        let rows = w.rows, cols = w.columns
-        let buffer = AlignedBuffer(count: wk_qx4_bytes(type, rows, cols))
-        unsafe w.storage.withUnsafeBytes { src in
-            unsafe buffer.withUnsafeMutableBytes { dst in
-                // SAFETY: src holds rows × cols/32 blocks (checked by the readers); dst has wk_qx4_bytes.
-                unsafe wk_qrepack_x4(type, src.baseAddress!, rows, cols, dst.baseAddress!)
-            }
-        }
+        guard let size = interleavedBytes(w) else { return w }
+        let buffer = AlignedBuffer(count: size)
+        unsafe buffer.withUnsafeMutableBytes { dst in unsafe interleave(w, into: dst.baseAddress!) }
         return Weight(info: w.info, storage: TensorStorage(buffer: buffer), blockOrder: .interleaved4)
+    }
+
+    /// Bytes of `w`'s interleaved copy; nil when `interleaved` would return `w` itself.
+    static func interleavedBytes(_ w: Weight) -> Int? {
+        guard w.blockOrder == .rows, let type = code(w.dtype), w.info.shape.rank == 2, w.columns % 32 == 0 else { return nil }
+        return wk_qx4_bytes(type, w.rows, w.columns)
+    }
+
+    /// Writes `w`'s interleaved copy (`interleavedBytes(w)` bytes) to `dst`.
+    static func interleave(_ w: Weight, into dst: UnsafeMutableRawPointer) {
+        guard let type = code(w.dtype) else { preconditionFailure("no quantized kernel for \(w.dtype)") }
+        unsafe w.storage.withUnsafeBytes { src in
+            // SAFETY: src holds rows × cols/32 blocks (checked by the readers); dst has interleavedBytes(w).
+            unsafe wk_qrepack_x4(type, src.baseAddress!, w.rows, w.columns, dst)
+        }
     }
 
     /// Row `index` of a quantized table decoded to f32 (embedding lookups).
