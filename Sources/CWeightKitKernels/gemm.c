@@ -204,6 +204,10 @@ WK_AVX2 static void kernel_avx2(const float *panel, const float *x, long xs, lon
 #endif
 
 void wk_gemm(int kind, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0, long row1) {
+    if (kind >= WK_GEMM_Q && wk_has_vnni() && !wk_quses_f32_activations()) {
+        wk_qgemm_vnni(kind - WK_GEMM_Q, w, x, y, n, cols, ystride, row0, row1);
+        return;
+    }
     float *panel = aligned_alloc(64, (size_t)((cols * MR * 4 + 63) / 64 * 64));
     if (panel == NULL) abort(); /* 16 rows of the matrix: a few hundred KB */
 #if WK_X86

@@ -15,17 +15,20 @@ extension KernelSwitches {
             return Weight(info: info, storage: TensorStorage(buffer: AlignedBuffer(bytes)))
         }
 
-        /// Portable body, AVX2 with f32 activations, AVX2 with 16-bit activations (the decode default).
-        enum Body: CaseIterable { case portable, f32Activations, int16Activations }
+        /// Portable body, AVX2 with f32 activations, AVX2 with 16-bit activations (the decode
+        /// default) and prefill on f32 panels, and the default: 16-bit activations, with prefill on
+        /// AVX-512 VNNI where the CPU has it (elsewhere the same as the previous case).
+        enum Body: CaseIterable { case portable, f32Activations, int16Activations, int16WithVNNI }
 
         @Test("matVec, matMul and row lookup", arguments: QuantScheme.allCases, Body.allCases)
         func products(scheme: QuantScheme, body: Body) {
             MatMul.forcePortable(body == .portable)
             QuantizedMatMul.f32Activations = body == .f32Activations
-            defer { MatMul.forcePortable(false); QuantizedMatMul.f32Activations = false }
+            QuantizedMatMul.allowVNNI(body == .int16WithVNNI)
+            defer { MatMul.forcePortable(false); QuantizedMatMul.f32Activations = false; QuantizedMatMul.allowVNNI(true) }
             // 16-bit activations: each x is off by at most 0.5 · max|x| / 32767 ≈ 1.5e-5 (|x| ≤ 1 here,
             // |w| ≤ 1), so a row of `cols` products is off by at most 1.5e-5 · cols; f32 sums ~1e-7 · cols.
-            let tolerance: Float = body == .int16Activations ? 1.6e-5 : 1e-5
+            let tolerance: Float = body == .int16Activations || body == .int16WithVNNI ? 1.6e-5 : 1e-5
             for (rows, cols, n) in [(1, 32, 1), (5, 64, 2), (13, 96, 5), (67, 160, 4), (7, 4160, 3), (3, 32, 9)] {
                 let w = Self.weight(rows: rows, cols: cols, scheme: scheme, seed: UInt64(rows * 1000 + cols))
                 KernelTests.expectProducts(w, n: n, tolerance: tolerance, label: "\(scheme) \(body)", reference: QuantizedMatMul.scalarMatVec)
@@ -77,5 +80,39 @@ extension KernelSwitches.QuantizedKernelTests {
         #expect(int16 != f32)
         let bound = 1.6e-5 * Float(cols) * (x.map(abs).max() ?? 0)
         for r in 0..<rows { #expect(abs(int16[r] - f32[r]) <= bound, "row \(r)") }
+    }
+
+    /// The AVX-512 flags the VNNI prefill needs, as the kernel lists them in /proc/cpuinfo.
+    static var cpuHasVNNI: Bool {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+        let set = Set(flags.split(separator: " ").map(String.init))
+        return ["avx512f", "avx512bw", "avx512vl", "avx512_vnni"].allSatisfy(set.contains)
+    }
+
+    @Test("prefill uses VNNI exactly when /proc/cpuinfo lists AVX-512 VNNI: close to, but not bit-equal with, f32 panels", arguments: QuantScheme.allCases)
+    func vnniWhereAvailable(scheme: QuantScheme) throws {
+        #expect(QuantizedMatMul.usesVNNI == (Self.cpuHasVNNI && MatMul.usesAVX2))
+        try #require(QuantizedMatMul.usesVNNI, "this CPU has no AVX-512 VNNI: prefill runs on f32 panels (tested above)")
+        let (rows, cols, n) = (48, 576, 11)
+        let w = Self.weight(rows: rows, cols: cols, scheme: scheme, seed: 98)
+        var random = SplitMix64(seed: 4)
+        let x = (0..<n * cols).map { _ in Float(Int(random.next() % 20001) - 10000) / 7777 }
+        func product() -> [Float] {
+            var y = [Float](repeating: .nan, count: n * rows)
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer {
+                    MatMul.matMul(w, xp.baseAddress!, $0.baseAddress!, n: n, yStride: rows, parallel: Parallel(threads: 2))
+                }
+            }
+            return y
+        }
+        let vnni = product()
+        QuantizedMatMul.allowVNNI(false)
+        defer { QuantizedMatMul.allowVNNI(true) }
+        let f32 = product()
+        #expect(vnni != f32)
+        let bound = 1.6e-5 * Float(cols) * (x.map(abs).max() ?? 0)
+        for i in 0..<n * rows { #expect(abs(vnni[i] - f32[i]) <= bound, "token \(i / rows) row \(i % rows)") }
     }
 }

@@ -52,6 +52,15 @@ void wk_qmatmul(int qtype, const void *w, const float *x, float *y, long n, long
 void wk_qset_f32_activations(int on);
 int wk_quses_f32_activations(void);
 
+/* Prefill with AVX-512 VNNI (gemm_vnni.c): as wk_qmatmul, with the activations rounded to int16
+   per token and block (like decode) and vpdpwssd products. Call only when wk_has_vnni(). */
+void wk_qgemm_vnni(int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0,
+                   long row1);
+/* 1 when the CPU has AVX-512 F/BW/VL/VNNI, WEIGHTKIT_VNNI is not 0 and wk_set_vnni(0) was not called. */
+int wk_has_vnni(void);
+/* 0: never use the VNNI bodies (tests compare them with the AVX2 ones); 1: detect again. */
+void wk_set_vnni(int on);
+
 /* Decodes nblocks consecutive blocks into out[32 * nblocks]. */
 void wk_qdequantize_blocks(int qtype, const uint8_t *blocks, long nblocks, float *out);
 

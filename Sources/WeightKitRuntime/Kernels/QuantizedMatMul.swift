@@ -9,13 +9,22 @@ import WeightKitGraph
 /// which flipped greedy tokens in our tests: docs/BENCHMARKS.md). With `f32Activations` (or
 /// `WEIGHTKIT_F32_ACTIVATIONS=1`) each block is instead dequantized in registers and multiplied
 /// with the f32 activations, so logits differ from the dequantized f32 twin only by summation
-/// order. Prefill always uses f32 activations. `scalarMatVec` is the Swift reference.
+/// order. Prefill uses f32 activations too, except with AVX-512 VNNI (`usesVNNI`), where it
+/// rounds them to 16 bits like decode. `scalarMatVec` is the Swift reference.
 public enum QuantizedMatMul {
     /// Decode with f32 activations instead of 16-bit ones (process-wide; for comparisons and tests).
     public static var f32Activations: Bool {
         get { wk_quses_f32_activations() != 0 }
         set { wk_qset_f32_activations(newValue ? 1 : 0) }
     }
+
+    /// True when prefill over these blocks runs the AVX-512 VNNI kernel (int16 activations,
+    /// `vpdpwssd`): the CPU has AVX-512 F/BW/VL/VNNI, `WEIGHTKIT_VNNI` is not 0, and neither
+    /// `f32Activations` nor `MatMul.forcePortable` is set. Elsewhere prefill decodes blocks to f32.
+    public static var usesVNNI: Bool { wk_has_vnni() != 0 && !f32Activations }
+
+    /// Turns the VNNI prefill off (tests compare it with the f32 one); true detects the CPU again.
+    public static func allowVNNI(_ on: Bool) { wk_set_vnni(on ? 1 : 0) }
 
     /// True for the block types these kernels run.
     public static func supports(_ dtype: DType) -> Bool { code(dtype) != nil }

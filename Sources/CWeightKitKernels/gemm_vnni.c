@@ -1,0 +1,216 @@
+/* Prefill over block-quantized weights with AVX-512 VNNI (see wk_qkernels.h, wk_qgemm_vnni).
+ *
+ * The f32 GEMM (gemm.c) runs at the FMA units' peak, 16 multiply-adds per cycle per core. With
+ * VNNI, vpdpwssd multiplies 32 pairs of int16 and adds them into 16 int32 lanes in one
+ * instruction, twice the f32 rate. So here, as in decode, the activations are rounded to int16
+ * per token and block of 32 (scale max|x|/32767, relative error ~1e-5 of the block's largest
+ * activation), and each 16-row panel of weights is decoded once per product to int16, arranged
+ * so that one 64-byte vector holds one pair of columns for all 16 rows:
+ *   panel[b][p][i] = (w[i][32b + 2p], w[i][32b + 2p + 1])   b: block, p: pair 0-15, i: row 0-15
+ * Lane i of an int32 accumulator is then row i's block sum for one token: 16 vpdpwssd (each
+ * with that token's activation pair broadcast) make 16 rows x 32 columns, then one conversion
+ * and one FMA with the 16 rows' scales times the token's scale — no horizontal sums. Rows are
+ * decoded to int16 vectors one block at a time and turned into the pair layout by a 16 x 16
+ * transpose of 32-bit elements in registers.
+ *
+ * Only on CPUs with AVX-512 F/BW/VNNI (the machines these benchmarks ran on report them; the
+ * project's target, Zen 3, does not have them, and there wk_gemm's f32 path runs). */
+#include "wk_kernels.h"
+#include "wk_private.h"
+#include "wk_half.h"
+#include <stdlib.h>
+#include <string.h>
+
+#if WK_X86
+#define WK_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+#define PANEL_ROWS 16
+#define TOKENS 8
+
+static int vnni_enabled = -1;
+
+void wk_set_vnni(int on) { vnni_enabled = on ? -1 : 0; }
+
+int wk_has_vnni(void) {
+    if (vnni_enabled < 0) {
+        __builtin_cpu_init();
+        const char *env = getenv("WEIGHTKIT_VNNI");
+        int off = env != NULL && env[0] == '0';
+        vnni_enabled = !off && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    }
+    return vnni_enabled && wk_has_avx2();
+}
+
+/* Row r's block b as 32 int16 values (Q4_0: q - 8; Q4_1: q, its min apart; Q8_0: q) and its
+   scale (and min). qtype may carry WK_QX4. */
+WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, long r, long b, float *d, float *m) {
+    int plain = qtype & ~WK_QX4;
+    long bb = wk_block_bytes[plain];
+    const uint8_t *scale, *quants;
+    const uint8_t *min = NULL;
+    if (qtype & WK_QX4) {
+        const uint8_t *unit = w + ((r / 4) * nb + b) * 4 * bb;
+        long j = r % 4;
+        scale = unit + 2 * j;
+        if (plain == WK_Q4_1) min = unit + 8 + 2 * j;
+        quants = unit + wk_x4_header(plain) + j * wk_x4_quants(plain);
+    } else {
+        const uint8_t *blk = w + (r * nb + b) * bb;
+        scale = blk;
+        if (plain == WK_Q4_1) min = blk + 2;
+        quants = blk + (bb - wk_x4_quants(plain));
+    }
+    uint16_t h;
+    memcpy(&h, scale, 2);
+    *d = wk_half_to_float(h);
+    if (min != NULL) { memcpy(&h, min, 2); *m = wk_half_to_float(h); } else *m = 0;
+    if (plain == WK_Q8_0) return _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)quants));
+    __m128i v = _mm_loadu_si128((const __m128i *)quants), low = _mm_set1_epi8(0x0F);
+    __m256i nibbles = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), low), _mm_and_si128(v, low));
+    __m512i q = _mm512_cvtepu8_epi16(nibbles);
+    return plain == WK_Q4_0 ? _mm512_sub_epi16(q, _mm512_set1_epi16(8)) : q;
+}
+
+/* r[i] lane p -> out[p] lane i, for 16 vectors of 16 32-bit lanes. */
+WK_VNNI static inline void transpose16(__m512i r[16]) {
+    __m512i t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    /* t[2k], t[2k+1]: rows 2k, 2k+1 interleaved; per 128-bit lane L: t[2k] = (2k,4L) (2k+1,4L) (2k,4L+1) (2k+1,4L+1). */
+    for (int i = 0; i < 16; i += 4) {
+        u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    /* u[4g + c], 128-bit lane L: rows 4g..4g+3 of column 4L + c. */
+    for (int c = 0; c < 4; c++) {
+        /* v0: lanes (L0 of g0, L2 of g0, L0 of g1, L2 of g1), v1: lanes 1 and 3; likewise g2, g3. */
+        __m512i v0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x88), v1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xDD);
+        __m512i v2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x88), v3 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xDD);
+        /* column 4L + c for rows 0-15: lane L of g0, g1, g2, g3. */
+        r[c] = _mm512_shuffle_i32x4(v0, v2, 0x88);      /* L = 0 */
+        r[8 + c] = _mm512_shuffle_i32x4(v0, v2, 0xDD);  /* L = 2 */
+        r[4 + c] = _mm512_shuffle_i32x4(v1, v3, 0x88);  /* L = 1 */
+        r[12 + c] = _mm512_shuffle_i32x4(v1, v3, 0xDD); /* L = 3 */
+    }
+}
+
+/* Rows [r, r + rb) (rb <= 16; the rest zero) into the pair layout, with their scales and mins. */
+WK_VNNI static void pack(int qtype, const uint8_t *w, long nb, long r, long rb, __m512i *panel, float *scales, float *mins) {
+    for (long b = 0; b < nb; b++) {
+        __m512i rows[16];
+        for (long i = 0; i < PANEL_ROWS; i++) {
+            if (i < rb) {
+                rows[i] = row_block(qtype, w, nb, r + i, b, scales + b * 16 + i, mins + b * 16 + i);
+            } else {
+                rows[i] = _mm512_setzero_si512();
+                scales[b * 16 + i] = 0;
+                mins[b * 16 + i] = 0;
+            }
+        }
+        transpose16(rows);
+        for (int p = 0; p < 16; p++) _mm512_store_si512(panel + b * 16 + p, rows[p]);
+    }
+}
+
+/* Each token's activations rounded to int16 per block, with the block's scale and float sum. */
+WK_VNNI static void quantize(const float *x, long n, long cols, int16_t *xq, float *xs, float *xsum) {
+    long nb = cols / 32;
+    for (long t = 0; t < n; t++) {
+        for (long b = 0; b < nb; b++) {
+            const float *src = x + t * cols + b * 32;
+            __m512 a = _mm512_loadu_ps(src), c = _mm512_loadu_ps(src + 16);
+            float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(c)));
+            float scale = amax / 32767.0f, inv = amax > 0 ? 32767.0f / amax : 0.0f;
+            __m512i qa = _mm512_cvtps_epi32(_mm512_mul_ps(a, _mm512_set1_ps(inv)));
+            __m512i qc = _mm512_cvtps_epi32(_mm512_mul_ps(c, _mm512_set1_ps(inv)));
+            _mm256_storeu_si256((__m256i *)(xq + t * cols + b * 32), _mm512_cvtsepi32_epi16(qa));
+            _mm256_storeu_si256((__m256i *)(xq + t * cols + b * 32 + 16), _mm512_cvtsepi32_epi16(qc));
+            xs[t * nb + b] = scale;
+            xsum[t * nb + b] = _mm512_reduce_add_ps(_mm512_add_ps(a, c));
+        }
+    }
+}
+
+/* NT tokens x 16 rows over every block; NT a compile-time constant so the accumulators stay in registers. */
+#define WK_VNNI_KERNEL(NT)                                                                                      \
+    WK_VNNI static void kernel_##NT(const __m512i *panel, const float *scales, const float *mins, int with_mins, \
+                                    const int16_t *xq, const float *xs, const float *xsum, long cols, float *y,  \
+                                    long ystride, long rb) {                                                    \
+        long nb = cols / 32;                                                                                    \
+        __m512 f[NT];                                                                                           \
+        for (int t = 0; t < NT; t++) f[t] = _mm512_setzero_ps();                                                \
+        for (long b = 0; b < nb; b++) {                                                                         \
+            __m512i acc[NT];                                                                                    \
+            for (int t = 0; t < NT; t++) acc[t] = _mm512_setzero_si512();                                       \
+            for (int p = 0; p < 16; p++) {                                                                      \
+                __m512i wv = _mm512_load_si512(panel + b * 16 + p);                                             \
+                for (int t = 0; t < NT; t++) {                                                                  \
+                    int32_t pair;                                                                               \
+                    memcpy(&pair, xq + t * cols + b * 32 + 2 * p, 4);                                           \
+                    acc[t] = _mm512_dpwssd_epi32(acc[t], wv, _mm512_set1_epi32(pair));                          \
+                }                                                                                               \
+            }                                                                                                   \
+            __m512 d = _mm512_loadu_ps(scales + b * 16);                                                        \
+            for (int t = 0; t < NT; t++)                                                                        \
+                f[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[t]), _mm512_mul_ps(d, _mm512_set1_ps(xs[t * nb + b])), f[t]); \
+            if (with_mins) {                                                                                    \
+                __m512 m = _mm512_loadu_ps(mins + b * 16);                                                      \
+                for (int t = 0; t < NT; t++) f[t] = _mm512_fmadd_ps(m, _mm512_set1_ps(xsum[t * nb + b]), f[t]);  \
+            }                                                                                                   \
+        }                                                                                                       \
+        __mmask16 keep = (__mmask16)((1u << rb) - 1);                                                           \
+        for (int t = 0; t < NT; t++) _mm512_mask_storeu_ps(y + t * ystride, keep, f[t]);                        \
+    }
+WK_VNNI_KERNEL(1)
+WK_VNNI_KERNEL(2)
+WK_VNNI_KERNEL(3)
+WK_VNNI_KERNEL(4)
+WK_VNNI_KERNEL(5)
+WK_VNNI_KERNEL(6)
+WK_VNNI_KERNEL(7)
+WK_VNNI_KERNEL(8)
+
+WK_VNNI void wk_qgemm_vnni(int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0,
+                           long row1) {
+    long nb = cols / 32;
+    int16_t *xq = aligned_alloc(64, (size_t)((n * cols * 2 + 63) / 64 * 64));
+    float *xs = malloc(sizeof(float) * (size_t)(n * nb)), *xsum = malloc(sizeof(float) * (size_t)(n * nb));
+    __m512i *panel = aligned_alloc(64, (size_t)(nb * 16 * 64));
+    float *scales = malloc(sizeof(float) * (size_t)(nb * 16)), *mins = malloc(sizeof(float) * (size_t)(nb * 16));
+    if (!xq || !xs || !xsum || !panel || !scales || !mins) abort();
+    quantize(x, n, cols, xq, xs, xsum);
+    int with_mins = (qtype & ~WK_QX4) == WK_Q4_1;
+    for (long r = row0; r < row1; r += PANEL_ROWS) {
+        long rb = row1 - r < PANEL_ROWS ? row1 - r : PANEL_ROWS;
+        pack(qtype, (const uint8_t *)w, nb, r, rb, panel, scales, mins);
+        for (long t = 0; t < n; t += TOKENS) {
+            long nt = n - t < TOKENS ? n - t : TOKENS;
+            const int16_t *xt = xq + t * cols;
+            const float *st = xs + t * nb, *sumt = xsum + t * nb;
+            float *yt = y + t * ystride + r;
+            switch (nt) {
+            case 1: kernel_1(panel, scales, mins, with_mins, xt, st, sumt, cols, yt, ystride, rb); break;
+            case 2: kernel_2(panel, scales, mins, with_mins, xt, st, sumt, cols, yt, ystride, rb); break;
+            case 3: kernel_3(panel, scales, mins, with_mins, xt, st, sumt, cols, yt, ystride, rb); break;
+            case 4: kernel_4(panel, scales, mins, with_mins, xt, st, sumt, cols, yt, ystride, rb); break;
+            case 5: kernel_5(panel, scales, mins, with_mins, xt, st, sumt, cols, yt, ystride, rb); break;
+            case 6: kernel_6(panel, scales, mins, with_mins, xt, st, sumt, cols, yt, ystride, rb); break;
+            case 7: kernel_7(panel, scales, mins, with_mins, xt, st, sumt, cols, yt, ystride, rb); break;
+            default: kernel_8(panel, scales, mins, with_mins, xt, st, sumt, cols, yt, ystride, rb); break;
+            }
+        }
+    }
+    free(xq); free(xs); free(xsum); free(panel); free(scales); free(mins);
+}
+#else
+void wk_set_vnni(int on) { (void)on; }
+int wk_has_vnni(void) { return 0; }
+void wk_qgemm_vnni(int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0, long row1) {
+    (void)qtype; (void)w; (void)x; (void)y; (void)n; (void)cols; (void)ystride; (void)row0; (void)row1;
+    abort();
+}
+#endif
