@@ -71,7 +71,7 @@ WK_AVX2 static inline __m256 load8(int dtype, const void *w, long i) {
 
 
 /* One row at a time, 32 columns per step in four independent accumulators. Reading the weights
-   as a single sequential stream matters more than reusing x: on this Zen 3 a pass over four rows
+   as a single sequential stream matters more than reusing x: on this machine a pass over four rows
    at once (four interleaved streams) moved 11 GB/s from one core, one row at a time 26 GB/s
    (the hardware prefetcher follows one stream far better than four). */
 WK_AVX2 static inline __attribute__((always_inline)) float row_dot_avx2(int dtype, const void *w, long o, const float *x, long cols) {

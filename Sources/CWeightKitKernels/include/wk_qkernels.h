@@ -11,10 +11,12 @@
  * the portable body) each block is dequantized in registers and multiplied with the f32
  * activations, so results differ from a dequantize-then-f32 product only by summation order.
  * Prefill (matmul) is wk_gemm (gemm.c): blocks are decoded into f32 panels of 16 rows once per
- * product and the f32 micro-kernel runs them against every token of the prompt.
+ * product and the f32 micro-kernel runs them against every token of the prompt — or, on CPUs
+ * with AVX-512 VNNI and 16-bit activations in use, wk_qgemm_vnni (int16 panels, vpdpwssd).
  *
  * W is [rows, cols] with cols a multiple of 32; rows [row0, row1) are computed, so callers can
- * split rows across threads. AVX2/FMA/F16C bodies are chosen at run time (wk_has_avx2()).
+ * split rows across threads. AVX2/FMA/F16C bodies are chosen at run time (wk_has_avx2()), the
+ * AVX-512 VNNI prefill likewise (wk_has_vnni()).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -48,7 +50,8 @@ void wk_qmatvec(int qtype, const void *w, const float *x, float *y, long cols, l
 void wk_qmatmul(int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride,
                 long row0, long row1);
 
-/* 1: decode uses f32 activations (exact up to summation order); 0: 16-bit activations (default). */
+/* 1: decode (and prefill) use f32 activations (exact up to summation order); 0: 16-bit
+   activations in decode and in the VNNI prefill (default). */
 void wk_qset_f32_activations(int on);
 int wk_quses_f32_activations(void);
 
