@@ -45,7 +45,11 @@ public final class Transformer {
     /// first one-token step (a trace or diff that runs one prompt never pays for it); a caller
     /// that will decode can call this first and pass the result, so the cost falls in its load
     /// time and is paid once for several Transformers. Idempotent.
-    public static func preparedGraph(_ graph: ModelGraph) -> ModelGraph {
+    ///
+    /// When the copy would take more than half of `availableMemory` (default: the kernel's
+    /// MemAvailable), the graph is returned as it is: a model that only just fits in memory is
+    /// better decoded from its mapping, slower, than pushed out of memory by its copy.
+    public static func preparedGraph(_ graph: ModelGraph, availableMemory: Int? = nil) -> ModelGraph {
         if let flag = unsafe getenv("WEIGHTKIT_COPY_WEIGHTS"), unsafe String(cString: flag) == "0" { return graph }
         // Three walks over the same weights in the same order: sizes, copies, the new graph.
         func each(_ g: ModelGraph, _ body: (Weight) -> Weight) -> ModelGraph {
@@ -79,7 +83,7 @@ public final class Transformer {
             total += (size + 63) / 64 * 64
             return w
         }
-        guard total > 0 else { return graph }
+        guard total > 0, total <= (availableMemory ?? Self.availableMemory) / 2 else { return graph }
         // Most of the time here is the kernel handing out the new pages (on a VM, fresh memory
         // faults in at ~0.5 GB/s the first time), so the pieces go to every core.
         let arena = AlignedBuffer(count: total, hugePages: true), work = pieces
@@ -108,6 +112,24 @@ public final class Transformer {
             return Weight(info: w.info, storage: TensorStorage(buffer: arena).slice(offset..<offset + size),
                           blockOrder: interleaved ? .interleaved4 : w.blockOrder)
         }
+    }
+
+    /// MemAvailable from /proc/meminfo in bytes (Int.max where there is none to read).
+    static var availableMemory: Int {
+        #if canImport(Glibc)
+        let fd = open("/proc/meminfo", O_RDONLY)
+        guard fd >= 0 else { return Int.max }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 8192)
+        let got = unsafe bytes.withUnsafeMutableBytes { unsafe read(fd, $0.baseAddress!, $0.count) }
+        guard got > 0 else { return Int.max }
+        let text = String(decoding: bytes[0..<got], as: UTF8.self)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+              let kib = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return Int.max }
+        return kib.multipliedReportingOverflow(by: 1024).overflow ? Int.max : kib * 1024
+        #else
+        return Int.max
+        #endif
     }
 
     /// One piece of `preparedGraph`'s copy: bytes `source` of a weight copied as they are, or

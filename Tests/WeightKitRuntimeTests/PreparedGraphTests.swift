@@ -39,6 +39,16 @@ struct PreparedGraphTests {
         }
     }
 
+    @Test("no copy when it would take more than half of the available memory")
+    func memoryGuard() throws {
+        let model = try ModelLoader.load(path: fixture("models/llama"))
+        let bytes = Self.projections(model.graph).reduce(0) { $0 + $1.storage.count }
+        let tight = Self.projections(Transformer.preparedGraph(model.graph, availableMemory: 2 * bytes - 4096))
+        #expect(tight.allSatisfy { $0.storage.isMapped }, "left in the file's mapping")
+        let enough = Self.projections(Transformer.preparedGraph(model.graph, availableMemory: 2 * bytes + 4096 * 64))
+        #expect(enough.allSatisfy { !$0.storage.isMapped })
+    }
+
     @Test("block-quantized projections are interleaved in the copy and give the same products", arguments: QuantScheme.allCases)
     func quantized(_ scheme: QuantScheme) throws {
         var graph = try ModelLoader.load(path: fixture("models/llama")).graph
