@@ -40,7 +40,7 @@ public final class Transformer {
     /// copied are dropped from this process's resident set, so memory holds the weights once;
     /// the token embedding stays as mapped (only rows are looked up in it). Costs a copy of the
     /// weights at load (SmolLM2 f32, 538 MB on both cores: 120–130 ms when the kernel has huge
-    /// pages free, 0.7 s when this VM must fault in fresh memory). `WEIGHTKIT_COPY_WEIGHTS=0` skips it (decode reads
+    /// pages free, 0.7–0.9 s when this VM must fault in fresh memory). `WEIGHTKIT_COPY_WEIGHTS=0` skips it (decode reads
     /// the mapping as it is). Only decode gains much, so a Transformer makes the copy at its
     /// first one-token step (a trace or diff that runs one prompt never pays for it); a caller
     /// that will decode can call this first and pass the result, so the cost falls in its load
