@@ -35,11 +35,8 @@ WK_AVX2 static void scores_avx2(const float *q, const float *keys, long stride, 
             a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k2 + c), a2);
             a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k3 + c), a3);
         }
-        /* hadd twice leaves [s0 s1 s2 s3] split over the two 128-bit lanes; add them. */
-        __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
-        __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
         float four[4];
-        _mm_storeu_ps(four, s);
+        _mm_storeu_ps(four, wk_hsum4(a0, a1, a2, a3));
         for (long c = vec; c < hd; c++) {
             four[0] += q[c] * k0[c];
             four[1] += q[c] * k1[c];

@@ -1,9 +1,9 @@
 /* Prefill over block-quantized weights with AVX-512 VNNI (see wk_qkernels.h, wk_qgemm_vnni).
  *
- * The f32 GEMM (gemm.c) runs at the FMA units' peak, 16 multiply-adds per cycle per core. With
- * VNNI, vpdpwssd multiplies 32 pairs of int16 and adds them into 16 int32 lanes in one
- * instruction, twice the f32 rate. So here, as in decode, the activations are rounded to int16
- * per token and block of 32 (scale max|x|/32767, relative error ~1e-5 of the block's largest
+ * The f32 GEMM (gemm.c) runs near the FMA units' peak (a 256-bit FMA: 8 multiply-adds). With
+ * VNNI, one vpdpwssd makes 32 int16 products and adds them in pairs into 16 int32 lanes. So
+ * here, as in decode, the activations are rounded to int16 per token and block of 32
+ * (wk_quantize_block_i16: scale max|x|/32767, relative error ~1e-5 of the block's largest
  * activation), and each 16-row panel of weights is decoded once per product to int16, arranged
  * so that one 64-byte vector holds one pair of columns for all 16 rows:
  *   panel[b][p][i] = (w[i][32b + 2p], w[i][32b + 2p + 1])   b: block, p: pair 0-15, i: row 0-15
@@ -46,27 +46,13 @@ int wk_has_vnni(void) {
    scale (and min). qtype may carry WK_QX4. */
 WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, long r, long b, float *d, float *m) {
     int plain = qtype & ~WK_QX4;
-    long bb = wk_block_bytes[plain];
-    const uint8_t *scale, *quants;
-    const uint8_t *min = NULL;
-    if (qtype & WK_QX4) {
-        const uint8_t *unit = w + ((r / 4) * nb + b) * 4 * bb;
-        long j = r % 4;
-        scale = unit + 2 * j;
-        if (plain == WK_Q4_1) min = unit + 8 + 2 * j;
-        quants = unit + wk_x4_header(plain) + j * wk_x4_quants(plain);
-    } else {
-        const uint8_t *blk = w + (r * nb + b) * bb;
-        scale = blk;
-        if (plain == WK_Q4_1) min = blk + 2;
-        quants = blk + (bb - wk_x4_quants(plain));
-    }
+    wk_qblock_ref ref = wk_qblock_at(qtype, w, nb, r, b);
     uint16_t h;
-    memcpy(&h, scale, 2);
+    memcpy(&h, ref.scale, 2);
     *d = wk_half_to_float(h);
-    if (min != NULL) { memcpy(&h, min, 2); *m = wk_half_to_float(h); } else *m = 0;
-    if (plain == WK_Q8_0) return _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)quants));
-    __m128i v = _mm_loadu_si128((const __m128i *)quants), low = _mm_set1_epi8(0x0F);
+    if (ref.min != NULL) { memcpy(&h, ref.min, 2); *m = wk_half_to_float(h); } else *m = 0;
+    if (plain == WK_Q8_0) return _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)ref.quants));
+    __m128i v = _mm_loadu_si128((const __m128i *)ref.quants), low = _mm_set1_epi8(0x0F);
     __m256i nibbles = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), low), _mm_and_si128(v, low));
     __m512i q = _mm512_cvtepu8_epi16(nibbles);
     return plain == WK_Q4_0 ? _mm512_sub_epi16(q, _mm512_set1_epi16(8)) : q;
@@ -117,23 +103,13 @@ WK_VNNI static void pack(int qtype, const uint8_t *w, long nb, long r, long rb, 
     }
 }
 
-/* Each token's activations rounded to int16 per block, with the block's scale and float sum. */
+/* Each token's activations rounded to int16 per block (the decode kernels' recipe), with the
+   block's scale and float sum. */
 WK_VNNI static void quantize(const float *x, long n, long cols, int16_t *xq, float *xs, float *xsum) {
     long nb = cols / 32;
-    for (long t = 0; t < n; t++) {
-        for (long b = 0; b < nb; b++) {
-            const float *src = x + t * cols + b * 32;
-            __m512 a = _mm512_loadu_ps(src), c = _mm512_loadu_ps(src + 16);
-            float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(c)));
-            float scale = amax / 32767.0f, inv = amax > 0 ? 32767.0f / amax : 0.0f;
-            __m512i qa = _mm512_cvtps_epi32(_mm512_mul_ps(a, _mm512_set1_ps(inv)));
-            __m512i qc = _mm512_cvtps_epi32(_mm512_mul_ps(c, _mm512_set1_ps(inv)));
-            _mm256_storeu_si256((__m256i *)(xq + t * cols + b * 32), _mm512_cvtsepi32_epi16(qa));
-            _mm256_storeu_si256((__m256i *)(xq + t * cols + b * 32 + 16), _mm512_cvtsepi32_epi16(qc));
-            xs[t * nb + b] = scale;
-            xsum[t * nb + b] = _mm512_reduce_add_ps(_mm512_add_ps(a, c));
-        }
-    }
+    for (long t = 0; t < n; t++)
+        for (long b = 0; b < nb; b++)
+            xsum[t * nb + b] = wk_quantize_block_i16(x + t * cols + b * 32, xq + t * cols + b * 32, &xs[t * nb + b]);
 }
 
 /* NT tokens x 16 rows over every block; NT a compile-time constant so the accumulators stay in registers. */

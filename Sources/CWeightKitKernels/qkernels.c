@@ -159,26 +159,10 @@ typedef struct {
 } wk_qact;
 
 WK_AVX2 static void quantize_activations_i16(const float *x, long cols, wk_qact *q) {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
     for (long b = 0; b < cols / 32; b++) {
-        const float *xb = x + b * 32;
-        __m256 v0 = _mm256_loadu_ps(xb), v1 = _mm256_loadu_ps(xb + 8), v2 = _mm256_loadu_ps(xb + 16), v3 = _mm256_loadu_ps(xb + 24);
-        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
-                                 _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
-        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-        m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 0x55));
-        float amax = _mm_cvtss_f32(m4);
-        q->da[b] = amax / 32767.0f;
-        q->xsum[b] = wk_hsum(_mm256_add_ps(_mm256_add_ps(v0, v1), _mm256_add_ps(v2, v3)));
-        __m256 inv = _mm256_set1_ps(amax != 0 ? 32767.0f / amax : 0);
-        __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, inv)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, inv));
-        __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, inv)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, inv));
-        /* packs works within 128-bit lanes; the permute restores element order. */
-        __m256i p01 = _mm256_permute4x64_epi64(_mm256_packs_epi32(i0, i1), 0xD8);
-        __m256i p23 = _mm256_permute4x64_epi64(_mm256_packs_epi32(i2, i3), 0xD8);
-        _mm256_store_si256((__m256i *)(q->a + b * 32), p01);
-        _mm256_store_si256((__m256i *)(q->a + b * 32 + 16), p23);
+        q->xsum[b] = wk_quantize_block_i16(x + b * 32, q->a + b * 32, &q->da[b]);
+        __m256i p01 = _mm256_load_si256((const __m256i *)(q->a + b * 32));
+        __m256i p23 = _mm256_load_si256((const __m256i *)(q->a + b * 32 + 16));
         __m256i s32 = _mm256_add_epi32(_mm256_madd_epi16(p01, _mm256_set1_epi16(1)), _mm256_madd_epi16(p23, _mm256_set1_epi16(1)));
         __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
         s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
@@ -187,27 +171,26 @@ WK_AVX2 static void quantize_activations_i16(const float *x, long cols, wk_qact 
     }
 }
 
-/* One block of row `row` against the block's activations: the 8 partial sums as floats. Q4
-   nibbles are zero-extended to 16 lanes (low nibbles: elements 0-15, high: 16-31); Q4_0's "- 8" is
-   applied once per block through Σa (asum8) instead of on every weight. */
-WK_AVX2 static inline __attribute__((always_inline)) __m256 qblock_i16(int qtype, const uint8_t *blk, __m256i a0, __m256i a1) {
+/* One block's quants (at qs) against its activations: 8 int32 partial sums, not yet converted.
+   Q4 nibbles are zero-extended to 16 lanes (low nibbles: elements 0-15, high: 16-31). */
+WK_AVX2 static inline __attribute__((always_inline)) __m256i qblock_i32(int qtype, const uint8_t *qs, __m256i a0, __m256i a1) {
     __m256i w0, w1;
     if (qtype == WK_Q8_0) {
-        w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 2)));
-        w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 18)));
+        w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)qs));
+        w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(qs + 16)));
     } else {
-        __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(blk + (qtype == WK_Q4_1 ? 4 : 2))));
+        __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)qs));
         w0 = _mm256_and_si256(v, _mm256_set1_epi16(0x0F));
         w1 = _mm256_srli_epi16(v, 4);
     }
-    return _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_madd_epi16(w0, a0), _mm256_madd_epi16(w1, a1)));
+    return _mm256_add_epi32(_mm256_madd_epi16(w0, a0), _mm256_madd_epi16(w1, a1));
 }
 
-/* Four sums of four registers, as one vector (row r's sum in lane r). */
-WK_AVX2 static inline __m128 hsum4(__m256 v0, __m256 v1, __m256 v2, __m256 v3) {
-    __m256 s01 = _mm256_hadd_ps(v0, v1), s23 = _mm256_hadd_ps(v2, v3);
-    __m256 s = _mm256_hadd_ps(s01, s23); /* lanes: r0 r1 r2 r3 (low half), r0 r1 r2 r3 (high half) */
-    return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+/* One block of row `row` (block start `blk`, ordinary layout) against the block's activations:
+   the 8 partial sums as floats. Q4_0's "- 8" is applied once per block through Σa (asum8)
+   instead of on every weight. */
+WK_AVX2 static inline __attribute__((always_inline)) __m256 qblock_i16(int qtype, const uint8_t *blk, __m256i a0, __m256i a1) {
+    return _mm256_cvtepi32_ps(qblock_i32(qtype, blk + (wk_block_bytes[qtype] - wk_x4_quants(qtype)), a0, a1));
 }
 
 /* d·da for block `blk`, and the block's share of the row's constant term: Q4_0's Σ d·da·(-8 Σa),
@@ -244,7 +227,7 @@ WK_AVX2 static inline __attribute__((always_inline)) void qdot4_i16(int qtype, c
         WK_QSTEP(qtype, blk + 2 * stride, acc2, e2);
         WK_QSTEP(qtype, blk + 3 * stride, acc3, e3);
     }
-    _mm_storeu_ps(y, _mm_add_ps(hsum4(acc0, acc1, acc2, acc3), _mm_setr_ps(e0, e1, e2, e3)));
+    _mm_storeu_ps(y, _mm_add_ps(wk_hsum4(acc0, acc1, acc2, acc3), _mm_setr_ps(e0, e1, e2, e3)));
 }
 
 /* One row (the tail of a range). */
@@ -273,21 +256,6 @@ WK_AVX2 static void qrows_i16(int qtype, const uint8_t *base, long stride, const
     default: WK_QROWS(WK_Q4_1) break;
     }
 #undef WK_QROWS
-}
-
-/* Group g of an interleaved matrix (four rows) against the activations: y4[0..3]. */
-/* One block's 8 int32 partial sums for one row (no float conversion yet). */
-WK_AVX2 static inline __attribute__((always_inline)) __m256i qblock_i32(int qtype, const uint8_t *qs, __m256i a0, __m256i a1) {
-    __m256i w0, w1;
-    if (qtype == WK_Q8_0) {
-        w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)qs));
-        w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(qs + 16)));
-    } else {
-        __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)qs));
-        w0 = _mm256_and_si256(v, _mm256_set1_epi16(0x0F));
-        w1 = _mm256_srli_epi16(v, 4);
-    }
-    return _mm256_add_epi32(_mm256_madd_epi16(w0, a0), _mm256_madd_epi16(w1, a1));
 }
 
 /* Group g of an interleaved matrix (four rows) against the activations: y4[0..3]. The four

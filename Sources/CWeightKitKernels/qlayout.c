@@ -12,29 +12,28 @@
 long wk_qx4_bytes(int qtype, long rows, long cols) { return (rows + 3) / 4 * (cols / 32) * 4 * wk_block_bytes[qtype]; }
 
 void wk_qrepack_x4(int qtype, const void *src, long rows, long cols, void *dst) {
-    long nb = cols / 32, bb = wk_block_bytes[qtype], hdr = wk_x4_header(qtype), qsz = wk_x4_quants(qtype);
+    long nb = cols / 32, qsz = wk_x4_quants(qtype);
     uint8_t *out = (uint8_t *)dst;
     memset(out, 0, (size_t)wk_qx4_bytes(qtype, rows, cols));
     for (long r = 0; r < rows; r++) {
-        long g = r / 4, j = r % 4;
         for (long b = 0; b < nb; b++) {
-            const uint8_t *blk = (const uint8_t *)src + (r * nb + b) * bb;
-            uint8_t *unit = out + (g * nb + b) * 4 * bb;
-            memcpy(unit + 2 * j, blk, 2);
-            if (qtype == WK_Q4_1) memcpy(unit + 8 + 2 * j, blk + 2, 2);
-            memcpy(unit + hdr + j * qsz, blk + (bb - qsz), (size_t)qsz);
+            /* The destination's places, found the way every reader finds them. */
+            wk_qblock_ref from = wk_qblock_at(qtype, (const uint8_t *)src, nb, r, b), to = wk_qblock_at(qtype | WK_QX4, out, nb, r, b);
+            memcpy((uint8_t *)to.scale, from.scale, 2);
+            if (from.min != NULL) memcpy((uint8_t *)to.min, from.min, 2);
+            memcpy((uint8_t *)to.quants, from.quants, (size_t)qsz);
         }
     }
 }
 
 /* Blocks [b0, b0+n) of row r of an interleaved matrix, in the ordinary block layout. */
 void wk_qx4_row_blocks(int qtype, const uint8_t *base, long nb, long r, long b0, long n, uint8_t *out) {
-    long bb = wk_block_bytes[qtype], hdr = wk_x4_header(qtype), qsz = wk_x4_quants(qtype), g = r / 4, j = r % 4;
+    long bb = wk_block_bytes[qtype], qsz = wk_x4_quants(qtype);
     for (long b = b0; b < b0 + n; b++, out += bb) {
-        const uint8_t *unit = base + (g * nb + b) * 4 * bb;
-        memcpy(out, unit + 2 * j, 2);
-        if (qtype == WK_Q4_1) memcpy(out + 2, unit + 8 + 2 * j, 2);
-        memcpy(out + (bb - qsz), unit + hdr + j * qsz, (size_t)qsz);
+        wk_qblock_ref ref = wk_qblock_at(qtype | WK_QX4, base, nb, r, b);
+        memcpy(out, ref.scale, 2);
+        if (ref.min != NULL) memcpy(out + 2, ref.min, 2);
+        memcpy(out + (bb - qsz), ref.quants, (size_t)qsz);
     }
 }
 

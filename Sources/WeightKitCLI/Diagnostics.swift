@@ -127,19 +127,7 @@ extension String {
     }
 }
 
-/// Peak resident set size of this process in bytes (`VmHWM` from /proc/self/status).
+/// Peak resident set size of this process in bytes (`VmHWM` from /proc/self/status; 0 elsewhere).
 func peakResidentBytes() -> Int {
-    // /proc files report size 0, so read them with read(2).
-    let fd = unsafe open("/proc/self/status", O_RDONLY)
-    guard fd >= 0 else { return 0 }
-    defer { close(fd) }
-    var bytes = [UInt8](repeating: 0, count: 8192)
-    let n = unsafe bytes.withUnsafeMutableBytes { unsafe read(fd, $0.baseAddress, 8192) }
-    guard n > 0 else { return 0 }
-    let text = String(decoding: bytes[..<n], as: UTF8.self)
-    for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        let digits = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-        return digits * 1024
-    }
-    return 0
+    (ProcFile.value("VmHWM", in: "/proc/self/status") ?? 0) * 1024
 }

@@ -15,87 +15,85 @@ extension Transformer {
         let att = unsafe s.attention, scores = unsafe s.scores
         let hb = unsafe s.hb, hb2 = unsafe s.hb2
         let keyCache = unsafe s.keyCache, valueCache = unsafe s.valueCache, rope = unsafe s.ropeTable
-        do {
 
-            // 1. Embedding: token rows (and learned positions for gpt2) into the residual stream.
-            for (t, token) in tokens.enumerated() {
-                unsafe Self.row(graph.tokenEmbedding, token, into: x + t * d)
-                if let positions = graph.positionEmbedding {
-                    unsafe Self.row(positions, p0 + t, into: xb)
-                    unsafe Ops.add(xb, into: x + t * d, count: d)
+        // 1. Embedding: token rows (and learned positions for gpt2) into the residual stream.
+        for (t, token) in tokens.enumerated() {
+            unsafe Self.row(graph.tokenEmbedding, token, into: x + t * d)
+            if let positions = graph.positionEmbedding {
+                unsafe Self.row(positions, p0 + t, into: xb)
+                unsafe Ops.add(xb, into: x + t * d, count: d)
+            }
+        }
+        if let observer { unsafe observer.embedded(tokens: tokens, position: p0, residual: Self.copy(x, n * d)) }  // [observer]
+
+        for (l, block) in graph.blocks.enumerated() {
+            // 2. Attention: norm → Q, K, V → RoPE → cache → softmax(QKᵀ/√d)·V → O → residual.
+            unsafe normalize(x, block.attentionNorm, block.attentionNormBias, into: xb, n: n)
+            unsafe project([(block.query, block.queryBias, q), (block.key, block.keyBias, k), (block.value, block.valueBias, v)], xb, n: n)
+            let layerCache = l * s.capacity * kvDim
+            let kc = unsafe SendablePointer(UnsafeRawPointer(keyCache + layerCache))
+            let vc = unsafe SendablePointer(UnsafeRawPointer(valueCache + layerCache))
+            let qs = unsafe SendablePointer(UnsafeRawPointer(q)), outs = unsafe SendablePointer(UnsafeRawPointer(att))
+            let ks = unsafe SendablePointer(UnsafeRawPointer(k)), vs = unsafe SendablePointer(UnsafeRawPointer(v))
+            let table = unsafe SendablePointer(UnsafeRawPointer(rope))
+            perToken(n) { range in
+                for t in range {
+                    if c.family != .gpt2 {
+                        let halfSplit = c.ropeLayout == .halfSplit
+                        unsafe Ops.rope(qs.mutableFloats + t * qDim, heads: c.heads, headDim: hd, position: p0 + t, theta: c.ropeTheta, halfSplit: halfSplit, table: table.floats)
+                        unsafe Ops.rope(ks.mutableFloats + t * kvDim, heads: c.kvHeads, headDim: hd, position: p0 + t, theta: c.ropeTheta, halfSplit: halfSplit, table: table.floats)
+                    }
+                    unsafe (kc.mutableFloats + (p0 + t) * kvDim).update(from: ks.floats + t * kvDim, count: kvDim)
+                    unsafe (vc.mutableFloats + (p0 + t) * kvDim).update(from: vs.floats + t * kvDim, count: kvDim)
                 }
             }
-            if let observer { unsafe observer.embedded(tokens: tokens, position: p0, residual: Self.copy(x, n * d)) }  // [observer]
-
-            for (l, block) in graph.blocks.enumerated() {
-                // 2. Attention: norm → Q, K, V → RoPE → cache → softmax(QKᵀ/√d)·V → O → residual.
-                unsafe normalize(x, block.attentionNorm, block.attentionNormBias, into: xb, n: n)
-                unsafe project([(block.query, block.queryBias, q), (block.key, block.keyBias, k), (block.value, block.valueBias, v)], xb, n: n)
-                let layerCache = l * s.capacity * kvDim
-                let kc = unsafe SendablePointer(UnsafeRawPointer(keyCache + layerCache))
-                let vc = unsafe SendablePointer(UnsafeRawPointer(valueCache + layerCache))
-                let qs = unsafe SendablePointer(UnsafeRawPointer(q)), outs = unsafe SendablePointer(UnsafeRawPointer(att))
-                let ks = unsafe SendablePointer(UnsafeRawPointer(k)), vs = unsafe SendablePointer(UnsafeRawPointer(v))
-                let table = unsafe SendablePointer(UnsafeRawPointer(rope))
-                perToken(n) { range in
-                    for t in range {
-                        if c.family != .gpt2 {
-                            let halfSplit = c.ropeLayout == .halfSplit
-                            unsafe Ops.rope(qs.mutableFloats + t * qDim, heads: c.heads, headDim: hd, position: p0 + t, theta: c.ropeTheta, halfSplit: halfSplit, table: table.floats)
-                            unsafe Ops.rope(ks.mutableFloats + t * kvDim, heads: c.kvHeads, headDim: hd, position: p0 + t, theta: c.ropeTheta, halfSplit: halfSplit, table: table.floats)
-                        }
-                        unsafe (kc.mutableFloats + (p0 + t) * kvDim).update(from: ks.floats + t * kvDim, count: kvDim)
-                        unsafe (vc.mutableFloats + (p0 + t) * kvDim).update(from: vs.floats + t * kvDim, count: kvDim)
-                    }
+            let ss = unsafe SendablePointer(UnsafeRawPointer(scores))
+            let capacity = s.capacity
+            // Parallel over (token, head) pairs: each writes its own score row and output slice.
+            parallel.forEachRange(n * c.heads, minimumPerThread: 2) { range in
+                for job in range {
+                    let t = job / c.heads, h = job % c.heads, kvh = h / group
+                    let length = p0 + t + 1  // causal: positions 0 ... p0+t
+                    unsafe Ops.attend(
+                        qs.floats + t * qDim + h * hd, keys: kc.floats + kvh * hd, values: vc.floats + kvh * hd,
+                        stride: kvDim, headDim: hd, length: length, scale: scale,
+                        scores: ss.mutableFloats + job * capacity, into: outs.mutableFloats + t * qDim + h * hd)
                 }
-                let ss = unsafe SendablePointer(UnsafeRawPointer(scores))
-                let capacity = s.capacity
-                // Parallel over (token, head) pairs: each writes its own score row and output slice.
-                parallel.forEachRange(n * c.heads, minimumPerThread: 2) { range in
-                    for job in range {
-                        let t = job / c.heads, h = job % c.heads, kvh = h / group
-                        let length = p0 + t + 1  // causal: positions 0 ... p0+t
-                        unsafe Ops.attend(
-                            qs.floats + t * qDim + h * hd, keys: kc.floats + kvh * hd, values: vc.floats + kvh * hd,
-                            stride: kvDim, headDim: hd, length: length, scale: scale,
-                            scores: ss.mutableFloats + job * capacity, into: outs.mutableFloats + t * qDim + h * hd)
-                    }
-                }
-                if let observer {  // [observer] the softmax rows left in `scores`
-                    for job in 0..<(n * c.heads) {
-                        let row = unsafe Self.copy(scores + job * capacity, p0 + job / c.heads + 1)
-                        observer.attention(layer: l, head: job % c.heads, position: p0 + job / c.heads, weights: row)
-                    }
-                }
-                unsafe project(block.output, block.outputBias, att, xb2, n: n)
-                unsafe addPerToken(xb2, into: x, n: n)
-                if let observer { unsafe observer.attentionAdded(layer: l, position: p0, delta: Self.copy(xb2, n * d)) }  // [observer]
-
-                // 3. MLP: norm → gate/up (SwiGLU) or fc (GELU) → down → residual.
-                unsafe normalize(x, block.mlpNorm, block.mlpNormBias, into: xb, n: n)
-                if let gate = block.gate {
-                    unsafe project([(block.up, block.upBias, hb2), (gate, nil, hb)], xb, n: n)
-                    let gates = unsafe SendablePointer(UnsafeRawPointer(hb)), ups = unsafe SendablePointer(UnsafeRawPointer(hb2))
-                    perToken(n) { r in unsafe Ops.swiglu(gates.mutableFloats + r.lowerBound * f, ups.floats + r.lowerBound * f, count: r.count * f) }
-                } else {
-                    unsafe project(block.up, block.upBias, xb, hb2, n: n)
-                    unsafe hb.update(from: hb2, count: n * f)
-                    unsafe Ops.gelu(hb, count: n * f, tanhApproximation: c.activation == .geluTanh)
-                }
-                if let observer { unsafe observer.mlpActivations(layer: l, position: p0, hidden: Self.copy(hb, n * f)) }  // [observer]
-                unsafe project(block.down, block.downBias, hb, xb2, n: n)
-                unsafe addPerToken(xb2, into: x, n: n)
-                if let observer { unsafe observer.mlpAdded(layer: l, position: p0, delta: Self.copy(xb2, n * d), residual: Self.copy(x, n * d)) }  // [observer]
             }
-
-            // 4. Unembedding: final norm of the last position → logits over the vocabulary.
-            guard last else { return }
-            let lastRow = unsafe x + (n - 1) * d
-            unsafe normalize(lastRow, graph.finalNorm, graph.finalNormBias, into: xb, n: 1)
-            unsafe s.logits.withUnsafeMutableBufferPointer { logits in
-                unsafe MatMul.matVec(graph.unembedding, xb, logits.baseAddress!, parallel: parallel)
-                if let observer { unsafe observer.unembedded(position: p0 + n - 1, normed: Self.copy(xb, d), logits: Array(logits)) }  // [observer]
+            if let observer {  // [observer] the softmax rows left in `scores`
+                for job in 0..<(n * c.heads) {
+                    let row = unsafe Self.copy(scores + job * capacity, p0 + job / c.heads + 1)
+                    observer.attention(layer: l, head: job % c.heads, position: p0 + job / c.heads, weights: row)
+                }
             }
+            unsafe project(block.output, block.outputBias, att, xb2, n: n)
+            unsafe addPerToken(xb2, into: x, n: n)
+            if let observer { unsafe observer.attentionAdded(layer: l, position: p0, delta: Self.copy(xb2, n * d)) }  // [observer]
+
+            // 3. MLP: norm → gate/up (SwiGLU) or fc (GELU) → down → residual.
+            unsafe normalize(x, block.mlpNorm, block.mlpNormBias, into: xb, n: n)
+            if let gate = block.gate {
+                unsafe project([(block.up, block.upBias, hb2), (gate, nil, hb)], xb, n: n)
+                let gates = unsafe SendablePointer(UnsafeRawPointer(hb)), ups = unsafe SendablePointer(UnsafeRawPointer(hb2))
+                perToken(n) { r in unsafe Ops.swiglu(gates.mutableFloats + r.lowerBound * f, ups.floats + r.lowerBound * f, count: r.count * f) }
+            } else {
+                unsafe project(block.up, block.upBias, xb, hb2, n: n)
+                unsafe hb.update(from: hb2, count: n * f)
+                unsafe Ops.gelu(hb, count: n * f, tanhApproximation: c.activation == .geluTanh)
+            }
+            if let observer { unsafe observer.mlpActivations(layer: l, position: p0, hidden: Self.copy(hb, n * f)) }  // [observer]
+            unsafe project(block.down, block.downBias, hb, xb2, n: n)
+            unsafe addPerToken(xb2, into: x, n: n)
+            if let observer { unsafe observer.mlpAdded(layer: l, position: p0, delta: Self.copy(xb2, n * d), residual: Self.copy(x, n * d)) }  // [observer]
+        }
+
+        // 4. Unembedding: final norm of the last position → logits over the vocabulary.
+        guard last else { return }
+        let lastRow = unsafe x + (n - 1) * d
+        unsafe normalize(lastRow, graph.finalNorm, graph.finalNormBias, into: xb, n: 1)
+        unsafe s.logits.withUnsafeMutableBufferPointer { logits in
+            unsafe MatMul.matVec(graph.unembedding, xb, logits.baseAddress!, parallel: parallel)
+            if let observer { unsafe observer.unembedded(position: p0 + n - 1, normed: Self.copy(xb, d), logits: Array(logits)) }  // [observer]
         }
     }
 

@@ -51,7 +51,8 @@ public final class Transformer {
     /// better decoded from its mapping, slower, than pushed out of memory by its copy.
     public static func preparedGraph(_ graph: ModelGraph, availableMemory: Int? = nil) -> ModelGraph {
         if let flag = unsafe getenv("WEIGHTKIT_COPY_WEIGHTS"), unsafe String(cString: flag) == "0" { return graph }
-        // Three walks over the same weights in the same order: sizes, copies, the new graph.
+        // Two walks over the same weights in the same order: sizes, then the new graph (views into
+        // one buffer) with the pieces that fill it; big copies are split for the cores.
         func each(_ g: ModelGraph, _ body: (Weight) -> Weight) -> ModelGraph {
             var g = g
             g.blocks = g.blocks.map { b in
@@ -68,29 +69,37 @@ public final class Transformer {
             g.unembedding = body(g.unembedding)
             return g
         }
-        // Where each copy goes, in reading order; big copies split into pieces for the cores.
-        var offsets: [Int] = [], pieces: [CopyPiece] = [], total = 0
+        func padded(_ size: Int) -> Int { (size + 63) / 64 * 64 }
+        var total = 0
         _ = each(graph) { w in
-            guard let size = copyBytes(w) else { return w }
-            offsets.append(total)
-            if QuantizedMatMul.interleavedBytes(w) != nil {
-                pieces.append(CopyPiece(weight: w, source: nil, destination: total))
-            } else {
-                for lower in stride(from: 0, to: size, by: CopyPiece.bytes) {
-                    pieces.append(CopyPiece(weight: w, source: lower..<min(size, lower + CopyPiece.bytes), destination: total + lower))
-                }
-            }
-            total += (size + 63) / 64 * 64
+            total += copyBytes(w).map(padded) ?? 0
             return w
         }
-        guard total > 0, total <= (availableMemory ?? Self.availableMemory) / 2 else { return graph }
+        let available = availableMemory ?? ProcFile.value("MemAvailable", in: "/proc/meminfo").map { $0 * 1024 } ?? Int.max
+        guard total > 0, total <= available / 2 else { return graph }
+        let arena = AlignedBuffer(count: total, hugePages: true)
+        var pieces: [CopyPiece] = [], offset = 0
+        let prepared = each(graph) { w in
+            guard let size = copyBytes(w) else { return w }
+            let interleave = QuantizedMatMul.interleavedBytes(w) != nil
+            if interleave {
+                pieces.append(CopyPiece(weight: w, source: nil, destination: offset))
+            } else {
+                for lower in stride(from: 0, to: size, by: CopyPiece.bytes) {
+                    pieces.append(CopyPiece(weight: w, source: lower..<min(size, lower + CopyPiece.bytes), destination: offset + lower))
+                }
+            }
+            defer { offset += padded(size) }
+            return Weight(info: w.info, storage: TensorStorage(buffer: arena).slice(offset..<offset + size),
+                          blockOrder: interleave ? .interleaved4 : w.blockOrder)
+        }
         // Most of the time here is the kernel handing out the new pages (on a VM, fresh memory
         // faults in at ~0.5 GB/s the first time), so the pieces go to every core.
-        let arena = AlignedBuffer(count: total, hugePages: true), work = pieces
+        let work = pieces
         DispatchQueue.concurrentPerform(iterations: work.count) { i in
             let piece = work[i]
             unsafe arena.withUnsafeMutableBytes { all in
-                // SAFETY: every piece lies inside the arena (the loop above summed the sizes) and
+                // SAFETY: every piece lies inside the arena (the first walk summed the sizes) and
                 // pieces do not overlap, so threads write disjoint bytes.
                 let dst = unsafe all.baseAddress! + piece.destination
                 if let range = piece.source {
@@ -103,33 +112,7 @@ public final class Transformer {
                 }
             }
         }
-        var next = 0
-        return each(graph) { w in
-            guard let size = copyBytes(w) else { return w }
-            let offset = offsets[next]
-            next += 1
-            let interleaved = QuantizedMatMul.interleavedBytes(w) != nil
-            return Weight(info: w.info, storage: TensorStorage(buffer: arena).slice(offset..<offset + size),
-                          blockOrder: interleaved ? .interleaved4 : w.blockOrder)
-        }
-    }
-
-    /// MemAvailable from /proc/meminfo in bytes (Int.max where there is none to read).
-    static var availableMemory: Int {
-        #if canImport(Glibc)
-        let fd = open("/proc/meminfo", O_RDONLY)
-        guard fd >= 0 else { return Int.max }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: 8192)
-        let got = unsafe bytes.withUnsafeMutableBytes { unsafe read(fd, $0.baseAddress!, $0.count) }
-        guard got > 0 else { return Int.max }
-        let text = String(decoding: bytes[0..<got], as: UTF8.self)
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
-              let kib = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return Int.max }
-        return kib.multipliedReportingOverflow(by: 1024).overflow ? Int.max : kib * 1024
-        #else
-        return Int.max
-        #endif
+        return prepared
     }
 
     /// One piece of `preparedGraph`'s copy: bytes `source` of a weight copied as they are, or

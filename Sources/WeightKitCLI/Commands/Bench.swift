@@ -51,7 +51,8 @@ extension WeightKitCommand {
                 let t0 = monotonicSeconds()
                 let model = try ModelLoader.load(path: input.path, tokenizer: false)
                 // Load time runs to the first token ready: the runtime's one-time setup (the
-                // interleaved copies of quantized weights) counts, done once for every thread count.
+                // weights copied for decode, `Transformer.preparedGraph`) counts, done once for
+                // every thread count.
                 let graph = Transformer.preparedGraph(model.graph)
                 let loadSeconds = monotonicSeconds() - t0
                 let vocab = model.graph.config.vocabSize
@@ -60,7 +61,8 @@ extension WeightKitCommand {
                 var rows: [JSONValue] = []
                 for count in threadCounts! {
                     let transformer = Transformer(graph: graph, maxSequence: max(prompt, generate) + 1, threads: count)
-                    // Warm-up: the first pass faults the mapped weights in.
+                    // Warm-up, as llama-bench: the first pass touches the buffers, the KV cache and
+                    // the embedding rows.
                     _ = try transformer.forward(promptIDs)
                     var prefill: [Double] = [], decode: [Double] = []
                     for _ in 0..<repetitions {
