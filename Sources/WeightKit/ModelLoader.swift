@@ -20,14 +20,22 @@ public struct LoadedModel: Sendable {
 /// Opens models from any format the runtime supports.
 public enum ModelLoader {
     /// Loads a Hugging Face folder (config.json + safetensors, with tokenizer.json and a chat
-    /// template when present) or a GGUF file (config, tokenizer and chat template from its
-    /// metadata), and binds its weights to a `ModelGraph`. Throws `GraphError` for other formats
-    /// or when the tensors do not fit the architecture, `FormatError` for unreadable files.
+    /// template when present), a GGUF file (config, tokenizer and chat template from its
+    /// metadata) or a pack carrying its config, and binds its weights to a `ModelGraph`.
     ///
+    /// `format` reads `path` as that format whatever its name (a GGUF file without the .gguf
+    /// extension); nil detects it from the first bytes, then the extension.
     /// With `tokenizer: false` the tokenizer is not read (`bench` needs none, and parsing a
     /// multi-megabyte tokenizer.json would count as load time).
-    public static func load(path: String, tokenizer loadTokenizer: Bool = true) throws -> LoadedModel {
-        let format = try FormatDetector.detect(path: path)
+    ///
+    /// - Throws: `GraphError` `.unknownArchitecture` for formats that hold no model, and when
+    ///   the tensors do not fit the architecture; `FormatError` for unreadable files, a file that
+    ///   is not the `format` given (`.badMagic`), or `format: .huggingFace` on a file (`.unknownFormat`).
+    public static func load(path: String, format: TensorFormat? = nil, tokenizer loadTokenizer: Bool = true) throws -> LoadedModel {
+        let format = try format ?? FormatDetector.detect(path: path)
+        if format == .huggingFace, FormatDetector.kind(of: path) == .file {
+            throw FormatError(.unknownFormat, "a Hugging Face model is a folder (config.json, safetensors), but this is a file", path: path)
+        }
         switch format {
         case .huggingFace:
             let folder = try HuggingFaceFolder(path: path)
@@ -46,7 +54,9 @@ public enum ModelLoader {
         case .wkp:
             return try loadPack(PackReader(path: path), tokenizer: loadTokenizer)
         default:
-            throw GraphError(.unknownArchitecture, "running a model from \(format.rawValue) is not supported yet", path: path)
+            throw GraphError(
+                .unknownArchitecture, "running a model from \(format.rawValue) is not supported yet (models run from hf, gguf and wkp)",
+                path: path)
         }
     }
 

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import WeightKitCore
+import WeightKit
 
 /// stdout for data, stderr for everything else; progress only on a terminal.
 ///
@@ -40,6 +40,12 @@ enum Console {
                 offset += n
             }
         }
+    }
+
+    /// Writes each of a library report's warnings to stderr as `weightkit: warning: …` (shown
+    /// with `--quiet` too).
+    static func warn(_ warnings: [ConversionWarning]) {
+        for warning in warnings { error("weightkit: warning: \(warning.message)") }
     }
 
     /// Writes a status line (timings, what was written) to stderr unless `--quiet`.

@@ -28,7 +28,8 @@ public enum WeightKitExit {
             }
         }
         if let error = error as? TokenizerError { return error.kind == .cannotOpen ? noInput : dataError }
-        if error is ValidationError { return usage }
+        // A request that cannot be met (output is the input, output exists) is a usage error.
+        if error is ValidationError || error is ConversionError { return usage }
         // A model whose tensors do not fit its architecture is an invalid model.
         if error is GraphError { return dataError }
         // Context overflow, token ids outside the vocabulary: the request does not fit the model.
@@ -47,6 +48,9 @@ func reportingErrors(verbose: Bool = false, quiet: Bool = false, _ body: () thro
         throw exit
     } catch let error as ValidationError {
         throw error
+    } catch let error as ConversionError {
+        // Printed by argument-parser with the command's usage, as the flag checks are.
+        throw ValidationError(error.message)
     } catch {
         var line = "weightkit: error: \(error)"
         if verbose, let formatError = error as? FormatError {

@@ -137,6 +137,17 @@ extension DType {
         self = match
     }
 
+    /// The name config.json's `torch_dtype` gives this type (`float32`, `float16`, `bfloat16`),
+    /// or nil for types a conversion never records there.
+    public var torchName: String? {
+        switch self {
+        case .float32: return "float32"
+        case .float16: return "float16"
+        case .bfloat16: return "bfloat16"
+        default: return nil
+        }
+    }
+
     /// Position in the reference crate's `Dtype` enum; its writer lays tensors out by this rank,
     /// highest first (widest alignment first), then by name.
     public var safetensorsRank: Int {

@@ -114,16 +114,16 @@ public enum GGUFConfig {
             if case .uint(let id)? = metadata["tokenizer.ggml.\(gguf)_token_id"] { config.set(hf, .integer(id)) }
         }
         config.set("tie_word_embeddings", .bool(!tensorNames.contains("output.weight")))
-        let torch: [DType: String] = [.float32: "float32", .float16: "float16", .bfloat16: "bfloat16"]
-        config.set("torch_dtype", .string(torch[dtype] ?? "float32"))
+        config.set("torch_dtype", .string(dtype.torchName ?? "float32"))
         return config
     }
 
-    /// GGUF metadata (`general.architecture`, `{arch}.*`) for a config.json.
+    /// GGUF metadata (`general.architecture`, `{arch}.*`) for a config.json. The caller adds
+    /// `general.file_type` (`GGMLType.fileType(of:)`), which depends on the tensors written.
     ///
     /// - Throws: `.invalidHeader` naming the key when a required hyperparameter is missing or
     ///   not a number.
-    public static func ggufMetadata(hfConfig config: JSONObject, family: ModelFamily, name: String?, fileType: DType) throws -> Metadata {
+    public static func ggufMetadata(hfConfig config: JSONObject, family: ModelFamily, name: String?) throws -> Metadata {
         let arch = family.rawValue
         var meta = Metadata()
         meta["general.architecture"] = .string(arch)
@@ -158,8 +158,6 @@ public enum GGUFConfig {
             let hf = fields(for: family).first { $0.gguf == required }!.hf
             throw FormatError(.invalidHeader, "config.json has no \"\(hf)\", needed for \(arch).\(required)")
         }
-        let fileTypes: [DType: UInt64] = [.float32: 0, .float16: 1, .q4_0: 2, .q4_1: 3, .q8_0: 7, .bfloat16: 32]
-        if let code = fileTypes[fileType] { meta["general.file_type"] = .uint(code) }
         return meta
     }
 

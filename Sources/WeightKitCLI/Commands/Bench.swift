@@ -18,7 +18,7 @@ extension WeightKitCommand {
                   weightkit bench ./SmolLM2-135M/ --threads 1,2 --repetitions 5 --json
                 """)
 
-        @OptionGroup var input: InputOptions
+        @OptionGroup var modelOptions: ModelOptions
 
         @Option(name: .long, help: "Comma-separated thread counts to measure, e.g. 1,2.")
         var threads: String = "\(Parallel.coreCount)"
@@ -47,9 +47,9 @@ extension WeightKitCommand {
         }
 
         func run() throws {
-            try reportingErrors(verbose: input.verbose, quiet: input.quiet) {
+            try modelOptions.reporting {
                 let t0 = monotonicSeconds()
-                let model = try ModelLoader.load(path: input.path, tokenizer: false)
+                let model = try modelOptions.load(tokenizer: false)
                 // Load time runs to the first token ready: the runtime's one-time setup (the
                 // weights copied for decode, `Transformer.preparedGraph`) counts, done once for
                 // every thread count.
@@ -88,7 +88,7 @@ extension WeightKitCommand {
                 let peak = peakResidentBytes()
                 if json {
                     Console.out(JSONWriter.serialize([
-                        "path": .string(input.path), "loadSeconds": .double(loadSeconds), "peakResidentBytes": .integer(peak),
+                        "path": .string(modelOptions.path), "loadSeconds": .double(loadSeconds), "peakResidentBytes": .integer(peak),
                         "promptTokens": .integer(prompt), "generatedTokens": .integer(generate), "results": .array(rows),
                     ], indent: 2))
                 } else {

@@ -94,7 +94,7 @@ extension WeightKitCommand {
                 let plan = try GGUFConversion.toHuggingFace(tensors: gguf.tensors, ggufMetadata: gguf.metadata)
                 return TransformedTensorSource(base: gguf, entries: plan.entries)
             }
-            return try QuantizePlan.decoded(source)
+            return try Converter.decodingBlocks(source)
         }
 
         /// Error statistics of `u` (in `right`) against `t` (in `left`), both widened to f32.

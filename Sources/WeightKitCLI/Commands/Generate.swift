@@ -17,7 +17,7 @@ extension WeightKitCommand {
                   weightkit generate ./model/ --prompt "Once upon a time" --temperature 0.8 --top-p 0.95 --seed 7
                 """)
 
-        @OptionGroup var input: InputOptions
+        @OptionGroup var modelOptions: ModelOptions
 
         @Option(name: .long, help: "The text to continue (or the user message with --chat).")
         var prompt: String
@@ -62,12 +62,9 @@ extension WeightKitCommand {
         }
 
         func run() throws {
-            try reportingErrors(verbose: input.verbose, quiet: input.quiet) {
+            try modelOptions.reporting {
                 let t0 = monotonicSeconds()
-                let model = try ModelLoader.load(path: input.path)
-                guard let tokenizer = model.tokenizer else {
-                    throw ValidationError("\(input.path) has no tokenizer (tokenizer.json or GGUF tokenizer metadata), so text cannot be encoded")
-                }
+                let (model, tokenizer) = try modelOptions.loadWithTokenizer()
                 let (promptIDs, stop) = try encode(model: model, tokenizer: tokenizer)
                 // The runtime's one-time setup for decoding counts in the load time.
                 let graph = Transformer.preparedGraph(model.graph)
@@ -109,7 +106,7 @@ extension WeightKitCommand {
 
         func fallbackTemplate(_ model: LoadedModel) throws -> ChatTemplate {
             if model.graph.config.family == .qwen2 { return .chatML(defaultSystem: nil) }
-            throw ValidationError("\(input.path) has no chat template WeightKit recognises (ChatML, Llama 2, Llama 3); run without --chat")
+            throw ValidationError("\(modelOptions.path) has no chat template WeightKit recognises (ChatML, Llama 2, Llama 3); run without --chat")
         }
     }
 }

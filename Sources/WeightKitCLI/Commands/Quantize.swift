@@ -1,8 +1,5 @@
 import ArgumentParser
 import WeightKit
-import WeightKitCore
-import WeightKitFormats
-import WeightKitQuantize
 
 extension WeightKitCommand {
     /// `weightkit quantize IN OUT --type q8_0|q4_0|q4_1`: block-quantize weight matrices.
@@ -57,38 +54,18 @@ extension WeightKitCommand {
 
         func run() throws {
             try reportingErrors(verbose: input.verbose, quiet: input.quiet) {
-                let started = monotonicSeconds()
-                let target = FormatDetector.outputFormat(for: output)
-                guard let target, target == .gguf || target == .wkp else {
-                    throw FormatError(
-                        .unsupported, "quantized blocks can only be written to .gguf or .wkp (\(target?.rawValue ?? "unknown format") cannot hold them)",
-                        path: output)
-                }
                 let policy = QuantPolicy(
                     scheme: QuantScheme(rawValue: type.lowercased())!, keep: keep,
                     embeddings: QuantPolicy.Embeddings(rawValue: embeddings.lowercased())!)
-                try Convert.checkOutput(output, inputs: [input.path], force: force)
-                let plan = try QuantizePlan.make(input: input.path, format: input.resolvedFormat, target: target, policy: policy)
-                let parallel = Parallel(threads: threads)
-                let quantized = try QuantizedTensorSource(base: plan.source, targets: plan.schemes) { count, body in
-                    // The pool needs an escaping closure; it is released before forEachRange returns.
-                    withoutActuallyEscaping(body) { body in parallel.forEachRange(count, minimumPerThread: 16, body) }
-                }
-                let payloads = try quantized.tensors.map { t in
-                    try TensorPayload(source: quantized, input: t, dtype: plan.casts[t.name])
-                }
-                var options = plan.options
-                options.progress = { done, total in Console.progress("quantizing", done, total) }
-                let written = target == .gguf
-                    ? try GGUFWriter.write(payloads, metadata: plan.metadata, typedHints: plan.typedHints, to: output, options: options)
-                    : try FormatRegistry.write(payloads, metadata: plan.metadata, to: output, format: target, options: options)
-                let seconds = monotonicSeconds() - started
-                let report = QuantizeReport(
-                    input: plan.source, payloads: payloads, stats: quantized.errorStats, bytesWritten: written.bytesWritten, seconds: seconds)
+                let options = QuantizationOptions(
+                    policy: policy, inputFormat: input.resolvedFormat, threads: threads, overwrite: force,
+                    progress: { done, total in Console.progress("quantizing", done, total) })
+                let report = try Quantizer.quantize(input: input.path, output: output, options: options)
+                Console.warn(report.warnings)
                 if json {
-                    Console.out(JSONWriter.serialize(report.json(output: output), indent: 2))
+                    Console.out(JSONWriter.serialize(report.json(), indent: 2))
                 } else {
-                    report.printTable(output: output)
+                    report.printTable()
                 }
             }
         }

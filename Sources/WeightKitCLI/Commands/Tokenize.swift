@@ -1,13 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import ArgumentParser
 import WeightKit
-import WeightKitCore
-import WeightKitFormats
-import WeightKitTokenizer
 
 extension WeightKitCommand {
     /// `weightkit tokenize PATH "text"`: ids and pieces, or `--decode` ids back to text.
@@ -46,21 +38,16 @@ extension WeightKitCommand {
         @Flag(name: .long, help: "Print the result as JSON on stdout (keys in docs/JSON.md).")
         var json = false
 
-        @Flag(name: .shortAndLong, help: "Say more: where in WeightKit an error was raised, and the error's kind.")
-        var verbose = false
-
-        @Flag(name: .shortAndLong, help: "Print nothing on stderr but warnings and errors (no encoding speed).")
-        var quiet = false
+        @OptionGroup var verbosity: VerbosityOptions
 
         func validate() throws {
-            if verbose && quiet { throw ValidationError("--verbose and --quiet cannot be used together") }
             let modes = (text != nil ? 1 : 0) + (decode.isEmpty ? 0 : 1) + (file != nil ? 1 : 0)
             guard modes == 1 else { throw ValidationError("give exactly one of: TEXT, --decode IDS…, --file FILE") }
         }
 
         func run() throws {
-            try reportingErrors(verbose: verbose, quiet: quiet) {
-                let tokenizer = try Self.load(path: path)
+            try reportingErrors(verbose: verbosity.verbose, quiet: verbosity.quiet) {
+                let tokenizer = try ModelLoader.tokenizer(path: path)
                 if !decode.isEmpty {
                     let out = tokenizer.decode(decode, skipSpecialTokens: !noSpecial)
                     Console.out(json ? JSONWriter.serialize(["text": .string(out)], indent: 2) : out)
@@ -94,13 +81,13 @@ extension WeightKitCommand {
         private func encodeFile(_ file: String, _ tokenizer: PipelineTokenizer) throws {
             let mapped = try MappedFile(path: file)
             let text = unsafe mapped.withUnsafeBytes { unsafe String(decoding: $0, as: UTF8.self) }
-            let start = Self.now()
+            let start = monotonicSeconds()
             var count = 0, lines = 0
             for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
                 count += tokenizer.encode(String(line), addSpecialTokens: !noSpecial).count
                 lines += 1
             }
-            let seconds = Self.now() - start
+            let seconds = monotonicSeconds() - start
             let mb = Double(mapped.count) / 1e6
             if json {
                 Console.out(JSONWriter.serialize(["count": .int(Int64(count)), "lines": .int(Int64(lines)), "seconds": .double(seconds)], indent: 2))
@@ -110,23 +97,11 @@ extension WeightKitCommand {
             Console.info("encoded \(Self.fixed(mb)) MB in \(Self.fixed(seconds)) s: \(Self.fixed(mb / seconds)) MB/s")
         }
 
-        /// Loads a tokenizer from a tokenizer.json, a folder holding one, a GGUF file's metadata or
-        /// the tokenizer a pack carries.
-        static func load(path: String) throws -> PipelineTokenizer {
-            try ModelLoader.tokenizer(path: path)
-        }
-
         /// `x` with two decimals.
         private static func fixed(_ x: Double) -> String {
             let hundredths = Int((x * 100).rounded())
             let frac = hundredths % 100
             return "\(hundredths / 100)." + (frac < 10 ? "0" : "") + "\(frac)"
-        }
-
-        private static func now() -> Double {
-            var ts = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &ts)
-            return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
         }
     }
 }

@@ -1,43 +1,9 @@
-import WeightKitCore
-import WeightKitFormats
-import WeightKitQuantize
+import WeightKit
 
-/// What `quantize` did, per tensor and in total.
-struct QuantizeReport {
-    struct Row {
-        var name: String
-        var from: DType
-        var to: DType
-        var bytesBefore: Int
-        var bytesAfter: Int
-        var stats: QuantErrorStats?
-    }
-
-    var rows: [Row]
-    var elements: Int
-    var bytesWritten: Int
-    var seconds: Double
-
-    init(input: any TensorSource, payloads: [TensorPayload], stats: [String: QuantErrorStats], bytesWritten: Int, seconds: Double) {
-        let inputs = Dictionary(input.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        rows = payloads.map { p in
-            let before = inputs[p.info.name]
-            return Row(
-                name: p.info.name, from: before?.dtype ?? p.info.dtype, to: p.info.dtype,
-                bytesBefore: before?.byteCount ?? p.info.byteCount, bytesAfter: p.info.byteCount, stats: stats[p.info.name])
-        }
-        elements = payloads.reduce(0) { $0 + $1.info.elementCount }
-        self.bytesWritten = bytesWritten
-        self.seconds = seconds
-    }
-
-    var bytesBefore: Int { rows.reduce(0) { $0 + $1.bytesBefore } }
-    var bytesAfter: Int { rows.reduce(0) { $0 + $1.bytesAfter } }
-    var bitsPerWeight: Double { elements == 0 ? 0 : Double(bytesAfter * 8) / Double(elements) }
-    /// Input MB/s (10⁶ bytes of tensor data read per second).
-    var throughput: Double { seconds > 0 ? Double(bytesBefore) / seconds / 1e6 : 0 }
-
-    func printTable(output: String) {
+/// `quantize`'s table and JSON for the library's report.
+extension QuantizationReport {
+    /// Prints one row per tensor (type change, RMSE, max error, SNR, cosine) and a summary line.
+    func printTable() {
         let width = max(6, rows.map(\.name.count).max() ?? 0)
         Console.out("tensor".padded(width) + "  type          rmse        max|Δ|     snr dB   cosine")
         for r in rows {
@@ -51,11 +17,12 @@ struct QuantizeReport {
                     + fixed(s.snrDB).padded(7) + "  " + format6(s.cosine))
         }
         Console.out(
-            "\(rows.filter { $0.stats != nil }.count) of \(rows.count) tensors quantized; \(formatBytes(bytesBefore)) → \(formatBytes(bytesAfter)) "
+            "\(quantizedCount) of \(rows.count) tensors quantized; \(formatBytes(bytesBefore)) → \(formatBytes(bytesAfter)) "
                 + "(\(Double(Int((bitsPerWeight * 100).rounded())) / 100) bits/weight), wrote \(output) in \(compact(seconds)) s, \(Int(throughput)) MB/s")
     }
 
-    func json(output: String) -> JSONValue {
+    /// The report as JSON (keys in docs/JSON.md).
+    func json() -> JSONValue {
         func number(_ x: Double) -> JSONValue { x.isFinite ? .double(x) : .null }
         let tensors: [JSONValue] = rows.map { r in
             var o = JSONObject()

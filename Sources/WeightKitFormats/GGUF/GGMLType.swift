@@ -29,6 +29,14 @@ public enum GGMLType {
         return otherNames[code] ?? "type \(code)"
     }
 
+    /// llama.cpp's `general.file_type` codes (`enum llama_ftype` in llama.h): the type most of
+    /// a file's weights have.
+    static let fileTypes: [DType: UInt32] = [.float32: 0, .float16: 1, .q4_0: 2, .q4_1: 3, .q8_0: 7, .bfloat16: 32]
+
+    /// The `general.file_type` code for a file whose weights are mostly `dtype`, or nil when
+    /// llama.cpp names no such file type.
+    public static func fileType(of dtype: DType) -> UInt32? { fileTypes[dtype] }
+
     /// The types the GGUF writer stores (those llama.cpp and WeightKit both compute on).
     public static let writable: Set<DType> = [.float32, .float16, .bfloat16, .q8_0, .q4_0, .q4_1]
 }

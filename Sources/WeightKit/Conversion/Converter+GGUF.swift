@@ -1,36 +1,69 @@
 import WeightKitCore
 import WeightKitFormats
 import WeightKitGraph
+import WeightKitTokenizer
 
-/// `convert` between GGUF and Hugging Face: glue between the GGUF format, the graph layer's
-/// naming/permutation/config tables and the safetensors writer.
-extension WeightKitCommand.Convert {
+/// GGUF ↔ Hugging Face: glue between the GGUF format, the graph layer's naming, permutation
+/// and config tables, the tokenizer translation and the safetensors writer.
+extension Converter {
+    /// An HF folder's tensors under GGUF names (Q/K permuted) with the GGUF metadata llama.cpp
+    /// needs, and what could not be carried over.
+    struct GGUFSource {
+        /// The tensors, renamed and permuted as GGUF stores them.
+        var source: TransformedTensorSource
+        /// `general.*`, `{arch}.*` and tokenizer keys.
+        var metadata: Metadata
+        /// Tensors without a GGUF name, a tokenizer without GGUF keys.
+        var warnings: [ConversionWarning]
+    }
+
+    /// The GGUF side of a conversion: GGUF → HF, HF → GGUF or GGUF → GGUF.
+    static func convertGGUF(
+        input: String, format: TensorFormat, output: String, target: TensorFormat, options: ConversionOptions
+    ) throws -> ConversionReport {
+        if format != .gguf {
+            return try huggingFaceToGGUF(input: input, output: output, dtype: options.dtype, progress: options.progress)
+        }
+        if target == .gguf {
+            return try ggufToGGUF(input: input, output: output, dtype: options.dtype)
+        }
+        return try ggufToHuggingFace(input: input, output: output, target: target, options: options)
+    }
+
     /// GGUF → HF folder (or one safetensors file): HF names, Q/K un-permuted, blocks dequantized
-    /// to `dtype`; a folder also gets config.json, tokenizer.json and tokenizer_config.json.
-    static func ggufToHuggingFace(input: String, output: String, target: TensorFormat, dtype: DType, shardSize: Int?) throws -> WriteReport {
+    /// to `options.dtype` (default f32); a folder also gets config.json, generation_config.json,
+    /// tokenizer.json and tokenizer_config.json.
+    static func ggufToHuggingFace(input: String, output: String, target: TensorFormat, options: ConversionOptions) throws -> ConversionReport {
+        let dtype = options.dtype ?? .float32
         let file = try GGUFFile(path: input)
         let plan = try GGUFConversion.toHuggingFace(tensors: file.tensors, ggufMetadata: file.metadata)
+        var warnings: [ConversionWarning] = []
         if plan.family == nil {
-            let arch = file.metadata["general.architecture"]?.stringValue ?? "(none)"
-            Console.error("weightkit: warning: architecture \(arch) has no Hugging Face mapping; tensor names kept, no config.json")
+            warnings.append(.unknownArchitecture(file.metadata["general.architecture"]?.stringValue ?? "(none)"))
         } else if !plan.unmapped.isEmpty {
-            Console.error("weightkit: warning: kept GGUF names for \(plan.unmapped.joined(separator: ", "))")
+            warnings.append(.unmapped(plan.unmapped, toGGUF: false))
         }
         let source = TransformedTensorSource(base: file, entries: plan.entries)
         let payloads = try source.tensors.map { t in
             try TensorPayload(source: source, input: t, dtype: t.dtype.isFloatingPoint ? dtype : nil)
         }
-        let options = WriteOptions(shardSize: shardSize, progress: { done, total in Console.progress("writing tensors", done, total) })
-        var report = try FormatRegistry.write(
-            payloads, metadata: Metadata(strings: [("format", "pt")]), to: output, format: target, options: options)
+        let writeOptions = WriteOptions(shardSize: options.shardSize, progress: options.progress)
+        let written = try FormatRegistry.write(
+            payloads, metadata: Metadata(strings: [("format", "pt")]), to: output, format: target, options: writeOptions)
+        var files = written.files
         if target == .huggingFace, let family = plan.family {
-            report.files += try writeSideFiles(file: file, family: family, folder: output, dtype: dtype)
+            files += try writeSideFiles(file: file, family: family, folder: output, dtype: dtype, warnings: &warnings)
         }
-        return report
+        return ConversionReport(
+            inputFormat: .gguf, outputFormat: target, files: files, tensorCount: payloads.count, bytesWritten: written.bytesWritten,
+            warnings: warnings, seconds: 0)
     }
 
-    /// config.json, generation_config.json, tokenizer.json, tokenizer_config.json from GGUF metadata.
-    static func writeSideFiles(file: GGUFFile, family: ModelFamily, folder: String, dtype: DType) throws -> [String] {
+    /// config.json, generation_config.json, tokenizer.json, tokenizer_config.json from GGUF
+    /// metadata; returns the files written.
+    static func writeSideFiles(
+        file: GGUFFile, family: ModelFamily, folder: String, dtype: DType, warnings: inout [ConversionWarning]
+    ) throws -> [String] {
         let vocabRows = file.tensor(named: "token_embd.weight")?.shape.dims.first
         let config = GGUFConfig.hfConfig(
             ggufMetadata: file.metadata, family: family, tensorNames: Set(file.tensors.map(\.name)),
@@ -44,21 +77,15 @@ extension WeightKitCommand.Convert {
             let context = config["max_position_embeddings"]?.int ?? config["n_positions"]?.int
             files.append(("tokenizer_config.json", GGUFTokenizer.tokenizerConfig(ggufMetadata: file.metadata, contextLength: context)))
         } else if file.metadata["tokenizer.ggml.model"] != nil {
-            Console.error("weightkit: warning: only byte-level BPE (gpt2) GGUF tokenizers convert to tokenizer.json; none written")
+            warnings.append(ConversionWarning(
+                .tokenizerNotConverted, "only byte-level BPE (gpt2) GGUF tokenizers convert to tokenizer.json; none written"))
         }
-        var written: [String] = []
-        for (name, json) in files {
-            let out = try OutputFile(path: joinPath(folder, name))
-            try out.write(JSONWriter.serialize(json, indent: 2) + "\n")
-            try out.commit()
-            written.append(out.path)
-        }
-        return written
+        return try files.map { name, json in try ModelFiles.writeJSON(json, to: joinPath(folder, name)) }
     }
 
     /// GGUF → GGUF: block types GGUF output cannot hold (q5_*, K types) are dequantized to f32,
     /// `dtype` casts 2-D float weights; metadata keeps its exact types.
-    static func ggufToGGUF(input: String, output: String, dtype: DType?) throws -> WriteReport {
+    static func ggufToGGUF(input: String, output: String, dtype: DType?) throws -> ConversionReport {
         let file = try GGUFFile(path: input)
         let entries = try file.tensors.map { t in
             let decode = t.dtype.isQuantized && !GGMLType.writable.contains(t.dtype)
@@ -70,13 +97,19 @@ extension WeightKitCommand.Convert {
             return try TensorPayload(source: source, input: t, dtype: cast)
         }
         let hints = Dictionary(file.typedMetadata, uniquingKeysWith: { a, _ in a })
-        return try GGUFWriter.write(payloads, metadata: file.metadata, typedHints: hints, to: output)
+        let written = try GGUFWriter.write(payloads, metadata: file.metadata, typedHints: hints, to: output)
+        return ConversionReport(
+            inputFormat: .gguf, outputFormat: .gguf, files: written.files, tensorCount: payloads.count,
+            bytesWritten: written.bytesWritten, warnings: [], seconds: 0)
     }
 
     /// HF folder → GGUF v3: GGUF names, Q/K permuted, floats as `dtype` (1-D tensors stay f32,
     /// as llama.cpp's converter keeps norms), hyperparameters and tokenizer keys.
-    static func huggingFaceToGGUF(input: String, output: String, dtype requested: DType?) throws -> WriteReport {
-        let (source, metadata) = try huggingFaceGGUFSource(input: input, fileType: requested)
+    static func huggingFaceToGGUF(
+        input: String, output: String, dtype requested: DType?, progress: (@Sendable (Int, Int) -> Void)?
+    ) throws -> ConversionReport {
+        let gguf = try ggufSource(huggingFaceFolder: input, fileType: requested)
+        let source = gguf.source
         let payloads = try source.tensors.map { t throws -> TensorPayload in
             guard t.dtype.isFloatingPoint || GGMLType.writable.contains(t.dtype) else {
                 throw FormatError(.unsupportedDType, "GGUF output cannot hold \(t.dtype.shortName)", path: input, tensorName: t.name)
@@ -85,14 +118,16 @@ extension WeightKitCommand.Convert {
             if t.shape.rank <= 1, !dtype.isQuantized { dtype = .float32 }
             return try TensorPayload(source: source, input: t, dtype: t.dtype.isQuantized ? nil : dtype)
         }
-        let options = WriteOptions(progress: { done, total in Console.progress("writing tensors", done, total) })
-        return try GGUFWriter.write(payloads, metadata: metadata, to: output, options: options)
+        let written = try GGUFWriter.write(payloads, metadata: gguf.metadata, to: output, options: WriteOptions(progress: progress))
+        return ConversionReport(
+            inputFormat: .huggingFace, outputFormat: .gguf, files: written.files, tensorCount: payloads.count,
+            bytesWritten: written.bytesWritten, warnings: gguf.warnings, seconds: 0)
     }
 
     /// An HF folder's tensors under GGUF names (Q/K permuted), with the GGUF metadata that
     /// llama.cpp needs: hyperparameters, `general.file_type` from `fileType` (else the first
-    /// matrix's dtype), and tokenizer keys. Shared by `convert` and `quantize`.
-    static func huggingFaceGGUFSource(input: String, fileType: DType?) throws -> (TransformedTensorSource, Metadata) {
+    /// matrix's dtype), and tokenizer keys. Shared by conversion and quantization.
+    static func ggufSource(huggingFaceFolder input: String, fileType: DType?) throws -> GGUFSource {
         guard FormatDetector.kind(of: input) == .directory else {
             throw FormatError(
                 .unsupported, "GGUF output needs a model folder with config.json (architecture and hyperparameters)", path: input)
@@ -102,14 +137,13 @@ extension WeightKitCommand.Convert {
             throw FormatError(.unsupported, "GGUF output needs config.json beside the weights", path: input)
         }
         let plan = try GGUFConversion.toGGUF(tensors: folder.tensors.tensors, hfConfig: config)
-        if !plan.unmapped.isEmpty {
-            Console.error("weightkit: warning: no GGUF name for \(plan.unmapped.joined(separator: ", ")); written as is")
-        }
+        var warnings: [ConversionWarning] = plan.unmapped.isEmpty ? [] : [.unmapped(plan.unmapped, toGGUF: true)]
         let source = TransformedTensorSource(base: folder.tensors, entries: plan.entries)
         let name = input.split(separator: "/").last.map(String.init)
         let firstMatrix = source.tensors.first { $0.shape.rank > 1 }?.dtype
         let fileType = fileType ?? (firstMatrix.map { GGMLType.writable.contains($0) ? $0 : .float32 } ?? .float32)
-        var metadata = try GGUFConfig.ggufMetadata(hfConfig: config, family: plan.family!, name: name, fileType: fileType)
+        var metadata = try GGUFConfig.ggufMetadata(hfConfig: config, family: plan.family!, name: name)
+        if let code = GGMLType.fileType(of: fileType) { metadata["general.file_type"] = .uint(UInt64(code)) }
         if folder.sideFiles.contains("tokenizer.json") {
             let tokenizer = try HuggingFaceFolder.readJSONObject(joinPath(input, "tokenizer.json"))
             let tokConfig = folder.sideFiles.contains("tokenizer_config.json")
@@ -117,9 +151,9 @@ extension WeightKitCommand.Convert {
             if let keys = GGUFTokenizer.ggufMetadata(tokenizerJSON: tokenizer, tokenizerConfig: tokConfig, config: config) {
                 for (k, v) in keys.entries { metadata[k] = v }
             } else {
-                Console.error("weightkit: warning: tokenizer.json is not byte-level BPE; no tokenizer keys written")
+                warnings.append(ConversionWarning(.tokenizerNotConverted, "tokenizer.json is not byte-level BPE; no tokenizer keys written"))
             }
         }
-        return (source, metadata)
+        return GGUFSource(source: source, metadata: metadata, warnings: warnings)
     }
 }

@@ -1,0 +1,56 @@
+/// Something a conversion or quantization did that the caller should know about but that did
+/// not stop it: names kept, metadata dropped, a tokenizer not carried over.
+///
+/// Returned in the report (`ConversionReport.warnings`, `QuantizationReport.warnings`) rather
+/// than printed, so a library caller decides what to show; the CLI prints each as
+/// `weightkit: warning: <message>`.
+public struct ConversionWarning: Sendable, Hashable, CustomStringConvertible {
+    /// What kind of loss or fallback happened.
+    public enum Kind: String, Sendable, Hashable {
+        /// The GGUF architecture has no Hugging Face mapping: tensor names kept, no config.json.
+        case unknownArchitecture
+        /// Some tensors have no name in the target naming and keep their own (`names`).
+        case unmappedTensors
+        /// The tokenizer could not be translated to the target (no tokenizer.json, or no GGUF
+        /// tokenizer keys) and was left out.
+        case tokenizerNotConverted
+        /// Metadata keys the target format cannot hold were dropped (`names`).
+        case metadataDropped
+    }
+
+    /// What happened.
+    public var kind: Kind
+    /// One sentence for people, naming what was affected.
+    public var message: String
+    /// The tensors or metadata keys concerned, when the warning is about some.
+    public var names: [String]
+
+    /// Creates a warning.
+    public init(_ kind: Kind, _ message: String, names: [String] = []) {
+        self.kind = kind
+        self.message = message
+        self.names = names
+    }
+
+    /// The message.
+    public var description: String { message }
+}
+
+extension ConversionWarning {
+    /// A GGUF `general.architecture` that has no Hugging Face names.
+    static func unknownArchitecture(_ arch: String) -> ConversionWarning {
+        ConversionWarning(.unknownArchitecture, "architecture \(arch) has no Hugging Face mapping; tensor names kept, no config.json")
+    }
+
+    /// Tensors written under their own names because the target naming has none for them.
+    static func unmapped(_ names: [String], toGGUF: Bool) -> ConversionWarning {
+        let list = names.joined(separator: ", ")
+        return ConversionWarning(
+            .unmappedTensors, toGGUF ? "no GGUF name for \(list); written as is" : "kept GGUF names for \(list)", names: names)
+    }
+
+    /// Metadata keys `format` cannot store.
+    static func metadataDropped(_ keys: [String], format: String) -> [ConversionWarning] {
+        keys.map { ConversionWarning(.metadataDropped, "metadata \"\($0)\" cannot be stored in \(format); dropped", names: [$0]) }
+    }
+}

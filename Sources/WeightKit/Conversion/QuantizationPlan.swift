@@ -1,0 +1,76 @@
+import WeightKitCore
+import WeightKitFormats
+import WeightKitQuantize
+
+/// What `Quantizer` reads and how each tensor is written: the float source (GGUF names and
+/// metadata for a folder → .gguf; blocks decoded for a quantized input), the scheme per
+/// quantized tensor and the cast per float tensor.
+struct QuantizationPlan {
+    /// The tensors before quantization (all block types decoded to f32).
+    var source: any TensorSource
+    /// Output metadata.
+    var metadata: Metadata
+    /// Exact GGUF value types to keep (GGUF input → GGUF output).
+    var typedHints: [String: GGUFValue] = [:]
+    /// Writer options carrying config and tokenizer (pack output).
+    var options = WriteOptions()
+    /// Tensors to quantize and their scheme.
+    var schemes: [String: QuantScheme] = [:]
+    /// Float tensors written in another float dtype (`embeddings: .f16`).
+    var casts: [String: DType] = [:]
+    /// What could not be carried over (GGUF names, tokenizer keys).
+    var warnings: [ConversionWarning] = []
+
+    /// Plans quantizing `input` (read as `format`, nil: detected) into `target` under `policy`.
+    ///
+    /// - Throws: `FormatError` `.unsupportedDType` for a non-float tensor GGUF cannot hold.
+    static func make(input: String, format: TensorFormat?, target: TensorFormat, policy: QuantPolicy) throws -> QuantizationPlan {
+        let format = try format ?? FormatDetector.detect(path: input)
+        var plan: QuantizationPlan
+        switch format {
+        case .huggingFace where target == .gguf:
+            let gguf = try Converter.ggufSource(huggingFaceFolder: input, fileType: policy.scheme.dtype)
+            plan = QuantizationPlan(source: gguf.source, metadata: gguf.metadata, warnings: gguf.warnings)
+        case .huggingFace:
+            let folder = try HuggingFaceFolder(path: input)
+            plan = QuantizationPlan(source: folder.tensors, metadata: folder.tensors.metadata)
+            try ModelFiles.add(to: &plan.options, folder: folder, source: folder.tensors, cast: nil)
+        default:
+            let base = try FormatRegistry.open(path: input, format: format)
+            plan = QuantizationPlan(source: try Converter.decodingBlocks(base), metadata: base.metadata)
+            if let gguf = base as? GGUFFile {
+                plan.typedHints = Dictionary(gguf.typedMetadata, uniquingKeysWith: { a, _ in a })
+                if target == .gguf { plan.setFileType(policy.scheme.dtype) }
+            }
+            if target == .wkp { try ModelFiles.add(to: &plan.options, folder: nil, source: base, cast: nil) }
+        }
+        try plan.choose(policy: policy, target: target, input: input)
+        return plan
+    }
+
+    /// Fills `schemes` and `casts`: each tensor's policy target, and f32 for float tensors a
+    /// GGUF output cannot hold as they are.
+    mutating func choose(policy: QuantPolicy, target: TensorFormat, input: String) throws {
+        for t in source.tensors {
+            let dtype = policy.target(for: t)
+            if let scheme = QuantScheme(dtype: dtype) {
+                schemes[t.name] = scheme
+            } else if dtype != t.dtype {
+                casts[t.name] = dtype
+            } else if target == .gguf, !FormatRegistry.canStore(t.dtype, in: .gguf) {
+                guard t.dtype.isFloatingPoint else {
+                    throw FormatError(.unsupportedDType, "GGUF output cannot hold \(t.dtype.shortName)", path: input, tensorName: t.name)
+                }
+                casts[t.name] = .float32
+            }
+        }
+    }
+
+    /// Records the output's main block type in GGUF's `general.file_type` (a u32, as llama.cpp
+    /// writes it).
+    mutating func setFileType(_ dtype: DType) {
+        guard let code = GGMLType.fileType(of: dtype) else { return }
+        metadata["general.file_type"] = .uint(UInt64(code))
+        typedHints["general.file_type"] = .uint32(code)
+    }
+}

@@ -1,0 +1,64 @@
+import WeightKitCore
+import WeightKitQuantize
+
+/// What `Quantizer.quantize` did, per tensor and in total.
+public struct QuantizationReport: Sendable {
+    /// One output tensor.
+    public struct Row: Sendable {
+        /// The tensor's name in the output.
+        public var name: String
+        /// Its dtype before quantization.
+        public var from: DType
+        /// Its dtype in the output.
+        public var to: DType
+        /// Its bytes before quantization.
+        public var bytesBefore: Int
+        /// Its bytes in the output.
+        public var bytesAfter: Int
+        /// The quantization error; nil for tensors kept in float.
+        public var stats: QuantErrorStats?
+    }
+
+    /// The output path.
+    public var output: String
+    /// Every output tensor, in output order.
+    public var rows: [Row]
+    /// Values written, over all tensors.
+    public var elements: Int
+    /// Bytes of the output file.
+    public var bytesWritten: Int
+    /// Wall-clock seconds, reading and planning included.
+    public var seconds: Double
+    /// What could not be carried over (GGUF names, tokenizer keys).
+    public var warnings: [ConversionWarning]
+
+    /// The report for `payloads` written from `input`, with the error `stats` of the quantized ones.
+    init(
+        output: String, input: any TensorSource, payloads: [TensorPayload], stats: [String: QuantErrorStats], bytesWritten: Int,
+        seconds: Double, warnings: [ConversionWarning]
+    ) {
+        let inputs = Dictionary(input.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        rows = payloads.map { p in
+            let before = inputs[p.info.name]
+            return Row(
+                name: p.info.name, from: before?.dtype ?? p.info.dtype, to: p.info.dtype,
+                bytesBefore: before?.byteCount ?? p.info.byteCount, bytesAfter: p.info.byteCount, stats: stats[p.info.name])
+        }
+        elements = payloads.reduce(0) { $0 + $1.info.elementCount }
+        self.output = output
+        self.bytesWritten = bytesWritten
+        self.seconds = seconds
+        self.warnings = warnings
+    }
+
+    /// Tensor bytes before quantization.
+    public var bytesBefore: Int { rows.reduce(0) { $0 + $1.bytesBefore } }
+    /// Tensor bytes in the output.
+    public var bytesAfter: Int { rows.reduce(0) { $0 + $1.bytesAfter } }
+    /// How many tensors were quantized (the others were kept in float).
+    public var quantizedCount: Int { rows.filter { $0.stats != nil }.count }
+    /// Output bits per value, over all tensors.
+    public var bitsPerWeight: Double { elements == 0 ? 0 : Double(bytesAfter * 8) / Double(elements) }
+    /// Input MB/s (10⁶ bytes of tensor data read per second).
+    public var throughput: Double { seconds > 0 ? Double(bytesBefore) / seconds / 1e6 : 0 }
+}

@@ -1,0 +1,72 @@
+import WeightKitCore
+import WeightKitFormats
+import WeightKitQuantize
+import WeightKitRuntime
+
+/// How `Quantizer.quantize` chooses, encodes and writes.
+public struct QuantizationOptions: Sendable {
+    /// Which tensors become which block type.
+    public var policy: QuantPolicy
+    /// The input's format; nil detects it.
+    public var inputFormat: TensorFormat?
+    /// Threads encoding rows (0: one per core).
+    public var threads: Int
+    /// Replace an existing output (never the input itself).
+    public var overwrite: Bool
+    /// Called with (tensors written, total) as writing progresses.
+    public var progress: (@Sendable (_ done: Int, _ total: Int) -> Void)?
+
+    /// Creates options: `policy` on a detected input, all cores, no overwriting.
+    public init(
+        policy: QuantPolicy, inputFormat: TensorFormat? = nil, threads: Int = 0, overwrite: Bool = false,
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    ) {
+        self.policy = policy
+        self.inputFormat = inputFormat
+        self.threads = threads
+        self.overwrite = overwrite
+        self.progress = progress
+    }
+}
+
+/// Block-quantizes a model's weight matrices into a .gguf or .wkp file, one call from input
+/// path to complete output, with the error of every quantized tensor.
+public enum Quantizer {
+    /// Quantizes `input` (any readable file or folder) into `output` (.gguf or .wkp).
+    ///
+    /// Block-quantized inputs are decoded to f32 first; a folder → .gguf gets GGUF names,
+    /// llama.cpp's Q/K order, hyperparameters and tokenizer keys, with `general.file_type` set
+    /// to the policy's scheme. Each tensor is quantized when the writer reaches it, rows split
+    /// over `options.threads`, so memory stays at one tensor.
+    ///
+    /// - Throws: `ConversionError` when the output is the input or exists without `overwrite`,
+    ///   `FormatError` `.unsupported` for an output format that cannot hold blocks, and the
+    ///   readers' and writers' `FormatError`s.
+    public static func quantize(input: String, output: String, options: QuantizationOptions) throws -> QuantizationReport {
+        let clock = ContinuousClock(), started = clock.now
+        let target = FormatDetector.outputFormat(for: output)
+        guard let target, target == .gguf || target == .wkp else {
+            throw FormatError(
+                .unsupported, "quantized blocks can only be written to .gguf or .wkp (\(target?.rawValue ?? "unknown format") cannot hold them)",
+                path: output)
+        }
+        try OutputCheck.check(output, inputs: [input], overwrite: options.overwrite)
+        let plan = try QuantizationPlan.make(input: input, format: options.inputFormat, target: target, policy: options.policy)
+        let parallel = Parallel(threads: options.threads)
+        let quantized = try QuantizedTensorSource(base: plan.source, targets: plan.schemes) { count, body in
+            // The pool needs an escaping closure; it is released before forEachRange returns.
+            withoutActuallyEscaping(body) { body in parallel.forEachRange(count, minimumPerThread: 16, body) }
+        }
+        let payloads = try quantized.tensors.map { t in
+            try TensorPayload(source: quantized, input: t, dtype: plan.casts[t.name])
+        }
+        var writeOptions = plan.options
+        writeOptions.progress = options.progress
+        let written = target == .gguf
+            ? try GGUFWriter.write(payloads, metadata: plan.metadata, typedHints: plan.typedHints, to: output, options: writeOptions)
+            : try FormatRegistry.write(payloads, metadata: plan.metadata, to: output, format: target, options: writeOptions)
+        return QuantizationReport(
+            output: output, input: plan.source, payloads: payloads, stats: quantized.errorStats, bytesWritten: written.bytesWritten,
+            seconds: (clock.now - started).seconds, warnings: plan.warnings)
+    }
+}
