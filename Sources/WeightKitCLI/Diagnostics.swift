@@ -81,6 +81,17 @@ func grouped(_ n: Int) -> String {
     return (n < 0 ? "-" : "") + out
 }
 
+/// One decimal place.
+func fixed(_ x: Double) -> String {
+    let r = (x * 10).rounded() / 10
+    return String(r)
+}
+
+/// Tokens per second, 0 when no time passed.
+func rate(_ tokens: Int, _ seconds: Double) -> Double {
+    seconds > 0 ? Double(tokens) / seconds : 0
+}
+
 /// A number for tables: 4 significant digits, scientific when tiny or huge.
 func compact(_ x: Double) -> String {
     if x == 0 { return "0" }

@@ -50,5 +50,27 @@ struct LibraryDemoTests {
         let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let greedy = try #require((root["text_case"] as? [String: Any])?["greedy"] as? [Int])
         #expect(lines.contains("generated ids: " + greedy.map(String.init).joined(separator: " ")))
+        // GGUF → Hugging Face folder through Converter: no warnings, weights and side files, and
+        // every tensor equal to gguf-py's dequantized values (the check GGUFConvertTests makes).
+        #expect(!lines.contains { $0.hasPrefix("warning:") })
+        #expect(lines.contains(
+            "gguf → hf: 21 tensors, files model.safetensors config.json generation_config.json tokenizer.json tokenizer_config.json"))
+        let checked = try python(GGUFConvertTests.checkFolder, [fixture("gguf/tiny_llama.gguf"), output.file("tiny-llama-hf")])
+        #expect(checked.trimmingCharacters(in: .whitespacesAndNewlines) == "21")
+        // Q8_0 through Quantizer: gguf-py reads the file; its 2-D weights are Q8_0 blocks whose
+        // values are within one quantization step of the folder's f32 weights.
+        let quantized = try python("""
+            import sys, numpy as np, gguf
+            from collections import Counter
+            r, original = gguf.GGUFReader(sys.argv[1]), gguf.GGUFReader(sys.argv[2])
+            print(sorted(Counter(t.tensor_type.name for t in r.tensors).items()), r.fields["general.file_type"].contents())
+            reference = {t.name: gguf.quants.dequantize(t.data, t.tensor_type) for t in original.tensors}
+            for t in r.tensors:
+                x, y = gguf.quants.dequantize(t.data, t.tensor_type), reference[t.name]
+                limit = np.abs(y).max() / 127 if t.tensor_type.name == "Q8_0" else 0
+                assert x.shape == y.shape and np.abs(x - y).max() <= limit, t.name
+            """, [output.file("tiny-llama-q8_0.gguf"), fixture("gguf/tiny_llama.gguf")])
+        #expect(quantized == "[('F32', 5), ('Q8_0', 16)] 7\n")
+        #expect(lines.contains("quantized: 16 of 21 tensors to q8_0, lowest cosine above 0.999"))
     }
 }

@@ -18,7 +18,7 @@ extension WeightKitCommand {
                   weightkit bench ./SmolLM2-135M/ --threads 1,2 --repetitions 5 --json
                 """)
 
-        @OptionGroup var modelOptions: ModelOptions
+        @OptionGroup var input: ModelOptions
 
         @Option(name: .long, help: "Comma-separated thread counts to measure, e.g. 1,2.")
         var threads: String = "\(Parallel.coreCount)"
@@ -47,9 +47,9 @@ extension WeightKitCommand {
         }
 
         func run() throws {
-            try modelOptions.reporting {
+            try reportingErrors(verbose: input.verbose, quiet: input.quiet) {
                 let t0 = monotonicSeconds()
-                let model = try modelOptions.load(tokenizer: false)
+                let model = try input.load(tokenizer: false)
                 // Load time runs to the first token ready: the runtime's one-time setup (the
                 // weights copied for decode, `Transformer.preparedGraph`) counts, done once for
                 // every thread count.
@@ -88,7 +88,7 @@ extension WeightKitCommand {
                 let peak = peakResidentBytes()
                 if json {
                     Console.out(JSONWriter.serialize([
-                        "path": .string(modelOptions.path), "loadSeconds": .double(loadSeconds), "peakResidentBytes": .integer(peak),
+                        "path": .string(input.path), "loadSeconds": .double(loadSeconds), "peakResidentBytes": .integer(peak),
                         "promptTokens": .integer(prompt), "generatedTokens": .integer(generate), "results": .array(rows),
                     ], indent: 2))
                 } else {
@@ -105,10 +105,4 @@ func meanSD(_ values: [Double]) -> (Double, Double) {
     guard values.count > 1 else { return (mean, 0) }
     let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)
     return (mean, variance.squareRoot())
-}
-
-/// One decimal place.
-func fixed(_ x: Double) -> String {
-    let r = (x * 10).rounded() / 10
-    return String(r)
 }

@@ -17,7 +17,7 @@ extension WeightKitCommand {
                   weightkit generate ./model/ --prompt "Once upon a time" --temperature 0.8 --top-p 0.95 --seed 7
                 """)
 
-        @OptionGroup var modelOptions: ModelOptions
+        @OptionGroup var input: ModelOptions
 
         @Option(name: .long, help: "The text to continue (or the user message with --chat).")
         var prompt: String
@@ -62,9 +62,9 @@ extension WeightKitCommand {
         }
 
         func run() throws {
-            try modelOptions.reporting {
+            try reportingErrors(verbose: input.verbose, quiet: input.quiet) {
                 let t0 = monotonicSeconds()
-                let (model, tokenizer) = try modelOptions.loadWithTokenizer()
+                let (model, tokenizer) = try input.loadWithTokenizer()
                 let (promptIDs, stop) = try encode(model: model, tokenizer: tokenizer)
                 // The runtime's one-time setup for decoding counts in the load time.
                 let graph = Transformer.preparedGraph(model.graph)
@@ -106,12 +106,7 @@ extension WeightKitCommand {
 
         func fallbackTemplate(_ model: LoadedModel) throws -> ChatTemplate {
             if model.graph.config.family == .qwen2 { return .chatML(defaultSystem: nil) }
-            throw ValidationError("\(modelOptions.path) has no chat template WeightKit recognises (ChatML, Llama 2, Llama 3); run without --chat")
+            throw ValidationError("\(input.path) has no chat template WeightKit recognises (ChatML, Llama 2, Llama 3); run without --chat")
         }
     }
-}
-
-/// Tokens per second, 0 when no time passed.
-func rate(_ tokens: Int, _ seconds: Double) -> Double {
-    seconds > 0 ? Double(tokens) / seconds : 0
 }

@@ -18,7 +18,7 @@ extension WeightKitCommand {
                   weightkit perplexity ./SmolLM2-135M/ --text book.txt --context 256 --limit 4096 --json
                 """)
 
-        @OptionGroup var modelOptions: ModelOptions
+        @OptionGroup var input: ModelOptions
 
         @Option(name: .long, help: "UTF-8 text file to score.")
         var text: String
@@ -45,9 +45,9 @@ extension WeightKitCommand {
         }
 
         func run() throws {
-            try modelOptions.reporting {
+            try reportingErrors(verbose: input.verbose, quiet: input.quiet) {
                 let started = monotonicSeconds()
-                let (model, tokenizer) = try modelOptions.loadWithTokenizer()
+                let (model, tokenizer) = try input.loadWithTokenizer()
                 let body = try TextFile.read(text, cap: 64 << 20)
                 var ids = tokenizer.encode(body, addSpecialTokens: true)
                 if let limit { ids = Array(ids.prefix(limit)) }
@@ -61,7 +61,7 @@ extension WeightKitCommand {
                 let seconds = monotonicSeconds() - started
                 if json {
                     Console.out(JSONWriter.serialize([
-                        "path": .string(modelOptions.path), "text": .string(text), "tokens": .int(Int64(ids.count)),
+                        "path": .string(input.path), "text": .string(text), "tokens": .int(Int64(ids.count)),
                         "scoredTokens": .int(Int64(score.scoredTokens)), "context": .int(Int64(window)),
                         "stride": .int(Int64(stride)), "meanNLL": .double(score.meanNLL),
                         "perplexity": .double(score.perplexity), "seconds": .double(seconds),

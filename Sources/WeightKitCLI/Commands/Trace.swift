@@ -18,7 +18,7 @@ extension WeightKitCommand {
                   weightkit trace ./model/ --prompt "Hello" --html report.html
                 """)
 
-        @OptionGroup var modelOptions: ModelOptions
+        @OptionGroup var input: ModelOptions
 
         @Option(name: .long, help: "The text to trace.")
         var prompt: String
@@ -44,8 +44,8 @@ extension WeightKitCommand {
         }
 
         func run() throws {
-            try modelOptions.reporting {
-                let model = try modelOptions.load()
+            try reportingErrors(verbose: input.verbose, quiet: input.quiet) {
+                let model = try input.load()
                 guard let selected = Tracer.parseLayers(layers, layerCount: model.graph.config.layers) else {
                     throw ValidationError("--layers \"\(layers)\" is not all, last or a list of layers in 0 ... \(model.graph.config.layers - 1)")
                 }

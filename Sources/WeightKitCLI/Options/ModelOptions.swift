@@ -8,11 +8,10 @@ struct ModelOptions: ParsableArguments {
 
     /// The model's path as given.
     var path: String { input.path }
-
-    /// Runs a command body with the shared error reporting and `--quiet`.
-    func reporting(_ body: () throws -> Void) throws {
-        try reportingErrors(verbose: input.verbose, quiet: input.quiet, body)
-    }
+    /// `-v/--verbose` was given.
+    var verbose: Bool { input.verbose }
+    /// `-q/--quiet` was given.
+    var quiet: Bool { input.quiet }
 
     /// Loads the model, read as `--format` when given; without `tokenizer` its tokenizer is not
     /// read (bench needs none).

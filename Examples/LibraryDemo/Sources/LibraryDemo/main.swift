@@ -37,3 +37,20 @@ let (ids, timings) = try Generator(transformer: transformer).generate(
 ) { _ in true }  // return false to stop early
 print("generated ids: \(ids.map(String.init).joined(separator: " "))")
 print("generated: \(timings.generatedTokens) tokens, text \(tokenizer.decode(ids).utf8.count) bytes")
+
+// 5. Convert a GGUF to a Hugging Face folder: Hugging Face names, llama.cpp's Q/K order undone,
+// blocks dequantized to f32, config.json and tokenizer files written from the GGUF metadata.
+let hfFolder = outputFolder + "/tiny-llama-hf/"
+let conversion = try Converter.convert(
+    input: root + "/fixtures/gguf/tiny_llama.gguf", output: hfFolder, options: ConversionOptions(overwrite: true))
+for warning in conversion.warnings { print("warning: \(warning.message)") }  // warnings are values
+let written = conversion.files.map { $0.split(separator: "/").last.map(String.init) ?? $0 }
+print("gguf → hf: \(conversion.tensorCount) tensors, files \(written.joined(separator: " "))")
+
+// 6. Quantize to Q8_0: 2-D weight matrices become blocks, norms stay f32; the report has each
+// tensor's error. A folder → .gguf also gets GGUF names, hyperparameters and tokenizer keys.
+let q8 = try Quantizer.quantize(
+    input: hfFolder, output: outputFolder + "/tiny-llama-q8_0.gguf",
+    options: QuantizationOptions(policy: QuantPolicy(scheme: .q8_0), overwrite: true))
+let lowestCosine = q8.rows.compactMap(\.stats?.cosine).min() ?? 1
+print("quantized: \(q8.quantizedCount) of \(q8.rows.count) tensors to q8_0, lowest cosine \(lowestCosine > 0.999 ? "above" : "below") 0.999")
