@@ -80,10 +80,7 @@ public enum Converter {
     ///   `FormatError` for unreadable input or a dtype the output cannot store.
     public static func convert(input: String, output: String, options: ConversionOptions = ConversionOptions()) throws -> ConversionReport {
         let clock = ContinuousClock(), started = clock.now
-        guard let target = options.outputFormat ?? FormatDetector.outputFormat(for: output) else {
-            throw ConversionError.invalidRequest(
-                "cannot tell the output format from '\(output)': give it an extension (.safetensors) or pass --to", path: output)
-        }
+        let target = try outputFormat(for: output, requested: options.outputFormat)
         if let dtype = options.dtype, !dtype.isFloatingPoint {
             throw ConversionError.invalidRequest("a cast must be to a floating dtype, not \(dtype.shortName)")
         }
@@ -97,6 +94,17 @@ public enum Converter {
         }
         report.seconds = (clock.now - started).seconds
         return report
+    }
+
+    /// The format `output` is written in: `requested`, else what the path asks for (its
+    /// extension, or a folder for a path ending in `/` or naming an existing folder).
+    ///
+    /// - Throws: `ConversionError` `.invalidRequest` when neither says.
+    public static func outputFormat(for output: String, requested: TensorFormat? = nil) throws(ConversionError) -> TensorFormat {
+        guard let target = requested ?? FormatDetector.outputFormat(for: output) else {
+            throw .invalidRequest("cannot tell the output format from '\(output)': give it an extension (.safetensors) or pass --to", path: output)
+        }
+        return target
     }
 
     /// A conversion where both sides hold the same tensor names: only the format and dtypes change.

@@ -61,6 +61,11 @@ extension WeightKitCommand {
             if let shardSize, parseByteSize(shardSize) == nil {
                 throw ValidationError("--shard-size must be a size like 2GB, 500MB or 1GiB (got '\(shardSize)')")
             }
+            do {
+                _ = try Converter.outputFormat(for: output, requested: to.flatMap(TensorFormat.init(userName:)))
+            } catch {
+                throw ValidationError(error.message)
+            }
         }
 
         func run() throws {
