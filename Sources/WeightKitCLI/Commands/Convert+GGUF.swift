@@ -1,6 +1,7 @@
 import WeightKitCore
 import WeightKitFormats
 import WeightKitGraph
+import WeightKitTokenizer
 
 /// `convert` between GGUF and Hugging Face: glue between the GGUF format, the graph layer's
 /// naming/permutation/config tables and the safetensors writer.
