@@ -31,6 +31,19 @@ func checkBothWays(_ m: Metadata, expected: String, texts: [String]? = nil) thro
     try checkGolden(gguf, expected: expected)
 }
 
+/// SmolLM2's GGUF vocabulary `m`, both ways, gives `tokenizers`' ids on the extra texts
+/// (fixtures/tokenizer/gguf_pre/smollm2_extra.json), among them "ﬁ ligature ½ ①".
+func checkSmolLM2Extra(_ m: Metadata) throws {
+    let extra = try ggufPreExpected("smollm2_extra")
+    let (gguf, converted) = try ggufAndConverted(m)
+    for (text, ids) in zip(extra.texts, extra.ids) {
+        #expect(gguf.encode(text, addSpecialTokens: false) == ids, "\(text)")
+        #expect(converted.encode(text, addSpecialTokens: false) == ids, "\(text)")
+    }
+    // "½" and "①" are \p{N} (category No): Digits isolates them, so " ½" is "Ġ" + "Â½".
+    #expect(gguf.encode("ﬁ ligature ½ ①") == [27141, 13042, 906, 216, 16738, 216, 173, 235, 250])
+}
+
 /// A `gpt2` GGUF vocabulary holding the llama3 fixture's tokens and merges, split as `pre` names.
 func llama3Vocabulary(pre: String) throws -> Metadata {
     let model = try #require(fixtureJSON("tokenizer/llama3/tokenizer.json").object?["model"]?.object)
@@ -57,14 +70,7 @@ struct GGUFTranslatorTests {
     func smollm2() throws {
         let m = try smollm2GGUFMetadata()
         try checkBothWays(m, expected: "smollm2")
-        let extra = try ggufPreExpected("smollm2_extra")
-        let (gguf, converted) = try ggufAndConverted(m)
-        for (text, ids) in zip(extra.texts, extra.ids) {
-            #expect(gguf.encode(text, addSpecialTokens: false) == ids, "\(text)")
-            #expect(converted.encode(text, addSpecialTokens: false) == ids, "\(text)")
-        }
-        // "½" and "①" are \p{N} (category No): Digits isolates them, so " ½" is "Ġ" + "Â½".
-        #expect(gguf.encode("ﬁ ligature ½ ①") == [27141, 13042, 906, 216, 16738, 216, 173, 235, 250])
+        try checkSmolLM2Extra(m)
     }
 
     @Test("A llama (SentencePiece) GGUF vocabulary: GGUF and converted tokenizer.json agree with tokenizers")
@@ -156,11 +162,6 @@ struct GGUFTranslatorTests {
         let path = try #require(ProcessInfo.processInfo.environment["WEIGHTKIT_SMOLLM2_GGUF"])
         let m = try realGGUFTokenizerMetadata(path)
         try checkBothWays(m, expected: "smollm2")
-        let extra = try ggufPreExpected("smollm2_extra")
-        let (gguf, converted) = try ggufAndConverted(m)
-        for (text, ids) in zip(extra.texts, extra.ids) {
-            #expect(gguf.encode(text, addSpecialTokens: false) == ids, "\(text)")
-            #expect(converted.encode(text, addSpecialTokens: false) == ids, "\(text)")
-        }
+        try checkSmolLM2Extra(m)
     }
 }

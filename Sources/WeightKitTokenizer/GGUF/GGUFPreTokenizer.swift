@@ -49,8 +49,10 @@ struct GGUFPreTokenizer: Sendable {
     /// Every entry, in the order names are looked up.
     static let all: [GGUFPreTokenizer] = [gpt2, llama3, smaug, qwen2, digits]
 
+    /// Llama 3's Split regex, as its tokenizer.json spells it (numbers in runs of up to three).
     static let llama3Regex =
         #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+    /// Qwen2's Split regex: Llama 3's with one digit at a time.
     static let qwen2Regex =
         #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
 
