@@ -2,8 +2,8 @@ import Testing
 import WeightKitCore
 import WeightKitGraph
 
-/// GGUF hyperparameters ↔ config.json, and the tokenizer keys ↔ tokenizer.json.
-@Suite("GGUF ↔ config.json and tokenizer")
+/// GGUF hyperparameters ↔ config.json (the tokenizer keys are WeightKitTokenizer's: GGUFTranslatorTests).
+@Suite("GGUF ↔ config.json")
 struct GGUFConfigTests {
     /// SmolLM2-135M's metadata as its GGUF stores it.
     static var smolMetadata: Metadata {
@@ -69,29 +69,5 @@ struct GGUFConfigTests {
             try GGUFConfig.ggufMetadata(hfConfig: config, family: .llama, name: nil)
         }
         #expect(error?.message.contains("num_hidden_layers") == true)
-    }
-
-    @Test("GGUF byte-level BPE → tokenizer.json → GGUF keeps tokens, types, merges and special ids")
-    func tokenizerRoundTrip() throws {
-        var m = Self.smolMetadata
-        m["tokenizer.ggml.model"] = .string("gpt2")
-        m["tokenizer.ggml.pre"] = .string("smollm")
-        m["tokenizer.ggml.tokens"] = .array(["<|endoftext|>", "<|im_start|>", "<|im_end|>", "a", "b", "ab", "Ġ"].map { .string($0) })
-        m["tokenizer.ggml.token_type"] = .array([3, 3, 3, 1, 1, 1, 1].map { .int($0) })
-        m["tokenizer.ggml.merges"] = .array([.string("a b")])
-        m["tokenizer.ggml.add_bos_token"] = .bool(false)
-        m["tokenizer.chat_template"] = .string("{{ messages }}")
-        let json = try #require(GGUFTokenizer.tokenizerJSON(ggufMetadata: m)?.object)
-        #expect(json["added_tokens"]?.array?.count == 3)
-        #expect(json["model"]?.object?["vocab"]?.object?["ab"] == 5)
-        let tokConfig = try #require(GGUFTokenizer.tokenizerConfig(ggufMetadata: m, contextLength: 8192).object)
-        #expect(tokConfig["bos_token"] == "<|im_start|>")
-        #expect(tokConfig["chat_template"] == "{{ messages }}")
-        let back = try #require(GGUFTokenizer.ggufMetadata(tokenizerJSON: json, tokenizerConfig: tokConfig, config: nil))
-        for key in ["tokenizer.ggml.model", "tokenizer.ggml.pre", "tokenizer.ggml.tokens", "tokenizer.ggml.token_type",
-                    "tokenizer.ggml.merges", "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
-                    "tokenizer.ggml.add_bos_token", "tokenizer.chat_template"] {
-            #expect(back[key] == m[key], "\(key)")
-        }
     }
 }

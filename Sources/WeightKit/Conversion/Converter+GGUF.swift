@@ -72,13 +72,14 @@ extension Converter {
         var generation = JSONObject()
         for key in ["bos_token_id", "eos_token_id", "pad_token_id"] { if let v = config[key] { generation.set(key, v) } }
         files.append(("generation_config.json", .object(generation)))
-        if let tokenizer = GGUFTokenizer.tokenizerJSON(ggufMetadata: file.metadata) {
-            files.append(("tokenizer.json", tokenizer))
-            let context = config["max_position_embeddings"]?.int ?? config["n_positions"]?.int
-            files.append(("tokenizer_config.json", GGUFTokenizer.tokenizerConfig(ggufMetadata: file.metadata, contextLength: context)))
-        } else if file.metadata["tokenizer.ggml.model"] != nil {
-            warnings.append(ConversionWarning(
-                .tokenizerNotConverted, "only byte-level BPE (gpt2) GGUF tokenizers convert to tokenizer.json; none written"))
+        if file.metadata["tokenizer.ggml.model"] != nil {
+            do {
+                files.append(("tokenizer.json", try GGUFTokenizer.tokenizerJSON(validating: file.metadata)))
+                let context = config["max_position_embeddings"]?.int ?? config["n_positions"]?.int
+                files.append(("tokenizer_config.json", GGUFTokenizer.tokenizerConfig(ggufMetadata: file.metadata, contextLength: context)))
+            } catch {
+                warnings.append(ConversionWarning(.tokenizerNotConverted, "no tokenizer.json written: \(error)"))
+            }
         }
         return try files.map { name, json in try ModelFiles.writeJSON(json, to: joinPath(folder, name)) }
     }
