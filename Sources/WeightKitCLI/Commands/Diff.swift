@@ -36,6 +36,8 @@ extension WeightKitCommand {
         @Flag(name: .long, help: "Print the results as JSON on stdout.")
         var json = false
 
+        @OptionGroup var runtime: RuntimeOptions
+
         @OptionGroup var verbosity: VerbosityOptions
 
         func run() throws {
@@ -75,7 +77,7 @@ extension WeightKitCommand {
                     if !onlyB.isEmpty { Console.out("only in B: \(onlyB.joined(separator: ", "))") }
                     if let worst { Console.out("\(rows.count) tensors compared; lowest cosine \(worst.1) (\(worst.0))") }
                 }
-                if let prompt { result.set("prompt", try Self.comparePrompt(prompt, a: a, b: b, json: json)) }
+                if let prompt { result.set("prompt", try Self.comparePrompt(prompt, a: a, b: b, json: json, runtime: runtime.options)) }
                 if json { Console.out(JSONWriter.serialize(.object(result), indent: 2)) }
             }
         }

@@ -36,8 +36,7 @@ extension WeightKitCommand {
         @Option(name: .long, help: "Score only the first N tokens of the text.")
         var limit: Int?
 
-        @Option(name: .long, help: "Threads to use (0: all cores).")
-        var threads: Int = 0
+        @OptionGroup var runtime: RuntimeOptions
 
         @Flag(name: .long, help: "Print the result as JSON on stdout.")
         var json = false
@@ -60,7 +59,7 @@ extension WeightKitCommand {
                 if let limit { ids = Array(ids.prefix(limit)) }
                 guard ids.count >= 2 else { throw ValidationError("the text has fewer than 2 tokens") }
                 let window = min(context, model.graph.config.contextLength > 0 ? model.graph.config.contextLength : context)
-                let transformer = Transformer(graph: model.graph, maxSequence: window, threads: threads)
+                let transformer = Transformer(graph: model.graph, maxSequence: window, options: runtime.options)
                 let (nll, scored) = try Self.score(ids, transformer: transformer, context: window, stride: stride ?? max(1, window / 2))
                 let ppl = exp(nll / Double(scored))
                 let seconds = monotonicSeconds() - started
