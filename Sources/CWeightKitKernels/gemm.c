@@ -219,7 +219,7 @@ void wk_gemm(wk_config cfg, int kind, const void *w, const float *x, float *y, l
     /* A panel's 16 rows are one contiguous byte range in every layout (the interleaved one keeps
        each group of four rows together). While the micro-kernel works on one panel, the next
        panel's bytes are prefetched a few lines per call: otherwise pack_panel stalls on memory
-       (perf: f16 decoding ~8 % of 2-thread prefill, almost all of it waiting for loads). */
+       (docs/BENCHMARKS.md). */
     long row_bytes = kind >= WK_GEMM_Q ? cols / 32 * wk_block_bytes[(kind - WK_GEMM_Q) & ~WK_QX4]
                                        : cols * (kind == WK_F32 ? 4 : 2);
     long calls = ((cols + KC - 1) / KC) * ((n + NR - 1) / NR);

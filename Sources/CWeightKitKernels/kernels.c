@@ -73,8 +73,7 @@ WK_AVX2 static inline __m256 load8(int dtype, const void *w, long i) {
 
 /* One row at a time, 32 columns per step in four independent accumulators. Reading the weights
    as a single sequential stream matters more than reusing x: the hardware prefetcher follows one
-   stream far better than four interleaved ones (docs/BENCHMARKS.md: 26 vs 11 GB/s from one
-   core). */
+   stream far better than four interleaved ones (docs/BENCHMARKS.md). */
 WK_AVX2 static inline __attribute__((always_inline)) float row_dot_avx2(int dtype, const void *w, long o, const float *x, long cols) {
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     long c = 0;

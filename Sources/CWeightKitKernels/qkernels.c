@@ -214,7 +214,7 @@ WK_AVX2 static inline __attribute__((always_inline)) void qdot4_i16(int qtype, c
         float da = q->da[b];
         const uint8_t *blk = row + b * bb;
         /* The next four rows, 4·bb bytes per block step: four interleaved streams are more than
-           the hardware prefetcher follows well (a Q8_0 pass ran at 5 GB/s without this). */
+           the hardware prefetcher follows well (docs/BENCHMARKS.md). */
         const char *ahead = (const char *)row + 4 * stride + b * 4 * bb;
         _mm_prefetch(ahead, _MM_HINT_T0);
         _mm_prefetch(ahead + 64, _MM_HINT_T0);

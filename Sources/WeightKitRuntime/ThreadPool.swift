@@ -73,7 +73,7 @@ final class ThreadPool: @unchecked Sendable {
             while current == seen {
                 spins += 1
                 // Between the regions of one token the main thread works alone for a few µs:
-                // poll with `pause` (a sched_yield system call per poll cost ~9 % of decode), then
+                // poll with `pause` (a sched_yield system call per poll costs a visible share of decode), then
                 // yield, and when idle for long, sleep 50 µs at a time instead of burning a core.
                 if spins > 300_000 {
                     var pause = timespec(tv_sec: 0, tv_nsec: 50_000)

@@ -99,9 +99,9 @@ extension Transformer {
         }
     }
 
-    /// Runs `body` over the tokens of a chunk: split over the threads for a prompt (the work
-    /// between two matrix products — norms, RoPE, residual adds, SwiGLU — otherwise ran on one
-    /// core while the others waited: ~5 % of a 2-thread prefill), inline for a few tokens.
+    /// Runs `body` over the tokens of a chunk: split over the threads for a prompt (otherwise the
+    /// work between two matrix products — norms, RoPE, residual adds, SwiGLU — runs on one core
+    /// while the others wait), inline for a few tokens.
     func perToken(_ n: Int, _ body: @escaping @Sendable (Range<Int>) -> Void) {
         if n < 8 { body(0..<n) } else { parallel.forEachRange(n, minimumPerThread: 4, body) }
     }
