@@ -18,7 +18,7 @@ public struct Parallel: Sendable {
 
     /// Number of online cores.
     public static let coreCount: Int = {
-        #if canImport(Glibc)
+        #if canImport(Glibc) || canImport(Darwin)
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         #else
         return 1
@@ -49,4 +49,6 @@ public struct Parallel: Sendable {
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif

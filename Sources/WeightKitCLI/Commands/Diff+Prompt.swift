@@ -3,6 +3,8 @@ import WeightKit
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 extension WeightKitCommand.Diff {
