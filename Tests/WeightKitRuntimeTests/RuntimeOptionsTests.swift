@@ -24,14 +24,7 @@ struct RuntimeOptionsTests {
         let model = try ModelLoader.load(path: fixture("models/\(family)"))
         let transformer = Transformer(graph: model.graph, options: options, batch: 3)
         #expect(transformer.options == options && transformer.kernels == options.kernelConfig)
-        for c in try FidelityTests.reference(family) {
-            transformer.reset()
-            #expect(Self.relativeError(try transformer.forward(c.prompt), c.logits) <= 1e-4, "\(family) \(options)")
-            var sampler = Sampler()
-            let (ids, _) = try Generator(transformer: transformer).generate(
-                prompt: c.prompt, maxTokens: c.greedy.count, sampler: &sampler, clock: { 0 }, onToken: { _ in true })
-            #expect(ids == c.greedy, "\(family) \(options)")
-        }
+        try FidelityTests.expectReference(family, transformer, label: "\(family) \(options)")
     }
 
     @Test("without the weight copy, preparedGraph leaves every weight in its mapping")
