@@ -121,11 +121,15 @@ public final class Transformer {
             return Weight(info: w.info, storage: TensorStorage(buffer: arena).slice(offset..<offset + size),
                           blockOrder: interleave ? .interleaved4 : w.blockOrder)
         }
-        // Most of the time here is the kernel handing out the new pages, so the pieces go to
-        // every core.
-        let work = pieces
-        DispatchQueue.concurrentPerform(iterations: work.count) { i in
-            let piece = work[i]
+        copy(pieces, into: arena)
+        return prepared
+    }
+
+    /// Writes every piece into `arena` and drops the copied file pages from the resident set.
+    /// Most of the time here is the kernel handing out the new pages, so the pieces go to every core.
+    static func copy(_ pieces: [CopyPiece], into arena: AlignedBuffer) {
+        DispatchQueue.concurrentPerform(iterations: pieces.count) { i in
+            let piece = pieces[i]
             unsafe arena.withUnsafeMutableBytes { all in
                 // SAFETY: every piece lies inside the arena (the first walk summed the sizes) and
                 // pieces do not overlap, so threads write disjoint bytes.
@@ -140,7 +144,6 @@ public final class Transformer {
                 }
             }
         }
-        return prepared
     }
 
     /// One piece of `preparedGraph`'s copy: bytes `source` of a weight copied as they are, or

@@ -14,9 +14,6 @@ import WeightKitGraph
 /// (`KernelConfig.usesVNNIPrefill`), where it rounds them to 16 bits like decode.
 /// `scalarMatVec` is the Swift reference.
 public enum QuantizedMatMul {
-    /// True for the block types these kernels run.
-    public static func supports(_ dtype: DType) -> Bool { code(dtype) != nil }
-
     static func code(_ dtype: DType) -> Int32? {
         switch dtype {
         case .q8_0: return Int32(WK_Q8_0.rawValue)
