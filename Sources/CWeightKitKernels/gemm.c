@@ -10,8 +10,8 @@
  *       for each group of 6 tokens: the micro-kernel adds 16 x 6 dot products over the slice
  * The AVX2 micro-kernel keeps the 16 x 6 results in 12 registers; per column it loads two weight
  * vectors and broadcasts six activations for 12 FMAs, so it runs from L1 near the FMA units'
- * peak. The earlier kernel (2 rows x 4 tokens, the whole weight matrix swept once per four
- * tokens) read the weights from memory n/4 times per product. */
+ * peak, and the weights are read from memory once per product whatever the prompt's length
+ * (a kernel that swept the whole matrix once per few tokens would read it n/4 times). */
 #include "wk_kernels.h"
 #include "wk_qkernels.h"
 #include "wk_half.h"
@@ -42,21 +42,21 @@ WK_AVX2 static void decode_halves_avx2(int kind, const uint16_t *src, long kc, f
 #endif
 
 /* Weights [r, k0 .. k0+kc) as f32 into out. kind: WK_F32/WK_F16/WK_BF16 or WK_GEMM_Q + qtype. */
-static void decode_segment(int kind, const void *w, long cols, long r, long k0, long kc, float *out) {
+static void decode_segment(int isa, int kind, const void *w, long cols, long r, long k0, long kc, float *out) {
     if (kind >= WK_GEMM_Q) {
         int qtype = kind - WK_GEMM_Q;
         if (qtype & WK_QX4) {
-            wk_qdequantize_x4_blocks(qtype & ~WK_QX4, w, cols, r, k0 / 32, kc / 32, out);
+            wk_qdequantize_x4_blocks(isa, qtype & ~WK_QX4, w, cols, r, k0 / 32, kc / 32, out);
             return;
         }
         long bb = wk_block_bytes[qtype];
         const uint8_t *blocks = (const uint8_t *)w + (r * (cols / 32) + k0 / 32) * bb;
-        wk_qdequantize_blocks(qtype, blocks, kc / 32, out);
+        wk_qdequantize_blocks(isa, qtype, blocks, kc / 32, out);
         return;
     }
     long o = r * cols + k0;
 #if WK_X86
-    if (kind != WK_F32 && wk_has_avx2()) { decode_halves_avx2(kind, (const uint16_t *)w + o, kc, out); return; }
+    if (kind != WK_F32 && isa >= WK_ISA_AVX2) { decode_halves_avx2(kind, (const uint16_t *)w + o, kc, out); return; }
 #endif
     switch (kind) {
     case WK_F16: for (long k = 0; k < kc; k++) out[k] = wk_half_to_float(((const uint16_t *)w)[o + k]); break;
@@ -106,10 +106,10 @@ WK_AVX2 static void transpose8_avx2(const float *rows, long stride, long kc, flo
 /* Rows [r, r+rb), every column, into panel[k][MR] (rows past rb zero), a slice of KC columns at
    a time: the slice's rows are decoded into seg, then transposed — f32 rows of a full panel are
    transposed straight from the weights (no copy). */
-static void pack_panel(int kind, const void *w, long cols, long r, long rb, float *panel) {
+static void pack_panel(int isa, int kind, const void *w, long cols, long r, long rb, float *panel) {
     float seg[MR * KC] __attribute__((aligned(32)));
 #if WK_X86
-    int avx2 = wk_has_avx2();
+    int avx2 = isa >= WK_ISA_AVX2;
 #endif
     for (long k0 = 0; k0 < cols; k0 += KC) {
         long kc = cols - k0 < KC ? cols - k0 : KC;
@@ -122,7 +122,7 @@ static void pack_panel(int kind, const void *w, long cols, long r, long rb, floa
         }
 #endif
         for (long i = 0; i < MR; i++) {
-            if (i < rb) decode_segment(kind, w, cols, r + i, k0, kc, seg + i * KC);
+            if (i < rb) decode_segment(isa, kind, w, cols, r + i, k0, kc, seg + i * KC);
             else memset(seg + i * KC, 0, sizeof(float) * KC);
         }
 #if WK_X86
@@ -203,28 +203,29 @@ WK_AVX2 static void kernel_avx2(const float *panel, const float *x, long xs, lon
 }
 #endif
 
-void wk_gemm(int kind, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0, long row1) {
-    if (kind >= WK_GEMM_Q && wk_has_vnni() && !wk_quses_f32_activations()) {
+void wk_gemm(wk_config cfg, int kind, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0,
+             long row1) {
+    if (kind >= WK_GEMM_Q && cfg.isa >= WK_ISA_AVX512VNNI && !cfg.f32_activations) {
         wk_qgemm_vnni(kind - WK_GEMM_Q, w, x, y, n, cols, ystride, row0, row1);
         return;
     }
     float *panel = aligned_alloc(64, (size_t)((cols * MR * 4 + 63) / 64 * 64));
     if (panel == NULL) abort(); /* 16 rows of the matrix: a few hundred KB */
 #if WK_X86
-    int avx2 = wk_has_avx2();
+    int avx2 = cfg.isa >= WK_ISA_AVX2;
 #else
     int avx2 = 0;
 #endif
     /* A panel's 16 rows are one contiguous byte range in every layout (the interleaved one keeps
        each group of four rows together). While the micro-kernel works on one panel, the next
        panel's bytes are prefetched a few lines per call: otherwise pack_panel stalls on memory
-       (perf: f16 decoding ~8 % of 2-thread prefill, almost all of it waiting for loads). */
+       (docs/BENCHMARKS.md). */
     long row_bytes = kind >= WK_GEMM_Q ? cols / 32 * wk_block_bytes[(kind - WK_GEMM_Q) & ~WK_QX4]
                                        : cols * (kind == WK_F32 ? 4 : 2);
     long calls = ((cols + KC - 1) / KC) * ((n + NR - 1) / NR);
     for (long r = row0; r < row1; r += MR) {
         long rb = row1 - r < MR ? row1 - r : MR;
-        pack_panel(kind, w, cols, r, rb, panel);
+        pack_panel(cfg.isa, kind, w, cols, r, rb, panel);
         long next_end_row = r + 2 * MR < row1 ? r + 2 * MR : row1;
         const char *ahead = (const char *)w + (r + MR) * row_bytes;
         const char *ahead_end = (const char *)w + next_end_row * row_bytes;

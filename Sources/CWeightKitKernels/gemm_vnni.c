@@ -13,9 +13,9 @@
  * decoded to int16 vectors one block at a time and turned into the pair layout by a 16 x 16
  * transpose of 32-bit elements in registers.
  *
- * Only on CPUs with AVX-512 F/BW/VL/VNNI (the machines these benchmarks ran on report them,
- * although the project brief describes AVX2-only Zen 3 cores; without them wk_gemm's f32 path
- * runs). Measured: SmolLM2 Q4_0 prefill 404 -> 677 tok/s on one core (docs/BENCHMARKS.md). */
+ * Runs only when the caller's wk_config asks for WK_ISA_AVX512VNNI (which it may do only on CPUs
+ * with AVX-512 F/BW/VL/VNNI, wk_cpu_isa) with int16 activations; otherwise wk_gemm's f32 panels
+ * run. Its speed against those is in docs/BENCHMARKS.md. */
 #include "wk_kernels.h"
 #include "wk_private.h"
 #include "wk_half.h"
@@ -26,21 +26,6 @@
 #define WK_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
 #define PANEL_ROWS 16
 #define TOKENS 8
-
-static int vnni_enabled = -1;
-
-void wk_set_vnni(int on) { vnni_enabled = on ? -1 : 0; }
-
-int wk_has_vnni(void) {
-    if (vnni_enabled < 0) {
-        __builtin_cpu_init();
-        const char *env = getenv("WEIGHTKIT_VNNI");
-        int off = env != NULL && env[0] == '0';
-        vnni_enabled = !off && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-    }
-    return vnni_enabled && wk_has_avx2();
-}
 
 /* Row r's block b as 32 int16 values (Q4_0: q - 8; Q4_1: q, its min apart; Q8_0: q) and its
    scale (and min). qtype may carry WK_QX4. */
@@ -184,8 +169,6 @@ WK_VNNI void wk_qgemm_vnni(int qtype, const void *w, const float *x, float *y, l
     free(xq); free(xs); free(xsum); free(panel); free(scales); free(mins);
 }
 #else
-void wk_set_vnni(int on) { (void)on; }
-int wk_has_vnni(void) { return 0; }
 void wk_qgemm_vnni(int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0, long row1) {
     (void)qtype; (void)w; (void)x; (void)y; (void)n; (void)cols; (void)ystride; (void)row0; (void)row1;
     abort();

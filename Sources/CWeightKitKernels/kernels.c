@@ -1,25 +1,26 @@
 /* See include/wk_kernels.h. The AVX2 bodies are compiled with target attributes, so the package
-   builds for baseline x86-64 (and other architectures) and picks them only on CPUs that have them. */
+   builds for baseline x86-64 (and other architectures); callers pick them only on CPUs that have
+   them (wk_cpu_isa). */
 #include "wk_kernels.h"
 #include "wk_half.h"
 #include "wk_private.h"
 #include <string.h>
 
 
-static int forced_portable = 0;
-
-void wk_force_portable(int on) { forced_portable = on; }
-
-int wk_has_avx2(void) {
+int wk_cpu_isa(void) {
 #if WK_X86
+    /* Every thread computes the same value, so a racing first call is harmless. */
     static int cached = -1;
     if (cached < 0) {
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+        int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+        int vnni = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+        cached = avx2 ? (vnni ? WK_ISA_AVX512VNNI : WK_ISA_AVX2) : WK_ISA_PORTABLE;
     }
-    return cached && !forced_portable;
+    return cached;
 #else
-    return 0;
+    return WK_ISA_PORTABLE;
 #endif
 }
 
@@ -71,9 +72,8 @@ WK_AVX2 static inline __m256 load8(int dtype, const void *w, long i) {
 
 
 /* One row at a time, 32 columns per step in four independent accumulators. Reading the weights
-   as a single sequential stream matters more than reusing x: on this machine a pass over four rows
-   at once (four interleaved streams) moved 11 GB/s from one core, one row at a time 26 GB/s
-   (the hardware prefetcher follows one stream far better than four). */
+   as a single sequential stream matters more than reusing x: the hardware prefetcher follows one
+   stream far better than four interleaved ones (docs/BENCHMARKS.md). */
 WK_AVX2 static inline __attribute__((always_inline)) float row_dot_avx2(int dtype, const void *w, long o, const float *x, long cols) {
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     long c = 0;
@@ -105,38 +105,22 @@ WK_AVX2 static float dot_avx2(const float *a, const float *b, long n) {
     for (; i < n; i++) s += a[i] * b[i];
     return s;
 }
-
-WK_AVX2 static void axpy_avx2(float a, const float *x, float *y, long n) {
-    __m256 av = _mm256_set1_ps(a);
-    long i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-    for (; i < n; i++) y[i] += a * x[i];
-}
 #endif
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
 
-void wk_matvec(int dtype, const void *w, const float *x, float *y, long cols, long row0, long row1) {
+void wk_matvec(int isa, int dtype, const void *w, const float *x, float *y, long cols, long row0, long row1) {
 #if WK_X86
-    if (wk_has_avx2()) { matvec_avx2(dtype, w, x, y, cols, row0, row1); return; }
+    if (isa >= WK_ISA_AVX2) { matvec_avx2(dtype, w, x, y, cols, row0, row1); return; }
 #endif
+    (void)isa;
     for (long r = row0; r < row1; r++) y[r] = dot_portable(dtype, w, r * cols, x, cols);
 }
 
-void wk_matmul(int dtype, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0, long row1) {
-    wk_gemm(dtype, w, x, y, n, cols, ystride, row0, row1);
-}
-
-float wk_dot_f32(const float *a, const float *b, long n) {
+float wk_dot_f32(int isa, const float *a, const float *b, long n) {
 #if WK_X86
-    if (wk_has_avx2()) return dot_avx2(a, b, n);
+    if (isa >= WK_ISA_AVX2) return dot_avx2(a, b, n);
 #endif
+    (void)isa;
     return dot_portable(WK_F32, a, 0, b, n);
-}
-
-void wk_axpy_f32(float a, const float *x, float *y, long n) {
-#if WK_X86
-    if (wk_has_avx2()) { axpy_avx2(a, x, y, n); return; }
-#endif
-    for (long i = 0; i < n; i++) y[i] += a * x[i];
 }

@@ -3,10 +3,7 @@
 #include "wk_half.h"
 #include "wk_kernels.h"
 #include "wk_private.h"
-#include <stdlib.h>
 #include <string.h>
-
-
 
 static inline float qhalf(const uint8_t *p) { return wk_half_to_float((uint16_t)(p[0] | (p[1] << 8))); }
 
@@ -34,14 +31,14 @@ static void dequantize_block(int qtype, const uint8_t *b, float *out) {
     }
 }
 
-void wk_qdequantize_row(int qtype, const void *w, long cols, long r, float *out) {
+void wk_qdequantize_row(int isa, int qtype, const void *w, long cols, long r, float *out) {
     long nb = cols / 32;
     if (qtype & WK_QX4) {
-        wk_qdequantize_x4_blocks(qtype & ~WK_QX4, w, cols, r, 0, nb, out);
+        wk_qdequantize_x4_blocks(isa, qtype & ~WK_QX4, w, cols, r, 0, nb, out);
         return;
     }
     const uint8_t *row = (const uint8_t *)w + r * nb * wk_block_bytes[qtype];
-    wk_qdequantize_blocks(qtype, row, nb, out);
+    wk_qdequantize_blocks(isa, qtype, row, nb, out);
 }
 
 static float qdot_portable(int qtype, const uint8_t *row, const float *x, long cols) {
@@ -59,7 +56,6 @@ static float qdot_portable(int qtype, const uint8_t *row, const float *x, long c
 
 /* ---- AVX2 bodies -------------------------------------------------------------------------- */
 #if WK_X86
-
 
 WK_AVX2 static inline float f16(const uint8_t *p) {
     uint16_t h;
@@ -148,14 +144,15 @@ WK_AVX2 static float qdot_avx2(int qtype, const uint8_t *row, const float *x, lo
    f32 sum (Q4_1's min term). Relative error per element ≤ 1.5e-5 of the block's largest |x| —
    about 250 times finer than ggml's 8-bit activations, whose 0.3 % error flipped greedy tokens
    of SmolLM2 in our tests — while the products still run on integers: 16 weight x activation
-   products per madd, instead of widening every weight to a float. */
-#define WK_QA_MAX_COLS 8192
+   products per madd, instead of widening every weight to a float. A row wider than WK_QA_COLS
+   columns runs in chunks of that many, each chunk's sums added to the previous ones'. */
+#define WK_QA_COLS 8192
 
 typedef struct {
-    int16_t a[WK_QA_MAX_COLS] __attribute__((aligned(32)));
-    float da[WK_QA_MAX_COLS / 32];
-    float xsum[WK_QA_MAX_COLS / 32];
-    float asum8[WK_QA_MAX_COLS / 32]; /* -8 · Σ a per block (exact: |Σ a| < 2^24): Q4_0's offset */
+    int16_t a[WK_QA_COLS] __attribute__((aligned(32)));
+    float da[WK_QA_COLS / 32];
+    float xsum[WK_QA_COLS / 32];
+    float asum8[WK_QA_COLS / 32]; /* -8 · Σ a per block (exact: |Σ a| < 2^24): Q4_0's offset */
 } wk_qact;
 
 WK_AVX2 static void quantize_activations_i16(const float *x, long cols, wk_qact *q) {
@@ -207,7 +204,7 @@ WK_AVX2 static inline __attribute__((always_inline)) __m256 qblock_i16(int qtype
    are loaded once per block for all four rows, and the horizontal sums (a fifth of the time
    with rows of 18 blocks) are shared. */
 WK_AVX2 static inline __attribute__((always_inline)) void qdot4_i16(int qtype, const uint8_t *row, long stride, const wk_qact *q,
-                                                                    long nb, float *y) {
+                                                                    long nb, float *y, int accumulate) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
     float e0 = 0, e1 = 0, e2 = 0, e3 = 0;
     long bb = wk_block_bytes[qtype];
@@ -217,7 +214,7 @@ WK_AVX2 static inline __attribute__((always_inline)) void qdot4_i16(int qtype, c
         float da = q->da[b];
         const uint8_t *blk = row + b * bb;
         /* The next four rows, 4·bb bytes per block step: four interleaved streams are more than
-           the hardware prefetcher follows well (a Q8_0 pass ran at 5 GB/s without this). */
+           the hardware prefetcher follows well (docs/BENCHMARKS.md). */
         const char *ahead = (const char *)row + 4 * stride + b * 4 * bb;
         _mm_prefetch(ahead, _MM_HINT_T0);
         _mm_prefetch(ahead + 64, _MM_HINT_T0);
@@ -227,11 +224,13 @@ WK_AVX2 static inline __attribute__((always_inline)) void qdot4_i16(int qtype, c
         WK_QSTEP(qtype, blk + 2 * stride, acc2, e2);
         WK_QSTEP(qtype, blk + 3 * stride, acc3, e3);
     }
-    _mm_storeu_ps(y, _mm_add_ps(wk_hsum4(acc0, acc1, acc2, acc3), _mm_setr_ps(e0, e1, e2, e3)));
+    __m128 sums = _mm_add_ps(wk_hsum4(acc0, acc1, acc2, acc3), _mm_setr_ps(e0, e1, e2, e3));
+    _mm_storeu_ps(y, accumulate ? _mm_add_ps(_mm_loadu_ps(y), sums) : sums);
 }
 
 /* One row (the tail of a range). */
-WK_AVX2 static inline __attribute__((always_inline)) void qdot1_i16(int qtype, const uint8_t *row, const wk_qact *q, long nb, float *y) {
+WK_AVX2 static inline __attribute__((always_inline)) void qdot1_i16(int qtype, const uint8_t *row, const wk_qact *q, long nb, float *y,
+                                                                    int accumulate) {
     __m256 acc = _mm256_setzero_ps();
     float e = 0;
     long bb = wk_block_bytes[qtype];
@@ -241,15 +240,19 @@ WK_AVX2 static inline __attribute__((always_inline)) void qdot1_i16(int qtype, c
         float da = q->da[b];
         WK_QSTEP(qtype, row + b * bb, acc, e);
     }
-    *y = wk_hsum(acc) + e;
+    float sum = wk_hsum(acc) + e;
+    *y = accumulate ? *y + sum : sum;
 }
 
-WK_AVX2 static void qrows_i16(int qtype, const uint8_t *base, long stride, const wk_qact *q, long cols, float *y, long row0, long row1) {
-    long nb = cols / 32, r = row0;
+/* Rows [row0, row1) over nb blocks starting at `base` (rows `stride` bytes apart): y set, or
+   with `accumulate` added to. */
+WK_AVX2 static void qrows_i16(int qtype, const uint8_t *base, long stride, const wk_qact *q, long nb, float *y, long row0, long row1,
+                              int accumulate) {
+    long r = row0;
     /* Constant block type and row count in each copy, so the accumulators stay in registers. */
-#define WK_QROWS(T)                                                                     \
-    for (; r + 4 <= row1; r += 4) qdot4_i16(T, base + r * stride, stride, q, nb, y + r); \
-    for (; r < row1; r++) qdot1_i16(T, base + r * stride, q, nb, y + r);
+#define WK_QROWS(T)                                                                                 \
+    for (; r + 4 <= row1; r += 4) qdot4_i16(T, base + r * stride, stride, q, nb, y + r, accumulate); \
+    for (; r < row1; r++) qdot1_i16(T, base + r * stride, q, nb, y + r, accumulate);
     switch (qtype) {
     case WK_Q8_0: WK_QROWS(WK_Q8_0) break;
     case WK_Q4_0: WK_QROWS(WK_Q4_0) break;
@@ -282,79 +285,69 @@ WK_AVX2 static inline __attribute__((always_inline)) void qgroup_x4_i16(int qtyp
     _mm_storeu_ps(y4, _mm_add_ps(sum, extra));
 }
 
-/* Rows [row0, row1) of an interleaved matrix; a group only partly in the range is computed whole
-   into a scratch buffer and only its rows in range are kept. */
-WK_AVX2 static void qrows_x4_i16(int qtype, const uint8_t *base, const wk_qact *q, long cols, float *y, long row0, long row1) {
-    long nb = cols / 32, unit = 4 * wk_block_bytes[qtype];
+/* Rows [row0, row1) of an interleaved matrix (nb blocks per row), over its blocks [b0, b0 + nq):
+   y set, or with `accumulate` added to. A group only partly in the range is computed whole into
+   a scratch buffer and only its rows in range are kept. */
+WK_AVX2 static void qrows_x4_i16(int qtype, const uint8_t *base, long nb, long b0, const wk_qact *q, long nq, float *y, long row0,
+                                 long row1, int accumulate) {
+    long unit = 4 * wk_block_bytes[qtype];
     for (long g = row0 / 4; g * 4 < row1; g++) {
         float y4[4];
-        const uint8_t *group = base + g * nb * unit;
+        const uint8_t *group = base + (g * nb + b0) * unit;
         switch (qtype) {
-        case WK_Q8_0: qgroup_x4_i16(WK_Q8_0, group, q, nb, y4); break;
-        case WK_Q4_0: qgroup_x4_i16(WK_Q4_0, group, q, nb, y4); break;
-        default: qgroup_x4_i16(WK_Q4_1, group, q, nb, y4); break;
+        case WK_Q8_0: qgroup_x4_i16(WK_Q8_0, group, q, nq, y4); break;
+        case WK_Q4_0: qgroup_x4_i16(WK_Q4_0, group, q, nq, y4); break;
+        default: qgroup_x4_i16(WK_Q4_1, group, q, nq, y4); break;
         }
         for (long j = 0; j < 4; j++)
-            if (g * 4 + j >= row0 && g * 4 + j < row1) y[g * 4 + j] = y4[j];
+            if (g * 4 + j >= row0 && g * 4 + j < row1) y[g * 4 + j] = accumulate ? y[g * 4 + j] + y4[j] : y4[j];
     }
 }
 
-/* Activation mode: 16-bit (default) or f32 (WEIGHTKIT_F32_ACTIVATIONS=1 or wk_qset_f32_activations). */
-static int f32_activations = -1;
-
-void wk_qset_f32_activations(int on) { f32_activations = on; }
-
-int wk_quses_f32_activations(void) {
-    if (f32_activations < 0) {
-        const char *v = getenv("WEIGHTKIT_F32_ACTIVATIONS");
-        f32_activations = v != NULL && v[0] == '1';
-    }
-    return f32_activations;
-}
-
-/* Decode with 16-bit activations; false when the row is too wide for the buffer. */
-WK_AVX2 static int qmatvec_i16_avx2(int qtype, const uint8_t *base, long stride, const float *x, float *y, long cols, long row0, long row1) {
-    if (cols > WK_QA_MAX_COLS) return 0;
+/* Decode with int16 activations, WK_QA_COLS columns at a time. */
+WK_AVX2 static void qmatvec_i16_avx2(int qtype, const uint8_t *base, long stride, const float *x, float *y, long cols, long row0,
+                                     long row1) {
     static __thread wk_qact q;
-    quantize_activations_i16(x, cols, &q);
-    if (qtype & WK_QX4) qrows_x4_i16(qtype & ~WK_QX4, base, &q, cols, y, row0, row1);
-    else qrows_i16(qtype, base, stride, &q, cols, y, row0, row1);
-    return 1;
+    int plain = qtype & ~WK_QX4;
+    for (long c0 = 0; c0 < cols; c0 += WK_QA_COLS) {
+        long cc = cols - c0 < WK_QA_COLS ? cols - c0 : WK_QA_COLS, b0 = c0 / 32;
+        quantize_activations_i16(x + c0, cc, &q);
+        if (qtype & WK_QX4) qrows_x4_i16(plain, base, cols / 32, b0, &q, cc / 32, y, row0, row1, c0 > 0);
+        else qrows_i16(qtype, base + b0 * wk_block_bytes[qtype], stride, &q, cc / 32, y, row0, row1, c0 > 0);
+    }
 }
 #endif
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
 
-void wk_qmatvec(int qtype, const void *w, const float *x, float *y, long cols, long row0, long row1) {
+void wk_qmatvec(wk_config cfg, int qtype, const void *w, const float *x, float *y, long cols, long row0, long row1) {
     const uint8_t *base = (const uint8_t *)w;
     long stride = (qtype & WK_QX4) ? 0 : cols / 32 * wk_block_bytes[qtype];
 #if WK_X86
-    if (wk_has_avx2() && !wk_quses_f32_activations() && qmatvec_i16_avx2(qtype, base, stride, x, y, cols, row0, row1)) return;
+    if (cfg.isa >= WK_ISA_AVX2 && !cfg.f32_activations) {
+        qmatvec_i16_avx2(qtype, base, stride, x, y, cols, row0, row1);
+        return;
+    }
 #endif
-    if (qtype & WK_QX4) { /* f32 activations or portable: one row at a time, regathered */
+    if (qtype & WK_QX4) { /* f32 activations or portable: each row regathered, 256 blocks at a time */
         int plain = qtype & ~WK_QX4;
         long nb = cols / 32;
         uint8_t row[256 * 34];
-        if (nb > 256) { /* wider than any model we know: dequantize and use the f32 product */
-            float *tmp = malloc((size_t)cols * sizeof(float));
-            if (tmp == NULL) abort();
-            for (long r = row0; r < row1; r++) {
-                wk_qdequantize_x4_blocks(plain, w, cols, r, 0, nb, tmp);
-                float s = 0;
-                for (long c = 0; c < cols; c++) s += tmp[c] * x[c];
-                y[r] = s;
-            }
-            free(tmp);
-            return;
-        }
         for (long r = row0; r < row1; r++) {
-            wk_qx4_row_blocks(plain, base, nb, r, 0, nb, row);
-            wk_qmatvec(plain, row, x, y + r, cols, 0, 1);
+            float sum = 0;
+            for (long b0 = 0; b0 < nb; b0 += 256) {
+                long k = nb - b0 < 256 ? nb - b0 : 256;
+                float part;
+                wk_qx4_row_blocks(plain, base, nb, r, b0, k, row);
+                wk_qmatvec(cfg, plain, row, x + b0 * 32, &part, k * 32, 0, 1);
+                sum += part;
+            }
+            y[r] = sum;
         }
         return;
     }
 #if WK_X86
-    if (wk_has_avx2()) {
+    if (cfg.isa >= WK_ISA_AVX2) {
         for (long r = row0; r < row1; r++) y[r] = qdot_avx2(qtype, base + r * stride, x, cols);
         return;
     }
@@ -362,13 +355,15 @@ void wk_qmatvec(int qtype, const void *w, const float *x, float *y, long cols, l
     for (long r = row0; r < row1; r++) y[r] = qdot_portable(qtype, base + r * stride, x, cols);
 }
 
-void wk_qmatmul(int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0, long row1) {
-    wk_gemm(WK_GEMM_Q + qtype, w, x, y, n, cols, ystride, row0, row1);
+void wk_qmatmul(wk_config cfg, int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0,
+                long row1) {
+    wk_gemm(cfg, WK_GEMM_Q + qtype, w, x, y, n, cols, ystride, row0, row1);
 }
 
-void wk_qdequantize_blocks(int qtype, const uint8_t *blocks, long nblocks, float *out) {
+void wk_qdequantize_blocks(int isa, int qtype, const uint8_t *blocks, long nblocks, float *out) {
 #if WK_X86
-    if (wk_has_avx2()) { dequantize_blocks_avx2(qtype, blocks, nblocks, out); return; }
+    if (isa >= WK_ISA_AVX2) { dequantize_blocks_avx2(qtype, blocks, nblocks, out); return; }
 #endif
+    (void)isa;
     for (long b = 0; b < nblocks; b++) dequantize_block(qtype, blocks + b * wk_block_bytes[qtype], out + b * 32);
 }

@@ -37,11 +37,11 @@ void wk_qx4_row_blocks(int qtype, const uint8_t *base, long nb, long r, long b0,
     }
 }
 
-void wk_qdequantize_x4_blocks(int qtype, const void *w, long cols, long r, long b0, long n, float *out) {
+void wk_qdequantize_x4_blocks(int isa, int qtype, const void *w, long cols, long r, long b0, long n, float *out) {
     uint8_t tmp[64 * 34];
     for (long done = 0; done < n; done += 64) {
         long k = n - done < 64 ? n - done : 64;
         wk_qx4_row_blocks(qtype, (const uint8_t *)w, cols / 32, r, b0 + done, k, tmp);
-        wk_qdequantize_blocks(qtype, tmp, k, out + done * 32);
+        wk_qdequantize_blocks(isa, qtype, tmp, k, out + done * 32);
     }
 }

@@ -41,9 +41,14 @@ __attribute__((target("avx2"))) static void scan_avx2(const float *x, long n, fl
 }
 #endif
 
-void wk_scan_f32(const float *x, long n, float limit, float target, wk_value_scan *out) {
+void wk_scan_f32_isa(int isa, const float *x, long n, float limit, float target, wk_value_scan *out) {
 #if defined(__x86_64__) || defined(_M_X64)
-    if (wk_has_avx2()) { scan_avx2(x, n, limit, target, out); return; }
+    if (isa >= WK_ISA_AVX2) { scan_avx2(x, n, limit, target, out); return; }
 #endif
+    (void)isa;
     scan_portable(x, n, limit, target, out);
+}
+
+void wk_scan_f32(const float *x, long n, float limit, float target, wk_value_scan *out) {
+    wk_scan_f32_isa(wk_cpu_isa(), x, n, limit, target, out);
 }

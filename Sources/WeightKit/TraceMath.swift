@@ -1,4 +1,8 @@
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import WeightKitRuntime
 
 /// The small numeric helpers of a trace: norms, softmax, entropy, top-K, cosine neighbours.

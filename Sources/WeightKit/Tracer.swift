@@ -11,14 +11,14 @@ public enum Tracer {
         public var layers: [Int]?
         /// Top-K size for neighbours, attended tokens, neurons, predictions and the lens.
         public var top: Int
-        /// Threads for the forward pass (0: all cores).
-        public var threads: Int
+        /// How the forward pass runs (threads, kernels).
+        public var runtime: RuntimeOptions
 
         /// Options with `top` entries per list.
-        public init(layers: [Int]? = nil, top: Int = 5, threads: Int = 0) {
+        public init(layers: [Int]? = nil, top: Int = 5, runtime: RuntimeOptions = RuntimeOptions()) {
             self.layers = layers
             self.top = top
-            self.threads = threads
+            self.runtime = runtime
         }
     }
 
@@ -50,7 +50,7 @@ public enum Tracer {
         if let bad = selected.first(where: { $0 < 0 || $0 >= c.layers }) {
             throw RuntimeError(.invalidRequest, "layer \(bad) does not exist: the model has layers 0 ... \(c.layers - 1)")
         }
-        let transformer = Transformer(graph: graph, maxSequence: max(1, tokens.count), threads: options.threads)
+        let transformer = Transformer(graph: graph, maxSequence: max(1, tokens.count), options: options.runtime)
         let recorder = TraceRecorder(layers: c.layers, heads: c.heads, hidden: c.hiddenSize, intermediate: c.intermediateSize, selected: selected)
         transformer.observer = recorder
         _ = try transformer.forward(tokens)
@@ -66,7 +66,7 @@ public enum Tracer {
         }
         var layers: [Trace.Layer] = []
         for l in 0..<c.layers {
-            let probabilities = TraceMath.softmax(transformer.unembed(residual: recorder.residual[l]))
+            let probabilities = TraceMath.softmax(try transformer.unembed(residual: recorder.residual[l]))
             let lens = TraceMath.topK(probabilities, top).map { Trace.Candidate(id: $0.index, piece: piece($0.index), score: $0.value) }
             let heads = (recorder.attention[l] ?? []).enumerated().map { h, rows in head(h, rows: rows, top: top) }
             layers.append(Trace.Layer(

@@ -35,7 +35,7 @@ enum Console {
         unsafe bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let n = unsafe Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                let n = unsafe SystemIO.write(fd, raw.baseAddress! + offset, raw.count - offset)
                 if n < 0 { if errno == EINTR { continue } else { return } }
                 offset += n
             }
@@ -146,5 +146,5 @@ extension String {
 
 /// Peak resident set size of this process in bytes (`VmHWM` from /proc/self/status; 0 elsewhere).
 func peakResidentBytes() -> Int {
-    (ProcFile.value("VmHWM", in: "/proc/self/status") ?? 0) * 1024
+    SystemMemory.peakResident ?? 0
 }

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A heap buffer of bytes aligned to 64 bytes, owned by one reference.
 ///
 /// Used for tensor data that cannot be a view into a mapping (inflated, byte-swapped,
@@ -28,27 +24,16 @@ import Glibc
     }
 
     /// Allocates `count` bytes (zeroed) on 2 MiB-aligned memory the kernel is asked to back with
-    /// transparent huge pages (`madvise(MADV_HUGEPAGE)`; Linux only, elsewhere or when mapping
-    /// fails an ordinary buffer). A core streams such memory faster: with 4 KiB pages its
-    /// hardware prefetcher stops at every page boundary and every page costs a TLB miss
-    /// (docs/BENCHMARKS.md: one core read 24 GB/s from 4 KiB pages, 32–34 from huge pages).
+    /// transparent huge pages (`HugePages`: Linux only; elsewhere or when mapping fails an
+    /// ordinary buffer). A core streams such memory faster: with 4 KiB pages its hardware
+    /// prefetcher stops at every page boundary and every page costs a TLB miss (figures in
+    /// docs/BENCHMARKS.md).
     public convenience init(count: Int, hugePages: Bool) {
         precondition(count >= 0, "negative buffer size")
-        #if os(Linux)
-        if hugePages, count > 0 {
-            let huge = 2 << 20
-            let (rounded, o1) = count.addingReportingOverflow(huge - 1)
-            let (length, o2) = (rounded / huge * huge).addingReportingOverflow(huge)
-            if !o1, !o2, let start = unsafe mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-               unsafe start != MAP_FAILED {
-                // SAFETY: the aligned range [aligned, aligned + rounded) lies inside the mapping of length bytes.
-                let aligned = unsafe start + (huge - Int(bitPattern: start) % huge) % huge
-                _ = unsafe madvise(aligned, rounded / huge * huge, MADV_HUGEPAGE)
-                unsafe self.init(count: count, base: aligned, mapping: (start, length))
-                return
-            }
+        if hugePages, let pages = HugePages.map(count: count) {
+            unsafe self.init(count: count, base: pages.aligned, mapping: (pages.start, pages.length))
+            return
         }
-        #endif
         self.init(count: count)
         unsafe base.initializeMemory(as: UInt8.self, repeating: 0, count: count)
     }
@@ -73,12 +58,10 @@ import Glibc
     }
 
     deinit {
-        #if os(Linux)
         if let mapping = unsafe mapping {
-            _ = unsafe munmap(mapping.start, mapping.length)
+            unsafe HugePages.unmap(start: mapping.start, length: mapping.length)
             return
         }
-        #endif
         unsafe base.deallocate()
     }
 

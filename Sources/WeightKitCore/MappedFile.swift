@@ -104,29 +104,28 @@ import Darwin
         guard now >= count else { throw .shrank(path, mappedSize: count, currentSize: now, tensor: tensorName) }
     }
 
-    /// Drops this process's resident pages of the whole pages inside `range` (`madvise`
-    /// `MADV_DONTNEED`), so a copy of them does not count twice; the bytes stay readable (the
-    /// mapping is read-only and private, never written, so the next read faults them in again
-    /// from the page cache). Errors are ignored.
+    /// Drops this process's resident pages of the whole pages inside `range`
+    /// (`ResidentPages.release`: Linux), so a copy of them does not count twice; the bytes stay
+    /// readable (the mapping is read-only and private, never written, so the next read faults
+    /// them in again from the page cache).
     public func releaseResidentPages(in range: Range<Int>) {
         guard let base = unsafe base else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let page = ResidentPages.pageSize
         let start = (max(0, range.lowerBound) + page - 1) / page * page
         let end = min(range.upperBound, count) / page * page
         guard end > start else { return }
         // SAFETY: a page-aligned range inside the mapping.
-        _ = unsafe madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+        unsafe ResidentPages.release(base + start, count: end - start)
     }
 
     /// Advises the kernel how the range will be read (calls `madvise`); errors are ignored.
     public func advise(sequential: Bool, in range: Range<Int>? = nil) {
         guard let base = unsafe base else { return }
         let r = range ?? 0..<count
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let page = ResidentPages.pageSize
         let start = r.lowerBound / page * page
         guard r.upperBound > start else { return }
         // SAFETY: page-aligned start inside the mapping, length clipped to the mapping.
-        let pointer = unsafe UnsafeMutableRawPointer(mutating: base + start)
-        _ = unsafe madvise(pointer, min(r.upperBound, count) - start, sequential ? MADV_SEQUENTIAL : MADV_RANDOM)
+        unsafe ResidentPages.advise(base + start, count: min(r.upperBound, count) - start, sequential: sequential)
     }
 }

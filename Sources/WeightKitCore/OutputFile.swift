@@ -75,7 +75,7 @@ public final class OutputFile {
         guard var base = bytes.baseAddress else { return }
         var left = bytes.count
         while left > 0 {
-            let n = unsafe Glibc.write(descriptor, base, min(left, 1 << 30))
+            let n = unsafe SystemIO.write(descriptor, base, min(left, 1 << 30))
             if n < 0 {
                 if errno == EINTR { continue }
                 throw .writeFailed(path, reason: errnoDescription())

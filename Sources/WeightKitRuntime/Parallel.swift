@@ -8,18 +8,17 @@ public struct Parallel: Sendable {
     public let threads: Int
     private let pool: ThreadPool?
 
-    /// Creates a splitter for `threads` threads (0 or less: one per core); starts `threads - 1`
-    /// worker threads, stopped when the last copy of this value goes away.
-    public init(threads: Int = 0) {
+    /// Creates a splitter for `threads` threads (0 or less: one per core). With `pool` it starts
+    /// `threads - 1` worker threads, stopped when the last copy of this value goes away; without,
+    /// every region goes through Dispatch's `concurrentPerform` (slower; for comparisons).
+    public init(threads: Int = 0, pool: Bool = true) {
         self.threads = threads > 0 ? threads : Parallel.coreCount
-        // WEIGHTKIT_THREAD_POOL=0 falls back to Dispatch (for A/B benchmarks).
-        let usePool = unsafe getenv("WEIGHTKIT_THREAD_POOL").map { unsafe String(cString: $0) != "0" } ?? true
-        self.pool = usePool && self.threads > 1 ? ThreadPool(workers: self.threads - 1) : nil
+        self.pool = pool && self.threads > 1 ? ThreadPool(workers: self.threads - 1) : nil
     }
 
     /// Number of online cores.
     public static let coreCount: Int = {
-        #if canImport(Glibc)
+        #if canImport(Glibc) || canImport(Darwin)
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         #else
         return 1
@@ -50,4 +49,6 @@ public struct Parallel: Sendable {
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif

@@ -1,4 +1,5 @@
-/// An error running a model: context overflow, bad token ids, bad sampling settings.
+/// An error running a model: context overflow, bad token ids, bad sampling settings, a graph
+/// that does not match its config.
 public struct RuntimeError: Error, Sendable, CustomStringConvertible {
     /// What went wrong.
     public enum Kind: String, Sendable {
@@ -8,6 +9,8 @@ public struct RuntimeError: Error, Sendable, CustomStringConvertible {
         case invalidToken
         /// An empty prompt or other bad request.
         case invalidRequest
+        /// The graph's weights do not fit what its config asks for (a LayerNorm without bias).
+        case invalidModel
     }
 
     /// What went wrong.

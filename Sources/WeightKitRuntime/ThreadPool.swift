@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 import CWeightKitKernels
 import Synchronization
@@ -20,29 +22,25 @@ final class ThreadPool: @unchecked Sendable {
     private let remaining = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
     fileprivate nonisolated(unsafe) var job: (@Sendable (Int) -> Void)?
-    private var threads: [pthread_t] = []
+    private var threads: [PlatformThread] = []
 
     /// Starts `workers` threads.
     init(workers: Int) {
         self.workers = workers
         for index in 1...max(1, workers) where workers > 0 {
-            let box = Unmanaged.passRetained(WorkerStart(pool: Unmanaged.passUnretained(self), index: index))
-            var thread = pthread_t()
-            let status = unsafe pthread_create(&thread, nil, { raw in
-                let start = unsafe Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
-                // Unretained: deinit joins this thread, so the pool outlives the loop, and a
-                // strong reference here would keep the pool (and its threads) alive forever.
-                unsafe start.pool._withUnsafeGuaranteedRef { $0.workerLoop(index: start.index) }
-                return nil
-            }, box.toOpaque())
-            if status == 0 { threads.append(thread) } else { box.release() }
+            // Unretained: deinit joins this thread, so the pool outlives the loop, and a strong
+            // reference here would keep the pool (and its threads) alive forever.
+            let pool = Unmanaged.passUnretained(self)
+            if let thread = PlatformThread.start({ unsafe pool._withUnsafeGuaranteedRef { $0.workerLoop(index: index) } }) {
+                threads.append(thread)
+            }
         }
     }
 
     deinit {
         stopping.store(true, ordering: .releasing)
         generation.add(1, ordering: .releasing)
-        for thread in threads { pthread_join(thread, nil) }
+        for thread in threads { thread.join() }
     }
 
     /// Runs `body(part)` for part in 0...workers: the caller takes part 0, worker i part i.
@@ -73,7 +71,7 @@ final class ThreadPool: @unchecked Sendable {
             while current == seen {
                 spins += 1
                 // Between the regions of one token the main thread works alone for a few µs:
-                // poll with `pause` (a sched_yield system call per poll cost ~9 % of decode), then
+                // poll with `pause` (a sched_yield system call per poll costs a visible share of decode), then
                 // yield, and when idle for long, sleep 50 µs at a time instead of burning a core.
                 if spins > 300_000 {
                     var pause = timespec(tv_sec: 0, tv_nsec: 50_000)
@@ -103,12 +101,3 @@ extension ThreadPool {
     }
 }
 
-/// What a new worker thread needs, passed through pthread_create's context pointer.
-private final class WorkerStart {
-    let pool: Unmanaged<ThreadPool>
-    let index: Int
-    init(pool: Unmanaged<ThreadPool>, index: Int) {
-        self.pool = pool
-        self.index = index
-    }
-}

@@ -7,7 +7,7 @@ extension Transformer {
     func forwardChunk(_ tokens: [Int], last: Bool) {
         let c = graph.config, s = state, n = tokens.count, p0 = position
         let d = c.hiddenSize, qDim = c.qDim, kvDim = c.kvDim, hd = c.headDim, f = c.intermediateSize
-        let group = c.heads / c.kvHeads
+        let group = c.heads / c.kvHeads, kernels = self.kernels
         let scale = 1 / Float(hd).squareRoot()
         // SAFETY: RunState owns these buffers for the Transformer's lifetime; sizes are in RunState.
         let x = unsafe s.x, xb = unsafe s.xb, xb2 = unsafe s.xb2
@@ -18,9 +18,9 @@ extension Transformer {
 
         // 1. Embedding: token rows (and learned positions for gpt2) into the residual stream.
         for (t, token) in tokens.enumerated() {
-            unsafe Self.row(graph.tokenEmbedding, token, into: x + t * d)
+            unsafe Self.row(graph.tokenEmbedding, token, into: x + t * d, kernels: kernels)
             if let positions = graph.positionEmbedding {
-                unsafe Self.row(positions, p0 + t, into: xb)
+                unsafe Self.row(positions, p0 + t, into: xb, kernels: kernels)
                 unsafe Ops.add(xb, into: x + t * d, count: d)
             }
         }
@@ -40,8 +40,8 @@ extension Transformer {
                 for t in range {
                     if c.family != .gpt2 {
                         let halfSplit = c.ropeLayout == .halfSplit
-                        unsafe Ops.rope(qs.mutableFloats + t * qDim, heads: c.heads, headDim: hd, position: p0 + t, theta: c.ropeTheta, halfSplit: halfSplit, table: table.floats)
-                        unsafe Ops.rope(ks.mutableFloats + t * kvDim, heads: c.kvHeads, headDim: hd, position: p0 + t, theta: c.ropeTheta, halfSplit: halfSplit, table: table.floats)
+                        unsafe Ops.rope(qs.mutableFloats + t * qDim, heads: c.heads, headDim: hd, position: p0 + t, halfSplit: halfSplit, table: table.floats)
+                        unsafe Ops.rope(ks.mutableFloats + t * kvDim, heads: c.kvHeads, headDim: hd, position: p0 + t, halfSplit: halfSplit, table: table.floats)
                     }
                     unsafe (kc.mutableFloats + (p0 + t) * kvDim).update(from: ks.floats + t * kvDim, count: kvDim)
                     unsafe (vc.mutableFloats + (p0 + t) * kvDim).update(from: vs.floats + t * kvDim, count: kvDim)
@@ -57,7 +57,7 @@ extension Transformer {
                     unsafe Ops.attend(
                         qs.floats + t * qDim + h * hd, keys: kc.floats + kvh * hd, values: vc.floats + kvh * hd,
                         stride: kvDim, headDim: hd, length: length, scale: scale,
-                        scores: ss.mutableFloats + job * capacity, into: outs.mutableFloats + t * qDim + h * hd)
+                        scores: ss.mutableFloats + job * capacity, into: outs.mutableFloats + t * qDim + h * hd, kernels: kernels)
                 }
             }
             if let observer {  // [observer] the softmax rows left in `scores`
@@ -75,7 +75,9 @@ extension Transformer {
             if let gate = block.gate {
                 unsafe project([(block.up, block.upBias, hb2), (gate, nil, hb)], xb, n: n)
                 let gates = unsafe SendablePointer(UnsafeRawPointer(hb)), ups = unsafe SendablePointer(UnsafeRawPointer(hb2))
-                perToken(n) { r in unsafe Ops.swiglu(gates.mutableFloats + r.lowerBound * f, ups.floats + r.lowerBound * f, count: r.count * f) }
+                perToken(n) { r in
+                    unsafe Ops.swiglu(gates.mutableFloats + r.lowerBound * f, ups.floats + r.lowerBound * f, count: r.count * f, kernels: kernels)
+                }
             } else {
                 unsafe project(block.up, block.upBias, xb, hb2, n: n)
                 unsafe hb.update(from: hb2, count: n * f)
@@ -92,14 +94,14 @@ extension Transformer {
         let lastRow = unsafe x + (n - 1) * d
         unsafe normalize(lastRow, graph.finalNorm, graph.finalNormBias, into: xb, n: 1)
         unsafe s.logits.withUnsafeMutableBufferPointer { logits in
-            unsafe MatMul.matVec(graph.unembedding, xb, logits.baseAddress!, parallel: parallel)
+            unsafe MatMul.matVec(graph.unembedding, xb, logits.baseAddress!, parallel: parallel, kernels: kernels)
             if let observer { unsafe observer.unembedded(position: p0 + n - 1, normed: Self.copy(xb, d), logits: Array(logits)) }  // [observer]
         }
     }
 
-    /// Runs `body` over the tokens of a chunk: split over the threads for a prompt (the work
-    /// between two matrix products — norms, RoPE, residual adds, SwiGLU — otherwise ran on one
-    /// core while the others waited: ~5 % of a 2-thread prefill), inline for a few tokens.
+    /// Runs `body` over the tokens of a chunk: split over the threads for a prompt (otherwise the
+    /// work between two matrix products — norms, RoPE, residual adds, SwiGLU — runs on one core
+    /// while the others wait), inline for a few tokens.
     func perToken(_ n: Int, _ body: @escaping @Sendable (Range<Int>) -> Void) {
         if n < 8 { body(0..<n) } else { parallel.forEachRange(n, minimumPerThread: 4, body) }
     }
@@ -111,19 +113,22 @@ extension Transformer {
         perToken(n) { r in unsafe Ops.add(xs.floats + r.lowerBound * d, into: ys.mutableFloats + r.lowerBound * d, count: r.count * d) }
     }
 
-    /// out = norm(x) row by row (RMSNorm, or LayerNorm when a bias is given).
+    /// out = norm(x) row by row, the kind the config names: RMSNorm, or LayerNorm with `bias`
+    /// (init's `normProblem` check guarantees a LayerNorm has one before `forward` runs).
     func normalize(_ x: UnsafePointer<Float>, _ weight: Weight, _ bias: Weight?, into out: UnsafeMutablePointer<Float>, n: Int) {
-        let d = graph.config.hiddenSize, eps = graph.config.normEpsilon
+        let d = graph.config.hiddenSize, eps = graph.config.normEpsilon, kind = graph.config.norm
         let xs = unsafe SendablePointer(UnsafeRawPointer(x)), outs = unsafe SendablePointer(UnsafeRawPointer(out))
         perToken(n) { range in
             unsafe weight.storage.withUnsafeBytes { w in
                 let wp = unsafe w.baseAddress!.assumingMemoryBound(to: Float.self)
-                if let bias {
+                switch kind {
+                case .layer:
+                    guard let bias else { preconditionFailure("LayerNorm without bias: Transformer.normProblem refuses this graph") }
                     unsafe bias.storage.withUnsafeBytes { b in
                         let bp = unsafe b.baseAddress!.assumingMemoryBound(to: Float.self)
                         for t in range { unsafe Ops.layerNorm(xs.floats + t * d, wp, bp, outs.mutableFloats + t * d, count: d, epsilon: eps) }
                     }
-                } else {
+                case .rms:
                     for t in range { unsafe Ops.rmsNorm(xs.floats + t * d, wp, outs.mutableFloats + t * d, count: d, epsilon: eps) }
                 }
             }
@@ -137,7 +142,7 @@ extension Transformer {
 
     /// Several projections of the same input in one parallel region (`MatMul.products`).
     func project(_ outputs: [(Weight, Weight?, UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, n: Int) {
-        unsafe MatMul.products(outputs.map { unsafe ($0.0, $0.2) }, x, n: n, parallel: parallel)
+        unsafe MatMul.products(outputs.map { unsafe ($0.0, $0.2) }, x, n: n, parallel: parallel, kernels: kernels)
         for (w, bias, out) in unsafe outputs {
             guard let bias else { continue }
             unsafe bias.storage.withUnsafeBytes { b in
@@ -148,8 +153,8 @@ extension Transformer {
     }
 
     /// Row `index` of an embedding table, widened to f32.
-    static func row(_ table: Weight, _ index: Int, into out: UnsafeMutablePointer<Float>) {
-        if table.dtype.isQuantized { return unsafe QuantizedMatMul.row(table, index, into: out) }
+    static func row(_ table: Weight, _ index: Int, into out: UnsafeMutablePointer<Float>, kernels: KernelConfig) {
+        if table.dtype.isQuantized { return unsafe QuantizedMatMul.row(table, index, into: out, kernels: kernels) }
         let width = table.columns
         unsafe table.storage.withUnsafeBytes { raw in
             unsafe ElementConversion.decodeToFloat32(raw.baseAddress! + index * width * table.dtype.blockBytes, from: table.dtype, into: UnsafeMutableRawPointer(out), count: width)

@@ -4,8 +4,10 @@ import WeightKitGraph
 extension Transformer {
     /// The logits the model would give if `residual` [hidden] were the last layer's output: the
     /// final norm and the unembedding of the forward pass, applied to any residual stream vector
-    /// (the "logit lens"). Call it between forward passes, not from an observer callback.
-    public func unembed(residual: [Float]) -> [Float] {
+    /// (the "logit lens"). Call it between forward passes, not from an observer callback. Throws
+    /// what `forward` would for a graph that does not match its config.
+    public func unembed(residual: [Float]) throws -> [Float] {
+        if let graphProblem { throw graphProblem }
         let d = graph.config.hiddenSize
         precondition(residual.count == d, "unembed(residual:) takes one [hidden] vector")
         var normed = [Float](repeating: 0, count: d)
@@ -17,7 +19,7 @@ extension Transformer {
         }
         unsafe normed.withUnsafeBufferPointer { x in
             unsafe logits.withUnsafeMutableBufferPointer { y in
-                unsafe MatMul.matVec(graph.unembedding, x.baseAddress!, y.baseAddress!, parallel: parallel)
+                unsafe MatMul.matVec(graph.unembedding, x.baseAddress!, y.baseAddress!, parallel: parallel, kernels: kernels)
             }
         }
         return logits
@@ -27,7 +29,7 @@ extension Transformer {
     public func embedding(of token: Int) -> [Float] {
         precondition(token >= 0 && token < graph.tokenEmbedding.rows, "token id outside the embedding table")
         var out = [Float](repeating: 0, count: graph.tokenEmbedding.columns)
-        unsafe out.withUnsafeMutableBufferPointer { unsafe Self.row(graph.tokenEmbedding, token, into: $0.baseAddress!) }
+        unsafe out.withUnsafeMutableBufferPointer { unsafe Self.row(graph.tokenEmbedding, token, into: $0.baseAddress!, kernels: kernels) }
         return out
     }
 

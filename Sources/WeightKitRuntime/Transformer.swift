@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
 import WeightKitCore
 import WeightKitGraph
@@ -14,43 +11,74 @@ public final class Transformer {
     public private(set) var graph: ModelGraph
     /// True once `graph` went through `preparedGraph`.
     private var prepared = false
+    /// How this Transformer runs (threads, kernels, weight copy).
+    public let options: RuntimeOptions
+    /// The kernel bodies `options` resolve to on this CPU.
+    public let kernels: KernelConfig
     /// Work splitting over cores.
     public let parallel: Parallel
     let state: RunState
+    /// Why `graph` cannot run as its config describes it (checked once at init, thrown by `forward`).
+    let graphProblem: RuntimeError?
     /// Positions already in the KV cache.
     public private(set) var position = 0
     /// Sees every stage of the forward pass (`weightkit trace`); nil — the default — costs nothing.
     public var observer: (any ForwardObserver)?
 
     /// Prepares to run `graph` for sequences of up to `maxSequence` tokens (capped at the model's
-    /// context length), on `threads` threads (0: all cores).
-    public init(graph: ModelGraph, maxSequence: Int? = nil, threads: Int = 0, batch: Int = 128) {
+    /// context length), as `options` say; prompts run in chunks of up to `batch` tokens.
+    public init(graph: ModelGraph, maxSequence: Int? = nil, options: RuntimeOptions = RuntimeOptions(), batch: Int = 128) {
         self.graph = graph
-        self.parallel = Parallel(threads: threads)
+        self.options = options
+        self.kernels = options.kernelConfig
+        self.parallel = Parallel(threads: options.threads, pool: options.threadPool)
+        self.graphProblem = Self.normProblem(graph)
         let capacity = max(1, min(graph.config.contextLength, maxSequence ?? graph.config.contextLength))
         // Chunks longer than the sequence would only be unused buffers.
         self.state = RunState(config: graph.config, capacity: capacity, batch: max(1, min(batch, capacity)))
     }
 
+    /// Prepares to run `graph` on `threads` threads (0: all cores), every other option at its default.
+    public convenience init(graph: ModelGraph, maxSequence: Int? = nil, threads: Int, batch: Int = 128) {
+        self.init(graph: graph, maxSequence: maxSequence, options: RuntimeOptions(threads: threads), batch: batch)
+    }
+
+    /// The first norm `graph`'s config kind cannot run: a LayerNorm without its bias, or an
+    /// RMSNorm given a bias it would ignore.
+    static func normProblem(_ graph: ModelGraph) -> RuntimeError? {
+        let layer = graph.config.norm == .layer
+        var norms = [("the final norm", graph.finalNormBias)]
+        for (l, b) in graph.blocks.enumerated() {
+            norms += [("layer \(l)'s attention norm", b.attentionNormBias), ("layer \(l)'s MLP norm", b.mlpNormBias)]
+        }
+        guard let (name, bias) = norms.first(where: { ($0.1 != nil) != layer }) else { return nil }
+        return bias == nil
+            ? RuntimeError(.invalidModel, "the config asks for LayerNorm but \(name) has no bias")
+            : RuntimeError(.invalidModel, "the config asks for RMSNorm but \(name) has a bias, which RMSNorm has no place for")
+    }
+
     /// The graph as decode reads it fastest: every projection and the unembedding copied, in the
     /// order a token reads them, into one buffer on transparent huge pages (`AlignedBuffer(count:
     /// hugePages:)`), block-quantized ones in the interleaved layout (`QuantizedMatMul.interleaved`).
-    /// Read straight from the file's mapping (4 KiB pages) one core streamed f32 weights at
-    /// ~21 GB/s, from huge pages ~32 GB/s (docs/BENCHMARKS.md). The pages of the file that were
+    /// One core streams weights from huge pages about half again as fast as from the file's
+    /// 4 KiB-page mapping (figures in docs/BENCHMARKS.md). The pages of the file that were
     /// copied are dropped from this process's resident set, so memory holds the weights once;
     /// the token embedding stays as mapped (only rows are looked up in it). Costs a copy of the
-    /// weights at load (SmolLM2 f32, 538 MB on both cores: 120–130 ms when the kernel has huge
-    /// pages free, 0.7–0.9 s when this VM must fault in fresh memory). `WEIGHTKIT_COPY_WEIGHTS=0` skips it (decode reads
-    /// the mapping as it is). Only decode gains much, so a Transformer makes the copy at its
-    /// first one-token step (a trace or diff that runs one prompt never pays for it); a caller
-    /// that will decode can call this first and pass the result, so the cost falls in its load
-    /// time and is paid once for several Transformers. Idempotent.
+    /// weights at load, mostly the kernel handing out fresh pages. With `options.copyWeights`
+    /// false the graph is returned as it is (decode reads the mapping). Only decode gains much,
+    /// so a Transformer makes the copy at its first one-token step (a trace or diff that runs one
+    /// prompt never pays for it); a caller that will decode can call this first and pass the
+    /// result, so the cost falls in its load time and is paid once for several Transformers.
+    /// Idempotent.
     ///
-    /// When the copy would take more than half of `availableMemory` (default: the kernel's
-    /// MemAvailable), the graph is returned as it is: a model that only just fits in memory is
-    /// better decoded from its mapping, slower, than pushed out of memory by its copy.
-    public static func preparedGraph(_ graph: ModelGraph, availableMemory: Int? = nil) -> ModelGraph {
-        if let flag = unsafe getenv("WEIGHTKIT_COPY_WEIGHTS"), unsafe String(cString: flag) == "0" { return graph }
+    /// When the copy would take more than half of `availableMemory` (default: the system's
+    /// available memory, `SystemMemory.available`), the graph is returned as it is: a model that
+    /// only just fits in memory is better decoded from its mapping, slower, than pushed out of
+    /// memory by its copy.
+    public static func preparedGraph(
+        _ graph: ModelGraph, options: RuntimeOptions = RuntimeOptions(), availableMemory: Int? = nil
+    ) -> ModelGraph {
+        guard options.copyWeights else { return graph }
         // Two walks over the same weights in the same order: sizes, then the new graph (views into
         // one buffer) with the pieces that fill it; big copies are split for the cores.
         func each(_ g: ModelGraph, _ body: (Weight) -> Weight) -> ModelGraph {
@@ -75,7 +103,7 @@ public final class Transformer {
             total += copyBytes(w).map(padded) ?? 0
             return w
         }
-        let available = availableMemory ?? ProcFile.value("MemAvailable", in: "/proc/meminfo").map { $0 * 1024 } ?? Int.max
+        let available = availableMemory ?? SystemMemory.available ?? Int.max
         guard total > 0, total <= available / 2 else { return graph }
         let arena = AlignedBuffer(count: total, hugePages: true)
         var pieces: [CopyPiece] = [], offset = 0
@@ -93,11 +121,15 @@ public final class Transformer {
             return Weight(info: w.info, storage: TensorStorage(buffer: arena).slice(offset..<offset + size),
                           blockOrder: interleave ? .interleaved4 : w.blockOrder)
         }
-        // Most of the time here is the kernel handing out the new pages (on a VM, fresh memory
-        // faults in at ~0.5 GB/s the first time), so the pieces go to every core.
-        let work = pieces
-        DispatchQueue.concurrentPerform(iterations: work.count) { i in
-            let piece = work[i]
+        copy(pieces, into: arena)
+        return prepared
+    }
+
+    /// Writes every piece into `arena` and drops the copied file pages from the resident set.
+    /// Most of the time here is the kernel handing out the new pages, so the pieces go to every core.
+    static func copy(_ pieces: [CopyPiece], into arena: AlignedBuffer) {
+        DispatchQueue.concurrentPerform(iterations: pieces.count) { i in
+            let piece = pieces[i]
             unsafe arena.withUnsafeMutableBytes { all in
                 // SAFETY: every piece lies inside the arena (the first walk summed the sizes) and
                 // pieces do not overlap, so threads write disjoint bytes.
@@ -112,7 +144,6 @@ public final class Transformer {
                 }
             }
         }
-        return prepared
     }
 
     /// One piece of `preparedGraph`'s copy: bytes `source` of a weight copied as they are, or
@@ -144,12 +175,13 @@ public final class Transformer {
 
     /// Runs `tokens` at the next positions and returns the logits of the last one.
     public func forward(_ tokens: [Int]) throws -> [Float] {
+        if let graphProblem { throw graphProblem }
         guard !tokens.isEmpty else { throw RuntimeError(.invalidRequest, "no tokens to run") }
         guard position + tokens.count <= state.capacity else {
             throw RuntimeError(.contextOverflow, "\(position + tokens.count) tokens exceed the \(state.capacity)-token context")
         }
         if tokens.count == 1, !prepared {
-            graph = Self.preparedGraph(graph)
+            graph = Self.preparedGraph(graph, options: options)
             prepared = true
         }
         let vocab = graph.config.vocabSize

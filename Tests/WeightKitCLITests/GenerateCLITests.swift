@@ -24,6 +24,18 @@ struct GenerateCLITests {
         #expect(result.stderr.contains("tok/s"))
     }
 
+    @Test("the runtime switches keep transformers' greedy ids", arguments: [
+        ["--kernels", "portable", "--threads", "1"],
+        ["--kernels", "auto", "--f32-activations", "--no-weight-copy", "--no-thread-pool", "--threads", "2"],
+    ])
+    func switches(flags: [String]) throws {
+        let reference = try Self.textCase()
+        let result = try weightkit(["generate", Self.model, "--prompt", reference["text"] as! String, "-n", "20", "--json"] + flags)
+        #expect(result.status == 0, "\(result.stderr)")
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(root["ids"] as? [Int] == reference["greedy"] as? [Int])
+    }
+
     @Test("streamed output is the decoded continuation")
     func streaming() throws {
         let reference = try Self.textCase()
@@ -48,6 +60,8 @@ struct GenerateCLITests {
         (["--prompt", "x", "-n", "0"], Int32(64)),
         (["--prompt", "x", "--chat"], Int32(64)),
         (["--prompt", String(repeating: "long ", count: 20), "-n", "60"], Int32(64)),
+        (["--prompt", "x", "--kernels", "sse"], Int32(64)),
+        (["--prompt", "x", "--threads", "-1"], Int32(64)),
     ])
     func failures(arguments: [String], status: Int32) throws {
         let result = try weightkit(["generate", Self.model] + arguments)

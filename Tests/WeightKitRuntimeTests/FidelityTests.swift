@@ -25,17 +25,22 @@ struct FidelityTests {
     @Test("logits and greedy ids equal transformers'", arguments: ["gpt2", "llama", "qwen2"])
     func family(_ family: String) throws {
         let model = try ModelLoader.load(path: fixture("models/\(family)"))
-        let transformer = Transformer(graph: model.graph, threads: 2, batch: 4)
+        try Self.expectReference(family, Transformer(graph: model.graph, threads: 2, batch: 4), label: family)
+    }
+
+    /// Runs every reference case of `family` through `transformer`: last logits within 1e-4 of the
+    /// largest, and the greedy ids equal.
+    static func expectReference(_ family: String, _ transformer: Transformer, label: String) throws {
         for c in try Self.reference(family) {
             transformer.reset()
             let logits = try transformer.forward(c.prompt)
             let worst = zip(logits, c.logits).map { abs($0 - $1) }.max()!
             let scale = c.logits.map(abs).max()!
-            #expect(worst / scale <= 1e-4, "\(family) prompt \(c.prompt): max |Δ| \(worst) vs max |logit| \(scale)")
+            #expect(worst / scale <= 1e-4, "\(label) prompt \(c.prompt): max |Δ| \(worst) vs max |logit| \(scale)")
             var sampler = Sampler()
             let (ids, _) = try Generator(transformer: transformer).generate(
                 prompt: c.prompt, maxTokens: c.greedy.count, sampler: &sampler, clock: { 0 }, onToken: { _ in true })
-            #expect(ids == c.greedy, "\(family) prompt \(c.prompt)")
+            #expect(ids == c.greedy, "\(label) prompt \(c.prompt)")
         }
     }
 

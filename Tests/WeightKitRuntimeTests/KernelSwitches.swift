@@ -1,6 +1,5 @@
 import Testing
 
-/// The suites that flip the process-wide kernel switches (`MatMul.forcePortable`,
-/// `QuantizedMatMul.f32Activations`) nest here, so they run one at a time and never see each
-/// other's settings.
-@Suite(.serialized) enum KernelSwitches {}
+/// The kernel suites nest here. Each passes the bodies it tests per call (`KernelConfig`), so
+/// they share no process-wide state and may run side by side.
+@Suite enum KernelSwitches {}

@@ -19,16 +19,18 @@ extension KernelSwitches {
             return Weight(info: info, storage: TensorStorage(buffer: buffer))
         }
 
-        /// Runs `MatMul.matMul` on `n` pseudo-random rows of X and checks every output against
-        /// `reference` (the scalar Swift product) within `tolerance` × columns.
-        static func expectProducts(_ w: Weight, n: Int, tolerance: Float, label: String, reference: (Weight, [Float]) -> [Float]) {
+        /// Runs `MatMul.matMul` with `kernels` on `n` pseudo-random rows of X and checks every
+        /// output against `reference` (the scalar Swift product) within `tolerance` × columns.
+        static func expectProducts(
+            _ w: Weight, n: Int, tolerance: Float, label: String, kernels: KernelConfig, reference: (Weight, [Float]) -> [Float]
+        ) {
             let rows = w.rows, cols = w.columns
             var random = SplitMix64(seed: 7)
             let x = (0..<n * cols).map { _ in Float(Int(random.next() % 201) - 100) / 100 }
             var y = [Float](repeating: .nan, count: n * rows)
             x.withUnsafeBufferPointer { xp in
                 y.withUnsafeMutableBufferPointer { yp in
-                    MatMul.matMul(w, xp.baseAddress!, yp.baseAddress!, n: n, yStride: rows, parallel: Parallel(threads: 2))
+                    MatMul.matMul(w, xp.baseAddress!, yp.baseAddress!, n: n, yStride: rows, parallel: Parallel(threads: 2), kernels: kernels)
                 }
             }
             for t in 0..<n {
@@ -42,13 +44,15 @@ extension KernelSwitches {
 
         @Test("matVec and matMul", arguments: [DType.float32, .float16, .bfloat16], [false, true])
         func products(dtype: DType, portable: Bool) {
-            MatMul.forcePortable(portable)
-            defer { MatMul.forcePortable(false) }
+            let kernels = Self.kernels(portable: portable)
             for (rows, cols, n) in [(1, 1, 1), (5, 7, 2), (13, 37, 5), (64, 64, 4), (33, 129, 7), (3, 8, 9)] {
                 let w = Self.weight(rows: rows, cols: cols, dtype: dtype, seed: UInt64(rows * 1000 + cols))
-                Self.expectProducts(w, n: n, tolerance: 1e-4, label: "\(dtype)", reference: MatMul.scalarMatVec)
+                Self.expectProducts(w, n: n, tolerance: 1e-4, label: "\(dtype)", kernels: kernels, reference: MatMul.scalarMatVec)
             }
         }
+
+        /// The portable bodies, or the CPU's best.
+        static func kernels(portable: Bool) -> KernelConfig { portable ? KernelConfig(.portable) : .automatic }
 
         @Test("softmax is stable for huge logits and sums to one")
         func softmax() {
@@ -83,21 +87,20 @@ extension KernelSwitches.KernelTests {
 
     @Test("SwiGLU and softmax with the vector exp match libm's one value at a time, AVX2 and portable", arguments: [false, true])
     func activations(portable: Bool) {
-        MatMul.forcePortable(portable)
-        defer { MatMul.forcePortable(false) }
+        let kernels = Self.kernels(portable: portable)
         for count in [0, 1, 7, 8, 9, 31, 64, 1537] {
             // Gates across silu's whole range, including where exp(-g) overflows or vanishes.
             var gate = Self.randomValues(count, seed: UInt64(count), scale: 120)
             if count > 3 { gate[0] = -100; gate[1] = 100; gate[2] = 0 }
             let up = Self.randomValues(count, seed: UInt64(count) + 9, scale: 3)
             var want = gate
-            gate.withUnsafeMutableBufferPointer { g in up.withUnsafeBufferPointer { Ops.swiglu(g.baseAddress!, $0.baseAddress!, count: count) } }
+            gate.withUnsafeMutableBufferPointer { g in up.withUnsafeBufferPointer { Ops.swiglu(g.baseAddress!, $0.baseAddress!, count: count, kernels: kernels) } }
             want.withUnsafeMutableBufferPointer { g in up.withUnsafeBufferPointer { Ops.scalarSwiglu(g.baseAddress!, $0.baseAddress!, count: count) } }
             for i in 0..<count { #expect(abs(gate[i] - want[i]) <= 4e-7 * max(1, abs(want[i])), "swiglu \(count) [\(i)]") }
 
             var scores = Self.randomValues(count, seed: UInt64(count) + 3, scale: 40)
             var reference = scores
-            scores.withUnsafeMutableBufferPointer { Ops.softmax($0.baseAddress!, count: count) }
+            scores.withUnsafeMutableBufferPointer { Ops.softmax($0.baseAddress!, count: count, kernels: kernels) }
             reference.withUnsafeMutableBufferPointer { Ops.scalarSoftmax($0.baseAddress!, count: count) }
             for i in 0..<count { #expect(abs(scores[i] - reference[i]) <= 1e-6 * max(reference[i], 1e-30) + 1e-37, "softmax \(count) [\(i)]") }
             if count > 0 { #expect(abs(scores.reduce(0, +) - 1) < 1e-5) }
@@ -106,8 +109,7 @@ extension KernelSwitches.KernelTests {
 
     @Test("one head of attention matches the scalar reference on uneven head sizes and lengths, AVX2 and portable", arguments: [false, true])
     func attention(portable: Bool) {
-        MatMul.forcePortable(portable)
-        defer { MatMul.forcePortable(false) }
+        let kernels = Self.kernels(portable: portable)
         for headDim in [1, 7, 8, 31, 64, 65, 100, 128] {
             for length in [1, 2, 3, 4, 5, 17, 130] {
                 let stride = headDim * 3 + 5  // other heads' keys sit between one position's and the next
@@ -124,7 +126,7 @@ extension KernelSwitches.KernelTests {
                             scores.withUnsafeMutableBufferPointer { s in
                                 out.withUnsafeMutableBufferPointer { o in
                                     Ops.attend(q.baseAddress!, keys: k.baseAddress!, values: v.baseAddress!, stride: stride, headDim: headDim,
-                                               length: length, scale: scale, scores: s.baseAddress!, into: o.baseAddress!)
+                                               length: length, scale: scale, scores: s.baseAddress!, into: o.baseAddress!, kernels: kernels)
                                 }
                             }
                             wantScores.withUnsafeMutableBufferPointer { s in

@@ -19,35 +19,46 @@ extension KernelSwitches {
         /// Portable body, AVX2 with f32 activations, AVX2 with 16-bit activations (the decode
         /// default) and prefill on f32 panels, and the default: 16-bit activations, with prefill on
         /// AVX-512 VNNI where the CPU has it (elsewhere the same as the previous case).
-        enum Body: CaseIterable { case portable, f32Activations, int16Activations, int16WithVNNI }
+        enum Body: CaseIterable {
+            case portable, f32Activations, int16Activations, int16WithVNNI
+
+            /// The kernel choice that runs this body (narrowed to what the CPU has).
+            var kernels: KernelConfig {
+                switch self {
+                case .portable: return KernelConfig(.portable)
+                case .f32Activations: return KernelConfig(.avx2, activations: .float32)
+                case .int16Activations: return KernelConfig(.avx2)
+                case .int16WithVNNI: return KernelConfig(.automatic)
+                }
+            }
+        }
 
         @Test("matVec, matMul and row lookup", arguments: QuantScheme.allCases, Body.allCases)
         func products(scheme: QuantScheme, body: Body) {
-            MatMul.forcePortable(body == .portable)
-            QuantizedMatMul.f32Activations = body == .f32Activations
-            QuantizedMatMul.allowVNNI(body == .int16WithVNNI)
-            defer { MatMul.forcePortable(false); QuantizedMatMul.f32Activations = false; QuantizedMatMul.allowVNNI(true) }
+            let kernels = body.kernels
             // 16-bit activations: each x is off by at most 0.5 · max|x| / 32767 ≈ 1.5e-5 (|x| ≤ 1 here,
             // |w| ≤ 1), so a row of `cols` products is off by at most 1.5e-5 · cols; f32 sums ~1e-7 · cols.
             let tolerance: Float = body == .int16Activations || body == .int16WithVNNI ? 1.6e-5 : 1e-5
-            for (rows, cols, n) in [(1, 32, 1), (5, 64, 2), (13, 96, 5), (67, 160, 4), (7, 4160, 3), (3, 32, 9)] {
+            // (6, 8288, 1): decode over rows wider than the int16 kernel's 8192-column chunk.
+            for (rows, cols, n) in [(1, 32, 1), (5, 64, 2), (13, 96, 5), (67, 160, 4), (7, 4160, 3), (3, 32, 9), (6, 8288, 1)] {
                 let w = Self.weight(rows: rows, cols: cols, scheme: scheme, seed: UInt64(rows * 1000 + cols))
-                KernelTests.expectProducts(w, n: n, tolerance: tolerance, label: "\(scheme) \(body)", reference: QuantizedMatMul.scalarMatVec)
+                KernelTests.expectProducts(
+                    w, n: n, tolerance: tolerance, label: "\(scheme) \(body)", kernels: kernels, reference: QuantizedMatMul.scalarMatVec)
             // The runtime's interleaved copy (rows in groups of four; row counts here are mostly
             // not multiples of four, and two threads split groups) against the same reference.
             let wi = QuantizedMatMul.interleaved(w)
             #expect(wi.blockOrder == .interleaved4)
-            KernelTests.expectProducts(wi, n: n, tolerance: tolerance, label: "\(scheme) \(body) interleaved") { _, x in
+            KernelTests.expectProducts(wi, n: n, tolerance: tolerance, label: "\(scheme) \(body) interleaved", kernels: kernels) { _, x in
                 QuantizedMatMul.scalarMatVec(w, x)
             }
             for r in [0, rows / 2, rows - 1] {
                 var plain = [Float](repeating: .nan, count: cols), fromInterleaved = [Float](repeating: 0, count: cols)
-                plain.withUnsafeMutableBufferPointer { QuantizedMatMul.row(w, r, into: $0.baseAddress!) }
-                fromInterleaved.withUnsafeMutableBufferPointer { QuantizedMatMul.row(wi, r, into: $0.baseAddress!) }
+                plain.withUnsafeMutableBufferPointer { QuantizedMatMul.row(w, r, into: $0.baseAddress!, kernels: kernels) }
+                fromInterleaved.withUnsafeMutableBufferPointer { QuantizedMatMul.row(wi, r, into: $0.baseAddress!, kernels: kernels) }
                 #expect(plain == fromInterleaved, "\(scheme) row \(r) of \(rows)")
             }
                 var decoded = [Float](repeating: .nan, count: cols)
-                decoded.withUnsafeMutableBufferPointer { QuantizedMatMul.row(w, rows - 1, into: $0.baseAddress!) }
+                decoded.withUnsafeMutableBufferPointer { QuantizedMatMul.row(w, rows - 1, into: $0.baseAddress!, kernels: kernels) }
                 let expected = w.storage.withUnsafeBytes { raw in
                     QuantBlocks.dequantize(Array(raw[(rows - 1) * raw.count / rows..<raw.count]), as: scheme.dtype)
                 }
@@ -59,46 +70,58 @@ extension KernelSwitches {
 }
 
 extension KernelSwitches.QuantizedKernelTests {
-    @Test("decode uses 16-bit activations by default on AVX2: close to, but not bit-equal with, f32 activations", arguments: QuantScheme.allCases)
-    func int16IsTheDefault(scheme: QuantScheme) throws {
-        try #require(MatMul.usesAVX2, "the 16-bit path is AVX2-only")
-        #expect(!QuantizedMatMul.f32Activations)
-        let (rows, cols) = (64, 576)
+    @Test("decode uses 16-bit activations by default on AVX2, at any row width: close to, but not bit-equal with, f32 activations",
+          arguments: QuantScheme.allCases, [576, 8192 + 96])
+    func int16IsTheDefault(scheme: QuantScheme, cols: Int) throws {
+        try #require(InstructionSet.cpu >= .avx2, "the 16-bit path is AVX2-only")
+        #expect(KernelConfig.automatic.activations == .int16 && RuntimeOptions().kernelConfig == .automatic)
+        let rows = 64
         let w = Self.weight(rows: rows, cols: cols, scheme: scheme, seed: 99)
         var random = SplitMix64(seed: 3)
         let x = (0..<cols).map { _ in Float(Int(random.next() % 20001) - 10000) / 7777 }
-        func product() -> [Float] {
+        func product(_ kernels: KernelConfig) -> [Float] {
             var y = [Float](repeating: .nan, count: rows)
             x.withUnsafeBufferPointer { xp in
-                y.withUnsafeMutableBufferPointer { MatMul.matVec(w, xp.baseAddress!, $0.baseAddress!, parallel: Parallel(threads: 1)) }
+                y.withUnsafeMutableBufferPointer { MatMul.matVec(w, xp.baseAddress!, $0.baseAddress!, parallel: Parallel(threads: 1), kernels: kernels) }
             }
             return y
         }
-        let int16 = product()
-        QuantizedMatMul.f32Activations = true
-        defer { QuantizedMatMul.f32Activations = false }
-        let f32 = product()
+        let int16 = product(.automatic)
+        let f32 = product(KernelConfig(.automatic, activations: .float32))
         #expect(int16 != f32)
         let bound = 1.6e-5 * Float(cols) * (x.map(abs).max() ?? 0)
         for r in 0..<rows { #expect(abs(int16[r] - f32[r]) <= bound, "row \(r)") }
     }
 
-    /// The AVX-512 flags the VNNI prefill needs, as the kernel lists them in /proc/cpuinfo.
-    static var cpuHasVNNI: Bool {
+    /// The AVX2 flags the AVX2 bodies need, as the kernel lists them in /proc/cpuinfo.
+    static var cpuHasAVX2: Bool { cpuFlags.isSuperset(of: ["avx2", "fma", "f16c"]) }
+
+    /// The flags of the first CPU in /proc/cpuinfo (empty elsewhere).
+    static var cpuFlags: Set<String> {
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
-        let set = Set(flags.split(separator: " ").map(String.init))
-        return ["avx512f", "avx512bw", "avx512vl", "avx512_vnni"].allSatisfy(set.contains)
+              let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
+        return Set(flags.split(separator: " ").map(String.init))
     }
 
-    @Test("prefill uses the VNNI kernel exactly when /proc/cpuinfo lists AVX-512 F/BW/VL/VNNI (and WEIGHTKIT_VNNI is not 0)")
-    func vnniDetection() {
-        let off = ProcessInfo.processInfo.environment["WEIGHTKIT_VNNI"] == "0"
-        #expect(QuantizedMatMul.usesVNNI == (Self.cpuHasVNNI && MatMul.usesAVX2 && !off))
+    /// The AVX-512 flags the VNNI prefill needs, as the kernel lists them in /proc/cpuinfo.
+    static var cpuHasVNNI: Bool { cpuFlags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512_vnni"]) }
+
+    @Test("the CPU's instruction set is what /proc/cpuinfo lists; by default prefill uses the VNNI kernel exactly when it lists AVX-512 F/BW/VL/VNNI")
+    func detection() {
+        #expect((InstructionSet.cpu >= .avx2) == Self.cpuHasAVX2)
+        #expect(KernelConfig.automatic.usesVNNIPrefill == (Self.cpuHasVNNI && Self.cpuHasAVX2))
+        // Only the options turn it off: a narrower choice or f32 activations.
+        #expect(!KernelConfig(.avx2).usesVNNIPrefill && !KernelConfig(.portable).usesVNNIPrefill)
+        #expect(!KernelConfig(.automatic, activations: .float32).usesVNNIPrefill)
+        // A choice the CPU lacks is narrowed to what it has, and says so beforehand.
+        for choice in KernelChoice.allCases {
+            #expect(KernelConfig(choice).instructionSet <= InstructionSet.cpu)
+            #expect(choice.isSupported == (KernelConfig(choice).instructionSet == (choice.instructionSet ?? InstructionSet.cpu)))
+        }
     }
 
     // Skipped (and reported so) on CPUs without AVX-512 VNNI, where prefill runs on f32 panels.
-    @Test("VNNI prefill is close to, but not bit-equal with, the f32-panel one", .enabled(if: QuantizedMatMul.usesVNNI),
+    @Test("VNNI prefill is close to, but not bit-equal with, the f32-panel one", .enabled(if: KernelConfig.automatic.usesVNNIPrefill),
           arguments: QuantScheme.allCases)
     func vnniWhereAvailable(scheme: QuantScheme) {
         // 8 tokens per pass: 14 and 15 end in passes of 6 and 7 tokens, 11 in one of 3.
@@ -110,19 +133,17 @@ extension KernelSwitches.QuantizedKernelTests {
         let w = Self.weight(rows: rows, cols: cols, scheme: scheme, seed: 98)
         var random = SplitMix64(seed: UInt64(n))
         let x = (0..<n * cols).map { _ in Float(Int(random.next() % 20001) - 10000) / 7777 }
-        func product() -> [Float] {
+        func product(_ kernels: KernelConfig) -> [Float] {
             var y = [Float](repeating: .nan, count: n * rows)
             x.withUnsafeBufferPointer { xp in
                 y.withUnsafeMutableBufferPointer {
-                    MatMul.matMul(w, xp.baseAddress!, $0.baseAddress!, n: n, yStride: rows, parallel: Parallel(threads: 2))
+                    MatMul.matMul(w, xp.baseAddress!, $0.baseAddress!, n: n, yStride: rows, parallel: Parallel(threads: 2), kernels: kernels)
                 }
             }
             return y
         }
-        let vnni = product()
-        QuantizedMatMul.allowVNNI(false)
-        defer { QuantizedMatMul.allowVNNI(true) }
-        let f32 = product()
+        let vnni = product(.automatic)
+        let f32 = product(KernelConfig(.avx2))
         #expect(vnni != f32)
         let bound = 1.6e-5 * Float(cols) * (x.map(abs).max() ?? 0)
         for i in 0..<n * rows { #expect(abs(vnni[i] - f32[i]) <= bound, "n \(n): token \(i / rows) row \(i % rows)") }

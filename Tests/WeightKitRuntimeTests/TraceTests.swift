@@ -52,7 +52,7 @@ struct TraceTests {
     @Test("attention weights equal a numpy forward pass within 1e-5, rows are causal and sum to 1", arguments: ["llama", "qwen2"])
     func attention(_ family: String) throws {
         let model = try ModelLoader.load(path: fixture("models/\(family)"))
-        let trace = try Tracer.trace(graph: model.graph, tokens: Self.prompt, options: .init(threads: 2))
+        let trace = try Tracer.trace(graph: model.graph, tokens: Self.prompt, options: .init(runtime: .init(threads: 2)))
         let text = try python(Self.numpyAttention, [fixture("models/\(family)"), "\(Self.prompt)"])
         let reference = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[[[Double]]]])
         #expect(trace.layers.count == model.graph.config.layers)
@@ -78,7 +78,7 @@ struct TraceTests {
     func lensEqualsLogits(_ family: String) throws {
         let model = try ModelLoader.load(path: fixture("models/\(family)"))
         let ids = Array(Self.prompt.prefix(12))
-        let trace = try Tracer.trace(graph: model.graph, tokens: ids, options: .init(layers: [0], top: 4, threads: 1))
+        let trace = try Tracer.trace(graph: model.graph, tokens: ids, options: .init(layers: [0], top: 4, runtime: .init(threads: 1)))
         let logits = try Transformer(graph: model.graph, threads: 1).forward(ids)
         let peak = logits.max()!, sum = logits.map { Foundation.exp($0 - peak) }.reduce(0, +)
         let expected = logits.enumerated().sorted { $0.element > $1.element }.prefix(4)
@@ -100,7 +100,7 @@ struct TraceTests {
     @Test("embedding neighbours are the rows with the highest cosine similarity")
     func neighbours() throws {
         let model = try ModelLoader.load(path: fixture("models/llama"))
-        let trace = try Tracer.trace(graph: model.graph, tokens: [65], options: .init(top: 3, threads: 1))
+        let trace = try Tracer.trace(graph: model.graph, tokens: [65], options: .init(top: 3, runtime: .init(threads: 1)))
         let text = try python(#"""
             import sys, json, numpy as np
             from safetensors.numpy import load_file
@@ -126,7 +126,7 @@ struct TraceTests {
 
     @Test("HTML escapes model text: the data block cannot close its script tag")
     func htmlEscaping() throws {
-        var trace = try Tracer.trace(graph: ModelLoader.load(path: fixture("models/gpt2")).graph, tokens: [1, 2, 3], options: .init(top: 2, threads: 1))
+        var trace = try Tracer.trace(graph: ModelLoader.load(path: fixture("models/gpt2")).graph, tokens: [1, 2, 3], options: .init(top: 2, runtime: .init(threads: 1)))
         trace.tokens[0].piece = "</script><img src=x onerror=alert(1)>"
         trace.model = "<b>&'\""
         let html = trace.html

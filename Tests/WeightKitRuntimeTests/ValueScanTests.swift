@@ -1,3 +1,4 @@
+import CWeightKitKernels
 import Testing
 import WeightKitRuntime
 import WeightKitTestSupport
@@ -22,17 +23,38 @@ extension KernelSwitches {
 
         @Test("counts equal the Swift reference for lengths 0…70 and a long run, AVX2 and portable", arguments: [false, true])
         func matchesReference(portable: Bool) {
-            MatMul.forcePortable(portable)
-            defer { MatMul.forcePortable(false) }
             for count in Array(0...70) + [4099, 1 << 20 + 3] {
                 let data = Self.values(count, seed: UInt64(count) + 1)
                 var fast = ValueScan(), reference = ValueScan()
                 unsafe data.withUnsafeBufferPointer { buffer in
-                    unsafe fast.add(buffer, limit: 1e4, targetMax: 65504)
+                    if portable {
+                        fast = Self.scan(buffer, isa: WK_ISA_PORTABLE)
+                    } else {
+                        unsafe fast.add(buffer, limit: 1e4, targetMax: 65504)
+                        #expect(Self.scan(buffer, isa: Int32(InstructionSet.cpu.rawValue)) == fast, "count \(count): add is the CPU's body")
+                    }
                     unsafe reference.addReference(buffer, limit: 1e4, targetMax: 65504)
                 }
                 #expect(fast == reference, "count \(count)")
             }
+        }
+
+        /// `values` counted by the C scan's bodies for `isa` (`ValueScan.add` takes the CPU's).
+        static func scan(_ values: UnsafeBufferPointer<Float>, isa: wk_isa) -> ValueScan {
+            scan(values, isa: Int32(isa.rawValue))
+        }
+
+        static func scan(_ values: UnsafeBufferPointer<Float>, isa: Int32) -> ValueScan {
+            var counts = wk_value_scan(), scan = ValueScan()
+            if let base = values.baseAddress { unsafe wk_scan_f32_isa(isa, base, values.count, 1e4, 65504, &counts) }
+            scan.count = values.count
+            scan.nan = counts.nan
+            scan.inf = counts.inf
+            scan.nonZero = counts.nonzero
+            scan.beyondLimit = counts.beyond_limit
+            scan.beyondTarget = counts.beyond_target
+            scan.maxAbs = Float(bitPattern: counts.max_abs_bits)
+            return scan
         }
 
         @Test("a hand-counted array")

@@ -4,22 +4,23 @@
  * Products over ggml block-quantized weights (Q8_0, Q4_0, Q4_1; blocks of 32 along each row,
  * layouts as in Core's QuantBlocks.swift / ggml-common.h), with f32 activations.
  *
- * Decode (matvec) on AVX2, default: the activations are quantized once per product to int16 per
- * block of 32 (scale max|x|/32767) and each block's weights are widened to int16 and multiplied
- * with madd, one f32 scale per block: relative error ~1e-5 of the block's largest activation.
- * With f32 activations (WEIGHTKIT_F32_ACTIVATIONS=1, or wk_qset_f32_activations(1), and always in
- * the portable body) each block is dequantized in registers and multiplied with the f32
- * activations, so results differ from a dequantize-then-f32 product only by summation order.
+ * Decode (matvec) with cfg.isa >= WK_ISA_AVX2 and cfg.f32_activations == 0: the activations are
+ * quantized once per product to int16 per block of 32 (scale max|x|/32767) and each block's
+ * weights are widened to int16 and multiplied with madd, one f32 scale per block: relative error
+ * ~1e-5 of the block's largest activation, at any row width. With cfg.f32_activations (and
+ * always in the portable body) each block is dequantized in registers and multiplied with the
+ * f32 activations, so results differ from a dequantize-then-f32 product only by summation order.
  * Prefill (matmul) is wk_gemm (gemm.c): blocks are decoded into f32 panels of 16 rows once per
- * product and the f32 micro-kernel runs them against every token of the prompt — or, on CPUs
- * with AVX-512 VNNI and 16-bit activations in use, wk_qgemm_vnni (int16 panels, vpdpwssd).
+ * product and the f32 micro-kernel runs them against every token of the prompt — or, with
+ * cfg.isa == WK_ISA_AVX512VNNI and int16 activations, wk_qgemm_vnni (int16 panels, vpdpwssd).
  *
  * W is [rows, cols] with cols a multiple of 32; rows [row0, row1) are computed, so callers can
- * split rows across threads. AVX2/FMA/F16C bodies are chosen at run time (wk_has_avx2()), the
- * AVX-512 VNNI prefill likewise (wk_has_vnni()).
+ * split rows across threads. The caller chooses the bodies (cfg / isa, see wk_kernels.h).
  */
 #include <stddef.h>
 #include <stdint.h>
+
+#include "wk_config.h"
 
 /* Block types, matching the order the Swift side passes. */
 enum wk_qtype { WK_Q8_0 = 0, WK_Q4_0 = 1, WK_Q4_1 = 2 };
@@ -40,34 +41,26 @@ void wk_qrepack_x4(int qtype, const void *src, long rows, long cols, void *dst);
 void wk_qx4_row_blocks(int qtype, const uint8_t *base, long nb, long r, long b0, long n, uint8_t *out);
 
 /* Blocks [b0, b0+n) of row r of an interleaved matrix, decoded to out[32 * n]. */
-void wk_qdequantize_x4_blocks(int qtype, const void *w, long cols, long r, long b0, long n, float *out);
+void wk_qdequantize_x4_blocks(int isa, int qtype, const void *w, long cols, long r, long b0, long n, float *out);
 
 /* y[r] = sum_c W[r, c] * x[c] for r in [row0, row1). */
-void wk_qmatvec(int qtype, const void *w, const float *x, float *y, long cols, long row0, long row1);
+void wk_qmatvec(wk_config cfg, int qtype, const void *w, const float *x, float *y, long cols, long row0, long row1);
 
 /* Y[t, r] = sum_c W[r, c] * X[t, c] for t in [0, n), r in [row0, row1); X has row stride cols,
    Y row stride ystride. */
-void wk_qmatmul(int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride,
+void wk_qmatmul(wk_config cfg, int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride,
                 long row0, long row1);
 
-/* 1: decode (and prefill) use f32 activations (exact up to summation order); 0: 16-bit
-   activations in decode and in the VNNI prefill (default). */
-void wk_qset_f32_activations(int on);
-int wk_quses_f32_activations(void);
-
 /* Prefill with AVX-512 VNNI (gemm_vnni.c): as wk_qmatmul, with the activations rounded to int16
-   per token and block (like decode) and vpdpwssd products. Call only when wk_has_vnni(). */
+   per token and block (like decode) and vpdpwssd products. Call only when wk_cpu_isa() is
+   WK_ISA_AVX512VNNI. */
 void wk_qgemm_vnni(int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0,
                    long row1);
-/* 1 when the CPU has AVX-512 F/BW/VL/VNNI, WEIGHTKIT_VNNI is not 0 and wk_set_vnni(0) was not called. */
-int wk_has_vnni(void);
-/* 0: never use the VNNI bodies (tests compare them with the AVX2 ones); 1: detect again. */
-void wk_set_vnni(int on);
 
 /* Decodes nblocks consecutive blocks into out[32 * nblocks]. */
-void wk_qdequantize_blocks(int qtype, const uint8_t *blocks, long nblocks, float *out);
+void wk_qdequantize_blocks(int isa, int qtype, const uint8_t *blocks, long nblocks, float *out);
 
 /* Decodes row r of W into out[cols] (embedding lookups). */
-void wk_qdequantize_row(int qtype, const void *w, long cols, long r, float *out);
+void wk_qdequantize_row(int isa, int qtype, const void *w, long cols, long r, float *out);
 
 #endif

@@ -23,6 +23,8 @@ extension WeightKitCommand {
         @Option(name: .long, help: "Comma-separated thread counts to measure, e.g. 1,2.")
         var threads: String = "\(Parallel.coreCount)"
 
+        @OptionGroup var runtime: RuntimeSwitches
+
         @Option(name: .long, help: "Prompt tokens for the prefill measurement.")
         var prompt: Int = 128
 
@@ -53,14 +55,14 @@ extension WeightKitCommand {
                 // Load time runs to the first token ready: the runtime's one-time setup (the
                 // weights copied for decode, `Transformer.preparedGraph`) counts, done once for
                 // every thread count.
-                let graph = Transformer.preparedGraph(model.graph)
+                let graph = Transformer.preparedGraph(model.graph, options: runtime.options(threads: 0))
                 let loadSeconds = monotonicSeconds() - t0
                 let vocab = model.graph.config.vocabSize
                 var random = SplitMix64(seed: 1)
                 let promptIDs = (0..<prompt).map { _ in Int(random.next() % UInt64(vocab)) }
                 var rows: [JSONValue] = []
                 for count in threadCounts! {
-                    let transformer = Transformer(graph: graph, maxSequence: max(prompt, generate) + 1, threads: count)
+                    let transformer = Transformer(graph: graph, maxSequence: max(prompt, generate) + 1, options: runtime.options(threads: count))
                     // Warm-up, as llama-bench: the first pass touches the buffers, the KV cache and
                     // the embedding rows.
                     _ = try transformer.forward(promptIDs)

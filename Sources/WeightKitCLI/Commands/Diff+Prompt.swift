@@ -3,12 +3,14 @@ import WeightKit
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 extension WeightKitCommand.Diff {
     /// Runs `prompt` through both models token by token; per position KL(A ‖ B) of the
-    /// next-token distributions and top-1 agreement.
-    static func comparePrompt(_ prompt: String, a: String, b: String, json: Bool) throws -> JSONValue {
+    /// next-token distributions and top-1 agreement, both models run as `runtime` says.
+    static func comparePrompt(_ prompt: String, a: String, b: String, json: Bool, runtime: WeightKitRuntime.RuntimeOptions) throws -> JSONValue {
         let ma = try ModelLoader.load(path: a), mb = try ModelLoader.load(path: b)
         guard let tokenizer = ma.tokenizer ?? mb.tokenizer else {
             throw ValidationError("neither model has a tokenizer, so the prompt cannot be encoded")
@@ -17,7 +19,8 @@ extension WeightKitCommand.Diff {
             throw ValidationError("the models have different vocabularies (\(ma.graph.config.vocabSize) vs \(mb.graph.config.vocabSize))")
         }
         let ids = tokenizer.encode(prompt, addSpecialTokens: true)
-        let ta = Transformer(graph: ma.graph, maxSequence: max(ids.count, 1)), tb = Transformer(graph: mb.graph, maxSequence: max(ids.count, 1))
+        let ta = Transformer(graph: ma.graph, maxSequence: max(ids.count, 1), options: runtime)
+        let tb = Transformer(graph: mb.graph, maxSequence: max(ids.count, 1), options: runtime)
         var positions: [JSONValue] = [], agree = 0, klSum = 0.0
         for (i, id) in ids.enumerated() {
             let la = try ta.forward([id]), lb = try tb.forward([id])

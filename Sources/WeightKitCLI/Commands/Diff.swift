@@ -3,6 +3,8 @@ import WeightKit
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 extension WeightKitCommand {
@@ -35,6 +37,8 @@ extension WeightKitCommand {
 
         @Flag(name: .long, help: "Print the results as JSON on stdout.")
         var json = false
+
+        @OptionGroup var runtime: RuntimeOptions
 
         @OptionGroup var verbosity: VerbosityOptions
 
@@ -75,7 +79,7 @@ extension WeightKitCommand {
                     if !onlyB.isEmpty { Console.out("only in B: \(onlyB.joined(separator: ", "))") }
                     if let worst { Console.out("\(rows.count) tensors compared; lowest cosine \(worst.1) (\(worst.0))") }
                 }
-                if let prompt { result.set("prompt", try Self.comparePrompt(prompt, a: a, b: b, json: json)) }
+                if let prompt { result.set("prompt", try Self.comparePrompt(prompt, a: a, b: b, json: json, runtime: runtime.options)) }
                 if json { Console.out(JSONWriter.serialize(.object(result), indent: 2)) }
             }
         }

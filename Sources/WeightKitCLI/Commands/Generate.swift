@@ -46,8 +46,7 @@ extension WeightKitCommand {
         @Option(name: .long, help: "A system message for --chat (default: the template's own, if any).")
         var system: String?
 
-        @Option(name: .long, help: "Threads to use (0: all cores).")
-        var threads = 0
+        @OptionGroup var runtime: RuntimeOptions
 
         @Flag(name: .long, help: "Print prompt ids, generated ids, text and timings as JSON instead of streaming (keys in docs/JSON.md).")
         var json = false
@@ -57,7 +56,6 @@ extension WeightKitCommand {
             guard temperature >= 0 else { throw ValidationError("--temperature must be 0 or more") }
             guard topK >= 0, topP > 0, topP <= 1 else { throw ValidationError("--top-k must be ≥ 0 and --top-p in (0, 1]") }
             guard repeatPenalty > 0 else { throw ValidationError("--repeat-penalty must be positive") }
-            guard threads >= 0 else { throw ValidationError("--threads must be 0 or more") }
             if system != nil && !chat { throw ValidationError("--system needs --chat") }
         }
 
@@ -67,8 +65,8 @@ extension WeightKitCommand {
                 let (model, tokenizer) = try input.loadWithTokenizer()
                 let (promptIDs, stop) = try encode(model: model, tokenizer: tokenizer)
                 // The runtime's one-time setup for decoding counts in the load time.
-                let graph = Transformer.preparedGraph(model.graph)
-                let transformer = Transformer(graph: graph, maxSequence: promptIDs.count + maxTokens, threads: threads)
+                let graph = Transformer.preparedGraph(model.graph, options: runtime.options)
+                let transformer = Transformer(graph: graph, maxSequence: promptIDs.count + maxTokens, options: runtime.options)
                 let loadSeconds = monotonicSeconds() - t0
                 var sampler = Sampler(temperature: temperature, topK: topK, topP: topP, repetitionPenalty: repeatPenalty, seed: seed)
                 var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)

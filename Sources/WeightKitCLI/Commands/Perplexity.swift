@@ -32,8 +32,7 @@ extension WeightKitCommand {
         @Option(name: .long, help: "Score only the first N tokens of the text.")
         var limit: Int?
 
-        @Option(name: .long, help: "Threads to use (0: all cores).")
-        var threads: Int = 0
+        @OptionGroup var runtime: RuntimeOptions
 
         @Flag(name: .long, help: "Print the result as JSON on stdout.")
         var json = false
@@ -54,7 +53,7 @@ extension WeightKitCommand {
                 guard ids.count >= 2 else { throw ValidationError("the text has fewer than 2 tokens") }
                 let window = WeightKit.Perplexity.window(context: context, modelContext: model.graph.config.contextLength)
                 let stride = self.stride ?? WeightKit.Perplexity.defaultStride(window: window)
-                let transformer = Transformer(graph: model.graph, maxSequence: window, threads: threads)
+                let transformer = Transformer(graph: model.graph, maxSequence: window, options: runtime.options)
                 let score = try WeightKit.Perplexity.score(ids, transformer: transformer, context: window, stride: stride) { done, total in
                     Console.progress("scoring tokens", done, total)
                 }

@@ -35,12 +35,10 @@ extension WeightKitCommand {
         @Option(name: .long, help: "Also write a self-contained HTML report to this file.")
         var html: String?
 
-        @Option(name: .long, help: "Threads to use (0: all cores).")
-        var threads = 0
+        @OptionGroup var runtime: RuntimeOptions
 
         func validate() throws {
             guard top > 0, top <= 100 else { throw ValidationError("--top must be between 1 and 100") }
-            guard threads >= 0 else { throw ValidationError("--threads must be 0 or more") }
         }
 
         func run() throws {
@@ -49,7 +47,7 @@ extension WeightKitCommand {
                 guard let selected = Tracer.parseLayers(layers, layerCount: model.graph.config.layers) else {
                     throw ValidationError("--layers \"\(layers)\" is not all, last or a list of layers in 0 ... \(model.graph.config.layers - 1)")
                 }
-                let trace = try Tracer.trace(model: model, prompt: prompt, options: .init(layers: selected, top: top, threads: threads))
+                let trace = try Tracer.trace(model: model, prompt: prompt, options: .init(layers: selected, top: top, runtime: runtime.options))
                 if let html {
                     let file = try OutputFile(path: html)
                     try file.write(trace.html)

@@ -4,8 +4,9 @@ import WeightKitGraph
 
 /// Matrix products over weights in their stored dtype: `y = W x` (decode) and `Y = X Wᵀ` (prefill).
 ///
-/// The bodies are C (`CWeightKitKernels`): AVX2/FMA/F16C versions chosen at run time, portable ones
-/// elsewhere; `scalarMatVec` is the Swift reference both are tested against.
+/// The bodies are C (`CWeightKitKernels`): AVX2/FMA/F16C versions and portable ones, chosen per call
+/// by a `KernelConfig` (default: the CPU's best); `scalarMatVec` is the Swift reference both are
+/// tested against.
 public enum MatMul {
     static func code(_ dtype: DType) -> Int32 {
         switch dtype {
@@ -16,15 +17,18 @@ public enum MatMul {
     }
 
     /// y[r] = Σ W[r, c] x[c] for every row, rows split over `parallel`.
-    public static func matVec(_ w: Weight, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, parallel: Parallel) {
-        unsafe products([(w, y)], x, n: 1, parallel: parallel)
+    public static func matVec(
+        _ w: Weight, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, parallel: Parallel, kernels: KernelConfig = .automatic
+    ) {
+        unsafe products([(w, y)], x, n: 1, parallel: parallel, kernels: kernels)
     }
 
     /// Y[t, r] = Σ W[r, c] X[t, c] for t < n: X is [n, cols], Y has row stride `yStride`.
     public static func matMul(
-        _ w: Weight, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, n: Int, yStride: Int, parallel: Parallel
+        _ w: Weight, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, n: Int, yStride: Int, parallel: Parallel,
+        kernels: KernelConfig = .automatic
     ) {
-        unsafe products([(w, y)], x, n: n, yStride: yStride, parallel: parallel)
+        unsafe products([(w, y)], x, n: n, yStride: yStride, parallel: parallel, kernels: kernels)
     }
 
     /// Several products of the same input in one parallel region — Q, K and V; gate and up —
@@ -33,7 +37,7 @@ public enum MatMul {
     /// Y_i has row stride `yStride` (default: W_i's rows).
     public static func products(
         _ products: [(Weight, UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, n: Int, yStride: Int? = nil,
-        parallel: Parallel
+        parallel: Parallel, kernels: KernelConfig = .automatic
     ) {
         let jobs = unsafe products.map { unsafe Product(weight: $0.0, y: SendablePointer(UnsafeRawPointer($0.1)), yStride: yStride ?? $0.0.rows) }
         let xs = unsafe SendablePointer(UnsafeRawPointer(x))
@@ -44,28 +48,30 @@ public enum MatMul {
             for part in range {
                 for job in jobs {
                     let r = job.weight.rows, lower = r * part / parts, upper = r * (part + 1) / parts
-                    unsafe run(job.weight, xs.floats, job.y.mutableFloats, n: n, yStride: job.yStride, rows: lower..<upper)
+                    unsafe run(job.weight, xs.floats, job.y.mutableFloats, n: n, yStride: job.yStride, rows: lower..<upper, kernels: kernels)
                 }
             }
         }
     }
 
     /// One thread's share of one product: the C kernel for the weight's dtype.
-    static func run(_ w: Weight, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, n: Int, yStride: Int, rows: Range<Int>) {
+    static func run(
+        _ w: Weight, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, n: Int, yStride: Int, rows: Range<Int>, kernels: KernelConfig
+    ) {
         guard !rows.isEmpty else { return }
-        let cols = w.columns, lower = rows.lowerBound, upper = rows.upperBound
+        let cols = w.columns, lower = rows.lowerBound, upper = rows.upperBound, config = kernels.c
         unsafe w.storage.withUnsafeBytes { raw in
             let base = unsafe raw.baseAddress!
             // SAFETY: the weight holds rows × cols elements (or rows × cols/32 blocks); x has n × cols floats, y n rows of yStride ≥ rows; each
             // thread writes only its own rows.
             if let type = QuantizedMatMul.kernelCode(w) {
                 precondition(cols % 32 == 0, "quantized rows are whole blocks (the readers refuse partial ones)")
-                if n == 1 { unsafe wk_qmatvec(type, base, x, y, cols, lower, upper) }
-                else { unsafe wk_qmatmul(type, base, x, y, n, cols, yStride, lower, upper) }
+                if n == 1 { unsafe wk_qmatvec(config, type, base, x, y, cols, lower, upper) }
+                else { unsafe wk_qmatmul(config, type, base, x, y, n, cols, yStride, lower, upper) }
             } else if n == 1 {
-                unsafe wk_matvec(code(w.dtype), base, x, y, cols, lower, upper)
+                unsafe wk_matvec(config.isa, code(w.dtype), base, x, y, cols, lower, upper)
             } else {
-                unsafe wk_gemm(code(w.dtype), base, x, y, n, cols, yStride, lower, upper)
+                unsafe wk_gemm(config, code(w.dtype), base, x, y, n, cols, yStride, lower, upper)
             }
         }
     }
@@ -94,12 +100,6 @@ public enum MatMul {
         }
         return y
     }
-
-    /// Forces the portable C bodies (tests compare them with the AVX2 ones); false restores detection.
-    public static func forcePortable(_ on: Bool) { wk_force_portable(on ? 1 : 0) }
-
-    /// True when the AVX2/FMA/F16C bodies are in use.
-    public static var usesAVX2: Bool { wk_has_avx2() != 0 }
 }
 
 /// A pointer carried into concurrent closures; the caller guarantees lifetime and disjoint writes.

@@ -32,8 +32,8 @@ public enum Ops {
     }
 
     /// In-place numerically stable softmax (C, `wk_softmax`: a vector exp on AVX2).
-    public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        unsafe wk_softmax(x, count)
+    public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int, kernels: KernelConfig = .automatic) {
+        unsafe wk_softmax(kernels.isa, x, count)
     }
 
     /// The reference softmax: subtracts the max, libm's expf one value at a time.
@@ -51,14 +51,14 @@ public enum Ops {
         for i in 0..<count { unsafe x[i] *= inv }
     }
 
-    /// Rotates the heads of `vector` ([heads, headDim]) to `position` (RoPE).
+    /// Rotates the heads of `vector` ([heads, headDim]) to `position` (RoPE), with the angles in
+    /// `table` (`ropeTable`, which holds the base frequency theta).
     ///
     /// `halfSplit` pairs dimension i with i + headDim/2 (Hugging Face `rotate_half`);
-    /// otherwise pairs are adjacent (2i, 2i+1), as GGUF's permuted Q/K expect. Frequencies are
-    /// theta^(-2i/headDim) for pair i in both layouts.
+    /// otherwise pairs are adjacent (2i, 2i+1), as GGUF's permuted Q/K expect. Pair i turns by
+    /// position · theta^(-2i/headDim) in both layouts.
     public static func rope(
-        _ vector: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, position: Int, theta: Float, halfSplit: Bool,
-        table: UnsafePointer<Float>
+        _ vector: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, position: Int, halfSplit: Bool, table: UnsafePointer<Float>
     ) {
         let half = headDim / 2
         for h in 0..<heads {
@@ -73,13 +73,15 @@ public enum Ops {
         }
     }
 
-    /// cos/sin of position·freq for every position < `positions` and pair < headDim/2,
-    /// computed in double like transformers' inv_freq then cast to f32.
+    /// cos/sin of position·freq for every position < `positions` and pair i < headDim/2, with
+    /// freq = theta^(-2i/headDim): [positions, headDim/2, 2].
+    ///
+    /// As transformers computes them: inv_freq = 1 / base ** (arange(0, dim, 2) / dim) in float32,
+    /// the angle position · inv_freq rounded to float32, and its cos and sin in float32.
     public static func ropeTable(positions: Int, headDim: Int, theta: Float) -> [Float] {
         let half = headDim / 2
         var table = [Float](repeating: 0, count: positions * half * 2)
         for i in 0..<half {
-            // transformers: inv_freq = 1 / base ** (arange(0, dim, 2) / dim), in float32.
             let invFreq = Float(1.0) / powf(theta, Float(2 * i) / Float(headDim))
             for p in 0..<positions {
                 let angle = Float(p) * invFreq
@@ -91,8 +93,8 @@ public enum Ops {
     }
 
     /// gate = silu(gate) * up (SwiGLU), in place on `gate` (C, `wk_swiglu`: a vector exp on AVX2).
-    public static func swiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
-        unsafe wk_swiglu(gate, up, count)
+    public static func swiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int, kernels: KernelConfig = .automatic) {
+        unsafe wk_swiglu(kernels.isa, gate, up, count)
     }
 
     /// The reference SwiGLU: libm's expf one value at a time.
@@ -121,8 +123,8 @@ public enum Ops {
     }
 
     /// Dot product.
-    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        unsafe wk_dot_f32(a, b, count)
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int, kernels: KernelConfig = .automatic) -> Float {
+        unsafe wk_dot_f32(kernels.isa, a, b, count)
     }
 
     /// One head of attention over `length` cached positions: `scores[p]` = softmax over p of
@@ -131,9 +133,10 @@ public enum Ops {
     /// `headDim` floats each.
     public static func attend(
         _ q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int, headDim: Int,
-        length: Int, scale: Float, scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>
+        length: Int, scale: Float, scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>,
+        kernels: KernelConfig = .automatic
     ) {
-        unsafe wk_attend(q, keys, values, stride, headDim, length, scale, scores, out)
+        unsafe wk_attend(kernels.isa, q, keys, values, stride, headDim, length, scale, scores, out)
     }
 
     /// The reference for `attend`: a dot product per position, the scalar softmax, an axpy per
@@ -152,10 +155,5 @@ public enum Ops {
         for p in 0..<length {
             for c in 0..<headDim { unsafe out[c] += scores[p] * values[p * stride + c] }
         }
-    }
-
-    /// y += a·x.
-    public static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        unsafe wk_axpy_f32(a, x, y, count)
     }
 }

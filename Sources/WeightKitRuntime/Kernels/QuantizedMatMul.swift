@@ -4,31 +4,16 @@ import WeightKitGraph
 
 /// Matrix products straight on Q8_0/Q4_0/Q4_1 weights (C bodies in `qkernels.c`).
 ///
-/// Decode (matrix-vector) rounds the activations to 16 bits per block of 32 and multiplies
+/// The products go through `MatMul` with a `KernelConfig`. Decode (matrix-vector) with AVX2 and
+/// `ActivationPrecision.int16` rounds the activations to 16 bits per block of 32 and multiplies
 /// integers (relative error ~1e-5 of a block's largest activation; ggml rounds to 8 bits, ~0.3 %,
-/// which flipped greedy tokens in our tests: docs/BENCHMARKS.md). With `f32Activations` (or
-/// `WEIGHTKIT_F32_ACTIVATIONS=1`) each block is instead dequantized in registers and multiplied
-/// with the f32 activations, so logits differ from the dequantized f32 twin only by summation
-/// order. Prefill uses f32 activations too, except with AVX-512 VNNI (`usesVNNI`), where it
-/// rounds them to 16 bits like decode. `scalarMatVec` is the Swift reference.
+/// which flipped greedy tokens in our tests: docs/BENCHMARKS.md), at any row width. With
+/// `.float32` (and in the portable bodies) each block is instead dequantized in registers and
+/// multiplied with the f32 activations, so logits differ from the dequantized f32 twin only by
+/// summation order. Prefill uses f32 activations too, except with AVX-512 VNNI
+/// (`KernelConfig.usesVNNIPrefill`), where it rounds them to 16 bits like decode.
+/// `scalarMatVec` is the Swift reference.
 public enum QuantizedMatMul {
-    /// Decode with f32 activations instead of 16-bit ones (process-wide; for comparisons and tests).
-    public static var f32Activations: Bool {
-        get { wk_quses_f32_activations() != 0 }
-        set { wk_qset_f32_activations(newValue ? 1 : 0) }
-    }
-
-    /// True when prefill over these blocks runs the AVX-512 VNNI kernel (int16 activations,
-    /// `vpdpwssd`): the CPU has AVX-512 F/BW/VL/VNNI, `WEIGHTKIT_VNNI` is not 0, and neither
-    /// `f32Activations` nor `MatMul.forcePortable` is set. Elsewhere prefill decodes blocks to f32.
-    public static var usesVNNI: Bool { wk_has_vnni() != 0 && !f32Activations }
-
-    /// Turns the VNNI prefill off (tests compare it with the f32 one); true detects the CPU again.
-    public static func allowVNNI(_ on: Bool) { wk_set_vnni(on ? 1 : 0) }
-
-    /// True for the block types these kernels run.
-    public static func supports(_ dtype: DType) -> Bool { code(dtype) != nil }
-
     static func code(_ dtype: DType) -> Int32? {
         switch dtype {
         case .q8_0: return Int32(WK_Q8_0.rawValue)
@@ -69,13 +54,14 @@ public enum QuantizedMatMul {
         }
     }
 
-    /// Row `index` of a quantized table decoded to f32 (embedding lookups).
-    public static func row(_ w: Weight, _ index: Int, into out: UnsafeMutablePointer<Float>) {
+    /// Row `index` of a quantized table decoded to f32 (embedding lookups); every body decodes
+    /// to the same values.
+    public static func row(_ w: Weight, _ index: Int, into out: UnsafeMutablePointer<Float>, kernels: KernelConfig = .automatic) {
         guard let type = kernelCode(w) else { preconditionFailure("no quantized kernel for \(w.dtype)") }
         precondition(index >= 0 && index < w.rows, "row \(index) outside the table")
         unsafe w.storage.withUnsafeBytes { raw in
             // SAFETY: index < rows, so the row's blocks lie inside the storage; out holds columns floats.
-            unsafe wk_qdequantize_row(type, raw.baseAddress!, w.columns, index, out)
+            unsafe wk_qdequantize_row(kernels.isa, type, raw.baseAddress!, w.columns, index, out)
         }
     }
 

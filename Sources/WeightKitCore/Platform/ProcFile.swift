@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Values the Linux kernel reports in /proc files (`VmHWM` in /proc/self/status, `MemAvailable`
@@ -9,7 +11,7 @@ public enum ProcFile {
     /// file or the key is missing (other systems). /proc files report size 0, so this reads with
     /// read(2) instead of mapping or stat-sizing them.
     public static func value(_ key: String, in path: String) -> Int? {
-        #if canImport(Glibc)
+        #if os(Linux)
         let fd = unsafe open(path, O_RDONLY)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
