@@ -17,5 +17,5 @@ trap 'rm -rf "$work"' EXIT
 python3 Benchmarks/smol_shapes.py "$work"
 file="$work/model.safetensors"
 cat "$file" >/dev/null
-hyperfine -N --warmup 10 -r 200 \
+hyperfine -N --warmup 10 -r 200 /bin/true \
     "$static --version" "$dynamic --version" "$static inspect $file" "$dynamic inspect $file"
