@@ -1,7 +1,12 @@
 // swift-tools-version: 6.2
 // WeightKit: read, inspect, validate, convert, quantize and run transformer weights.
-// The targets are the architecture (see docs/ARCHITECTURE.md): dependencies point one way,
-// Core <- Formats <- CLI, and only Core's Interop/ imports the C modules.
+// The targets are the architecture (see docs/ARCHITECTURE.md). Dependencies point one way:
+// Formats, Graph, Tokenizer and Quantize build on Core; Runtime on Core and Graph; WeightKit (the
+// library product) on all of them; the CLI on WeightKit.
+// C modules: CZlib and CJSONC are imported only by WeightKitCore/Interop/. CWeightKitKernels is
+// imported by WeightKitRuntime (its kernels and the thread pool's spin hint), by WeightKitCore
+// (the CRC-32 fold in Interop/Zlib.swift, writeback in OutputFile) and by WeightKit (validate's
+// value census in Validation/).
 import PackageDescription
 
 let strict: [SwiftSetting] = [.strictMemorySafety()]
@@ -35,7 +40,10 @@ let package = Package(
             dependencies: [
                 "WeightKitCore", "WeightKitFormats", "WeightKitGraph", "WeightKitTokenizer", "WeightKitRuntime", "WeightKitQuantize",
                 "CWeightKitKernels",
-            ]),
+            ],
+            // The trace page's script, compiled in as bytes (`PackageResources.trace_js`): no
+            // bundle to find at run time, so the fully static executable keeps working.
+            resources: [.embedInCode("Resources/trace.js")]),
         .target(
             name: "WeightKitCLI",
             dependencies: [

@@ -19,24 +19,7 @@ O="$PWD/.build-packopen-static/release/PackOpen"
 work=$(mktemp -d /tmp/weightkit-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/smol"
-python3 - "$work/smol" <<'EOF'
-import json, sys, numpy as np
-from safetensors.numpy import save_file
-out, rng = sys.argv[1], np.random.default_rng(0)
-dim, hid, layers, vocab, kv = 576, 1536, 30, 49152, 192
-t = {"model.embed_tokens.weight": rng.standard_normal((vocab, dim), dtype=np.float32), "model.norm.weight": np.ones(dim, np.float32)}
-for i in range(layers):
-    p = f"model.layers.{i}."
-    for n, s in [("self_attn.q_proj", (dim, dim)), ("self_attn.k_proj", (kv, dim)), ("self_attn.v_proj", (kv, dim)),
-                 ("self_attn.o_proj", (dim, dim)), ("mlp.gate_proj", (hid, dim)), ("mlp.up_proj", (hid, dim)), ("mlp.down_proj", (dim, hid))]:
-        t[p + n + ".weight"] = rng.standard_normal(s, dtype=np.float32)
-    t[p + "input_layernorm.weight"] = np.ones(dim, np.float32)
-    t[p + "post_attention_layernorm.weight"] = np.ones(dim, np.float32)
-save_file(t, out + "/model.safetensors", metadata={"format": "pt"})
-json.dump({"model_type": "llama", "hidden_size": dim, "num_hidden_layers": layers, "vocab_size": vocab}, open(out + "/config.json", "w"))
-json.dump({"model": {"type": "BPE", "vocab": {f"t{i}": i for i in range(vocab)}, "merges": [f"t{i} x" for i in range(vocab)]}},
-          open(out + "/tokenizer.json", "w"))
-EOF
+python3 Benchmarks/smol_shapes.py "$work/smol"
 cat "$work/smol/model.safetensors" >/dev/null  # warm the page cache: we measure WeightKit, not the disk
 size=$(stat -c %s "$work/smol/model.safetensors")
 rate() { python3 -c "import sys; print(f'{int(sys.argv[1]) / float(sys.argv[2]) / 1e9:.2f} GB/s')" "$size" "$1"; }

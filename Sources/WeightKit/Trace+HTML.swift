@@ -14,6 +14,15 @@ extension Trace {
             + "<script>\n" + Self.script + "</script>\n</body>\n</html>\n"
     }
 
+    /// The page's script (`Resources/trace.js`, compiled in by SwiftPM's `embedInCode`): builds
+    /// every section from the JSON data with DOM calls and `textContent` (no innerHTML of model
+    /// text). Heatmaps larger than 256 positions are max-pooled to 256 × 256 so long prompts stay
+    /// fast. The file's final newline is dropped: the page closes the script right after it.
+    static let script: String = {
+        let bytes = PackageResources.trace_js
+        return String(decoding: bytes.last == UInt8(ascii: "\n") ? bytes.dropLast() : bytes[...], as: UTF8.self)
+    }()
+
     /// `&`, `<`, `>`, `"` and `'` as entities.
     public static func escapeHTML(_ text: String) -> String {
         var out = ""

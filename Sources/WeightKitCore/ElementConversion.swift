@@ -91,60 +91,42 @@ public enum ElementConversion {
         }
     }
 
-    // MARK: SIMD loops (8 lanes; the tail goes through a zero-padded vector)
+    // MARK: SIMD loops (8 lanes; the tail one element at a time)
 
     static func f32ToF16(_ src: UnsafeRawPointer, _ dst: UnsafeMutableRawPointer, _ count: Int) {
-        var i = 0
-        while i + 8 <= count {
-            let v = unsafe src.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            unsafe dst.storeBytes(of: FloatBits.halfBits(v), toByteOffset: i * 2, as: SIMD8<UInt16>.self)
-            i += 8
-        }
-        while i < count {
-            let f = unsafe src.loadUnaligned(fromByteOffset: i * 4, as: Float.self)
-            unsafe dst.storeBytes(of: FloatBits.halfBits(f), toByteOffset: i * 2, as: UInt16.self)
-            i += 1
-        }
+        unsafe lanes(src, dst, count, { FloatBits.halfBits($0) }, { FloatBits.halfBits($0) })
     }
 
     static func f16ToF32(_ src: UnsafeRawPointer, _ dst: UnsafeMutableRawPointer, _ count: Int) {
-        var i = 0
-        while i + 8 <= count {
-            let v = unsafe src.loadUnaligned(fromByteOffset: i * 2, as: SIMD8<UInt16>.self)
-            unsafe dst.storeBytes(of: FloatBits.float(halfBits: v), toByteOffset: i * 4, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < count {
-            let h = unsafe src.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)
-            unsafe dst.storeBytes(of: FloatBits.float(halfBits: h), toByteOffset: i * 4, as: Float.self)
-            i += 1
-        }
+        unsafe lanes(src, dst, count, { FloatBits.float(halfBits: $0) }, { FloatBits.float(halfBits: $0) })
     }
 
     static func f32ToBF16(_ src: UnsafeRawPointer, _ dst: UnsafeMutableRawPointer, _ count: Int) {
-        var i = 0
-        while i + 8 <= count {
-            let v = unsafe src.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            unsafe dst.storeBytes(of: FloatBits.bfloatBits(v), toByteOffset: i * 2, as: SIMD8<UInt16>.self)
-            i += 8
-        }
-        while i < count {
-            let f = unsafe src.loadUnaligned(fromByteOffset: i * 4, as: Float.self)
-            unsafe dst.storeBytes(of: FloatBits.bfloatBits(f), toByteOffset: i * 2, as: UInt16.self)
-            i += 1
-        }
+        unsafe lanes(src, dst, count, { FloatBits.bfloatBits($0) }, { FloatBits.bfloatBits($0) })
     }
 
     static func bf16ToF32(_ src: UnsafeRawPointer, _ dst: UnsafeMutableRawPointer, _ count: Int) {
+        unsafe lanes(src, dst, count, { FloatBits.float(bfloatBits: $0) }, { FloatBits.float(bfloatBits: $0) })
+    }
+
+    /// `count` elements of `In` from `src` converted to `Out` at `dst`: 8 at a time through
+    /// `vector`, the tail one at a time through `scalar` (the same rounding, lane by lane).
+    /// Always inlined, so each caller is specialized to its types with no closure calls left.
+    @inline(__always)
+    static func lanes<In: SIMDScalar & BitwiseCopyable, Out: SIMDScalar & BitwiseCopyable>(
+        _ src: UnsafeRawPointer, _ dst: UnsafeMutableRawPointer, _ count: Int,
+        _ vector: (SIMD8<In>) -> SIMD8<Out>, _ scalar: (In) -> Out
+    ) {
+        let inWidth = MemoryLayout<In>.size, outWidth = MemoryLayout<Out>.size
         var i = 0
         while i + 8 <= count {
-            let v = unsafe src.loadUnaligned(fromByteOffset: i * 2, as: SIMD8<UInt16>.self)
-            unsafe dst.storeBytes(of: FloatBits.float(bfloatBits: v), toByteOffset: i * 4, as: SIMD8<Float>.self)
+            let v = unsafe src.loadUnaligned(fromByteOffset: i * inWidth, as: SIMD8<In>.self)
+            unsafe dst.storeBytes(of: vector(v), toByteOffset: i * outWidth, as: SIMD8<Out>.self)
             i += 8
         }
         while i < count {
-            let b = unsafe src.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)
-            unsafe dst.storeBytes(of: FloatBits.float(bfloatBits: b), toByteOffset: i * 4, as: Float.self)
+            let x = unsafe src.loadUnaligned(fromByteOffset: i * inWidth, as: In.self)
+            unsafe dst.storeBytes(of: scalar(x), toByteOffset: i * outWidth, as: Out.self)
             i += 1
         }
     }

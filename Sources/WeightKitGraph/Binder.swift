@@ -7,13 +7,18 @@ final class Binder {
     public let source: any TensorSource
     private var byName: [String: TensorInfo] = [:]
     private(set) var used = Set<String>()
+    /// When true, `checkAllUsed` records the leftovers in `unused` instead of throwing.
+    let listsUnused: Bool
+    /// Tensors not used and not ignored, in source order (filled only when `listsUnused`).
+    private(set) var unused: [String] = []
     /// Dtypes matrices may have for the runtime to compute on them directly (block types are
     /// dequantized by the loader until the quantized kernels land).
     public static let matrixDTypes: Set<DType> = [.float32, .float16, .bfloat16, .q8_0, .q4_0, .q4_1]
 
-    /// Prepares to bind `source`.
-    public init(source: any TensorSource) {
+    /// Prepares to bind `source`; with `listsUnused`, leftovers are collected rather than refused.
+    public init(source: any TensorSource, listsUnused: Bool = false) {
         self.source = source
+        self.listsUnused = listsUnused
         for t in source.tensors { byName[t.name] = t }
     }
 
@@ -63,10 +68,12 @@ final class Binder {
         return Weight(info: info, storage: TensorStorage(buffer: buffer))
     }
 
-    /// Throws `unexpectedTensor` for the first tensor not used and not matched by `ignoring`.
+    /// Throws `unexpectedTensor` for the first tensor not used and not matched by `ignoring`, or,
+    /// when `listsUnused`, records every such tensor in `unused`.
     public func checkAllUsed(ignoring: (String) -> Bool) throws {
         for t in source.tensors where !used.contains(t.name) && !ignoring(t.name) {
-            throw GraphError(.unexpectedTensor, "tensor is not part of the architecture", tensorName: t.name, path: source.files.first)
+            guard listsUnused else { throw GraphError.unusedTensor(t.name, path: source.files.first) }
+            unused.append(t.name)
         }
     }
 
@@ -105,7 +112,26 @@ final class Binder {
 }
 
 extension ModelGraph {
+    /// Binds `source` as `bind(_:config:)` does, except that tensors the architecture does not
+    /// use are returned (in source order) instead of refused, so one bind lists them all.
+    ///
+    /// - Throws: `GraphError` for the first missing, mis-shaped or unusable tensor.
+    public static func bindListingUnused(
+        _ source: any TensorSource, config: ArchitectureConfig
+    ) throws -> (graph: ModelGraph, unused: [String]) {
+        let binder = Binder(source: source, listsUnused: true)
+        let graph = try bind(binder, config: config)
+        return (graph, binder.unused)
+    }
+
     /// Dtypes a matrix may have for the runtime to compute on it directly; loaders dequantize
     /// anything else (Q5/K types) at load.
     public static var matrixDTypes: Set<DType> { Binder.matrixDTypes }
+}
+
+extension GraphError {
+    /// `unexpectedTensor`: `name` is not part of the architecture being bound.
+    public static func unusedTensor(_ name: String, path: String? = nil) -> GraphError {
+        GraphError(.unexpectedTensor, "tensor is not part of the architecture", tensorName: name, path: path)
+    }
 }

@@ -16,6 +16,12 @@ struct JSONFields {
         self.path = path
     }
 
+    /// Wraps a pipeline stage's object; nil when the stage is absent or JSON null (no stage).
+    init?(stage value: JSONValue?, path: String) throws(TokenizerError) {
+        guard let value, value != .null else { return nil }
+        try self.init(value, path: path)
+    }
+
     /// `path.key`.
     func field(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
 
@@ -61,6 +67,18 @@ struct JSONFields {
         guard let v = value(key) else { throw .missing(field(key)) }
         guard let a = v.array else { throw .wrongType(field(key), expected: "an array", found: v.typeName) }
         return a
+    }
+
+    /// The stages of a `Sequence` stage: each item of the array `key` built by `make` (which
+    /// returns nil for a JSON null or a stage that changes nothing; those are dropped).
+    func stages<Stage>(
+        _ key: String, _ make: (JSONValue?, String) throws(TokenizerError) -> Stage?
+    ) throws(TokenizerError) -> [Stage] {
+        var stages: [Stage] = []
+        for (i, item) in try array(key).enumerated() {
+            if let stage = try make(item, field("\(key)[\(i)]")) { stages.append(stage) }
+        }
+        return stages
     }
 
     /// A pattern object `{"String": "…"}` or `{"Regex": "…"}`.

@@ -138,6 +138,23 @@ struct ValidateTests {
         return model
     }
 
+    @Test("every extra tensor is reported from one bind, in file order; past 32 the next one is an error")
+    func extraTensors() throws {
+        let folder = TemporaryFolder()
+        let three = try Self.editedLlama(folder, "three", "t.update({f'extra.{i}.weight': np.ones((2, 2), np.float32) for i in range(3)})")
+        let many = try Self.editedLlama(folder, "many", "t.update({f'extra.{i:02}.weight': np.ones(2, np.float32) for i in range(34)})")
+        let few = try Validator.validate(path: three).findings.filter { $0.check == .graph }
+        #expect(few.map(\.tensorName) == ["extra.0.weight", "extra.1.weight", "extra.2.weight"])
+        #expect(few.allSatisfy { $0.severity == .warning && $0.kind == "unexpectedTensor" && $0.message == "not part of the llama architecture" })
+        let capped = try Validator.validate(path: many).findings.filter { $0.check == .graph }
+        #expect(capped.count == 33)
+        #expect(capped.prefix(32).allSatisfy { $0.severity == .warning })
+        #expect(capped.prefix(32).map(\.tensorName) == (0..<32).map { $0 < 10 ? "extra.0\($0).weight" : "extra.\($0).weight" })
+        let last = try #require(capped.last)
+        #expect(last.severity == .error && last.tensorName == "extra.32.weight" && last.message == "tensor is not part of the architecture")
+        #expect(try weightkit("validate", three).status == 0)
+    }
+
     @Test("tied embeddings: a stored lm_head equal to the embedding passes, a different one warns")
     func tiedEmbeddings() throws {
         let folder = TemporaryFolder()

@@ -135,5 +135,9 @@ struct TraceTests {
         #expect(html.contains("&lt;b&gt;&amp;&#39;&quot;"))
         #expect(html.components(separatedBy: "</script>").count == 3, "only the two real script blocks close")
         #expect(!html.contains("<link") && !html.contains("<script src") && !html.contains("@import"), "no network resources")
+        // The script is the resource file, compiled in, closed right after its last line.
+        let script = String(decoding: try readBytes(repositoryRoot + "/Sources/WeightKit/Resources/trace.js"), as: UTF8.self)
+        #expect(script.hasSuffix(");\n") && script.utf8.count > 4000)
+        #expect(html.hasSuffix("<script>\n" + script.dropLast() + "</script>\n</body>\n</html>\n"))
     }
 }

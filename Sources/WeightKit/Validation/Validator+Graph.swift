@@ -31,29 +31,25 @@ extension Validator {
             return (nil, [ValidationFinding(.error, .graph, "\(error)")])
         }
         let config = context.config
-        // Bind; each tensor the architecture does not use is reported and hidden, then bind again,
-        // so all extra tensors are listed; the first missing or mis-shaped tensor ends the loop.
-        var hidden = Set<String>()
-        var graph: ModelGraph?
-        while graph == nil {
-            do {
-                let visible = try context.source.tensors.filter { !hidden.contains($0.name) }.map {
-                    try TransformedTensorSource.entry(input: $0, name: $0.name, steps: [])
-                }
-                graph = try ModelGraph.bind(TransformedTensorSource(base: context.source, entries: visible), config: config)
-            } catch let error as GraphError where error.kind == .unexpectedTensor && hidden.count < maxExtraTensors {
-                guard let name = error.tensorName, hidden.insert(name).inserted else { break }
-                findings.append(ValidationFinding(.warning, .graph, "not part of the \(config.family.rawValue) architecture", tensorName: name, kind: error.kind.rawValue))
-            } catch let error as GraphError {
-                findings.append(graphFinding(error))
-                break
-            } catch let error as FormatError {
-                findings.append(ValidationFinding(.error, .structure, error: error))
-                break
-            } catch {
-                findings.append(ValidationFinding(.error, .graph, "\(error)"))
-                break
+        // One bind lists every tensor the architecture does not use; a missing or mis-shaped
+        // tensor ends it instead.
+        do {
+            let unused = try ModelGraph.bindListingUnused(context.source, config: config).unused
+            for name in unused.prefix(maxExtraTensors) {
+                findings.append(ValidationFinding(
+                    .warning, .graph, "not part of the \(config.family.rawValue) architecture", tensorName: name,
+                    kind: GraphError.Kind.unexpectedTensor.rawValue))
             }
+            // Past the cap, the next leftover is reported as the binder would refuse it.
+            if unused.count > maxExtraTensors {
+                findings.append(graphFinding(.unusedTensor(unused[maxExtraTensors])))
+            }
+        } catch let error as GraphError {
+            findings.append(graphFinding(error))
+        } catch let error as FormatError {
+            findings.append(ValidationFinding(.error, .structure, error: error))
+        } catch {
+            findings.append(ValidationFinding(.error, .graph, "\(error)"))
         }
         findings += tiedEmbeddingFindings(context)
         findings += vocabularyFindings(context)

@@ -53,7 +53,11 @@ extension ModelGraph {
     /// Binds `source` as the architecture `config` describes, verifying every tensor's presence
     /// and shape and refusing tensors the architecture does not use.
     public static func bind(_ source: any TensorSource, config: ArchitectureConfig) throws -> ModelGraph {
-        let binder = Binder(source: source)
+        try bind(Binder(source: source), config: config)
+    }
+
+    /// Binds through `binder`, dispatching on the family.
+    static func bind(_ binder: Binder, config: ArchitectureConfig) throws -> ModelGraph {
         switch config.family {
         case .llama, .qwen2: return try bindLlama(binder, config: config)
         case .gpt2: return try bindGPT2(binder, config: config)

@@ -8,16 +8,9 @@ protocol Decoder: Sendable {
 
 /// Builds the decoder a tokenizer.json `decoder` object describes (nil for null).
 func makeDecoder(_ value: JSONValue?, path: String) throws(TokenizerError) -> (any Decoder)? {
-    guard let value, value != .null else { return nil }
-    let f = try JSONFields(value, path: path)
-    let type = try f.type()
-    switch type {
-    case "Sequence":
-        var stages: [any Decoder] = []
-        for (i, item) in try f.array("decoders").enumerated() {
-            if let stage = try makeDecoder(item, path: f.field("decoders[\(i)]")) { stages.append(stage) }
-        }
-        return SequenceDecoder(stages: stages)
+    guard let f = try JSONFields(stage: value, path: path) else { return nil }
+    switch try f.type() {
+    case "Sequence": return SequenceDecoder(stages: try f.stages("decoders", makeDecoder))
     case "ByteLevel": return ByteLevelDecoder()
     case "ByteFallback": return ByteFallbackDecoder()
     case "Fuse": return FuseDecoder()
@@ -35,7 +28,7 @@ func makeDecoder(_ value: JSONValue?, path: String) throws(TokenizerError) -> (a
         return MetaspaceDecoder(replacement: pre.replacement, stripFirst: pre.prependScheme != .never)
     case "WordPiece":
         return WordPieceDecoder(prefix: try f.optionalString("prefix") ?? "##", cleanup: try f.bool("cleanup", default: true))
-    default:
+    case let type:
         throw .unsupportedType("decoder", type, field: f.field("type"))
     }
 }

@@ -10,16 +10,9 @@ protocol Normalizer: Sendable {
 
 /// Builds the normalizer a tokenizer.json `normalizer` object describes (nil for JSON null).
 func makeNormalizer(_ value: JSONValue?, path: String) throws(TokenizerError) -> (any Normalizer)? {
-    guard let value, value != .null else { return nil }
-    let f = try JSONFields(value, path: path)
-    let type = try f.type()
-    switch type {
-    case "Sequence":
-        var stages: [any Normalizer] = []
-        for (i, item) in try f.array("normalizers").enumerated() {
-            if let stage = try makeNormalizer(item, path: f.field("normalizers[\(i)]")) { stages.append(stage) }
-        }
-        return SequenceNormalizer(stages: stages)
+    guard let f = try JSONFields(stage: value, path: path) else { return nil }
+    switch try f.type() {
+    case "Sequence": return SequenceNormalizer(stages: try f.stages("normalizers", makeNormalizer))
     case "BertNormalizer":
         let lowercase = try f.bool("lowercase", default: true)
         let strip: Bool
@@ -45,7 +38,7 @@ func makeNormalizer(_ value: JSONValue?, path: String) throws(TokenizerError) ->
             throw TokenizerError(.unsupported, "unsupported Replace normalizer with a regex pattern", field: f.field("pattern"))
         }
         return ReplaceNormalizer(pattern: Array(pattern.unicodeScalars), content: Array(try f.string("content").unicodeScalars))
-    default:
+    case let type:
         throw .unsupportedType("normalizer", type, field: f.field("type"))
     }
 }

@@ -8,23 +8,16 @@ protocol PostProcessor: Sendable {
 
 /// Builds the post-processor a tokenizer.json `post_processor` object describes (nil for null).
 func makePostProcessor(_ value: JSONValue?, path: String) throws(TokenizerError) -> (any PostProcessor)? {
-    guard let value, value != .null else { return nil }
-    let f = try JSONFields(value, path: path)
-    let type = try f.type()
-    switch type {
-    case "Sequence":
-        var stages: [any PostProcessor] = []
-        for (i, item) in try f.array("processors").enumerated() {
-            if let stage = try makePostProcessor(item, path: f.field("processors[\(i)]")) { stages.append(stage) }
-        }
-        return SequencePostProcessor(stages: stages)
+    guard let f = try JSONFields(stage: value, path: path) else { return nil }
+    switch try f.type() {
+    case "Sequence": return SequencePostProcessor(stages: try f.stages("processors", makePostProcessor))
     case "ByteLevel":
         return nil  // only trims offsets; ids are unchanged
     case "TemplateProcessing": return try TemplatePostProcessor(f)
     case "BertProcessing", "RobertaProcessing":
         let cls = try specialPair(f, "cls"), sep = try specialPair(f, "sep")
         return TemplatePostProcessor(prefix: [cls], suffix: [sep])
-    default:
+    case let type:
         throw .unsupportedType("post-processor", type, field: f.field("type"))
     }
 }

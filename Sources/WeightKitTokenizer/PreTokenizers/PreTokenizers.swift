@@ -70,16 +70,9 @@ enum SplitBehavior: String, Sendable {
 
 /// Builds the pre-tokenizer a tokenizer.json `pre_tokenizer` object describes (nil for null).
 func makePreTokenizer(_ value: JSONValue?, path: String) throws(TokenizerError) -> (any PreTokenizer)? {
-    guard let value, value != .null else { return nil }
-    let f = try JSONFields(value, path: path)
-    let type = try f.type()
-    switch type {
-    case "Sequence":
-        var stages: [any PreTokenizer] = []
-        for (i, item) in try f.array("pretokenizers").enumerated() {
-            if let stage = try makePreTokenizer(item, path: f.field("pretokenizers[\(i)]")) { stages.append(stage) }
-        }
-        return SequencePreTokenizer(stages: stages)
+    guard let f = try JSONFields(stage: value, path: path) else { return nil }
+    switch try f.type() {
+    case "Sequence": return SequencePreTokenizer(stages: try f.stages("pretokenizers", makePreTokenizer))
     case "ByteLevel":
         return ByteLevelPreTokenizer(
             addPrefixSpace: try f.bool("add_prefix_space", default: true), useRegex: try f.bool("use_regex", default: true))
@@ -94,7 +87,7 @@ func makePreTokenizer(_ value: JSONValue?, path: String) throws(TokenizerError) 
             throw TokenizerError(.unsupported, "unsupported split behavior \"\(name)\"", field: f.field("behavior"))
         }
         return PunctuationPreTokenizer(behavior: behavior)
-    default:
+    case let type:
         throw .unsupportedType("pre-tokenizer", type, field: f.field("type"))
     }
 }
