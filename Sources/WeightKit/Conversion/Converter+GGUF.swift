@@ -88,11 +88,7 @@ extension Converter {
     /// `dtype` casts 2-D float weights; metadata keeps its exact types.
     static func ggufToGGUF(input: String, output: String, dtype: DType?) throws -> ConversionReport {
         let file = try GGUFFile(path: input)
-        let entries = try file.tensors.map { t in
-            let decode = t.dtype.isQuantized && !GGMLType.writable.contains(t.dtype)
-            return try TransformedTensorSource.entry(input: t, name: t.name, steps: decode ? [.dequantize] : [])
-        }
-        let source = TransformedTensorSource(base: file, entries: entries)
+        let source = try decodingBlocks(file, keeping: GGMLType.writable)
         let payloads = try source.tensors.map { t in
             let cast = t.dtype.isFloatingPoint && t.shape.rank > 1 ? dtype : nil
             return try TensorPayload(source: source, input: t, dtype: cast)

@@ -167,12 +167,13 @@ public enum Converter {
         }
     }
 
-    /// `source` with every block-quantized tensor decoded to f32 (one tensor at a time, when
-    /// read); `source` itself when it holds no block types.
-    public static func decodingBlocks(_ source: any TensorSource) throws -> any TensorSource {
-        guard source.tensors.contains(where: { $0.dtype.isQuantized }) else { return source }
+    /// `source` with every block-quantized tensor whose type is not in `kept` decoded to f32 (one
+    /// tensor at a time, when read); `source` itself when there is nothing to decode.
+    public static func decodingBlocks(_ source: any TensorSource, keeping kept: Set<DType> = []) throws -> any TensorSource {
+        func decodes(_ dtype: DType) -> Bool { dtype.isQuantized && !kept.contains(dtype) }
+        guard source.tensors.contains(where: { decodes($0.dtype) }) else { return source }
         let entries = try source.tensors.map { t in
-            try TransformedTensorSource.entry(input: t, name: t.name, steps: t.dtype.isQuantized ? [.dequantize] : [])
+            try TransformedTensorSource.entry(input: t, name: t.name, steps: decodes(t.dtype) ? [.dequantize] : [])
         }
         return TransformedTensorSource(base: source, entries: entries)
     }

@@ -34,8 +34,7 @@ public enum Validator {
         let resolved = try format ?? FormatDetector.detect(path: path)
         var result = ValidationResult(path: path, format: resolved.rawValue)
         try check(&result, format: resolved, options: options, progress: progress)
-        let elapsed = (clock.now - started).components
-        result.seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
+        result.seconds = (clock.now - started).seconds
         return result
     }
 
