@@ -81,3 +81,14 @@ void wk_softmax(int isa, float *x, long n) {
     for (long i = 0; i < n; i++) { x[i] = expf(x[i] - maximum); sum += x[i]; }
     for (long i = 0; i < n; i++) x[i] *= 1.0f / sum;
 }
+
+long wk_first_nonfinite(const float *x, long n) {
+    /* A sum of x·0 stays 0 unless some x is NaN or ±Inf (then NaN): one pass with no branch per
+       element, then a search only when something is wrong. */
+    float acc = 0;
+    for (long i = 0; i < n; i++) acc += x[i] * 0.0f;
+    if (acc == 0) return -1;
+    for (long i = 0; i < n; i++)
+        if (!(x[i] - x[i] == 0)) return i;
+    return -1;
+}

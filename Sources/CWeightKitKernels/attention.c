@@ -5,16 +5,24 @@
  * per position. Here the scores take four positions per pass, their four sums folded together
  * (vphaddd's float twin), and the weighted sum of values keeps 64 output columns in registers
  * over every position. */
+#include <math.h>
 #include "wk_kernels.h"
 #include "wk_private.h"
 
+/* Gemma 2's soft-capping of scores: cap · tanh(s / cap); softcap 0 leaves them as they are. */
+static void cap_scores(float *scores, long length, float softcap) {
+    if (softcap > 0)
+        for (long p = 0; p < length; p++) scores[p] = softcap * tanhf(scores[p] / softcap);
+}
+
 static void attend_portable(int isa, const float *q, const float *keys, const float *values, long stride, long hd, long length,
-                            float scale, float *scores, float *out) {
+                            float scale, float softcap, float *scores, float *out) {
     for (long p = 0; p < length; p++) {
         float s = 0;
         for (long c = 0; c < hd; c++) s += q[c] * keys[p * stride + c];
         scores[p] = s * scale;
     }
+    cap_scores(scores, length, softcap);
     wk_softmax(isa, scores, length);
     for (long c = 0; c < hd; c++) out[c] = 0;
     for (long p = 0; p < length; p++)
@@ -82,14 +90,15 @@ WK_AVX2 static void mix_avx2(const float *weights, const float *values, long str
 #endif
 
 void wk_attend(int isa, const float *q, const float *keys, const float *values, long stride, long hd, long length, float scale,
-               float *scores, float *out) {
+               float softcap, float *scores, float *out) {
 #if WK_X86
     if (isa >= WK_ISA_AVX2) {
         scores_avx2(q, keys, stride, hd, length, scale, scores);
+        cap_scores(scores, length, softcap);
         wk_softmax(isa, scores, length);
         mix_avx2(scores, values, stride, hd, length, out);
         return;
     }
 #endif
-    attend_portable(isa, q, keys, values, stride, hd, length, scale, scores, out);
+    attend_portable(isa, q, keys, values, stride, hd, length, scale, softcap, scores, out);
 }

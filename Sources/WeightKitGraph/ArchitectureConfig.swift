@@ -1,47 +1,121 @@
 import WeightKitCore
 
-/// The hyperparameters of a transformer, independent of file format and naming.
+/// What a transformer computes, as data: the one description of a model that the binder and the
+/// forward pass read, independent of file format and naming.
 ///
-/// Built from a Hugging Face `config.json` (`init(huggingFace:)`, old and new spellings) or from
-/// GGUF metadata converted to the same keys. Field names follow Swift, CodingKeys-style mapping to
-/// the HF names lives in the initializer.
+/// Every difference between the families WeightKit runs is a field here — norm kind and
+/// placement, QK-norm, activation and gating, biases, residual and embedding multipliers,
+/// attention scale and soft-capping, per-layer attention kind and the RoPE of each kind, mixture
+/// of experts — so the forward pass has no family branches. Built from a Hugging Face
+/// `config.json` (`init(huggingFace:)`, transformers 4 and 5 spellings, refusing every value that
+/// would change the result and is not implemented) or from GGUF metadata converted to the same keys.
 public struct ArchitectureConfig: Sendable, Hashable {
-    /// The model families the runtime executes.
-    public enum Family: String, Sendable, Hashable {
-        /// Llama 2/3, Mistral, SmolLM2, TinyLlama: RMSNorm, RoPE, SwiGLU, no biases.
+    /// The model families WeightKit reads configs of (the `model_type` of config.json).
+    public enum Family: String, Sendable, Hashable, CaseIterable {
+        /// Llama 2/3, SmolLM2, TinyLlama: RMSNorm, RoPE, SwiGLU, no biases.
         case llama
-        /// Qwen2: like llama with Q/K/V biases.
+        /// Mistral: llama with a sliding window on every layer.
+        case mistral
+        /// Qwen2: llama with Q/K/V biases.
         case qwen2
+        /// Qwen3: llama with per-head RMSNorm of queries and keys.
+        case qwen3
+        /// Qwen3-MoE: Qwen3 with a routed mixture of SwiGLU experts.
+        case qwen3MoE = "qwen3_moe"
+        /// Mixtral: Mistral with a routed mixture of SwiGLU experts.
+        case mixtral
+        /// Gemma: (1 + w) RMSNorm, √hidden embedding scale, GELU-gated MLP, tied embeddings.
+        case gemma
+        /// Gemma 2: Gemma with post-sublayer norms, soft-capping and alternating sliding layers.
+        case gemma2
+        /// Gemma 3 (text): Gemma 2 with QK-norm and a RoPE base per attention kind.
+        case gemma3 = "gemma3_text"
+        /// Phi-3: fused QKV and gate/up projections, longrope.
+        case phi3
+        /// OLMo-2: norms after each sublayer only, RMSNorm of whole Q and K.
+        case olmo2
+        /// StableLM: LayerNorm, partial rotary, optional Q/K/V biases and parallel residual.
+        case stablelm
+        /// GPT-NeoX / Pythia: LayerNorm, parallel residual, fused per-head QKV, partial rotary.
+        case gptNeoX = "gpt_neox"
+        /// Granite: llama with embedding, residual, attention and logit multipliers.
+        case granite
         /// GPT-2: LayerNorm, learned positions, GELU, fused QKV stored [in, out].
         case gpt2
     }
 
-    /// Normalisation before attention and MLP.
-    public enum NormKind: String, Sendable, Hashable { case rms, layer }
+    /// Normalisation kind.
+    public enum NormKind: String, Sendable, Hashable {
+        /// x / rms(x) · w.
+        case rms
+        /// (x − mean) / std · w (+ b when `normBias`).
+        case layer
+    }
 
     /// The MLP's nonlinearity.
     public enum Activation: String, Sendable, Hashable {
-        /// SwiGLU: silu(gate) * up.
+        /// SiLU (x·sigmoid(x)).
         case silu
-        /// GELU, tanh approximation (GPT-2's `gelu_new`).
+        /// GELU, tanh approximation (`gelu_new`, `gelu_pytorch_tanh`).
         case geluTanh = "gelu_tanh"
         /// GELU, exact erf form.
         case gelu
     }
 
-    /// How RoPE pairs the dimensions of a head.
+    /// How RoPE pairs the rotated dimensions of a head.
     public enum RoPELayout: String, Sendable, Hashable {
-        /// Hugging Face `rotate_half`: dimension i pairs with i + headDim/2.
+        /// Hugging Face `rotate_half`: dimension i pairs with i + rotaryDim/2.
         case halfSplit = "half-split"
         /// GGUF / llama.cpp (Q and K rows permuted at conversion): dimension 2i pairs with 2i+1.
         case interleaved
     }
 
-    /// The model family, which decides the block's layout.
+    /// What a layer's attention sees.
+    public enum AttentionKind: String, Sendable, Hashable {
+        /// Every earlier position.
+        case full = "full_attention"
+        /// The last `slidingWindow` positions (the current one included).
+        case sliding = "sliding_attention"
+    }
+
+    /// Normalisation of queries and keys before RoPE.
+    public enum QKNorm: String, Sendable, Hashable {
+        /// None.
+        case none
+        /// RMSNorm of each head (weights [headDim]): Qwen3, Gemma 3.
+        case perHead
+        /// RMSNorm of the whole projection (weights [heads·headDim], [kvHeads·headDim]): OLMo-2.
+        case whole
+    }
+
+    /// A routed mixture of gated experts in place of the MLP.
+    public struct MixtureOfExperts: Sendable, Hashable {
+        /// Experts per layer.
+        public var experts: Int
+        /// Experts each token is routed to.
+        public var topK: Int
+        /// Whether the top-k router probabilities are renormalised to sum to 1.
+        public var normalizeTopK: Bool
+        /// Width of one expert's hidden layer.
+        public var intermediateSize: Int
+        /// Per layer, true where the layer has experts (false: a dense MLP of the config's width).
+        public var sparseLayers: [Bool]
+
+        /// Creates a description.
+        public init(experts: Int, topK: Int, normalizeTopK: Bool, intermediateSize: Int, sparseLayers: [Bool]) {
+            self.experts = experts
+            self.topK = topK
+            self.normalizeTopK = normalizeTopK
+            self.intermediateSize = intermediateSize
+            self.sparseLayers = sparseLayers
+        }
+    }
+
+    /// The family the config names (decides tensor names, not computation).
     public var family: Family
     /// Width of the residual stream.
     public var hiddenSize: Int
-    /// Width of the MLP's hidden layer.
+    /// Width of the (dense) MLP's hidden layer.
     public var intermediateSize: Int
     /// Number of transformer blocks.
     public var layers: Int
@@ -53,22 +127,68 @@ public struct ArchitectureConfig: Sendable, Hashable {
     public var headDim: Int
     /// Vocabulary size (rows of the embedding).
     public var vocabSize: Int
-    /// Longest sequence the model supports.
+    /// Longest sequence the model runs.
     public var contextLength: Int
-    /// Norm kind (RMSNorm or LayerNorm).
+
+    /// Norm kind.
     public var norm: NormKind
     /// The epsilon added inside the norm's square root.
     public var normEpsilon: Float
+    /// Added to every stored norm weight before use (Gemma's (1 + w) in Hugging Face files; 0
+    /// for GGUF, whose converter already added it).
+    public var normWeightOffset: Float = 0
+    /// LayerNorms carry a bias.
+    public var normBias: Bool = false
+    /// A norm before attention and before the MLP (`input_layernorm`, `post_attention_layernorm`
+    /// in llama's names).
+    public var preNorm: Bool = true
+    /// A norm of each sublayer's output before it joins the residual (Gemma 2/3, OLMo-2).
+    public var postNorm: Bool = false
+    /// Normalisation of queries and keys.
+    public var qkNorm: QKNorm = .none
+
     /// MLP activation.
     public var activation: Activation
-    /// RoPE base frequency (unused for gpt2).
-    public var ropeTheta: Float
-    /// RoPE pairing; set by the loader from the source (HF half-split, GGUF interleaved).
-    public var ropeLayout: RoPELayout
+    /// act(gate)·up (true) or act(up) (false).
+    public var gatedMLP: Bool = true
+    /// Attention and MLP both read the block's input and both add to it (GPT-NeoX).
+    public var parallelResidual: Bool = false
+    /// Q/K/V projections have biases.
+    public var attentionBias: Bool = false
+    /// The attention output projection has a bias.
+    public var attentionOutputBias: Bool = false
+    /// The MLP projections have biases.
+    public var mlpBias: Bool = false
+    /// The token embedding is multiplied by this (Gemma: √hidden; Granite: embedding_multiplier).
+    public var embeddingScale: Float = 1
+    /// Each sublayer's output is multiplied by this before joining the residual (Granite).
+    public var residualScale: Float = 1
+    /// Attention scores are q·k times this; nil means 1/√headDim.
+    public var attentionScale: Float?
+    /// Logits are multiplied by this (Granite: 1 / logits_scaling).
+    public var logitScale: Float = 1
+    /// Attention scores become cap·tanh(s/cap) (Gemma 2).
+    public var attentionSoftCap: Float?
+    /// Logits become cap·tanh(l/cap) (Gemma 2).
+    public var finalLogitSoftCap: Float?
+
+    /// RoPE of full-attention layers (nil: no RoPE — learned positions).
+    public var rope: RoPEConfig?
+    /// RoPE of sliding layers when it differs (Gemma 3's local base); nil: `rope`.
+    public var slidingRope: RoPEConfig?
+    /// RoPE pairing; set by the loader from the source (HF half-split, GGUF llama interleaved).
+    public var ropeLayout: RoPELayout = .halfSplit
+    /// Learned absolute positions (GPT-2).
+    public var learnedPositions: Bool = false
+    /// Attention kind of each layer.
+    public var layerAttention: [AttentionKind]
+    /// Positions a sliding layer sees (the current one included).
+    public var slidingWindow: Int?
+    /// The mixture of experts, if the model has one.
+    public var moe: MixtureOfExperts?
+
     /// Output projection shares the token embedding.
     public var tiedEmbeddings: Bool
-    /// Q/K/V projections have biases (qwen2; llama with attention_bias).
-    public var attentionBias: Bool
     /// Beginning-of-sequence token id from the config, if given.
     public var bosTokenID: Int?
     /// End-of-sequence token ids from the config (possibly several), empty if none.
@@ -78,88 +198,24 @@ public struct ArchitectureConfig: Sendable, Hashable {
     public var kvDim: Int { kvHeads * headDim }
     /// Width of the Q projection.
     public var qDim: Int { heads * headDim }
-}
 
-extension ArchitectureConfig {
-    /// Reads a Hugging Face `config.json`.
-    public init(huggingFace json: JSONObject, path: String? = nil) throws(GraphError) {
-        func fail(_ message: String) -> GraphError { GraphError(.invalidConfig, message, path: path) }
-        func int(_ keys: String..., default value: Int? = nil) throws(GraphError) -> Int {
-            for key in keys {
-                if let v = json[key], case .null = v { continue }
-                if let v = json[key] {
-                    guard let n = v.int, n >= 0 else { throw fail("\"\(key)\" must be a non-negative integer, found \(JSONWriter.serialize(v))") }
-                    return n
-                }
-            }
-            if let value { return value }
-            throw fail("config.json has no \"\(keys[0])\"")
-        }
-        func float(_ keys: [String], default value: Float) throws(GraphError) -> Float {
-            for key in keys {
-                let parts = key.split(separator: ".").map(String.init)
-                var node: JSONValue? = .object(json)
-                for p in parts { node = node?.object?[p] }
-                if let node, case .null = node { continue }
-                if let node {
-                    guard let n = node.number else { throw fail("\"\(key)\" must be a number") }
-                    return Float(n)
-                }
-            }
-            return value
-        }
-        let modelType = json["model_type"]?.string ?? ""
-        switch modelType {
-        case "llama", "mistral", "smollm", "smollm2": family = .llama
-        case "qwen2": family = .qwen2
-        case "gpt2": family = .gpt2
-        default:
-            throw GraphError(.unknownArchitecture, "model_type \"\(modelType)\" is not one WeightKit runs (llama, mistral, qwen2, gpt2)", path: path)
-        }
-        if let scaling = json["rope_scaling"], scaling != .null {
-            throw fail("rope_scaling \(JSONWriter.serialize(scaling)) is not supported yet")
-        }
-        if family == .gpt2 {
-            hiddenSize = try int("n_embd", "hidden_size")
-            layers = try int("n_layer", "num_hidden_layers")
-            heads = try int("n_head", "num_attention_heads")
-            kvHeads = heads
-            intermediateSize = try int("n_inner", default: 4 * hiddenSize)
-            contextLength = try int("n_positions", "max_position_embeddings")
-            norm = .layer
-            normEpsilon = try float(["layer_norm_epsilon"], default: 1e-5)
-            let act = json["activation_function"]?.string ?? "gelu_new"
-            activation = act == "gelu" ? .gelu : .geluTanh
-            ropeTheta = 0
-            tiedEmbeddings = true
-            attentionBias = true
-        } else {
-            hiddenSize = try int("hidden_size")
-            layers = try int("num_hidden_layers")
-            heads = try int("num_attention_heads")
-            kvHeads = try int("num_key_value_heads", default: heads)
-            intermediateSize = try int("intermediate_size")
-            contextLength = try int("max_position_embeddings", default: 2048)
-            norm = .rms
-            normEpsilon = try float(["rms_norm_eps"], default: 1e-6)
-            let act = json["hidden_act"]?.string ?? "silu"
-            guard act == "silu" else { throw fail("hidden_act \"\(act)\" is not supported for \(family.rawValue) (expected silu)") }
-            activation = .silu
-            ropeTheta = try float(["rope_theta", "rope_parameters.rope_theta"], default: 10000)
-            tiedEmbeddings = json["tie_word_embeddings"]?.bool ?? false
-            attentionBias = family == .qwen2 || (json["attention_bias"]?.bool ?? false)
-        }
-        vocabSize = try int("vocab_size")
-        guard heads > 0, hiddenSize > 0, layers > 0 else { throw fail("hidden size, layers and heads must be positive") }
-        headDim = family == .gpt2 ? hiddenSize / heads : try int("head_dim", default: hiddenSize / heads)
-        guard kvHeads > 0, heads % kvHeads == 0 else { throw fail("\(heads) heads is not a multiple of \(kvHeads) KV heads") }
-        guard headDim % 2 == 0 || family == .gpt2 else { throw fail("head dimension \(headDim) must be even for RoPE") }
-        ropeLayout = .halfSplit
-        bosTokenID = json["bos_token_id"]?.int
-        if let list = json["eos_token_id"]?.array {
-            eosTokenIDs = list.compactMap(\.int)
-        } else {
-            eosTokenIDs = json["eos_token_id"]?.int.map { [$0] } ?? []
-        }
+    /// The attention kind of `layer`.
+    public func attentionKind(layer: Int) -> AttentionKind { layerAttention[layer] }
+
+    /// The RoPE of `layer` (nil: none).
+    public func rope(layer: Int) -> RoPEConfig? {
+        attentionKind(layer: layer) == .sliding ? (slidingRope ?? rope) : rope
+    }
+
+    /// True when `layer`'s MLP is a mixture of experts.
+    public func isMoE(layer: Int) -> Bool { moe?.sparseLayers[layer] ?? false }
+
+    /// The factor attention scores are multiplied by.
+    public var effectiveAttentionScale: Float { attentionScale ?? 1 / Float(headDim).squareRoot() }
+
+    /// The first layer window `layer` attends from at position `position`.
+    public func attentionStart(layer: Int, position: Int) -> Int {
+        guard attentionKind(layer: layer) == .sliding, let window = slidingWindow else { return 0 }
+        return max(0, position - window + 1)
     }
 }

@@ -40,6 +40,21 @@ final class Binder {
         return try Self.toFloat32(Weight(info: info, storage: try source.storage(of: info)))
     }
 
+    /// A norm weight as f32 with `offset` added to every element (Gemma's (1 + w)), in memory we own.
+    public func norm(_ name: String, _ shape: [Int], offset: Float) throws -> Weight {
+        let w = try vector(name, shape)
+        guard offset != 0 else { return w }
+        let n = w.info.elementCount
+        let buffer = AlignedBuffer(count: n * 4)
+        unsafe w.storage.withUnsafeBytes { src in
+            unsafe buffer.withUnsafeMutableBytes { dst in
+                let s = unsafe src.baseAddress!.assumingMemoryBound(to: Float.self), d = unsafe dst.baseAddress!.assumingMemoryBound(to: Float.self)
+                for i in 0..<n { unsafe d[i] = s[i] + offset }
+            }
+        }
+        return Weight(info: w.info, storage: TensorStorage(buffer: buffer))
+    }
+
     /// `vector(name, shape)` when the tensor exists, else nil.
     public func optionalVector(_ name: String, _ shape: [Int]) throws -> Weight? {
         has(name) ? try vector(name, shape) : nil

@@ -18,11 +18,15 @@ final class RunState {
     let v: UnsafeMutablePointer<Float>          // [batch, kvHeads*headDim]
     let attention: UnsafeMutablePointer<Float>  // [batch, heads*headDim] attention output before the O projection
     let scores: UnsafeMutablePointer<Float>     // [batch, heads, capacity] attention weights
-    let hb: UnsafeMutablePointer<Float>         // [batch, intermediate] gate / fc activations
-    let hb2: UnsafeMutablePointer<Float>        // [batch, intermediate] up activations
+    let hb: UnsafeMutablePointer<Float>         // [batch, width] gate / fc activations (width: the widest MLP)
+    let hb2: UnsafeMutablePointer<Float>        // [batch, width] up activations
     let keyCache: UnsafeMutablePointer<Float>   // [layers, capacity, kvHeads*headDim]
     let valueCache: UnsafeMutablePointer<Float> // [layers, capacity, kvHeads*headDim]
-    let ropeTable: UnsafeMutablePointer<Float>  // [capacity, headDim/2, 2] cos, sin
+    let ropeRows: UnsafeMutablePointer<Float>   // [2 kinds, batch, headDim] cos, sin pairs of each token's position
+    let attentionDelta: UnsafeMutablePointer<Float> // [batch, hidden] attention output kept for a parallel residual
+    let router: UnsafeMutablePointer<Float>     // [batch, experts] router logits, then probabilities
+    let gathered: UnsafeMutablePointer<Float>   // [batch, hidden] the normed rows routed to one expert
+    let expertOut: UnsafeMutablePointer<Float>  // [batch, hidden] one expert's output for its rows
     var logits: [Float]                         // [vocab] last position's logits
     private var allocations: [UnsafeMutablePointer<Float>] = []
 
@@ -47,13 +51,16 @@ final class RunState {
         unsafe v = buffer(batch * c.kvDim)
         unsafe attention = buffer(batch * c.qDim)
         unsafe scores = buffer(batch * c.heads * capacity, zeroed: false)
-        unsafe hb = buffer(batch * c.intermediateSize)
-        unsafe hb2 = buffer(batch * c.intermediateSize)
+        let width = max(c.intermediateSize, c.moe?.intermediateSize ?? 0)
+        unsafe hb = buffer(batch * width)
+        unsafe hb2 = buffer(batch * width)
         unsafe keyCache = buffer(c.layers * capacity * c.kvDim, zeroed: false)
         unsafe valueCache = buffer(c.layers * capacity * c.kvDim, zeroed: false)
-        let table = c.family == .gpt2 ? [] : Ops.ropeTable(positions: capacity, headDim: c.headDim, theta: c.ropeTheta)
-        unsafe ropeTable = buffer(table.count)
-        unsafe ropeTable.update(from: table, count: table.count)
+        unsafe ropeRows = buffer(2 * batch * c.headDim)
+        unsafe attentionDelta = buffer(c.parallelResidual ? batch * c.hiddenSize : 0)
+        unsafe router = buffer(batch * (c.moe?.experts ?? 0))
+        unsafe gathered = buffer(c.moe == nil ? 0 : batch * c.hiddenSize)
+        unsafe expertOut = buffer(c.moe == nil ? 0 : batch * c.hiddenSize)
         logits = [Float](repeating: 0, count: c.vocabSize)
         unsafe allocations = owned
     }

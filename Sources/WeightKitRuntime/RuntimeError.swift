@@ -11,6 +11,8 @@ public struct RuntimeError: Error, Sendable, CustomStringConvertible {
         case invalidRequest
         /// The graph's weights do not fit what its config asks for (a LayerNorm without bias).
         case invalidModel
+        /// A layer's output or the logits became NaN or ±Inf; the message names layer and position.
+        case nonFinite
     }
 
     /// What went wrong.

@@ -1,24 +1,42 @@
 import WeightKitCore
 import WeightKitGraph
 
+/// The RoPE angles of one forward call: inverse frequencies as float32 (as transformers keeps
+/// them) and the factor cos and sin are scaled by. Dynamic and longrope scaling depend on the
+/// call's last position, so these are computed per call.
+struct RoPEAngles {
+    var inverse: [Float]
+    var factor: Float
+
+    init(_ rope: RoPEConfig, sequenceLength: Int) {
+        let f = rope.frequencies(sequenceLength: sequenceLength)
+        inverse = f.inverse.map { Float($0) }
+        factor = Float(f.attentionFactor)
+    }
+}
+
 extension Transformer {
     /// The forward pass for `tokens` at positions `position ..< position + n` — one function,
-    /// top to bottom, like llama2.c's `forward`. Shapes: n tokens, d = hidden, kv = kvHeads·headDim.
-    func forwardChunk(_ tokens: [Int], last: Bool) {
+    /// top to bottom, like llama2.c's `forward`, reading the config's description and never its
+    /// family. `angles` are the RoPE angles of full and sliding layers for this call. Shapes:
+    /// n tokens, d = hidden, kv = kvHeads·headDim.
+    ///
+    /// - Throws: `RuntimeError.nonFinite` naming the layer and position when a layer's output
+    ///   (or the logits) holds NaN or ±Inf.
+    func forwardChunk(_ tokens: [Int], last: Bool, angles: (full: RoPEAngles?, sliding: RoPEAngles?)) throws {
         let c = graph.config, s = state, n = tokens.count, p0 = position
-        let d = c.hiddenSize, qDim = c.qDim, kvDim = c.kvDim, hd = c.headDim, f = c.intermediateSize
+        let d = c.hiddenSize, qDim = c.qDim, kvDim = c.kvDim, hd = c.headDim
         let group = c.heads / c.kvHeads, kernels = self.kernels
-        let scale = 1 / Float(hd).squareRoot()
         // SAFETY: RunState owns these buffers for the Transformer's lifetime; sizes are in RunState.
         let x = unsafe s.x, xb = unsafe s.xb, xb2 = unsafe s.xb2
         let q = unsafe s.q, k = unsafe s.k, v = unsafe s.v
         let att = unsafe s.attention, scores = unsafe s.scores
-        let hb = unsafe s.hb, hb2 = unsafe s.hb2
-        let keyCache = unsafe s.keyCache, valueCache = unsafe s.valueCache, rope = unsafe s.ropeTable
+        let keyCache = unsafe s.keyCache, valueCache = unsafe s.valueCache
 
-        // 1. Embedding: token rows (and learned positions for gpt2) into the residual stream.
+        // 1. Embedding: token rows (and learned positions) into the residual stream, scaled.
         for (t, token) in tokens.enumerated() {
             unsafe Self.row(graph.tokenEmbedding, token, into: x + t * d, kernels: kernels)
+            if c.embeddingScale != 1 { unsafe Ops.scale(x + t * d, count: d, by: c.embeddingScale) }
             if let positions = graph.positionEmbedding {
                 unsafe Self.row(positions, p0 + t, into: xb, kernels: kernels)
                 unsafe Ops.add(xb, into: x + t * d, count: d)
@@ -26,76 +44,191 @@ extension Transformer {
         }
         if let observer { unsafe observer.embedded(tokens: tokens, position: p0, residual: Self.copy(x, n * d)) }  // [observer]
 
+        // The cos/sin of each token's position, per attention kind (row kind·batch + t).
+        for (kind, a) in [angles.full, angles.sliding].enumerated() {
+            guard let a else { continue }
+            for t in 0..<n { unsafe Ops.ropeRow(inverse: a.inverse, attentionFactor: a.factor, position: p0 + t, into: s.ropeRows + (kind * s.batch + t) * hd) }
+        }
+
         for (l, block) in graph.blocks.enumerated() {
-            // 2. Attention: norm → Q, K, V → RoPE → cache → softmax(QKᵀ/√d)·V → O → residual.
+            // 2. Attention: norm → Q, K, V → QK-norm → RoPE → cache → softmax(scale·QKᵀ)·V → O.
             unsafe normalize(x, block.attentionNorm, block.attentionNormBias, into: xb, n: n)
             unsafe project([(block.query, block.queryBias, q), (block.key, block.keyBias, k), (block.value, block.valueBias, v)], xb, n: n)
+            if let qn = block.queryNorm, let kn = block.keyNorm {
+                let perHead = c.qkNorm == .perHead
+                unsafe rmsNormRows(q, qn, rows: perHead ? n * c.heads : n, width: perHead ? hd : qDim)
+                unsafe rmsNormRows(k, kn, rows: perHead ? n * c.kvHeads : n, width: perHead ? hd : kvDim)
+            }
             let layerCache = l * s.capacity * kvDim
             let kc = unsafe SendablePointer(UnsafeRawPointer(keyCache + layerCache))
             let vc = unsafe SendablePointer(UnsafeRawPointer(valueCache + layerCache))
             let qs = unsafe SendablePointer(UnsafeRawPointer(q)), outs = unsafe SendablePointer(UnsafeRawPointer(att))
             let ks = unsafe SendablePointer(UnsafeRawPointer(k)), vs = unsafe SendablePointer(UnsafeRawPointer(v))
-            let table = unsafe SendablePointer(UnsafeRawPointer(rope))
+            let sliding = c.attentionKind(layer: l) == .sliding
+            let rope = c.rope(layer: l).map { ($0.rotaryDim, c.ropeLayout == .halfSplit) }
+            let rows = unsafe SendablePointer(UnsafeRawPointer(s.ropeRows + (sliding && angles.sliding != nil ? s.batch * hd : 0)))
             perToken(n) { range in
                 for t in range {
-                    if c.family != .gpt2 {
-                        let halfSplit = c.ropeLayout == .halfSplit
-                        unsafe Ops.rope(qs.mutableFloats + t * qDim, heads: c.heads, headDim: hd, position: p0 + t, halfSplit: halfSplit, table: table.floats)
-                        unsafe Ops.rope(ks.mutableFloats + t * kvDim, heads: c.kvHeads, headDim: hd, position: p0 + t, halfSplit: halfSplit, table: table.floats)
+                    if let (rotary, halfSplit) = rope {
+                        unsafe Ops.rope(qs.mutableFloats + t * qDim, heads: c.heads, headDim: hd, rotaryDim: rotary, halfSplit: halfSplit, row: rows.floats + t * hd)
+                        unsafe Ops.rope(ks.mutableFloats + t * kvDim, heads: c.kvHeads, headDim: hd, rotaryDim: rotary, halfSplit: halfSplit, row: rows.floats + t * hd)
                     }
                     unsafe (kc.mutableFloats + (p0 + t) * kvDim).update(from: ks.floats + t * kvDim, count: kvDim)
                     unsafe (vc.mutableFloats + (p0 + t) * kvDim).update(from: vs.floats + t * kvDim, count: kvDim)
                 }
             }
             let ss = unsafe SendablePointer(UnsafeRawPointer(scores))
-            let capacity = s.capacity
+            let capacity = s.capacity, scale = c.effectiveAttentionScale, softCap = c.attentionSoftCap ?? 0
             // Parallel over (token, head) pairs: each writes its own score row and output slice.
             parallel.forEachRange(n * c.heads, minimumPerThread: 2) { range in
                 for job in range {
                     let t = job / c.heads, h = job % c.heads, kvh = h / group
-                    let length = p0 + t + 1  // causal: positions 0 ... p0+t
+                    let start = c.attentionStart(layer: l, position: p0 + t), end = p0 + t + 1  // causal, windowed
                     unsafe Ops.attend(
-                        qs.floats + t * qDim + h * hd, keys: kc.floats + kvh * hd, values: vc.floats + kvh * hd,
-                        stride: kvDim, headDim: hd, length: length, scale: scale,
+                        qs.floats + t * qDim + h * hd, keys: kc.floats + start * kvDim + kvh * hd, values: vc.floats + start * kvDim + kvh * hd,
+                        stride: kvDim, headDim: hd, length: end - start, scale: scale, softCap: softCap,
                         scores: ss.mutableFloats + job * capacity, into: outs.mutableFloats + t * qDim + h * hd, kernels: kernels)
                 }
             }
-            if let observer {  // [observer] the softmax rows left in `scores`
+            if let observer {  // [observer] the softmax rows left in `scores`, zeros before a window
                 for job in 0..<(n * c.heads) {
-                    let row = unsafe Self.copy(scores + job * capacity, p0 + job / c.heads + 1)
-                    observer.attention(layer: l, head: job % c.heads, position: p0 + job / c.heads, weights: row)
+                    let p = p0 + job / c.heads, start = c.attentionStart(layer: l, position: p)
+                    let row = unsafe [Float](repeating: 0, count: start) + Self.copy(scores + job * capacity, p + 1 - start)
+                    observer.attention(layer: l, head: job % c.heads, position: p, weights: row)
                 }
             }
             unsafe project(block.output, block.outputBias, att, xb2, n: n)
-            unsafe addPerToken(xb2, into: x, n: n)
-            if let observer { unsafe observer.attentionAdded(layer: l, position: p0, delta: Self.copy(xb2, n * d)) }  // [observer]
-
-            // 3. MLP: norm → gate/up (SwiGLU) or fc (GELU) → down → residual.
-            unsafe normalize(x, block.mlpNorm, block.mlpNormBias, into: xb, n: n)
-            if let gate = block.gate {
-                unsafe project([(block.up, block.upBias, hb2), (gate, nil, hb)], xb, n: n)
-                let gates = unsafe SendablePointer(UnsafeRawPointer(hb)), ups = unsafe SendablePointer(UnsafeRawPointer(hb2))
-                perToken(n) { r in
-                    unsafe Ops.swiglu(gates.mutableFloats + r.lowerBound * f, ups.floats + r.lowerBound * f, count: r.count * f, kernels: kernels)
-                }
+            let attentionOut = unsafe finishSublayer(xb2, postNorm: block.postAttentionNorm, scratch: xb, n: n)
+            if c.parallelResidual {
+                unsafe s.attentionDelta.update(from: attentionOut, count: n * d)
             } else {
-                unsafe project(block.up, block.upBias, xb, hb2, n: n)
-                unsafe hb.update(from: hb2, count: n * f)
-                unsafe Ops.gelu(hb, count: n * f, tanhApproximation: c.activation == .geluTanh)
+                unsafe addPerToken(attentionOut, into: x, n: n)
             }
-            if let observer { unsafe observer.mlpActivations(layer: l, position: p0, hidden: Self.copy(hb, n * f)) }  // [observer]
-            unsafe project(block.down, block.downBias, hb, xb2, n: n)
-            unsafe addPerToken(xb2, into: x, n: n)
-            if let observer { unsafe observer.mlpAdded(layer: l, position: p0, delta: Self.copy(xb2, n * d), residual: Self.copy(x, n * d)) }  // [observer]
+            if let observer { unsafe observer.attentionAdded(layer: l, position: p0, delta: Self.copy(attentionOut, n * d)) }  // [observer]
+
+            // 3. MLP (or the routed experts): norm → gate/up → act → down → residual.
+            unsafe normalize(x, block.mlpNorm, block.mlpNormBias, into: xb, n: n)
+            if let experts = block.experts, let moe = c.moe {
+                unsafe mixture(experts, moe, xb, into: xb2, n: n)
+            } else if let mlp = block.mlp {
+                unsafe feedForward(mlp, xb, into: xb2, n: n)
+                if let observer { unsafe observer.mlpActivations(layer: l, position: p0, hidden: Self.copy(s.hb, n * mlp.width)) }  // [observer]
+            }
+            let mlpOut = unsafe finishSublayer(xb2, postNorm: block.postMLPNorm, scratch: xb, n: n)
+            unsafe addPerToken(mlpOut, into: x, n: n)
+            if c.parallelResidual { unsafe addPerToken(s.attentionDelta, into: x, n: n) }
+            if let observer { unsafe observer.mlpAdded(layer: l, position: p0, delta: Self.copy(mlpOut, n * d), residual: Self.copy(x, n * d)) }  // [observer]
+            if let bad = unsafe Ops.firstNonFinite(x, count: n * d) {
+                throw RuntimeError(.nonFinite, "layer \(l)'s output is not finite (NaN or ±Inf) at position \(p0 + bad / d), dimension \(bad % d)")
+            }
         }
 
         // 4. Unembedding: final norm of the last position → logits over the vocabulary.
         guard last else { return }
         let lastRow = unsafe x + (n - 1) * d
         unsafe normalize(lastRow, graph.finalNorm, graph.finalNormBias, into: xb, n: 1)
-        unsafe s.logits.withUnsafeMutableBufferPointer { logits in
+        try unsafe s.logits.withUnsafeMutableBufferPointer { logits in
             unsafe MatMul.matVec(graph.unembedding, xb, logits.baseAddress!, parallel: parallel, kernels: kernels)
+            unsafe finishLogits(logits.baseAddress!, count: logits.count)
+            if let bad = unsafe Ops.firstNonFinite(logits.baseAddress!, count: logits.count) {
+                throw RuntimeError(.nonFinite, "the logits are not finite (NaN or ±Inf) at position \(p0 + n - 1), token id \(bad)")
+            }
             if let observer { unsafe observer.unembedded(position: p0 + n - 1, normed: Self.copy(xb, d), logits: Array(logits)) }  // [observer]
+        }
+    }
+
+    /// Granite's logit scale and Gemma 2's final soft-cap, in place.
+    func finishLogits(_ logits: UnsafeMutablePointer<Float>, count: Int) {
+        let c = graph.config
+        if c.logitScale != 1 { unsafe Ops.scale(logits, count: count, by: c.logitScale) }
+        if let cap = c.finalLogitSoftCap { unsafe Ops.softCap(logits, count: count, cap: cap) }
+    }
+
+    /// A sublayer's output as it joins the residual: its post-norm (into `scratch`) if the block
+    /// has one, then the residual multiplier; returns where the result is.
+    func finishSublayer(_ out: UnsafeMutablePointer<Float>, postNorm: Weight?, scratch: UnsafeMutablePointer<Float>, n: Int) -> UnsafeMutablePointer<Float> {
+        var result = unsafe out
+        if let postNorm {
+            unsafe normalize(out, postNorm, nil, into: scratch, n: n)
+            unsafe result = scratch
+        }
+        let factor = graph.config.residualScale
+        if factor != 1 { unsafe Ops.scale(result, count: n * graph.config.hiddenSize, by: factor) }
+        return unsafe result
+    }
+
+    /// out = down(act(gate·x) · up·x) (+ biases) for n rows of x; the activations stay in `hb`.
+    func feedForward(_ mlp: MLPWeights, _ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, n: Int) {
+        let s = state, f = mlp.width, kernels = self.kernels, activation = graph.config.activation
+        let hb = unsafe s.hb, hb2 = unsafe s.hb2
+        if let gate = mlp.gate {
+            unsafe project([(mlp.up, mlp.upBias, hb2), (gate, mlp.gateBias, hb)], x, n: n)
+            let gates = unsafe SendablePointer(UnsafeRawPointer(hb)), ups = unsafe SendablePointer(UnsafeRawPointer(hb2))
+            perToken(n) { r in
+                let g = unsafe gates.mutableFloats + r.lowerBound * f, u = unsafe ups.floats + r.lowerBound * f
+                switch activation {
+                case .silu: unsafe Ops.swiglu(g, u, count: r.count * f, kernels: kernels)
+                case .gelu, .geluTanh: unsafe Ops.geluGate(g, u, count: r.count * f, tanhApproximation: activation == .geluTanh)
+                }
+            }
+        } else {
+            unsafe project(mlp.up, mlp.upBias, x, hb, n: n)
+            let hs = unsafe SendablePointer(UnsafeRawPointer(hb))
+            perToken(n) { r in
+                let h = unsafe hs.mutableFloats + r.lowerBound * f
+                switch activation {
+                case .silu: unsafe Ops.silu(h, count: r.count * f)
+                case .gelu, .geluTanh: unsafe Ops.gelu(h, count: r.count * f, tanhApproximation: activation == .geluTanh)
+                }
+            }
+        }
+        unsafe project(mlp.down, mlp.downBias, hb, out, n: n)
+    }
+
+    /// out = Σ over each row's top-k experts of weight · expert(x): router logits → softmax →
+    /// top-k (renormalised when the config says so); each expert runs once, on just the rows
+    /// routed to it (gathered), so a layer costs what its chosen experts cost.
+    func mixture(_ mixture: ExpertMixture, _ moe: ArchitectureConfig.MixtureOfExperts, _ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, n: Int) {
+        let s = state, d = graph.config.hiddenSize, e = moe.experts
+        let router = unsafe s.router, gathered = unsafe s.gathered, expertOut = unsafe s.expertOut
+        unsafe project(mixture.router, nil, x, router, n: n)
+        // Per row: the chosen experts and their weights.
+        var routes = [[(expert: Int, weight: Float)]](repeating: [], count: n)
+        for t in 0..<n {
+            let p = unsafe router + t * e
+            unsafe Ops.scalarSoftmax(p, count: e)
+            var chosen: [(expert: Int, weight: Float)] = []
+            for _ in 0..<moe.topK {
+                var best = -1
+                for i in 0..<e where !chosen.contains(where: { $0.expert == i }) {
+                    if unsafe best < 0 || p[i] > p[best] { best = i }
+                }
+                chosen.append((best, unsafe p[best]))
+            }
+            if moe.normalizeTopK {
+                let sum = chosen.reduce(0) { $0 + $1.weight }
+                chosen = chosen.map { ($0.expert, $0.weight / sum) }
+            }
+            routes[t] = chosen
+        }
+        unsafe out.update(repeating: 0, count: n * d)
+        for expert in 0..<e {
+            let rows = (0..<n).compactMap { t in routes[t].first { $0.expert == expert }.map { (t, $0.weight) } }
+            guard !rows.isEmpty else { continue }
+            for (i, (t, _)) in rows.enumerated() { unsafe (gathered + i * d).update(from: x + t * d, count: d) }
+            unsafe feedForward(mixture.experts[expert], gathered, into: expertOut, n: rows.count)
+            for (i, (t, weight)) in rows.enumerated() {
+                for j in 0..<d { unsafe out[t * d + j] += weight * expertOut[i * d + j] }
+            }
+        }
+    }
+
+    /// RMSNorm of `rows` consecutive rows of `width` floats in place, with weights [width] (QK-norm).
+    func rmsNormRows(_ x: UnsafeMutablePointer<Float>, _ weight: Weight, rows: Int, width: Int) {
+        let eps = graph.config.normEpsilon
+        unsafe weight.storage.withUnsafeBytes { w in
+            let wp = unsafe w.baseAddress!.assumingMemoryBound(to: Float.self)
+            for r in 0..<rows { unsafe Ops.rmsNorm(x + r * width, wp, x + r * width, count: width, epsilon: eps) }
         }
     }
 
@@ -114,19 +247,27 @@ extension Transformer {
     }
 
     /// out = norm(x) row by row, the kind the config names: RMSNorm, or LayerNorm with `bias`
-    /// (init's `normProblem` check guarantees a LayerNorm has one before `forward` runs).
-    func normalize(_ x: UnsafePointer<Float>, _ weight: Weight, _ bias: Weight?, into out: UnsafeMutablePointer<Float>, n: Int) {
+    /// (init's `structureProblem` check guarantees the bias is there when the config says so).
+    /// With no weight (a model without pre-norms) out is a copy of x.
+    func normalize(_ x: UnsafePointer<Float>, _ weight: Weight?, _ bias: Weight?, into out: UnsafeMutablePointer<Float>, n: Int) {
         let d = graph.config.hiddenSize, eps = graph.config.normEpsilon, kind = graph.config.norm
+        guard let weight else { return unsafe out.update(from: x, count: n * d) }
         let xs = unsafe SendablePointer(UnsafeRawPointer(x)), outs = unsafe SendablePointer(UnsafeRawPointer(out))
         perToken(n) { range in
             unsafe weight.storage.withUnsafeBytes { w in
                 let wp = unsafe w.baseAddress!.assumingMemoryBound(to: Float.self)
                 switch kind {
                 case .layer:
-                    guard let bias else { preconditionFailure("LayerNorm without bias: Transformer.normProblem refuses this graph") }
-                    unsafe bias.storage.withUnsafeBytes { b in
-                        let bp = unsafe b.baseAddress!.assumingMemoryBound(to: Float.self)
-                        for t in range { unsafe Ops.layerNorm(xs.floats + t * d, wp, bp, outs.mutableFloats + t * d, count: d, epsilon: eps) }
+                    if let bias {
+                        unsafe bias.storage.withUnsafeBytes { b in
+                            let bp = unsafe b.baseAddress!.assumingMemoryBound(to: Float.self)
+                            for t in range { unsafe Ops.layerNorm(xs.floats + t * d, wp, bp, outs.mutableFloats + t * d, count: d, epsilon: eps) }
+                        }
+                    } else {
+                        let zeros = [Float](repeating: 0, count: d)
+                        unsafe zeros.withUnsafeBufferPointer { z in
+                            for t in range { unsafe Ops.layerNorm(xs.floats + t * d, wp, z.baseAddress!, outs.mutableFloats + t * d, count: d, epsilon: eps) }
+                        }
                     }
                 case .rms:
                     for t in range { unsafe Ops.rmsNorm(xs.floats + t * d, wp, outs.mutableFloats + t * d, count: d, epsilon: eps) }

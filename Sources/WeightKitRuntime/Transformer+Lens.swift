@@ -20,6 +20,7 @@ extension Transformer {
         unsafe normed.withUnsafeBufferPointer { x in
             unsafe logits.withUnsafeMutableBufferPointer { y in
                 unsafe MatMul.matVec(graph.unembedding, x.baseAddress!, y.baseAddress!, parallel: parallel, kernels: kernels)
+                unsafe finishLogits(y.baseAddress!, count: y.count)
             }
         }
         return logits

@@ -32,7 +32,7 @@ public final class Transformer {
         self.options = options
         self.kernels = options.kernelConfig
         self.parallel = Parallel(threads: options.threads, pool: options.threadPool)
-        self.graphProblem = Self.normProblem(graph)
+        self.graphProblem = Self.structureProblem(graph)
         let capacity = max(1, min(graph.config.contextLength, maxSequence ?? graph.config.contextLength))
         // Chunks longer than the sequence would only be unused buffers.
         self.state = RunState(config: graph.config, capacity: capacity, batch: max(1, min(batch, capacity)))
@@ -43,18 +43,43 @@ public final class Transformer {
         self.init(graph: graph, maxSequence: maxSequence, options: RuntimeOptions(threads: threads), batch: batch)
     }
 
-    /// The first norm `graph`'s config kind cannot run: a LayerNorm without its bias, or an
-    /// RMSNorm given a bias it would ignore.
-    static func normProblem(_ graph: ModelGraph) -> RuntimeError? {
-        let layer = graph.config.norm == .layer
-        var norms = [("the final norm", graph.finalNormBias)]
-        for (l, b) in graph.blocks.enumerated() {
-            norms += [("layer \(l)'s attention norm", b.attentionNormBias), ("layer \(l)'s MLP norm", b.mlpNormBias)]
+    /// The first way `graph` does not match its description: a norm, QK-norm, MLP or expert
+    /// mixture that the config asks for and the block lacks (or the reverse), or a LayerNorm
+    /// bias the config has no place for. Bound graphs always match; this guards graphs built or
+    /// edited by hand.
+    static func structureProblem(_ graph: ModelGraph) -> RuntimeError? {
+        let c = graph.config
+        let layerBias = c.norm == .layer && c.normBias
+        func mismatch(_ what: String, has: Bool, wants: Bool) -> RuntimeError? {
+            guard has != wants else { return nil }
+            return wants
+                ? RuntimeError(.invalidModel, "the config asks for \(what) but the graph has none")
+                : RuntimeError(.invalidModel, "the graph has \(what), which the config has no place for")
         }
-        guard let (name, bias) = norms.first(where: { ($0.1 != nil) != layer }) else { return nil }
-        return bias == nil
-            ? RuntimeError(.invalidModel, "the config asks for LayerNorm but \(name) has no bias")
-            : RuntimeError(.invalidModel, "the config asks for RMSNorm but \(name) has a bias, which RMSNorm has no place for")
+        if let p = mismatch("a bias of the final norm", has: graph.finalNormBias != nil, wants: layerBias) { return p }
+        guard graph.blocks.count == c.layers, c.layerAttention.count == c.layers, c.moe.map({ $0.sparseLayers.count == c.layers }) ?? true else {
+            return RuntimeError(.invalidModel, "the config describes \(c.layers) layers (\(c.layerAttention.count) attention kinds) but the graph has \(graph.blocks.count)")
+        }
+        for (l, b) in graph.blocks.enumerated() {
+            let checks: [(String, Bool, Bool)] = [
+                ("layer \(l)'s attention norm", b.attentionNorm != nil, c.preNorm),
+                ("layer \(l)'s MLP norm", b.mlpNorm != nil, c.preNorm),
+                ("a bias of layer \(l)'s attention norm", b.attentionNormBias != nil, c.preNorm && layerBias),
+                ("a bias of layer \(l)'s MLP norm", b.mlpNormBias != nil, c.preNorm && layerBias),
+                ("layer \(l)'s post-attention norm", b.postAttentionNorm != nil, c.postNorm),
+                ("layer \(l)'s post-MLP norm", b.postMLPNorm != nil, c.postNorm),
+                ("layer \(l)'s query and key norms", b.queryNorm != nil && b.keyNorm != nil, c.qkNorm != .none),
+                ("layer \(l)'s experts", b.experts != nil, c.isMoE(layer: l)),
+                ("layer \(l)'s dense MLP", b.mlp != nil, !c.isMoE(layer: l)),
+            ]
+            for (what, has, wants) in checks {
+                if let p = mismatch(what, has: has, wants: wants) { return p }
+            }
+            if let experts = b.experts, experts.experts.count != c.moe?.experts {
+                return RuntimeError(.invalidModel, "layer \(l) has \(experts.experts.count) experts, the config \(c.moe?.experts ?? 0)")
+            }
+        }
+        return nil
     }
 
     /// The graph as decode reads it fastest: every projection and the unembedding copied, in the
@@ -83,17 +108,7 @@ public final class Transformer {
         // one buffer) with the pieces that fill it; big copies are split for the cores.
         func each(_ g: ModelGraph, _ body: (Weight) -> Weight) -> ModelGraph {
             var g = g
-            g.blocks = g.blocks.map { b in
-                var b = b
-                b.query = body(b.query)
-                b.key = body(b.key)
-                b.value = body(b.value)
-                b.output = body(b.output)
-                b.gate = b.gate.map(body)
-                b.up = body(b.up)
-                b.down = body(b.down)
-                return b
-            }
+            g.blocks = g.blocks.map { $0.mappingMatrices(body) }
             g.unembedding = body(g.unembedding)
             return g
         }
@@ -188,10 +203,13 @@ public final class Transformer {
         if let bad = tokens.first(where: { $0 < 0 || $0 >= vocab }) {
             throw RuntimeError(.invalidToken, "token id \(bad) is outside the vocabulary of \(vocab)")
         }
+        // Dynamic and longrope scaling pick their frequencies by the call's last position.
+        let c = graph.config, length = position + tokens.count
+        let angles = (full: c.rope.map { RoPEAngles($0, sequenceLength: length) }, sliding: c.slidingRope.map { RoPEAngles($0, sequenceLength: length) })
         var start = 0
         while start < tokens.count {
             let chunk = Array(tokens[start..<min(tokens.count, start + state.batch)])
-            forwardChunk(chunk, last: start + chunk.count == tokens.count)
+            try forwardChunk(chunk, last: start + chunk.count == tokens.count, angles: angles)
             position += chunk.count
             start += chunk.count
         }

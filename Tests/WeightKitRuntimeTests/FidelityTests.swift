@@ -82,7 +82,7 @@ struct FidelityTests {
         deeper.layers = 3
         let missing = #expect(throws: GraphError.self) { _ = try ModelGraph.bind(source, config: deeper) }
         #expect(missing?.kind == .missingTensor)
-        #expect(missing?.tensorName == "model.layers.2.input_layernorm.weight")
+        #expect(missing?.tensorName == "model.layers.2.self_attn.q_proj.weight")
         let extra = #expect(throws: GraphError.self) { _ = try ModelGraph.bind(WithExtraTensor(source), config: config) }
         #expect(extra?.kind == .unexpectedTensor)
         #expect(extra?.tensorName == "model.layers.0.surprise.weight")

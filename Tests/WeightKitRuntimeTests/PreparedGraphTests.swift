@@ -8,7 +8,7 @@ import WeightKitTestSupport
 @Suite("Prepared graph: weights copied for decode")
 struct PreparedGraphTests {
     static func projections(_ g: ModelGraph) -> [Weight] {
-        g.blocks.flatMap { b in [b.query, b.key, b.value, b.output, b.up, b.down] + (b.gate.map { [$0] } ?? []) } + [g.unembedding]
+        g.blocks.flatMap(\.matrices) + [g.unembedding]
     }
 
     @Test("every projection and the unembedding are copied byte for byte; the mapped originals still read the same", arguments: ["llama", "qwen2", "gpt2"])
@@ -58,12 +58,7 @@ struct PreparedGraphTests {
             let info = TensorInfo(name: w.info.name, dtype: scheme.dtype, shape: w.info.shape, byteCount: bytes.count)
             return Weight(info: info, storage: TensorStorage(buffer: AlignedBuffer(bytes)))
         }
-        graph.blocks = graph.blocks.map { b in
-            var b = b
-            (b.query, b.key, b.value, b.output) = (quantize(b.query), quantize(b.key), quantize(b.value), quantize(b.output))
-            (b.gate, b.up, b.down) = (b.gate.map(quantize), quantize(b.up), quantize(b.down))
-            return b
-        }
+        graph.blocks = graph.blocks.map { $0.mappingMatrices(quantize) }
         graph.unembedding = quantize(graph.unembedding)
         let prepared = Transformer.preparedGraph(graph)
         var random = SplitMix64(seed: 5)

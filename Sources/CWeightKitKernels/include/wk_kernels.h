@@ -32,9 +32,13 @@ void wk_softmax(int isa, float *x, long n);
 
 /* One head of attention (attention.c): scores[p] = scale · q·keys[p] for p < length, softmax
    over them (left in scores), out = Σ_p scores[p] · values[p]. Position p's key and value start
-   p·stride floats after keys and values; q, out and each key and value have hd floats. */
+   p·stride floats after keys and values; q, out and each key and value have hd floats.
+   softcap > 0 turns each scaled score s into softcap · tanh(s / softcap) first (Gemma 2). */
 void wk_attend(int isa, const float *q, const float *keys, const float *values, long stride, long hd, long length, float scale,
-               float *scores, float *out);
+               float softcap, float *scores, float *out);
+
+/* Index of the first NaN or ±Inf among x[0 ..< n], or -1 (activations.c). */
+long wk_first_nonfinite(const float *x, long n);
 
 /* Counts gathered by wk_scan_f32 (added to what `out` already holds). Limits are positive. */
 typedef struct {

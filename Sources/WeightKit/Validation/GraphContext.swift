@@ -39,7 +39,9 @@ struct GraphContext {
         case .gpt2:
             let prefix = source.tensor(named: "transformer.wte.weight") != nil ? "transformer." : ""
             return (prefix + "wte.weight", "lm_head.weight")
-        case .llama, .qwen2:
+        case .gptNeoX:
+            return ("gpt_neox.embed_in.weight", "embed_out.weight")
+        default:
             return ("model.embed_tokens.weight", "lm_head.weight")
         }
     }

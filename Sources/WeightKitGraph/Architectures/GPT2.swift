@@ -31,11 +31,12 @@ extension ModelGraph {
                 outputBias: try binder.vector(p + "attn.c_proj.bias", [h]),
                 mlpNorm: try binder.vector(p + "ln_2.weight", [h]),
                 mlpNormBias: try binder.vector(p + "ln_2.bias", [h]),
-                gate: nil,
-                up: try binder.transposedMatrix(p + "mlp.c_fc.weight", storedShape: [h, f]),
-                upBias: try binder.vector(p + "mlp.c_fc.bias", [f]),
-                down: try binder.transposedMatrix(p + "mlp.c_proj.weight", storedShape: [f, h]),
-                downBias: try binder.vector(p + "mlp.c_proj.bias", [h])))
+                mlp: MLPWeights(
+                    gate: nil,
+                    up: try binder.transposedMatrix(p + "mlp.c_fc.weight", storedShape: [h, f]),
+                    upBias: try binder.vector(p + "mlp.c_fc.bias", [f]),
+                    down: try binder.transposedMatrix(p + "mlp.c_proj.weight", storedShape: [f, h]),
+                    downBias: try binder.vector(p + "mlp.c_proj.bias", [h]))))
         }
         let embedding = try binder.matrix(p0 + "wte.weight", [c.vocabSize, h])
         let positions = try binder.matrix(p0 + "wpe.weight", [c.contextLength, h])
@@ -59,8 +60,9 @@ extension ModelGraph {
     /// Binds through `binder`, dispatching on the family.
     static func bind(_ binder: Binder, config: ArchitectureConfig) throws -> ModelGraph {
         switch config.family {
-        case .llama, .qwen2: return try bindLlama(binder, config: config)
         case .gpt2: return try bindGPT2(binder, config: config)
+        case .gptNeoX: return try bindNeoX(binder, config: config)
+        default: return try bindDecoder(binder, config: config)
         }
     }
 }

@@ -51,20 +51,20 @@ public enum Ops {
         for i in 0..<count { unsafe x[i] *= inv }
     }
 
-    /// Rotates the heads of `vector` ([heads, headDim]) to `position` (RoPE), with the angles in
-    /// `table` (`ropeTable`, which holds the base frequency theta).
+    /// Rotates the first `rotaryDim` dimensions of each head of `vector` ([heads, headDim]) by
+    /// the angles whose cos and sin `row` holds ([rotaryDim/2, 2], from `ropeRow`).
     ///
-    /// `halfSplit` pairs dimension i with i + headDim/2 (Hugging Face `rotate_half`);
-    /// otherwise pairs are adjacent (2i, 2i+1), as GGUF's permuted Q/K expect. Pair i turns by
-    /// position · theta^(-2i/headDim) in both layouts.
+    /// `halfSplit` pairs dimension i with i + rotaryDim/2 (Hugging Face `rotate_half`);
+    /// otherwise pairs are adjacent (2i, 2i+1), as GGUF's permuted Q/K expect. Dimensions past
+    /// `rotaryDim` (partial rotary) pass through.
     public static func rope(
-        _ vector: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, position: Int, halfSplit: Bool, table: UnsafePointer<Float>
+        _ vector: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, rotaryDim: Int, halfSplit: Bool, row: UnsafePointer<Float>
     ) {
-        let half = headDim / 2
+        let half = rotaryDim / 2
         for h in 0..<heads {
             let head = unsafe vector + h * headDim
             for i in 0..<half {
-                let cos = unsafe table[(position * half + i) * 2], sin = unsafe table[(position * half + i) * 2 + 1]
+                let cos = unsafe row[2 * i], sin = unsafe row[2 * i + 1]
                 let (a, b) = halfSplit ? (i, i + half) : (2 * i, 2 * i + 1)
                 let x0 = unsafe head[a], x1 = unsafe head[b]
                 unsafe head[a] = x0 * cos - x1 * sin
@@ -73,23 +73,43 @@ public enum Ops {
         }
     }
 
-    /// cos/sin of position·freq for every position < `positions` and pair i < headDim/2, with
-    /// freq = theta^(-2i/headDim): [positions, headDim/2, 2].
+    /// cos and sin of position · inverse[i] for each pair i, times `attentionFactor`: [pairs, 2].
     ///
-    /// As transformers computes them: inv_freq = 1 / base ** (arange(0, dim, 2) / dim) in float32,
-    /// the angle position · inv_freq rounded to float32, and its cos and sin in float32.
-    public static func ropeTable(positions: Int, headDim: Int, theta: Float) -> [Float] {
-        let half = headDim / 2
-        var table = [Float](repeating: 0, count: positions * half * 2)
-        for i in 0..<half {
-            let invFreq = Float(1.0) / powf(theta, Float(2 * i) / Float(headDim))
-            for p in 0..<positions {
-                let angle = Float(p) * invFreq
-                table[(p * half + i) * 2] = cosf(angle)
-                table[(p * half + i) * 2 + 1] = sinf(angle)
-            }
+    /// As transformers computes them: the angle rounded to float32 from float32 operands, its cos
+    /// and sin in float32, then scaled.
+    public static func ropeRow(inverse: [Float], attentionFactor: Float, position: Int, into row: UnsafeMutablePointer<Float>) {
+        for (i, f) in inverse.enumerated() {
+            let angle = Float(position) * f
+            unsafe row[2 * i] = cosf(angle) * attentionFactor
+            unsafe row[2 * i + 1] = sinf(angle) * attentionFactor
         }
-        return table
+    }
+
+    /// x = silu(x) = x · sigmoid(x) (an ungated SiLU MLP).
+    public static func silu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { let z = unsafe x[i]; unsafe x[i] = z / (1 + expf(-z)) }
+    }
+
+    /// x *= factor.
+    public static func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
+        for i in 0..<count { unsafe x[i] *= factor }
+    }
+
+    /// x = cap · tanh(x / cap) (Gemma 2's soft-capping).
+    public static func softCap(_ x: UnsafeMutablePointer<Float>, count: Int, cap: Float) {
+        for i in 0..<count { unsafe x[i] = cap * tanhf(x[i] / cap) }
+    }
+
+    /// The index of the first NaN or ±Inf in x[0 ..< count], or nil (C, `wk_first_nonfinite`).
+    public static func firstNonFinite(_ x: UnsafePointer<Float>, count: Int) -> Int? {
+        let i = unsafe wk_first_nonfinite(x, count)
+        return i < 0 ? nil : i
+    }
+
+    /// gate = act(gate) · up for the GELU activations (Gemma's gated GELU).
+    public static func geluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int, tanhApproximation: Bool) {
+        unsafe gelu(gate, count: count, tanhApproximation: tanhApproximation)
+        for i in 0..<count { unsafe gate[i] *= up[i] }
     }
 
     /// gate = silu(gate) * up (SwiGLU), in place on `gate` (C, `wk_swiglu`: a vector exp on AVX2).
@@ -133,23 +153,24 @@ public enum Ops {
     /// `headDim` floats each.
     public static func attend(
         _ q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int, headDim: Int,
-        length: Int, scale: Float, scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>,
+        length: Int, scale: Float, softCap: Float = 0, scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>,
         kernels: KernelConfig = .automatic
     ) {
-        unsafe wk_attend(kernels.isa, q, keys, values, stride, headDim, length, scale, scores, out)
+        unsafe wk_attend(kernels.isa, q, keys, values, stride, headDim, length, scale, softCap, scores, out)
     }
 
     /// The reference for `attend`: a dot product per position, the scalar softmax, an axpy per
     /// position, in Swift.
     public static func scalarAttend(
         _ q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int, headDim: Int,
-        length: Int, scale: Float, scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>
+        length: Int, scale: Float, softCap: Float = 0, scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>
     ) {
         for p in 0..<length {
             var s: Float = 0
             for c in 0..<headDim { s += unsafe q[c] * keys[p * stride + c] }
             unsafe scores[p] = s * scale
         }
+        if softCap > 0 { unsafe Ops.softCap(scores, count: length, cap: softCap) }
         unsafe scalarSoftmax(scores, count: length)
         unsafe out.update(repeating: 0, count: headDim)
         for p in 0..<length {
