@@ -123,6 +123,9 @@ private struct HuggingFaceRoPEReader {
         let ropeParameters = try object("rope_parameters")
         parametersName = scaling != nil ? "rope_scaling" : "rope_parameters"
         guard let chosen = scaling ?? ropeParameters else {
+            if isGemma3 && layerType == nil {
+                throw fail("model_type \"\(modelType)\" has one RoPE per layer type (full_attention, sliding_attention): the layer type must be given")
+            }
             return isGemma3 && layerType == "sliding_attention"
         }
         let nested = chosen.keys.contains { Self.layerTypes.contains($0) }
@@ -142,7 +145,10 @@ private struct HuggingFaceRoPEReader {
             perLayerType = true
             return false
         }
-        if isGemma3 && layerType != nil {
+        if isGemma3 && layerType == nil {
+            throw fail("model_type \"\(modelType)\" has one RoPE per layer type (full_attention, sliding_attention): the layer type must be given")
+        }
+        if isGemma3 {
             // transformers 4 Gemma 3: rope_scaling belongs to the global (full attention) layers only.
             if layerType == "sliding_attention" { return true }
             perLayerType = true

@@ -147,6 +147,8 @@ struct RoPERefusalTests {
          ["rope_parameters", "layer type"]),
         ("yarn truncate false per layer type", llama([("rope_parameters", .object({ var o = JSONObject(); o.set("full_attention", scaling([("rope_type", .string("yarn")), ("factor", .double(4)), ("truncate", .bool(false))])); return o }()))]), 16,
          ["rope_parameters.full_attention.truncate", "false"]),
+        ("gemma3 without a layer type", { var o = llama([("rope_local_base_freq", .double(10000))]); o.set("model_type", .string("gemma3_text")); return o }(), 16,
+         ["gemma3_text", "layer type"]),
         ("dynamic without max_position_embeddings", { var o = JSONObject(); o.set("rope_scaling", scaling([("type", .string("dynamic")), ("factor", .double(2))])); return o }(), 16,
          ["max_position_embeddings"]),
     ]
