@@ -67,8 +67,10 @@ public struct RoPEConfig: Sendable, Hashable {
         case .longrope(let short, let long, let originalContext, let attentionFactor):
             // longrope_frequency_update: the long factors once the call reaches past the original context.
             let factors = sequenceLength > originalContext ? long : short
+            precondition(factors.count == half, "RoPEConfig not validated: \(factors.count) longrope factors for \(half) frequencies")
             return (zip(series(base: theta), factors).map { $0 / $1 }, attentionFactor)
         case .frequencyFactors(let factors):
+            precondition(factors.count == half, "RoPEConfig not validated: \(factors.count) rope_freqs factors for \(half) frequencies")
             return (zip(series(base: theta), factors).map { $0 / $1 }, 1)
         }
     }
