@@ -127,7 +127,7 @@ extension ArchitectureConfig {
                 slidingLayers = (0..<layers).map { $0 >= first }
             }
             if family == .qwen3MoE {
-                let experts = try r.int("num_experts", default: 128)
+                let experts = try r.int("num_experts", "num_local_experts", default: 128)
                 let step = try r.int("decoder_sparse_step", default: 1)
                 let dense = Set(try r.intList("mlp_only_layers"))
                 guard step > 0 else { throw r.fail("\"decoder_sparse_step\" must be positive, found \(step)") }

@@ -22,6 +22,8 @@ public final class Transformer {
     let graphProblem: RuntimeError?
     /// Positions already in the KV cache.
     public private(set) var position = 0
+    /// The tokens at those positions (kept only for longrope's switch, below).
+    private var history: [Int] = []
     /// Sees every stage of the forward pass (`weightkit trace`); nil — the default — costs nothing.
     public var observer: (any ForwardObserver)?
 
@@ -186,7 +188,16 @@ public final class Transformer {
     public var capacity: Int { state.capacity }
 
     /// Forgets the cached sequence.
-    public func reset() { position = 0 }
+    public func reset() {
+        position = 0
+        history = []
+    }
+
+    /// The last position that still uses longrope's short factors, when the model has them.
+    var longropeSwitch: Int? {
+        guard case .longrope(_, _, let original, _)? = graph.config.rope?.scaling else { return nil }
+        return original
+    }
 
     /// Runs `tokens` at the next positions and returns the logits of the last one.
     public func forward(_ tokens: [Int]) throws -> [Float] {
@@ -203,6 +214,14 @@ public final class Transformer {
         if let bad = tokens.first(where: { $0 < 0 || $0 >= vocab }) {
             throw RuntimeError(.invalidToken, "token id \(bad) is outside the vocabulary of \(vocab)")
         }
+        // Longrope switches from short to long factors once the sequence outgrows the original
+        // context; transformers (Phi-3's prepare_inputs_for_generation) then drops its cache and
+        // runs the whole sequence again, so every cached key turns with the long factors too.
+        if let original = longropeSwitch, position > 0, position <= original, position + tokens.count > original {
+            let all = history + tokens
+            reset()
+            return try forward(all)
+        }
         // Dynamic and longrope scaling pick their frequencies by the call's last position.
         let c = graph.config, length = position + tokens.count
         let angles = (full: c.rope.map { RoPEAngles($0, sequenceLength: length) }, sliding: c.slidingRope.map { RoPEAngles($0, sequenceLength: length) })
@@ -210,6 +229,7 @@ public final class Transformer {
         while start < tokens.count {
             let chunk = Array(tokens[start..<min(tokens.count, start + state.batch)])
             try forwardChunk(chunk, last: start + chunk.count == tokens.count, angles: angles)
+            if longropeSwitch != nil { history += chunk }
             position += chunk.count
             start += chunk.count
         }

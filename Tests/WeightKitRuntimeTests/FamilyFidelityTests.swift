@@ -1,0 +1,23 @@
+import Foundation
+import Testing
+import WeightKit
+import WeightKitTestSupport
+
+/// The families of issue 18 as tiny random-weight models saved by transformers 5
+/// (fixtures/models/generate_families.py): last-position logits within 1e-4 relative and 16
+/// greedy ids equal to transformers' on three prompts, one longer than the sliding window —
+/// from the Hugging Face folder, in chunks of 4 and in one chunk.
+@Suite("Model families against transformers")
+struct FamilyFidelityTests {
+    static let families = [
+        "llama3", "llama-linear", "llama-dynamic", "llama-yarn", "mistral", "qwen3", "qwen3-moe", "qwen3-moe-nonorm",
+        "mixtral", "gemma", "gemma2", "gemma3", "phi3", "olmo2", "stablelm", "gpt-neox", "granite",
+    ]
+
+    @Test("Hugging Face folder: logits and greedy ids equal transformers'", arguments: families)
+    func huggingFace(_ family: String) throws {
+        let model = try ModelLoader.load(path: fixture("models/\(family)"), tokenizer: false)
+        try FidelityTests.expectReference(family, Transformer(graph: model.graph, threads: 2, batch: 4), label: family)
+        try FidelityTests.expectReference(family, Transformer(graph: model.graph, threads: 1), label: family + " (one chunk)")
+    }
+}
