@@ -32,8 +32,12 @@ public enum WeightKitExit {
         if error is ValidationError || error is ConversionError { return usage }
         // A model whose tensors do not fit its architecture is an invalid model.
         if error is GraphError { return dataError }
-        // Context overflow, token ids outside the vocabulary: the request does not fit the model.
-        if error is RuntimeError { return usage }
+        // A model whose numbers went NaN or infinite, or whose graph does not match its config,
+        // is invalid data; context overflow and token ids outside the vocabulary are requests
+        // that do not fit the model.
+        if let error = error as? RuntimeError {
+            return error.kind == .nonFinite || error.kind == .invalidModel ? dataError : usage
+        }
         return failure
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WeightKit
+import WeightKitCore
 import WeightKitTestSupport
 
 /// The families of issue 18 as tiny random-weight models saved by transformers 5
@@ -19,5 +20,18 @@ struct FamilyFidelityTests {
         let model = try ModelLoader.load(path: fixture("models/\(family)"), tokenizer: false)
         try FidelityTests.expectReference(family, Transformer(graph: model.graph, threads: 2, batch: 4), label: family)
         try FidelityTests.expectReference(family, Transformer(graph: model.graph, threads: 1), label: family + " (one chunk)")
+    }
+
+    @Test("weights that overflow to ±Inf stop the forward pass naming the layer and position, in prefill and decode")
+    func nonFiniteGuard() throws {
+        var graph = try ModelLoader.load(path: fixture("models/llama"), tokenizer: false).graph
+        let o = graph.blocks[1].output
+        let huge = (0..<o.info.elementCount).map { $0 % 2 == 0 ? Float(3e38) : -3e38 }
+        graph.blocks[1].output = Weight(info: o.info, storage: TensorStorage(buffer: AlignedBuffer(huge.withUnsafeBytes { Array($0) })))
+        let transformer = Transformer(graph: graph, threads: 1)
+        let error = try #require(throws: RuntimeError.self) { try transformer.forward([1, 17, 42]) }
+        #expect(error.kind == .nonFinite && error.message.contains("layer 1's output") && error.message.contains("position 0"), "\(error)")
+        // The healthy layers before it ran; nothing was cached for the failed call.
+        #expect(transformer.position == 0)
     }
 }
