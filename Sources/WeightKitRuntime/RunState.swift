@@ -20,8 +20,16 @@ final class RunState {
     let scores: UnsafeMutablePointer<Float>     // [batch, heads, capacity] attention weights
     let hb: UnsafeMutablePointer<Float>         // [batch, width] gate / fc activations (width: the widest MLP)
     let hb2: UnsafeMutablePointer<Float>        // [batch, width] up activations
-    let keyCache: UnsafeMutablePointer<Float>   // [layers, capacity, kvHeads*headDim]
-    let valueCache: UnsafeMutablePointer<Float> // [layers, capacity, kvHeads*headDim]
+    let keyCache: UnsafeMutablePointer<Float>   // per layer [cacheRows[l], kvHeads*headDim] at cacheOffset[l]
+    let valueCache: UnsafeMutablePointer<Float> // likewise
+    /// Rows of layer l's cache: the capacity for full attention; for a sliding layer, room for
+    /// twice a window plus a chunk, so its keys stay contiguous with an occasional shift
+    /// (`Transformer.slideCache`) — a window-sized cache, whatever the context.
+    let cacheRows: [Int]
+    /// Where layer l's cache starts, in floats from `keyCache` / `valueCache`.
+    let cacheOffset: [Int]
+    /// The position held in row 0 of layer l's cache (moves forward as a sliding layer shifts).
+    var cacheBase: [Int]
     let ropeRows: UnsafeMutablePointer<Float>   // [2 kinds, batch, headDim] cos, sin pairs of each token's position
     let attentionDelta: UnsafeMutablePointer<Float> // [batch, hidden] attention output kept for a parallel residual
     let router: UnsafeMutablePointer<Float>     // [batch, experts] router logits, then probabilities
@@ -54,8 +62,15 @@ final class RunState {
         let width = max(c.intermediateSize, c.moe?.intermediateSize ?? 0)
         unsafe hb = buffer(batch * width)
         unsafe hb2 = buffer(batch * width)
-        unsafe keyCache = buffer(c.layers * capacity * c.kvDim, zeroed: false)
-        unsafe valueCache = buffer(c.layers * capacity * c.kvDim, zeroed: false)
+        let rows = (0..<c.layers).map { l in
+            guard c.attentionKind(layer: l) == .sliding, let window = c.slidingWindow else { return capacity }
+            return min(capacity, 2 * (window + batch))
+        }
+        cacheRows = rows
+        cacheOffset = rows.indices.map { l in rows[..<l].reduce(0, +) * c.kvDim }
+        cacheBase = Array(repeating: 0, count: c.layers)
+        unsafe keyCache = buffer(rows.reduce(0, +) * c.kvDim, zeroed: false)
+        unsafe valueCache = buffer(rows.reduce(0, +) * c.kvDim, zeroed: false)
         unsafe ropeRows = buffer(2 * batch * c.headDim)
         unsafe attentionDelta = buffer(c.parallelResidual ? batch * c.hiddenSize : 0)
         unsafe router = buffer(batch * (c.moe?.experts ?? 0))

@@ -59,9 +59,11 @@ extension Transformer {
                 unsafe rmsNormRows(q, qn, rows: perHead ? n * c.heads : n, width: perHead ? hd : qDim)
                 unsafe rmsNormRows(k, kn, rows: perHead ? n * c.kvHeads : n, width: perHead ? hd : kvDim)
             }
-            let layerCache = l * s.capacity * kvDim
-            let kc = unsafe SendablePointer(UnsafeRawPointer(keyCache + layerCache))
-            let vc = unsafe SendablePointer(UnsafeRawPointer(valueCache + layerCache))
+            // Row r of the layer's cache holds position base + r (base > 0 only once a sliding
+            // layer has shifted its window down).
+            let base = unsafe slideCache(layer: l, from: p0, count: n)
+            let kc = unsafe SendablePointer(UnsafeRawPointer(keyCache + s.cacheOffset[l]))
+            let vc = unsafe SendablePointer(UnsafeRawPointer(valueCache + s.cacheOffset[l]))
             let qs = unsafe SendablePointer(UnsafeRawPointer(q)), outs = unsafe SendablePointer(UnsafeRawPointer(att))
             let ks = unsafe SendablePointer(UnsafeRawPointer(k)), vs = unsafe SendablePointer(UnsafeRawPointer(v))
             let sliding = c.attentionKind(layer: l) == .sliding
@@ -73,8 +75,8 @@ extension Transformer {
                         unsafe Ops.rope(qs.mutableFloats + t * qDim, heads: c.heads, headDim: hd, rotaryDim: rotary, halfSplit: halfSplit, row: rows.floats + t * hd)
                         unsafe Ops.rope(ks.mutableFloats + t * kvDim, heads: c.kvHeads, headDim: hd, rotaryDim: rotary, halfSplit: halfSplit, row: rows.floats + t * hd)
                     }
-                    unsafe (kc.mutableFloats + (p0 + t) * kvDim).update(from: ks.floats + t * kvDim, count: kvDim)
-                    unsafe (vc.mutableFloats + (p0 + t) * kvDim).update(from: vs.floats + t * kvDim, count: kvDim)
+                    unsafe (kc.mutableFloats + (p0 + t - base) * kvDim).update(from: ks.floats + t * kvDim, count: kvDim)
+                    unsafe (vc.mutableFloats + (p0 + t - base) * kvDim).update(from: vs.floats + t * kvDim, count: kvDim)
                 }
             }
             let ss = unsafe SendablePointer(UnsafeRawPointer(scores))
@@ -85,7 +87,7 @@ extension Transformer {
                     let t = job / c.heads, h = job % c.heads, kvh = h / group
                     let start = c.attentionStart(layer: l, position: p0 + t), end = p0 + t + 1  // causal, windowed
                     unsafe Ops.attend(
-                        qs.floats + t * qDim + h * hd, keys: kc.floats + start * kvDim + kvh * hd, values: vc.floats + start * kvDim + kvh * hd,
+                        qs.floats + t * qDim + h * hd, keys: kc.floats + (start - base) * kvDim + kvh * hd, values: vc.floats + (start - base) * kvDim + kvh * hd,
                         stride: kvDim, headDim: hd, length: end - start, scale: scale, softCap: softCap,
                         scores: ss.mutableFloats + job * capacity, into: outs.mutableFloats + t * qDim + h * hd, kernels: kernels)
                 }
@@ -135,6 +137,25 @@ extension Transformer {
             }
             if let observer { unsafe observer.unembedded(position: p0 + n - 1, normed: Self.copy(xb, d), logits: Array(logits)) }  // [observer]
         }
+    }
+
+    /// Makes room in layer `l`'s cache for positions `p0 ..< p0 + n` and returns the position
+    /// its row 0 holds. A full-attention layer's cache holds every position (base 0). A sliding
+    /// layer's holds 2·(window + batch) rows: when the chunk would run past them, the rows still
+    /// inside the window of the chunk's first token move to the front — each row moves at most
+    /// once per window, so the cache costs a window's memory and O(1) copies per token.
+    func slideCache(layer l: Int, from p0: Int, count n: Int) -> Int {
+        let s = state, rows = s.cacheRows[l], base = s.cacheBase[l], kvDim = graph.config.kvDim
+        guard p0 + n - base > rows else { return base }
+        let keep = graph.config.attentionStart(layer: l, position: p0)
+        precondition(keep >= base && p0 - keep + n <= rows, "a sliding cache smaller than its window and chunk")
+        for cache in unsafe [s.keyCache, s.valueCache] {
+            let start = unsafe cache + s.cacheOffset[l]
+            // Overlapping when the kept rows outnumber the dropped ones: copyMemory is a memmove.
+            unsafe UnsafeMutableRawPointer(start).copyMemory(from: start + (keep - base) * kvDim, byteCount: (p0 - keep) * kvDim * 4)
+        }
+        s.cacheBase[l] = keep
+        return keep
     }
 
     /// Granite's logit scale and Gemma 2's final soft-cap, in place.

@@ -187,10 +187,15 @@ public final class Transformer {
     /// Positions the cache can hold.
     public var capacity: Int { state.capacity }
 
+    /// Rows each layer's KV cache holds: the capacity for full attention, 2·(window + batch)
+    /// for a sliding layer when that is less.
+    public var cacheRows: [Int] { state.cacheRows }
+
     /// Forgets the cached sequence.
     public func reset() {
         position = 0
         history = []
+        state.cacheBase = Array(repeating: 0, count: graph.config.layers)
     }
 
     /// The last position that still uses longrope's short factors, when the model has them.

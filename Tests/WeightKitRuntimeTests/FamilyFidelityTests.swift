@@ -34,4 +34,25 @@ struct FamilyFidelityTests {
         // The healthy layers before it ran; nothing was cached for the failed call.
         #expect(transformer.position == 0)
     }
+
+    @Test("a sliding layer keeps a window-sized cache, shifting it down, with the logits of a full-size one", arguments: ["mistral", "gemma3"])
+    func slidingCache(_ family: String) throws {
+        let graph = try ModelLoader.load(path: fixture("models/\(family)"), tokenizer: false).graph
+        let tokens = (0..<40).map { ($0 * 37 + 11) % graph.config.vocabSize }
+        let stepper = Transformer(graph: graph, threads: 1, batch: 1)
+        let window = try #require(graph.config.slidingWindow)
+        for (l, kind) in graph.config.layerAttention.enumerated() {
+            #expect(stepper.cacheRows[l] == (kind == .sliding ? 2 * (window + 1) : stepper.capacity))
+        }
+        var last: [Float] = []
+        for token in tokens { last = try stepper.forward([token]) }
+        let chunked = Transformer(graph: graph, threads: 2, batch: 3)
+        var chunkLast: [Float] = []
+        for start in stride(from: 0, to: tokens.count, by: 7) { chunkLast = try chunked.forward(Array(tokens[start..<min(tokens.count, start + 7)])) }
+        let whole = try Transformer(graph: graph, threads: 2, batch: 64).forward(tokens)
+        #expect(Transformer(graph: graph, threads: 1, batch: 64).cacheRows.allSatisfy { $0 == 64 }, "one chunk of 64: no shifting")
+        for other in [last, chunkLast] {
+            #expect(zip(whole, other).map { abs($0 - $1) }.max()! <= 1e-4 * whole.map(abs).max()!)
+        }
+    }
 }
