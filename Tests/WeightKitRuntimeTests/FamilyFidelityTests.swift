@@ -56,3 +56,62 @@ struct FamilyFidelityTests {
         }
     }
 }
+
+/// transformers 5 keeps a layer's experts fused — `mlp.experts.gate_up_proj` [experts, 2·width,
+/// hidden] and `mlp.experts.down_proj` [experts, hidden, width] — and checkpoints saved that way
+/// exist. The per-expert fixture restacked into that layout must bind (as row slices, no copy)
+/// and give the same ids.
+@Suite("Fused experts")
+struct FusedExpertsTests {
+    /// `base` with each layer's per-expert matrices stacked into the fused pair.
+    final class Fused: TensorSource, @unchecked Sendable {  // filled in init, read-only after
+        let base: any TensorSource
+        var tensors: [TensorInfo] = []
+        var buffers: [String: AlignedBuffer] = [:]
+        var formatName: String { base.formatName }
+        var files: [String] { base.files }
+        var metadata: Metadata { base.metadata }
+
+        init(_ base: any TensorSource, layers: Int, experts: Int) throws {
+            self.base = base
+            let perExpert = base.tensors.filter { $0.name.contains(".mlp.experts.") }
+            tensors = base.tensors.filter { !$0.name.contains(".mlp.experts.") }
+            for l in 0..<layers {
+                let p = "model.layers.\(l).mlp.experts."
+                func stack(_ name: String, _ parts: [String]) throws {
+                    var bytes: [UInt8] = []
+                    var rows = 0, columns = 0
+                    for e in 0..<experts {
+                        for part in parts {
+                            let info = try #require(perExpert.first { $0.name == p + "\(e).\(part).weight" })
+                            bytes += try base.storage(of: info).withUnsafeBytes { Array($0) }
+                            rows += info.shape.dims[0]
+                            columns = info.shape.dims[1]
+                        }
+                    }
+                    let info = TensorInfo(name: p + name, dtype: .float32, shape: Shape([experts, rows / experts, columns]), byteCount: bytes.count)
+                    tensors.append(info)
+                    buffers[info.name] = AlignedBuffer(bytes)
+                }
+                try stack("gate_up_proj", ["gate_proj", "up_proj"])
+                try stack("down_proj", ["down_proj"])
+            }
+        }
+
+        func storage(of tensor: TensorInfo) throws -> TensorStorage {
+            if let buffer = buffers[tensor.name] { return TensorStorage(buffer: buffer) }
+            return try base.storage(of: tensor)
+        }
+    }
+
+    @Test("qwen3-moe restacked as fused experts gives transformers' ids")
+    func fused() throws {
+        let model = try ModelLoader.load(path: fixture("models/qwen3-moe"), tokenizer: false)
+        let c = model.graph.config
+        let source = try Fused(model.source, layers: c.layers, experts: c.moe!.experts)
+        #expect(source.tensors.contains { $0.name == "model.layers.0.mlp.experts.gate_up_proj" })
+        let graph = try ModelGraph.bind(source, config: c)
+        #expect(graph.blocks[0].experts?.experts[1].up.info.name == "model.layers.0.mlp.experts.gate_up_proj[1].up")
+        try FidelityTests.expectReference("qwen3-moe", Transformer(graph: graph, threads: 2, batch: 4), label: "fused qwen3-moe")
+    }
+}

@@ -115,22 +115,15 @@ extension ModelGraph {
             }
             return ExpertMixture(router: try binder.vector(p + "mlp.gate.weight", [e, h]), experts: experts)
         }
-        if binder.has(p + "block_sparse_moe.gate.weight") {
-            let m = p + "block_sparse_moe."
-            let experts = try (0..<e).map { x in
-                MLPWeights(
-                    gate: try binder.matrix(m + "experts.\(x).w1.weight", [f, h]),
-                    up: try binder.matrix(m + "experts.\(x).w3.weight", [f, h]),
-                    down: try binder.matrix(m + "experts.\(x).w2.weight", [h, f]))
-            }
-            return ExpertMixture(router: try binder.vector(m + "gate.weight", [e, h]), experts: experts)
-        }
-        let m = p + "mlp."
+        // Per-expert matrices: Mixtral's w1/w3/w2 under block_sparse_moe, or gate/up/down_proj under mlp.
+        let mixtral = binder.has(p + "block_sparse_moe.gate.weight")
+        let m = p + (mixtral ? "block_sparse_moe." : "mlp.")
+        let (gate, up, down) = mixtral ? ("w1", "w3", "w2") : ("gate_proj", "up_proj", "down_proj")
         let experts = try (0..<e).map { x in
             MLPWeights(
-                gate: try binder.matrix(m + "experts.\(x).gate_proj.weight", [f, h]),
-                up: try binder.matrix(m + "experts.\(x).up_proj.weight", [f, h]),
-                down: try binder.matrix(m + "experts.\(x).down_proj.weight", [h, f]))
+                gate: try binder.matrix(m + "experts.\(x).\(gate).weight", [f, h]),
+                up: try binder.matrix(m + "experts.\(x).\(up).weight", [f, h]),
+                down: try binder.matrix(m + "experts.\(x).\(down).weight", [h, f]))
         }
         return ExpertMixture(router: try binder.vector(m + "gate.weight", [e, h]), experts: experts)
     }
