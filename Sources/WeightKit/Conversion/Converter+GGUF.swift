@@ -120,7 +120,10 @@ extension Converter {
             if t.shape.rank <= 1, !dtype.isQuantized { dtype = .float32 }
             return try TensorPayload(source: source, input: t, dtype: t.dtype.isQuantized ? nil : dtype)
         }
-        let written = try GGUFWriter.write(payloads, metadata: gguf.metadata, to: output, options: WriteOptions(progress: progress))
+        // An empty array has no element to infer its type from: merges are strings, as llama.cpp reads them.
+        let hints: [String: GGUFValue] = ["tokenizer.ggml.merges": .array(elementType: .string, [])]
+        let written = try GGUFWriter.write(
+            payloads, metadata: gguf.metadata, typedHints: hints, to: output, options: WriteOptions(progress: progress))
         return ConversionReport(
             inputFormat: .huggingFace, outputFormat: .gguf, files: written.files, tensorCount: payloads.count,
             bytesWritten: written.bytesWritten, warnings: gguf.warnings, seconds: 0)
