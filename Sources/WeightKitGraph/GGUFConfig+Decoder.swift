@@ -67,9 +67,12 @@ extension GGUFConfig {
             throw unsupported("\(arch).attention.value_length", v, "value heads of another size than key heads (\(headDim))")
         }
         let gemma = family == .gemma || family == .gemma2 || family == .gemma3
-        config.set(gemma ? "hidden_activation" : "hidden_act", gemma ? "gelu_pytorch_tanh" : "silu")
+        config.set(gemma ? "hidden_activation" : "hidden_act", gemma ? "gelu_pytorch_tanh" : family == .gptneox ? "gelu" : "silu")
         switch family {
         case .qwen2: config.set("attention_bias", true)
+        case .gptneox:
+            config.set("attention_bias", .bool(tensorNames.contains("blk.0.attn_qkv.bias")))
+            if config["use_parallel_residual"] == nil { config.set("use_parallel_residual", true) }
         case .stablelm:
             config.set("use_qkv_bias", .bool(tensorNames.contains("blk.0.attn_q.bias")))
             config.set("qk_layernorm", .bool(tensorNames.contains("blk.0.attn_q_norm.weight")))
@@ -110,7 +113,12 @@ extension GGUFConfig {
         let rope = try ropeParameters(family: family, arch: arch, metadata: metadata, headDim: headDim, tensorNames: tensorNames, values: values, config: &config)
         var scaling = JSONObject()
         for (key, value) in rope.entries {
-            if key == "rope_theta" || key == "partial_rotary_factor" { config.set(key, value) } else { scaling.set(key, value) }
+            if key == "rope_theta" || key == "partial_rotary_factor" {
+                // gpt_neox reads only rotary_pct (and defaults it to 0.25).
+                config.set(family == .gptneox && key == "partial_rotary_factor" ? "rotary_pct" : key, value)
+            } else {
+                scaling.set(key, value)
+            }
         }
         if family == .gemma3 { config.set("rope_local_base_freq", .double(double(meta("rope.freq_base_swa")) ?? 10_000)) }
         if scaling["rope_type"]?.string != "default" { config.set("rope_scaling", .object(scaling)) }
@@ -126,7 +134,7 @@ extension GGUFConfig {
         var p = JSONObject()
         p.set("rope_theta", .double(double(meta("rope.freq_base")) ?? 10_000))
         let rotaryDim = int(meta("rope.dimension_count")) ?? headDim
-        if rotaryDim != headDim || family == .stablelm {
+        if rotaryDim != headDim || family == .stablelm || family == .gptneox {
             p.set("partial_rotary_factor", .double(Double(rotaryDim) / Double(max(headDim, 1))))
         }
         let type = meta("rope.scaling.type")?.stringValue ?? "none"

@@ -37,7 +37,7 @@ extension GGUFConfig {
         case .stablelm: return .stablelm
         case .granite: return .granite
         case .gpt2: return .gpt2
-        case .gptNeoX: return nil
+        case .gptNeoX: return .gptneox
         }
     }
 
@@ -81,17 +81,17 @@ extension GGUFConfig {
         set("embedding_length", u(c.hiddenSize))
         set("feed_forward_length", u(c.intermediateSize))
         set("attention.head_count", u(c.heads))
-        set("attention.head_count_kv", u(c.kvHeads))
-        set(family == .stablelm ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon",
-            raw(family == .stablelm ? "layer_norm_eps" : "rms_norm_eps", c.normEpsilon))
+        let layerNorm = family == .stablelm || family == .gptneox
+        if family != .gptneox { set("attention.head_count_kv", u(c.kvHeads)) }
+        set(layerNorm ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon", raw(layerNorm ? "layer_norm_eps" : "rms_norm_eps", c.normEpsilon))
         let rope = c.rope!
-        if ![.gemma, .gemma2, .stablelm].contains(family) { set("rope.freq_base", .float(rope.theta)) }
+        if ![.gemma, .gemma2, .stablelm, .gptneox].contains(family) { set("rope.freq_base", .float(rope.theta)) }
         if config["head_dim"] != nil, config["head_dim"] != .null, family != .granite {
             set("attention.key_length", u(c.headDim))
             set("attention.value_length", u(c.headDim))
         }
         if family == .llama || family == .granite { set("vocab_size", u(c.vocabSize)) }
-        if [.llama, .granite, .phi3, .stablelm].contains(family) { set("rope.dimension_count", u(rope.rotaryDim)) }
+        if [.llama, .granite, .phi3, .stablelm, .gptneox].contains(family) { set("rope.dimension_count", u(rope.rotaryDim)) }
         if let moe = c.moe {
             set("expert_count", u(moe.experts))
             set("expert_used_count", u(moe.topK))
@@ -115,8 +115,9 @@ extension GGUFConfig {
             }
         case .phi3:
             set("attention.sliding_window", u(c.slidingWindow ?? 0))
-        case .stablelm:
+        case .stablelm, .gptneox:
             set("use_parallel_residual", .bool(c.parallelResidual))
+            if family == .gptneox, rope.theta != 10_000 { lost.append("rope_theta \(rope.theta): llama.cpp's gptneox reads no RoPE base and uses 10000") }
         case .granite:
             set("attention.scale", raw("attention_multiplier", c.effectiveAttentionScale))
             set("embedding_scale", raw("embedding_multiplier", c.embeddingScale))

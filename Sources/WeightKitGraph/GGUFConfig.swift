@@ -34,6 +34,15 @@ public enum GGUFConfig {
                 float("layer_norm_epsilon", "attention.layer_norm_epsilon"), count("vocab_size", "vocab_size"),
             ]
         }
+        if family == .gptneox {
+            return [
+                count("hidden_size", "embedding_length"), count("intermediate_size", "feed_forward_length"),
+                count("num_hidden_layers", "block_count"), count("num_attention_heads", "attention.head_count"),
+                count("max_position_embeddings", "context_length"), count("vocab_size", "vocab_size"),
+                float("layer_norm_eps", "attention.layer_norm_epsilon"),
+                Field(hf: "use_parallel_residual", gguf: "use_parallel_residual", kind: .bool),
+            ]
+        }
         var fields = [
             count("hidden_size", "embedding_length"), count("intermediate_size", "feed_forward_length"),
             count("num_hidden_layers", "block_count"), count("num_attention_heads", "attention.head_count"),
@@ -92,6 +101,7 @@ public enum GGUFConfig {
         case .olmo2: return ("olmo2", "Olmo2ForCausalLM")
         case .stablelm: return ("stablelm", "StableLmForCausalLM")
         case .granite: return ("granite", "GraniteForCausalLM")
+        case .gptneox: return ("gpt_neox", "GPTNeoXForCausalLM")
         case .gpt2: return ("gpt2", "GPT2LMHeadModel")
         }
     }

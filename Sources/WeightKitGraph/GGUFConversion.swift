@@ -34,8 +34,30 @@ public enum GGUFConversion {
         return (heads, GGUFConfig.int(metadata["\(arch).attention.head_count_kv"]) ?? heads)
     }
 
+    /// GPT-NeoX's fused QKV rows: output row i of the GGUF order ([q; k; v], each all heads) is
+    /// HF row `order[i]` ([heads, 3, headDim]); `toGGUF` false gives the inverse.
+    static func neoxOrder(rows: Int, heads: Int, toGGUF: Bool) -> [Int]? {
+        guard heads > 0, rows % (3 * heads) == 0 else { return nil }
+        let d = rows / (3 * heads)
+        let gguf = (0..<rows).map { i -> Int in
+            let part = i / (heads * d), head = (i % (heads * d)) / d, k = i % d
+            return head * 3 * d + part * d + k
+        }
+        guard !toGGUF else { return gguf }
+        var hf = [Int](repeating: 0, count: rows)
+        for (i, from) in gguf.enumerated() { hf[from] = i }
+        return hf
+    }
+
     /// The row order for a permuted layout, or an error naming the tensor.
     static func rowOrder(_ layout: WeightLayout, info: TensorInfo, heads: (Int, Int)?, toGGUF: Bool) throws -> TensorTransform? {
+        if layout == .neoxQKV {
+            let rows = info.shape.dims.first ?? 0
+            guard let heads, let order = neoxOrder(rows: rows, heads: heads.0, toGGUF: toGGUF) else {
+                throw FormatError(.shapeMismatch, "\(rows) rows are not 3 × \(heads?.0 ?? 0) heads", tensorName: info.name)
+            }
+            return .permuteRows(order)
+        }
         guard layout == .ropeQ || layout == .ropeK else { return nil }
         guard let heads else {
             throw FormatError(.invalidHeader, "attention head count missing: cannot undo the RoPE permutation", tensorName: info.name)
@@ -83,7 +105,8 @@ public enum GGUFConversion {
                 plan.unmapped.append(t.name)
             }
             var steps: [TensorTransform] = []
-            if !running, let permute = try rowOrder(layout, info: t, heads: heads, toGGUF: false) { steps.append(permute) }
+            // Q/K stay permuted for running (RoPE runs interleaved); NeoX's QKV always goes back to HF's order.
+            if !running || layout == .neoxQKV, let permute = try rowOrder(layout, info: t, heads: heads, toGGUF: false) { steps.append(permute) }
             let addend: Float = layout == .plusOne && !running ? -1 : 0
             let blocksStay = keepBlocks.contains(t.dtype) && t.shape.rank >= 2 && layout != .transposed && addend == 0
             if t.dtype.isQuantized && !blocksStay { steps.append(.dequantize) }

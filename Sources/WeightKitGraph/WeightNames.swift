@@ -25,6 +25,8 @@ public enum ModelFamily: String, Sendable, CaseIterable {
     case stablelm
     /// Granite: llama names and permutation, plus four multipliers.
     case granite
+    /// GPT-NeoX / Pythia: LayerNorm, parallel residual, fused QKV regrouped by the converter.
+    case gptneox
     /// GPT-2: learned positions, LayerNorm, Conv1D weights stored [in, out].
     case gpt2
 
@@ -35,6 +37,7 @@ public enum ModelFamily: String, Sendable, CaseIterable {
         case "llama", "mistral", "mixtral", "smollm", "smollm2": self = .llama
         case "qwen3_moe": self = .qwen3moe
         case "gemma3_text": self = .gemma3
+        case "gpt_neox": self = .gptneox
         default: self.init(rawValue: name.lowercased())
         }
     }
@@ -59,6 +62,9 @@ public enum WeightLayout: Sendable, Hashable {
     case transposed
     /// GGUF stores w + 1 (Gemma's norms: llama.cpp's converter adds the 1 HF adds at run time).
     case plusOne
+    /// HF's GPT-NeoX `query_key_value` holds [q; k; v] rows per head, GGUF all Q rows, then all
+    /// K, then all V (heads = attention heads).
+    case neoxQKV
     /// GGUF stacks the per-expert HF matrices (`*` in the HF pattern) into one
     /// [experts, rows, columns] tensor, expert 0 first.
     case stackedExperts
@@ -186,6 +192,23 @@ public enum WeightNames {
                 rule("model.layers.#.input_layernorm.bias", "blk.#.attn_norm.bias"),
                 rule("model.layers.#.post_attention_layernorm.bias", "blk.#.ffn_norm.bias"),
             ]
+        case .gptneox:
+            var rules = [
+                rule("gpt_neox.embed_in.weight", "token_embd.weight"),
+                rule("gpt_neox.final_layer_norm.weight", "output_norm.weight"),
+                rule("gpt_neox.final_layer_norm.bias", "output_norm.bias"),
+                rule("embed_out.weight", "output.weight"),
+            ]
+            let blocks = [
+                ("input_layernorm", "attn_norm"), ("attention.query_key_value", "attn_qkv"), ("attention.dense", "attn_output"),
+                ("post_attention_layernorm", "ffn_norm"), ("mlp.dense_h_to_4h", "ffn_up"), ("mlp.dense_4h_to_h", "ffn_down"),
+            ]
+            for (hf, gguf) in blocks {
+                for p in ["weight", "bias"] {
+                    rules.append(rule("gpt_neox.layers.#.\(hf).\(p)", "blk.#.\(gguf).\(p)", gguf == "attn_qkv" ? .neoxQKV : .same))
+                }
+            }
+            return rules
         case .gpt2: return gpt2
         }
     }
