@@ -93,43 +93,29 @@ public enum ModelLoader {
         return try TokenizerJSON.load(path: path)
     }
 
-    /// The family and configuration of a GGUF file, from its metadata, with the interleaved RoPE
-    /// layout its permuted Q/K rows need (llama) — shared by loading and validation.
+    /// The family and configuration of a GGUF file, from its metadata (and its RoPE factor
+    /// tensors), with llama.cpp's Q/K order and stored norms — shared by loading and validation.
     static func ggufArchitecture(_ file: GGUFFile) throws -> (ModelFamily, ArchitectureConfig) {
-        let path = file.files[0]
-        let metadata = file.metadata
-        guard let family = GGUFConfig.family(ggufMetadata: metadata) else {
-            let arch = metadata["general.architecture"]?.stringValue ?? "none"
-            throw GraphError(.unknownArchitecture, "general.architecture \"\(arch)\" is not one WeightKit runs (llama, qwen2, gpt2)", path: path)
-        }
-        let rows = file.tensor(named: "token_embd.weight")?.shape.dims.first
-        let json = GGUFConfig.hfConfig(
-            ggufMetadata: metadata, family: family, tensorNames: Set(file.tensors.map(\.name)), vocabularyRows: rows, dtype: .float32)
-        var config = try ArchitectureConfig(huggingFace: json, path: path)
-        config.ropeLayout = family == .llama ? .interleaved : .halfSplit
-        return (family, config)
+        try GGUFConfig.architecture(
+            ggufMetadata: file.metadata, tensorNames: Set(file.tensors.map(\.name)),
+            vocabularyRows: file.tensor(named: "token_embd.weight")?.shape.dims.first, path: file.files[0],
+            values: { try GGUFConfig.floatValues(in: file, named: $0) })
     }
 
     /// A GGUF file run as is: names mapped to Hugging Face roles through `WeightNames`, Q/K left
-    /// in llama.cpp's permuted order (so RoPE runs interleaved); Q8_0/Q4_0/Q4_1 blocks stay
-    /// mapped and run in the quantized kernels, other block types (Q5, K) are dequantized to f32
-    /// one tensor at a time at load.
+    /// in llama.cpp's permuted order (so RoPE runs interleaved), norms as stored, stacked experts
+    /// viewed one expert at a time; Q8_0/Q4_0/Q4_1 blocks stay mapped and run in the quantized
+    /// kernels, other block types (Q5, K) are dequantized to f32 one tensor at a time at load.
     static func loadGGUF(_ file: GGUFFile, tokenizer loadTokenizer: Bool) throws -> LoadedModel {
         let path = file.files[0]
         let metadata = file.metadata
-        let (family, config) = try ggufArchitecture(file)
-        var entries: [TransformedTensorSource.Entry] = []
-        for tensor in file.tensors {
-            guard let mapped = WeightNames.hfName(forGGUF: tensor.name, family: family) else {
-                throw GraphError(.unexpectedTensor, "no Hugging Face role for this GGUF tensor", tensorName: tensor.name, path: path)
-            }
-            let runsQuantized = ModelGraph.matrixDTypes.contains(tensor.dtype) && tensor.shape.rank == 2 && mapped.layout != .transposed
-            var steps: [TensorTransform] = tensor.dtype.isQuantized && !runsQuantized ? [.dequantize] : []
-            if mapped.layout == .transposed { steps.append(.transpose) }
-            entries.append(try TransformedTensorSource.entry(input: tensor, name: mapped.name, steps: steps))
+        let (_, config) = try ggufArchitecture(file)
+        let plan = try GGUFConversion.toHuggingFace(
+            tensors: file.tensors, ggufMetadata: metadata, running: true, keepBlocks: ModelGraph.matrixDTypes)
+        if let stray = plan.unmapped.first {
+            throw GraphError(.unexpectedTensor, "no Hugging Face role for this GGUF tensor", tensorName: stray, path: path)
         }
-        let source = TransformedTensorSource(base: file, entries: entries)
-        let graph = try ModelGraph.bind(source, config: config)
+        let graph = try ModelGraph.bind(plan.source(base: file), config: config)
         let tokenizer: (any Tokenizer)? = !loadTokenizer || metadata["tokenizer.ggml.model"] == nil ? nil : try BPETokenizer.fromGGUFMetadata(metadata)
         return LoadedModel(
             path: path, source: file, graph: graph, tokenizer: tokenizer,

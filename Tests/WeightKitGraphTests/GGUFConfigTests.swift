@@ -25,7 +25,7 @@ struct GGUFConfigTests {
 
     @Test("GGUF llama metadata becomes the config.json transformers expects")
     func toConfig() throws {
-        let config = GGUFConfig.hfConfig(
+        let config = try GGUFConfig.hfConfig(
             ggufMetadata: Self.smolMetadata, family: .llama, tensorNames: ["token_embd.weight"], vocabularyRows: nil, dtype: .float32)
         #expect(config["model_type"] == "llama")
         #expect(config["architectures"] == ["LlamaForCausalLM"])
@@ -45,7 +45,7 @@ struct GGUFConfigTests {
 
     @Test("config.json → GGUF metadata → config.json keeps every hyperparameter")
     func roundTrip() throws {
-        let config = GGUFConfig.hfConfig(
+        let config = try GGUFConfig.hfConfig(
             ggufMetadata: Self.smolMetadata, family: .llama, tensorNames: [], vocabularyRows: nil, dtype: .float16)
         #expect(config["torch_dtype"] == "float16")
         let meta = try GGUFConfig.ggufMetadata(hfConfig: config, family: .llama, name: "smol")

@@ -9,8 +9,8 @@ extension Converter {
     /// An HF folder's tensors under GGUF names (Q/K permuted) with the GGUF metadata llama.cpp
     /// needs, and what could not be carried over.
     struct GGUFSource {
-        /// The tensors, renamed and permuted as GGUF stores them.
-        var source: TransformedTensorSource
+        /// The tensors, renamed, permuted and stacked as GGUF stores them.
+        var source: GGUFTensorSource
         /// `general.*`, `{arch}.*` and tokenizer keys.
         var metadata: Metadata
         /// Tensors without a GGUF name, a tokenizer without GGUF keys.
@@ -43,7 +43,7 @@ extension Converter {
         } else if !plan.unmapped.isEmpty {
             warnings.append(.unmapped(plan.unmapped, toGGUF: false))
         }
-        let source = TransformedTensorSource(base: file, entries: plan.entries)
+        let source = plan.source(base: file)
         let payloads = try source.tensors.map { t in
             try TensorPayload(source: source, input: t, dtype: t.dtype.isFloatingPoint ? dtype : nil)
         }
@@ -65,9 +65,14 @@ extension Converter {
         file: GGUFFile, family: ModelFamily, folder: String, dtype: DType, warnings: inout [ConversionWarning]
     ) throws -> [String] {
         let vocabRows = file.tensor(named: "token_embd.weight")?.shape.dims.first
-        let config = GGUFConfig.hfConfig(
+        let config = try GGUFConfig.hfConfig(
             ggufMetadata: file.metadata, family: family, tensorNames: Set(file.tensors.map(\.name)),
-            vocabularyRows: vocabRows, dtype: dtype)
+            vocabularyRows: vocabRows, dtype: dtype, values: { try GGUFConfig.floatValues(in: file, named: $0) })
+        if file.tensor(named: "rope_freqs.weight") != nil, config["rope_scaling"]?.object?["rope_type"]?.string != "llama3" {
+            throw FormatError(
+                .unsupported, "rope_freqs.weight is not Llama 3 scaling of any factor and context, so config.json cannot say it",
+                path: file.files[0], tensorName: "rope_freqs.weight")
+        }
         var files: [(String, JSONValue)] = [("config.json", .object(config))]
         var generation = JSONObject()
         for key in ["bos_token_id", "eos_token_id", "pad_token_id"] { if let v = config[key] { generation.set(key, v) } }
@@ -115,7 +120,10 @@ extension Converter {
             if t.shape.rank <= 1, !dtype.isQuantized { dtype = .float32 }
             return try TensorPayload(source: source, input: t, dtype: t.dtype.isQuantized ? nil : dtype)
         }
-        let written = try GGUFWriter.write(payloads, metadata: gguf.metadata, to: output, options: WriteOptions(progress: progress))
+        // An empty array has no element to infer its type from: merges are strings, as llama.cpp reads them.
+        let hints: [String: GGUFValue] = ["tokenizer.ggml.merges": .array(elementType: .string, [])]
+        let written = try GGUFWriter.write(
+            payloads, metadata: gguf.metadata, typedHints: hints, to: output, options: WriteOptions(progress: progress))
         return ConversionReport(
             inputFormat: .huggingFace, outputFormat: .gguf, files: written.files, tensorCount: payloads.count,
             bytesWritten: written.bytesWritten, warnings: gguf.warnings, seconds: 0)
@@ -133,13 +141,17 @@ extension Converter {
         guard let config = folder.config else {
             throw FormatError(.unsupported, "GGUF output needs config.json beside the weights", path: input)
         }
-        let plan = try GGUFConversion.toGGUF(tensors: folder.tensors.tensors, hfConfig: config)
-        var warnings: [ConversionWarning] = plan.unmapped.isEmpty ? [] : [.unmapped(plan.unmapped, toGGUF: true)]
-        let source = TransformedTensorSource(base: folder.tensors, entries: plan.entries)
         let name = input.split(separator: "/").last.map(String.init)
+        let written = try GGUFConfig.written(hfConfig: config, name: name)
+        let plan = try GGUFConversion.toGGUF(tensors: folder.tensors.tensors, hfConfig: config, extra: written.tensors)
+        var warnings: [ConversionWarning] = plan.unmapped.isEmpty ? [] : [.unmapped(plan.unmapped, toGGUF: true)]
+        for lost in written.lost {
+            warnings.append(ConversionWarning(.metadataDropped, "llama.cpp's GGUF cannot carry \(lost)"))
+        }
+        let source = plan.source(base: folder.tensors)
         let firstMatrix = source.tensors.first { $0.shape.rank > 1 }?.dtype
         let fileType = fileType ?? (firstMatrix.map { GGMLType.writable.contains($0) ? $0 : .float32 } ?? .float32)
-        var metadata = try GGUFConfig.ggufMetadata(hfConfig: config, family: plan.family!, name: name)
+        var metadata = written.metadata
         if let code = GGMLType.fileType(of: fileType) { metadata["general.file_type"] = .uint(UInt64(code)) }
         if folder.sideFiles.contains("tokenizer.json") {
             let tokenizer = try HuggingFaceFolder.readJSONObject(joinPath(input, "tokenizer.json"))

@@ -55,20 +55,14 @@ struct GraphContext {
     /// left under its GGUF name, so binding reports it as not part of the architecture.
     static func gguf(_ file: GGUFFile) throws -> GraphContext {
         let metadata = file.metadata
-        let (family, config) = try ModelLoader.ggufArchitecture(file)
+        let (_, config) = try ModelLoader.ggufArchitecture(file)
         // Binding keeps every dequantized matrix in memory at once; past the cap the blocks stay
         // as they are and binding stops, with a note, at the first quantized matrix.
         let dequantizedBytes = file.tensors.filter(\.dtype.isQuantized).reduce(0) { $0 + $1.elementCount * 4 }
         let dequantize = dequantizedBytes <= maxDequantizedBytes
-        var entries: [TransformedTensorSource.Entry] = []
-        for tensor in file.tensors {
-            let mapped = WeightNames.hfName(forGGUF: tensor.name, family: family)
-            var steps: [TensorTransform] = tensor.dtype.isQuantized && dequantize ? [.dequantize] : []
-            let blocks = tensor.dtype.isQuantized && !dequantize
-            if mapped?.layout == .transposed && !blocks { steps.append(.transpose) }
-            entries.append(try TransformedTensorSource.entry(input: tensor, name: mapped?.name ?? tensor.name, steps: steps))
-        }
-        let source = TransformedTensorSource(base: file, entries: entries)
+        let keep = dequantize ? [] : Set(file.tensors.map(\.dtype).filter(\.isQuantized))
+        let plan = try GGUFConversion.toHuggingFace(tensors: file.tensors, ggufMetadata: metadata, running: true, keepBlocks: keep)
+        let source = plan.source(base: file)
         let tokenizer: (any Tokenizer)? = metadata["tokenizer.ggml.model"] == nil ? nil : try BPETokenizer.fromGGUFMetadata(metadata)
         return GraphContext(config: config, source: source, tokenizer: tokenizer, names: names(config, source))
     }

@@ -96,7 +96,7 @@ extension WeightKitCommand {
             let source = try FormatRegistry.open(path: path)
             if let gguf = source as? GGUFFile {
                 let plan = try GGUFConversion.toHuggingFace(tensors: gguf.tensors, ggufMetadata: gguf.metadata)
-                return TransformedTensorSource(base: gguf, entries: plan.entries)
+                return plan.source(base: gguf)
             }
             return try Converter.decodingBlocks(source)
         }
