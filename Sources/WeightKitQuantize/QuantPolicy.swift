@@ -41,6 +41,12 @@ public struct QuantPolicy: Sendable {
         embeddingNames.contains(name) || name.hasSuffix("embed_tokens.weight")
     }
 
+    /// True for a mixture-of-experts router matrix (GGUF `ffn_gate_inp`, HF `mlp.gate` and
+    /// Mixtral's `block_sparse_moe.gate`).
+    public static func isRouter(_ name: String) -> Bool {
+        name.hasSuffix("ffn_gate_inp.weight") || name.hasSuffix(".mlp.gate.weight") || name.hasSuffix("block_sparse_moe.gate.weight")
+    }
+
     /// The dtype `tensor` is written as (its own dtype when it stays unquantized).
     public func target(for tensor: TensorInfo) -> DType {
         let dims = tensor.shape.dims
@@ -48,6 +54,8 @@ public struct QuantPolicy: Sendable {
             return tensor.dtype
         }
         if keep.contains(where: { Self.glob($0, matches: tensor.name) }) { return tensor.dtype }
+        // A mixture-of-experts router stays float, as llama.cpp's quantizer keeps ffn_gate_inp.
+        if Self.isRouter(tensor.name) { return tensor.dtype }
         if Self.isEmbedding(tensor.name) {
             switch embeddings {
             case .q8_0: return .q8_0

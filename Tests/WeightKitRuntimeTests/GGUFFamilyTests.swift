@@ -199,4 +199,23 @@ struct GGUFFamilyTests {
             #expect(ids == greedy, "\(family) prompt \(c.prompt)")
         }
     }
+
+    @Test("a mixture of experts quantized to Q8_0 GGUF keeps its router float, writes merges as strings, and runs", arguments: ["mixtral", "qwen3-moe"])
+    func quantizedExperts(_ family: String) throws {
+        let temporary = TemporaryFolder()
+        _ = try Quantizer.quantize(input: fixture("models/\(family)"), output: temporary.file("q8.gguf"), options: QuantizationOptions(policy: QuantPolicy(scheme: .q8_0)))
+        let file = try GGUFFile(path: temporary.file("q8.gguf"))
+        #expect(file.tensor(named: "blk.0.ffn_gate_inp.weight")?.dtype == .float32)
+        #expect(file.tensor(named: "blk.0.attn_q.weight")?.dtype == .q8_0)
+        guard case .array(let element, _)? = file.typedMetadata.first(where: { $0.key == "tokenizer.ggml.merges" })?.value else {
+            Issue.record("no tokenizer.ggml.merges")
+            return
+        }
+        #expect(element == .string)
+        let model = try ModelLoader.load(path: temporary.file("q8.gguf"), tokenizer: false)
+        let logits = try Transformer(graph: model.graph, threads: 2).forward(try FidelityTests.reference(family)[0].prompt)
+        let reference = try FidelityTests.reference(family)[0].logits
+        let worst = zip(logits, reference).map { abs($0 - $1) }.max()!
+        #expect(worst / reference.map(abs).max()! < 0.05, "\(family): Q8_0 logits off by \(worst)")
+    }
 }
