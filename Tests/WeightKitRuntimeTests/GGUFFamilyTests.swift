@@ -200,13 +200,14 @@ struct GGUFFamilyTests {
         }
     }
 
-    @Test("a mixture of experts quantized to Q8_0 GGUF keeps its router float, writes merges as strings, and runs", arguments: ["mixtral", "qwen3-moe"])
+    @Test("a mixture of experts quantized to Q8_0 GGUF: stacked experts quantized, router float, merges as strings, and it runs", arguments: ["mixtral", "qwen3-moe"])
     func quantizedExperts(_ family: String) throws {
         let temporary = TemporaryFolder()
         _ = try Quantizer.quantize(input: fixture("models/\(family)"), output: temporary.file("q8.gguf"), options: QuantizationOptions(policy: QuantPolicy(scheme: .q8_0)))
         let file = try GGUFFile(path: temporary.file("q8.gguf"))
         #expect(file.tensor(named: "blk.0.ffn_gate_inp.weight")?.dtype == .float32)
         #expect(file.tensor(named: "blk.0.attn_q.weight")?.dtype == .q8_0)
+        #expect(file.tensor(named: "blk.0.ffn_gate_exps.weight")?.dtype == .q8_0)
         guard case .array(let element, _)? = file.typedMetadata.first(where: { $0.key == "tokenizer.ggml.merges" })?.value else {
             Issue.record("no tokenizer.ggml.merges")
             return
