@@ -2,8 +2,8 @@ import WeightKitCore
 
 /// Which tensors get quantized, and to what: separate from how (`QuantScheme`).
 ///
-/// By default every floating 2-D tensor whose rows (last dimension) are a multiple of 32 is
-/// quantized; 1-D tensors (norms, biases) and anything else stay as they are. The token
+/// By default every floating 2-D tensor (and GGUF's 3-D stacked experts) whose rows (last
+/// dimension) are a multiple of 32 is quantized; 1-D tensors (norms, biases) and anything else stay as they are. The token
 /// embedding and output matrices follow `embeddings`; `keep` globs keep more tensors in float.
 public struct QuantPolicy: Sendable {
     /// What to do with the token embedding and output (unembedding) matrices.
@@ -41,13 +41,28 @@ public struct QuantPolicy: Sendable {
         embeddingNames.contains(name) || name.hasSuffix("embed_tokens.weight")
     }
 
+    /// True for a mixture-of-experts router matrix (GGUF `ffn_gate_inp`, HF `mlp.gate` and
+    /// Mixtral's `block_sparse_moe.gate`).
+    public static func isRouter(_ name: String) -> Bool {
+        name.hasSuffix("ffn_gate_inp.weight") || name.hasSuffix(".mlp.gate.weight") || name.hasSuffix("block_sparse_moe.gate.weight")
+    }
+
+    /// True for GGUF's stacked expert matrices (`blk.N.ffn_{gate,up,down}_exps.weight`).
+    public static func isStackedExperts(_ name: String) -> Bool {
+        name.hasSuffix("_exps.weight") && name.hasPrefix("blk.")
+    }
+
     /// The dtype `tensor` is written as (its own dtype when it stays unquantized).
     public func target(for tensor: TensorInfo) -> DType {
         let dims = tensor.shape.dims
-        guard tensor.dtype.isFloatingPoint, dims.count == 2, let cols = dims.last, cols > 0, cols % 32 == 0 else {
+        // GGUF's stacked experts ([experts, rows, columns]) are quantized row by row as llama.cpp does.
+        let matrix = dims.count == 2 || (dims.count == 3 && Self.isStackedExperts(tensor.name))
+        guard tensor.dtype.isFloatingPoint, matrix, let cols = dims.last, cols > 0, cols % 32 == 0 else {
             return tensor.dtype
         }
         if keep.contains(where: { Self.glob($0, matches: tensor.name) }) { return tensor.dtype }
+        // A mixture-of-experts router stays float, as llama.cpp's quantizer keeps ffn_gate_inp.
+        if Self.isRouter(tensor.name) { return tensor.dtype }
         if Self.isEmbedding(tensor.name) {
             switch embeddings {
             case .q8_0: return .q8_0

@@ -15,6 +15,9 @@ extension Converter {
         var metadata: Metadata
         /// Tensors without a GGUF name, a tokenizer without GGUF keys.
         var warnings: [ConversionWarning]
+        /// Exact GGUF types where the metadata value alone does not say them: an empty
+        /// `tokenizer.ggml.merges` is an array of strings, as llama.cpp reads it.
+        var typedHints: [String: GGUFValue] = ["tokenizer.ggml.merges": .array(elementType: .string, [])]
     }
 
     /// The GGUF side of a conversion: GGUF → HF, HF → GGUF or GGUF → GGUF.
@@ -120,10 +123,8 @@ extension Converter {
             if t.shape.rank <= 1, !dtype.isQuantized { dtype = .float32 }
             return try TensorPayload(source: source, input: t, dtype: t.dtype.isQuantized ? nil : dtype)
         }
-        // An empty array has no element to infer its type from: merges are strings, as llama.cpp reads them.
-        let hints: [String: GGUFValue] = ["tokenizer.ggml.merges": .array(elementType: .string, [])]
         let written = try GGUFWriter.write(
-            payloads, metadata: gguf.metadata, typedHints: hints, to: output, options: WriteOptions(progress: progress))
+            payloads, metadata: gguf.metadata, typedHints: gguf.typedHints, to: output, options: WriteOptions(progress: progress))
         return ConversionReport(
             inputFormat: .huggingFace, outputFormat: .gguf, files: written.files, tensorCount: payloads.count,
             bytesWritten: written.bytesWritten, warnings: gguf.warnings, seconds: 0)

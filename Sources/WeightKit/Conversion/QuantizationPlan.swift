@@ -31,6 +31,7 @@ struct QuantizationPlan {
         case .huggingFace where target == .gguf:
             let gguf = try Converter.ggufSource(huggingFaceFolder: input, fileType: policy.scheme.dtype)
             plan = QuantizationPlan(source: gguf.source, metadata: gguf.metadata, warnings: gguf.warnings)
+            plan.typedHints = gguf.typedHints
         case .huggingFace:
             let folder = try HuggingFaceFolder(path: input)
             plan = QuantizationPlan(source: folder.tensors, metadata: folder.tensors.metadata)
