@@ -59,7 +59,7 @@ public final class GGUFTensorSource: TensorSource {
         for part in entry.parts {
             switch part {
             case .input(let name, let rows):
-                guard let info = inner.tensors.first(where: { $0.name == name }) else {
+                guard let info = inner.tensor(named: name) else {
                     throw FormatError(.tensorNotFound, "no input tensor named \"\(name)\"", path: files.first, tensorName: name)
                 }
                 var storage = try inner.storage(of: info)
@@ -71,12 +71,7 @@ public final class GGUFTensorSource: TensorSource {
                 }
                 pieces.append((storage, info.dtype))
             case .values(let values):
-                let buffer = AlignedBuffer(count: values.count * 4)
-                unsafe buffer.withUnsafeMutableBytes { dst in
-                    // SAFETY: dst holds values.count floats.
-                    unsafe values.withUnsafeBytes { unsafe dst.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-                }
-                pieces.append((TensorStorage(buffer: buffer), .float32))
+                pieces.append((TensorStorage(buffer: AlignedBuffer(values.withUnsafeBytes { Array($0) })), .float32))
             }
         }
         if pieces.count == 1, entry.addend == 0 { return pieces[0].0 }

@@ -75,6 +75,15 @@ public struct RoPEConfig: Sendable, Hashable {
         }
     }
 
+    /// True when `frequencies(sequenceLength:)` depends on the length (dynamic NTK, longrope);
+    /// otherwise they can be computed once per model.
+    public var dependsOnSequenceLength: Bool {
+        switch scaling {
+        case .dynamic, .longrope: return true
+        default: return false
+        }
+    }
+
     /// Longest sequence the model may run with this scaling (dynamic NTK extends
     /// max_position_embeddings by its factor; others: nil = the config's own limit).
     public var extendedContext: Int? {

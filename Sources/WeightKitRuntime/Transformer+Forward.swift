@@ -218,14 +218,9 @@ extension Transformer {
         for t in 0..<n {
             let p = unsafe router + t * e
             unsafe Ops.scalarSoftmax(p, count: e)
-            var chosen: [(expert: Int, weight: Float)] = []
-            for _ in 0..<moe.topK {
-                var best = -1
-                for i in 0..<e where !chosen.contains(where: { $0.expert == i }) {
-                    if unsafe best < 0 || p[i] > p[best] { best = i }
-                }
-                chosen.append((best, unsafe p[best]))
-            }
+            // Highest probability first, the lower index on a tie.
+            let order = unsafe (0..<e).sorted { p[$0] != p[$1] ? p[$0] > p[$1] : $0 < $1 }
+            var chosen = unsafe order.prefix(moe.topK).map { (expert: $0, weight: p[$0]) }
             if moe.normalizeTopK {
                 let sum = chosen.reduce(0) { $0 + $1.weight }
                 chosen = chosen.map { ($0.expert, $0.weight / sum) }
@@ -279,17 +274,11 @@ extension Transformer {
                 let wp = unsafe w.baseAddress!.assumingMemoryBound(to: Float.self)
                 switch kind {
                 case .layer:
-                    if let bias {
-                        unsafe bias.storage.withUnsafeBytes { b in
-                            let bp = unsafe b.baseAddress!.assumingMemoryBound(to: Float.self)
-                            for t in range { unsafe Ops.layerNorm(xs.floats + t * d, wp, bp, outs.mutableFloats + t * d, count: d, epsilon: eps) }
-                        }
-                    } else {
-                        let zeros = [Float](repeating: 0, count: d)
-                        unsafe zeros.withUnsafeBufferPointer { z in
-                            for t in range { unsafe Ops.layerNorm(xs.floats + t * d, wp, z.baseAddress!, outs.mutableFloats + t * d, count: d, epsilon: eps) }
-                        }
+                    func run(_ b: UnsafePointer<Float>?) {
+                        for t in range { unsafe Ops.layerNorm(xs.floats + t * d, wp, b, outs.mutableFloats + t * d, count: d, epsilon: eps) }
                     }
+                    guard let bias else { return unsafe run(nil) }
+                    unsafe bias.storage.withUnsafeBytes { b in unsafe run(b.baseAddress!.assumingMemoryBound(to: Float.self)) }
                 case .rms:
                     for t in range { unsafe Ops.rmsNorm(xs.floats + t * d, wp, outs.mutableFloats + t * d, count: d, epsilon: eps) }
                 }

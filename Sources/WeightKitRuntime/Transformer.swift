@@ -24,6 +24,9 @@ public final class Transformer {
     public private(set) var position = 0
     /// The tokens at those positions (kept only for longrope's switch, below).
     private var history: [Int] = []
+    /// The RoPE angles when no scaling depends on the sequence length (computed once at init);
+    /// nil: `forward` computes them per call.
+    private let fixedAngles: (full: RoPEAngles?, sliding: RoPEAngles?)?
     /// Sees every stage of the forward pass (`weightkit trace`); nil — the default — costs nothing.
     public var observer: (any ForwardObserver)?
 
@@ -35,6 +38,8 @@ public final class Transformer {
         self.kernels = options.kernelConfig
         self.parallel = Parallel(threads: options.threads, pool: options.threadPool)
         self.graphProblem = Self.structureProblem(graph)
+        let ropes = [graph.config.rope, graph.config.slidingRope].compactMap { $0 }
+        self.fixedAngles = ropes.contains(where: \.dependsOnSequenceLength) ? nil : Self.angles(graph.config, sequenceLength: 0)
         let capacity = max(1, min(graph.config.contextLength, maxSequence ?? graph.config.contextLength))
         // Chunks longer than the sequence would only be unused buffers.
         self.state = RunState(config: graph.config, capacity: capacity, batch: max(1, min(batch, capacity)))
@@ -198,6 +203,11 @@ public final class Transformer {
         state.cacheBase = Array(repeating: 0, count: graph.config.layers)
     }
 
+    /// The RoPE angles of full and sliding layers for a call ending at `sequenceLength`.
+    static func angles(_ c: ArchitectureConfig, sequenceLength: Int) -> (full: RoPEAngles?, sliding: RoPEAngles?) {
+        (c.rope.map { RoPEAngles($0, sequenceLength: sequenceLength) }, c.slidingRope.map { RoPEAngles($0, sequenceLength: sequenceLength) })
+    }
+
     /// The last position that still uses longrope's short factors, when the model has them.
     var longropeSwitch: Int? {
         guard case .longrope(_, _, let original, _)? = graph.config.rope?.scaling else { return nil }
@@ -228,8 +238,7 @@ public final class Transformer {
             return try forward(all)
         }
         // Dynamic and longrope scaling pick their frequencies by the call's last position.
-        let c = graph.config, length = position + tokens.count
-        let angles = (full: c.rope.map { RoPEAngles($0, sequenceLength: length) }, sliding: c.slidingRope.map { RoPEAngles($0, sequenceLength: length) })
+        let angles = fixedAngles ?? Self.angles(graph.config, sequenceLength: position + tokens.count)
         var start = 0
         while start < tokens.count {
             let chunk = Array(tokens[start..<min(tokens.count, start + state.batch)])

@@ -16,9 +16,9 @@ public enum Ops {
         for i in 0..<count { unsafe out[i] = weight[i] * (x[i] * scale) }
     }
 
-    /// out = (x - mean) / sqrt(var + eps) * weight + bias (LayerNorm, GPT-2).
+    /// out = (x - mean) / sqrt(var + eps) * weight (+ bias when given) (LayerNorm, GPT-2).
     public static func layerNorm(
-        _ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
+        _ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
         _ out: UnsafeMutablePointer<Float>, count: Int, epsilon: Float
     ) {
         var mean: Float = 0
@@ -28,7 +28,7 @@ public enum Ops {
         for i in 0..<count { let d = unsafe x[i] - mean; variance += d * d }
         variance /= Float(count)
         let scale = 1 / (variance + epsilon).squareRoot()
-        for i in 0..<count { unsafe out[i] = (x[i] - mean) * scale * weight[i] + bias[i] }
+        for i in 0..<count { unsafe out[i] = (x[i] - mean) * scale * weight[i] + (bias?[i] ?? 0) }
     }
 
     /// In-place numerically stable softmax (C, `wk_softmax`: a vector exp on AVX2).
