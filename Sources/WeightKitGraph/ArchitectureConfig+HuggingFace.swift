@@ -12,17 +12,9 @@ extension ArchitectureConfig {
     ///   `.invalidConfig` naming the key and its value for a missing or malformed field, a value
     ///   out of range, or a value that changes the computation in a way WeightKit does not implement.
     public init(huggingFace json: JSONObject, path: String? = nil) throws(GraphError) {
-        var json = json
         let modelType = json["model_type"]?.string ?? ""
         // A multimodal Gemma 3 config keeps the language model's settings in text_config.
-        if modelType == "gemma3", let text = json["text_config"]?.object {
-            var merged = text
-            for key in ["bos_token_id", "eos_token_id", "tie_word_embeddings"] where merged[key] == nil {
-                if let v = json[key] { merged.set(key, v) }
-            }
-            merged.set("model_type", "gemma3_text")
-            json = merged
-        }
+        let json = MultimodalLayout.languageModelConfig(json)
         let r = ConfigReader(json: json, path: path)
         guard let family = Family(modelType: json["model_type"]?.string ?? "") else {
             let known = Family.allCases.map(\.rawValue).joined(separator: ", ")

@@ -11,6 +11,9 @@ final class Binder {
     let listsUnused: Bool
     /// Tensors not used and not ignored, in source order (filled only when `listsUnused`).
     private(set) var unused: [String] = []
+    /// A multimodal checkpoint's layout: names are looked up as the text-only model's, and the
+    /// image side is never bound nor reported as unused.
+    let multimodal: MultimodalLayout?
     /// Dtypes matrices may have for the runtime to compute on them directly (block types are
     /// dequantized by the loader until the quantized kernels land).
     public static let matrixDTypes: Set<DType> = [.float32, .float16, .bfloat16, .q8_0, .q4_0, .q4_1]
@@ -19,7 +22,14 @@ final class Binder {
     public init(source: any TensorSource, listsUnused: Bool = false) {
         self.source = source
         self.listsUnused = listsUnused
-        for t in source.tensors { byName[t.name] = t }
+        multimodal = MultimodalLayout.detect(source.tensors.lazy.map(\.name))
+        for t in source.tensors {
+            if let multimodal {
+                if let text = multimodal.textName(t.name) { byName[text] = t }
+            } else {
+                byName[t.name] = t
+            }
+        }
     }
 
     /// True when a tensor called `name` exists.
@@ -86,23 +96,25 @@ final class Binder {
     /// Throws `unexpectedTensor` for the first tensor not used and not matched by `ignoring`, or,
     /// when `listsUnused`, records every such tensor in `unused`.
     public func checkAllUsed(ignoring: (String) -> Bool) throws {
-        for t in source.tensors where !used.contains(t.name) && !ignoring(t.name) {
+        for t in source.tensors where !used.contains(t.name) && !ignoring(multimodal?.textName(t.name) ?? t.name) {
+            if multimodal != nil && MultimodalLayout.isVision(t.name) { continue }
             guard listsUnused else { throw GraphError.unusedTensor(t.name, path: source.files.first) }
             unused.append(t.name)
         }
     }
 
     /// Marks `name` as used without binding it (e.g. a redundant lm_head of a tied model).
-    public func markUsed(_ name: String) { used.insert(name) }
+    public func markUsed(_ name: String) { used.insert(byName[name]?.name ?? name) }
 
     private func lookup(_ name: String, _ shape: [Int]) throws -> TensorInfo {
         guard let info = byName[name] else {
-            throw GraphError(.missingTensor, "missing; expected shape \(Shape(shape))", tensorName: name, path: source.files.first)
+            let stored = multimodal?.storedName(name) ?? name
+            throw GraphError(.missingTensor, "missing; expected shape \(Shape(shape))", tensorName: stored, path: source.files.first)
         }
         guard info.shape.dims == shape else {
-            throw GraphError(.shapeMismatch, "expected shape \(Shape(shape)), found \(info.shape)", tensorName: name, path: source.files.first)
+            throw GraphError(.shapeMismatch, "expected shape \(Shape(shape)), found \(info.shape)", tensorName: info.name, path: source.files.first)
         }
-        used.insert(name)
+        used.insert(info.name)
         return info
     }
 

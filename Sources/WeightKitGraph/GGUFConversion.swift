@@ -138,6 +138,8 @@ public enum GGUFConversion {
     /// - Throws: `.unsupported` when the family has no GGUF mapping; `.shapeMismatch` when a
     ///   layer's experts are missing or differ in shape.
     public static func toGGUF(tensors: [TensorInfo], hfConfig config: JSONObject, extra: [(String, [Float])] = []) throws -> Plan {
+        let config = MultimodalLayout.languageModelConfig(config)
+        let multimodal = MultimodalLayout.detect(tensors.lazy.map(\.name))
         guard let family = GGUFConfig.family(hfConfig: config) else {
             let type = config["model_type"]?.string ?? "(none)"
             throw FormatError(
@@ -150,12 +152,14 @@ public enum GGUFConversion {
         var stacks: [String: [(Int, TransformedTensorSource.Entry)]] = [:]
         var stackOrder: [String] = []
         for t in tensors {
-            if WeightNames.isDropped(hfName: t.name) {
+            // A multimodal checkpoint's image side goes to llama.cpp's separate mmproj file, not here.
+            let text = multimodal == nil ? t.name : multimodal!.textName(t.name)
+            guard let hfName = text, !WeightNames.isDropped(hfName: hfName) else {
                 plan.dropped.append(t.name)
                 continue
             }
-            var name = t.name, layout = WeightLayout.same, expert: Int?
-            if let slot = WeightNames.ggufSlot(forHF: t.name, family: family) {
+            var name = hfName, layout = WeightLayout.same, expert: Int?
+            if let slot = WeightNames.ggufSlot(forHF: hfName, family: family) {
                 (name, layout, expert) = slot
             } else {
                 plan.unmapped.append(t.name)

@@ -12,7 +12,7 @@ import WeightKitTestSupport
 struct FamilyFidelityTests {
     static let families = [
         "llama3", "llama-linear", "llama-dynamic", "llama-yarn", "mistral", "qwen3", "qwen3-moe", "qwen3-moe-nonorm",
-        "mixtral", "gemma", "gemma2", "gemma3", "phi3", "olmo2", "stablelm", "gpt-neox", "granite",
+        "mixtral", "gemma", "gemma2", "gemma3", "gemma3-multimodal", "phi3", "olmo2", "stablelm", "gpt-neox", "granite",
     ]
 
     @Test("Hugging Face folder: logits and greedy ids equal transformers'", arguments: families)

@@ -13,7 +13,7 @@ struct GGUFFamilyTests {
     /// config got `rotary_pct` back (convert_llamacpp_neox.py: the converter reads only that name).
     static let converted = [
         "llama3", "llama-linear", "llama-dynamic", "llama-yarn", "mistral", "qwen3", "qwen3-moe", "qwen3-moe-nonorm",
-        "mixtral", "gemma", "gemma2", "gemma3", "phi3", "olmo2", "stablelm", "granite", "gpt-neox",
+        "mixtral", "gemma", "gemma2", "gemma3", "gemma3-multimodal", "phi3", "olmo2", "stablelm", "granite", "gpt-neox",
     ]
 
     /// llama.cpp's GGUF of `family`.
@@ -37,7 +37,7 @@ struct GGUFFamilyTests {
             c.moe!.normalizeTopK = true  // qwen3moe's build_moe_ffn always renormalises
         case "gemma2":
             c.attentionScale = 1 / Float(16).squareRoot()  // 1/√head_dim, not query_pre_attn_scalar 24
-        case "gemma3":
+        case "gemma3", "gemma3-multimodal":
             c.attentionScale = 1 / Float(16).squareRoot()
             c.layerAttention = Array(repeating: .sliding, count: c.layers)  // default pattern 6: 3 layers all local
         default: break
@@ -45,7 +45,7 @@ struct GGUFFamilyTests {
     }
 
     /// Families whose llama.cpp GGUF says everything transformers computes.
-    static var lossless: [String] { converted.filter { !["llama-dynamic", "mistral", "qwen3-moe-nonorm", "gemma2", "gemma3"].contains($0) } }
+    static var lossless: [String] { converted.filter { !["llama-dynamic", "mistral", "qwen3-moe-nonorm", "gemma2", "gemma3", "gemma3-multimodal"].contains($0) } }
 
     static func description(gguf path: String) throws -> ArchitectureConfig {
         let file = try GGUFFile(path: path)

@@ -28,7 +28,7 @@ struct Gemma3Tests {
     let gguf = ProcessInfo.processInfo.environment["WEIGHTKIT_GEMMA3_GGUF"] ?? ""
     /// Loaded once for the suite: the K-quant blocks are dequantized at load, which takes a while
     /// in a debug build.
-    nonisolated(unsafe) static let model = Result { try ModelLoader.load(path: ProcessInfo.processInfo.environment["WEIGHTKIT_GEMMA3_GGUF"] ?? "") }
+    static let model = Result { try ModelLoader.load(path: ProcessInfo.processInfo.environment["WEIGHTKIT_GEMMA3_GGUF"] ?? "") }
 
     @Test("from the GGUF: the description, the top logits and 16 greedy ids equal transformers' on three prompts")
     func greedy() throws {

@@ -16,6 +16,9 @@ public struct ConversionWarning: Sendable, Hashable, CustomStringConvertible {
         case tokenizerNotConverted
         /// Metadata keys the target format cannot hold were dropped (`names`).
         case metadataDropped
+        /// A multimodal checkpoint's vision tower and projector were left out (`names`): the
+        /// output holds the language model only.
+        case visionTowerDropped
     }
 
     /// What happened.

@@ -139,13 +139,20 @@ extension Converter {
                 .unsupported, "GGUF output needs a model folder with config.json (architecture and hyperparameters)", path: input)
         }
         let folder = try HuggingFaceFolder(path: input)
-        guard let config = folder.config else {
+        guard let folderConfig = folder.config else {
             throw FormatError(.unsupported, "GGUF output needs config.json beside the weights", path: input)
         }
+        let config = MultimodalLayout.languageModelConfig(folderConfig)
         let name = input.split(separator: "/").last.map(String.init)
         let written = try GGUFConfig.written(hfConfig: config, name: name)
         let plan = try GGUFConversion.toGGUF(tensors: folder.tensors.tensors, hfConfig: config, extra: written.tensors)
         var warnings: [ConversionWarning] = plan.unmapped.isEmpty ? [] : [.unmapped(plan.unmapped, toGGUF: true)]
+        let vision = plan.dropped.filter(MultimodalLayout.isVision)
+        if !vision.isEmpty {
+            warnings.append(ConversionWarning(
+                .visionTowerDropped, "the image side (\(vision.count) tensors) is left out: the GGUF holds the language model, as llama.cpp's does (its vision tower goes to a separate mmproj file)",
+                names: vision))
+        }
         for lost in written.lost {
             warnings.append(ConversionWarning(.metadataDropped, "llama.cpp's GGUF cannot carry \(lost)"))
         }
