@@ -1,4 +1,4 @@
-"""Random-weight models for the family benchmarks (Benchmarks/families/run.sh), made by
+"""Random-weight models for the family benchmarks (`Benchmarks/runtime.sh --files ...`), made by
 transformers and converted by llama.cpp's own converter, so both runtimes read the same GGUF.
 
   qwen3-moe: Qwen3-MoE, 8 layers, hidden 512, 16 experts of width 512, top-4 — 4 of 16 experts
