@@ -24,7 +24,7 @@ extension WeightKitCommand.Diff {
         var positions: [JSONValue] = [], agree = 0, klSum = 0.0
         for (i, id) in ids.enumerated() {
             let la = try ta.forward([id]), lb = try tb.forward([id])
-            let kl = klDivergence(la, lb)
+            let kl = ModelComparison.klDivergence(la, lb)
             let topA = Sampler.argmax(la), topB = Sampler.argmax(lb)
             if topA == topB { agree += 1 }
             klSum += kl
@@ -37,22 +37,5 @@ extension WeightKitCommand.Diff {
         let n = max(ids.count, 1)
         if !json { Console.out("mean KL \(klSum / Double(n)), top-1 agreement \(agree)/\(ids.count)") }
         return ["positions": .array(positions), "meanKL": .double(klSum / Double(n)), "top1Agreement": .double(Double(agree) / Double(n))]
-    }
-
-    /// KL(softmax(p) ‖ softmax(q)) in nats, in double precision.
-    static func klDivergence(_ p: [Float], _ q: [Float]) -> Double {
-        func logNormalizer(_ x: [Float]) -> (Double, Double) {
-            let m = Double(x.max() ?? 0)
-            var s = 0.0
-            for v in x { s += exp(Double(v) - m) }
-            return (m, log(s))
-        }
-        let (mp, lp) = logNormalizer(p), (mq, lq) = logNormalizer(q)
-        var kl = 0.0
-        for i in 0..<min(p.count, q.count) {
-            let a = Double(p[i]) - mp - lp, b = Double(q[i]) - mq - lq
-            kl += exp(a) * (a - b)
-        }
-        return max(0, kl)
     }
 }

@@ -44,32 +44,28 @@ extension WeightKitCommand {
 
         func run() throws {
             try reportingErrors(verbose: verbosity.verbose, quiet: verbosity.quiet) {
-                let left = try Self.normalized(a), right = try Self.normalized(b)
-                let rightNames = Dictionary(right.tensors.map { ($0.name, $0) }, uniquingKeysWith: { x, _ in x })
+                let report = try ModelComparison.tensors(ModelComparison.normalizedTensors(a), ModelComparison.normalizedTensors(b))
                 var rows: [JSONValue] = []
                 var worst: (String, Double)? = nil
                 if !json { Console.out("tensor".padded(48) + "  max|Δ|      rmse        cosine") }
-                for t in left.tensors {
-                    guard let u = rightNames[t.name] else { continue }
-                    guard t.shape == u.shape else {
-                        rows.append(["name": .string(t.name), "error": .string("shape \(t.shape) vs \(u.shape)")])
-                        if !json { Console.out(t.name.padded(48) + "  shape \(t.shape) vs \(u.shape)") }
+                for delta in report.deltas {
+                    if let mismatch = delta.shapeMismatch {
+                        rows.append(["name": .string(delta.name), "error": .string("shape \(mismatch)")])
+                        if !json { Console.out(delta.name.padded(48) + "  shape \(mismatch)") }
                         continue
                     }
-                    let s = try Self.compare(left, t, right, u)
-                    if s.cosine < (worst?.1 ?? 2) { worst = (t.name, s.cosine) }
+                    let s = delta.stats
+                    if s.cosine < (worst?.1 ?? 2) { worst = (delta.name, s.cosine) }
                     rows.append([
-                        "name": .string(t.name), "maxAbsDiff": .double(s.maxAbsError), "rmse": .double(s.rmse),
+                        "name": .string(delta.name), "maxAbsDiff": .double(s.maxAbsError), "rmse": .double(s.rmse),
                         "cosine": .double(s.cosine),
                     ])
                     if !json {
-                        let cells: [String] = [t.name.padded(48), Self.short(s.maxAbsError).padded(10), Self.short(s.rmse).padded(10), Self.short(s.cosine)]
+                        let cells: [String] = [delta.name.padded(48), Self.short(s.maxAbsError).padded(10), Self.short(s.rmse).padded(10), Self.short(s.cosine)]
                         Console.out(cells.joined(separator: "  "))
                     }
                 }
-                let leftNames = Set(left.tensors.map(\.name))
-                let onlyA = left.tensors.map(\.name).filter { rightNames[$0] == nil }
-                let onlyB = right.tensors.map(\.name).filter { !leftNames.contains($0) }
+                let (onlyA, onlyB) = (report.onlyInFirst, report.onlyInSecond)
                 var result = JSONObject()
                 result.set("tensors", .array(rows))
                 result.set("onlyInA", .array(onlyA.map { JSONValue.string($0) }))
@@ -89,44 +85,6 @@ extension WeightKitCommand {
             let text = String(x)
             guard let e = text.firstIndex(of: "e") else { return String(text.prefix(10)) }
             return String(text[..<e].prefix(6)) + text[e...]
-        }
-
-        /// The tensors of `path` under Hugging Face names, Q/K un-permuted, blocks decoded to f32.
-        static func normalized(_ path: String) throws -> any TensorSource {
-            let source = try FormatRegistry.open(path: path)
-            if let gguf = source as? GGUFFile {
-                let plan = try GGUFConversion.toHuggingFace(tensors: gguf.tensors, ggufMetadata: gguf.metadata)
-                return plan.source(base: gguf)
-            }
-            return try Converter.decodingBlocks(source)
-        }
-
-        /// Error statistics of `u` (in `right`) against `t` (in `left`), both widened to f32.
-        static func compare(_ left: any TensorSource, _ t: TensorInfo, _ right: any TensorSource, _ u: TensorInfo) throws -> QuantErrorStats {
-            var stats = QuantErrorStats()
-            guard t.dtype.isFloatingPoint, u.dtype.isFloatingPoint else { return stats }
-            let x = try floats(left, t), y = try floats(right, u)
-            unsafe x.withUnsafeBufferPointer { xp in
-                unsafe y.withUnsafeBufferPointer { yp in
-                    guard xp.count > 0 else { return }
-                    // SAFETY: both arrays hold the tensors' (equal) element counts.
-                    unsafe stats.add(xp.baseAddress!, yp.baseAddress!, count: xp.count)
-                }
-            }
-            return stats
-        }
-
-        static func floats(_ source: any TensorSource, _ t: TensorInfo) throws -> [Float] {
-            let storage = try source.storage(of: t)
-            var out = [Float](repeating: 0, count: t.elementCount)
-            unsafe storage.withUnsafeBytes { raw in
-                unsafe out.withUnsafeMutableBytes { dst in
-                    guard t.elementCount > 0 else { return }
-                    // SAFETY: storage holds elementCount elements of t.dtype; dst as many floats.
-                    unsafe ElementConversion.decodeToFloat32(raw.baseAddress!, from: t.dtype, into: dst.baseAddress!, count: t.elementCount)
-                }
-            }
-            return out
         }
     }
 }
