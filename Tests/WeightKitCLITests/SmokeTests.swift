@@ -146,7 +146,9 @@ struct SmolLM2SmokeTests {
         named.worstTensors = 1
         let permuted = try SmokeTest.run(model: tmp.file("broken/smollm2-qk-permuted"), against: folder, options: named)
         #expect(permuted.failure?.name == "agreement", "\(permuted.verdict)")
-        #expect(permuted.firstDivergence?.contains("attention") == true, "\(permuted.verdict)")
+        // Where the outputs first part depends on the prompt (attention sinks blunt RoPE in the
+        // first layers); the tensors say what is wrong.
+        #expect(permuted.firstDivergence?.hasPrefix("layer ") == true, "\(permuted.verdict)")
         let worst = try #require(permuted.worstTensors.first)
         #expect((worst.name.hasSuffix("q_proj.weight") || worst.name.hasSuffix("k_proj.weight")) && worst.relativeError > 1.3, "\(permuted.verdict)")
     }
