@@ -18,9 +18,10 @@ struct SmokeTests {
         return out
     }
 
+    /// Every folder in fixtures/models.
     static let families = [
-        "llama", "gpt2", "qwen2", "llama3", "mistral", "qwen3", "qwen3-moe", "mixtral", "gemma", "gemma2", "gemma3", "gemma3-multimodal",
-        "phi3", "olmo2", "stablelm", "gpt-neox", "granite",
+        "llama", "gpt2", "qwen2", "llama3", "llama-linear", "llama-dynamic", "llama-yarn", "mistral", "qwen3", "qwen3-moe",
+        "qwen3-moe-nonorm", "mixtral", "gemma", "gemma2", "gemma3", "gemma3-multimodal", "phi3", "olmo2", "stablelm", "gpt-neox", "granite",
     ]
 
     @Test("every tiny family passes alone and as .wkp and f16 against its own folder", arguments: families)
