@@ -1,0 +1,177 @@
+import WeightKitCore
+import WeightKitFormats
+
+/// Changes to a GGUF file's metadata; tensors are copied byte for byte.
+public struct MetadataEdit: Sendable {
+    /// `KEY=VALUE` or `KEY:TYPE=VALUE` assignments, in order (see `MetadataEditor.value`).
+    public var sets: [String]
+    /// Keys to remove; each must exist.
+    public var removals: [String]
+    /// A new `tokenizer.chat_template`.
+    public var chatTemplate: String?
+
+    /// The edit.
+    public init(sets: [String] = [], removals: [String] = [], chatTemplate: String? = nil) {
+        self.sets = sets
+        self.removals = removals
+        self.chatTemplate = chatTemplate
+    }
+}
+
+/// What an edit changed.
+public struct MetadataEditReport: Sendable {
+    /// The file written.
+    public var output: String
+    /// Keys whose value changed, keys added, keys removed.
+    public var changed: [String] = []
+    public var added: [String] = []
+    public var removed: [String] = []
+    /// Tensors copied unchanged, and the bytes written.
+    public var tensorCount = 0
+    public var bytesWritten = 0
+}
+
+/// `weightkit edit`: GGUF metadata set, removed or replaced without touching the tensors, as
+/// gguf-py's `gguf_set_metadata.py` (existing scalars keep their type) and `gguf_new_metadata.py`
+/// (`--remove-metadata`, `--chat-template`) do. Safetensors `__metadata__` and pack metadata are
+/// not edited yet.
+public enum MetadataEditor {
+    /// Writes `input` with `edit` applied to `output` (nil: `input` itself, replaced only when the
+    /// new file is complete).
+    ///
+    /// - Throws: `FormatError` naming the key for an unknown key to remove, a value that does not
+    ///   parse as its type, an unknown type, `general.alignment` (it sets the data layout), or a
+    ///   file that is not GGUF; `ConversionError` when `output` exists (without `overwrite`) or is
+    ///   the input under another name.
+    public static func edit(input: String, output: String? = nil, edit: MetadataEdit, overwrite: Bool = false) throws -> MetadataEditReport {
+        let target = output ?? input
+        if output != nil { try OutputCheck.check(target, inputs: [input], overwrite: overwrite) }
+        let source = try FormatRegistry.open(path: input)
+        guard let file = source as? GGUFFile else {
+            throw FormatError(.unsupported, "edit changes GGUF metadata; this is \(source.formatName) (safetensors and pack metadata are not edited yet)", path: input)
+        }
+        var entries = file.typedMetadata.map { (key: $0.key, value: $0.value) }
+        var report = MetadataEditReport(output: target)
+        func guardKey(_ key: String) throws {
+            guard !key.isEmpty else { throw FormatError(.invalidHeader, "an empty metadata key", path: input) }
+            guard key != "general.alignment" else {
+                throw FormatError(.unsupported, "general.alignment sets where the tensor data lies and cannot be edited", path: input)
+            }
+        }
+        for key in edit.removals {
+            try guardKey(key)
+            guard let index = entries.firstIndex(where: { $0.key == key }) else {
+                throw FormatError(.invalidHeader, "cannot remove metadata key \"\(key)\": the file has no such key", path: input)
+            }
+            entries.remove(at: index)
+            report.removed.append(key)
+        }
+        var assignments: [(String, GGUFValue)] = []
+        for text in edit.sets {
+            guard let eq = text.firstIndex(of: "=") else {
+                throw FormatError(.invalidHeader, "\"\(text)\" is not KEY=VALUE or KEY:TYPE=VALUE", path: input)
+            }
+            var key = String(text[..<eq]), type: String?
+            let raw = String(text[text.index(after: eq)...])
+            if let colon = key.lastIndex(of: ":") {
+                type = String(key[key.index(after: colon)...])
+                key = String(key[..<colon])
+            }
+            try guardKey(key)
+            let existing = entries.first { $0.key == key }?.value
+            assignments.append((key, try value(raw, type: type, existing: existing, key: key, path: input)))
+        }
+        if let template = edit.chatTemplate { assignments.append(("tokenizer.chat_template", .string(template))) }
+        for (key, value) in assignments {
+            if let index = entries.firstIndex(where: { $0.key == key }) {
+                if entries[index].value != value { report.changed.append(key) }
+                entries[index].value = value
+            } else {
+                entries.append((key, value))
+                report.added.append(key)
+            }
+        }
+        let payloads = try file.tensors.map { try TensorPayload(source: file, input: $0) }
+        let written = try GGUFWriter.write(payloads, typedMetadata: entries.filter { $0.key != "general.alignment" }.map { ($0.key, $0.value) }, to: target)
+        report.tensorCount = payloads.count
+        report.bytesWritten = written.bytesWritten
+        return report
+    }
+
+    /// `raw` as a GGUF value: of `type` when given (u8 … i64, f32, f64, bool, str, or `[T]` with
+    /// a JSON array), else of the existing value's type, else inferred (true/false: bool; an
+    /// integer: u32, or i32 / u64 / i64 when it needs to be; a decimal: f32; anything else: str).
+    public static func value(_ raw: String, type: String?, existing: GGUFValue?, key: String, path: String? = nil) throws -> GGUFValue {
+        func fail(_ what: String) -> FormatError {
+            FormatError(.invalidHeader, "metadata key \"\(key)\": \(what)", path: path)
+        }
+        if let type {
+            if type.hasPrefix("["), type.hasSuffix("]") {
+                let element = String(type.dropFirst().dropLast())
+                guard let elementType = scalarType(element) else { throw fail("unknown array element type \"\(element)\" (u8 … i64, f32, f64, bool, str)") }
+                let parsed = try? Array(raw.utf8).withUnsafeBytes { bytes in try unsafe JSON.parse(bytes) }
+                guard case .array(let items)? = parsed else { throw fail("\"\(raw)\" is not a JSON array") }
+                let values = try items.map { item -> GGUFValue in
+                    let text: String
+                    switch item {
+                    case .string(let s): text = s
+                    default: text = JSONWriter.serialize(item)
+                    }
+                    return try scalar(text, elementType, fail)
+                }
+                return .array(elementType: elementType, values)
+            }
+            guard let t = scalarType(type) else { throw fail("unknown type \"\(type)\" (u8 … i64, f32, f64, bool, str, or [T] for an array)") }
+            return try scalar(raw, t, fail)
+        }
+        if let existing {
+            if case .array(let elementType, _) = existing {
+                return try value(raw, type: "[\(typeName(elementType))]", existing: nil, key: key, path: path)
+            }
+            return try scalar(raw, existing.type, fail)
+        }
+        if raw == "true" || raw == "false" { return .bool(raw == "true") }
+        if let u = UInt32(raw) { return .uint32(u) }
+        if let i = Int32(raw) { return .int32(i) }
+        if let u = UInt64(raw) { return .uint64(u) }
+        if let i = Int64(raw) { return .int64(i) }
+        if raw.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let f = Float(raw), f.isFinite { return .float32(f) }
+        return .string(raw)
+    }
+
+    static let names: [(String, GGUFValueType)] = [
+        ("u8", .uint8), ("i8", .int8), ("u16", .uint16), ("i16", .int16), ("u32", .uint32), ("i32", .int32), ("u64", .uint64),
+        ("i64", .int64), ("f32", .float32), ("f64", .float64), ("bool", .bool), ("str", .string),
+    ]
+
+    static func scalarType(_ name: String) -> GGUFValueType? { names.first { $0.0 == name }?.1 }
+    static func typeName(_ type: GGUFValueType) -> String { names.first { $0.1 == type }?.0 ?? "str" }
+
+    static func scalar(_ raw: String, _ type: GGUFValueType, _ fail: (String) -> FormatError) throws -> GGUFValue {
+        func number<T: FixedWidthInteger>(_: T.Type) throws -> T {
+            guard let v = T(raw) else { throw fail("\"\(raw)\" is not a \(typeName(type)) (\(T.min) … \(T.max))") }
+            return v
+        }
+        switch type {
+        case .uint8: return .uint8(try number(UInt8.self))
+        case .int8: return .int8(try number(Int8.self))
+        case .uint16: return .uint16(try number(UInt16.self))
+        case .int16: return .int16(try number(Int16.self))
+        case .uint32: return .uint32(try number(UInt32.self))
+        case .int32: return .int32(try number(Int32.self))
+        case .uint64: return .uint64(try number(UInt64.self))
+        case .int64: return .int64(try number(Int64.self))
+        case .float32:
+            guard let f = Float(raw), f.isFinite else { throw fail("\"\(raw)\" is not a finite f32") }
+            return .float32(f)
+        case .float64:
+            guard let d = Double(raw), d.isFinite else { throw fail("\"\(raw)\" is not a finite f64") }
+            return .float64(d)
+        case .bool:
+            guard raw == "true" || raw == "false" else { throw fail("\"\(raw)\" is not a bool (true or false)") }
+            return .bool(raw == "true")
+        case .string: return .string(raw)
+        case .array: throw fail("an array needs an element type: KEY:[T]=[…]")
+        }
+    }
+}
