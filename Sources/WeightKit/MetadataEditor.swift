@@ -33,8 +33,8 @@ public struct MetadataEditReport: Sendable {
 
 /// `weightkit edit`: GGUF metadata set, removed or replaced without touching the tensors, as
 /// gguf-py's `gguf_set_metadata.py` (existing scalars keep their type) and `gguf_new_metadata.py`
-/// (`--remove-metadata`, `--chat-template`) do. Safetensors `__metadata__` and pack metadata are
-/// not edited yet.
+/// (`--remove-metadata`, `--chat-template`) do; and a safetensors file's `__metadata__` (strings).
+/// Pack metadata is not edited yet.
 public enum MetadataEditor {
     /// Writes `input` with `edit` applied to `output` (nil: `input` itself, replaced only when the
     /// new file is complete).
@@ -47,8 +47,11 @@ public enum MetadataEditor {
         let target = output ?? input
         if output != nil { try OutputCheck.check(target, inputs: [input], overwrite: overwrite) }
         let source = try FormatRegistry.open(path: input)
+        if let file = source as? SafetensorsFile { return try editSafetensors(file, input: input, target: target, edit: edit) }
         guard let file = source as? GGUFFile else {
-            throw FormatError(.unsupported, "edit changes GGUF metadata; this is \(source.formatName) (safetensors and pack metadata are not edited yet)", path: input)
+            throw FormatError(
+                .unsupported, "edit changes the metadata of a GGUF or single safetensors file; this is \(source.formatName) (pack metadata is not edited yet)",
+                path: input)
         }
         var entries = file.typedMetadata.map { (key: $0.key, value: $0.value) }
         var report = MetadataEditReport(output: target)
@@ -93,6 +96,47 @@ public enum MetadataEditor {
         }
         let payloads = try file.tensors.map { try TensorPayload(source: file, input: $0) }
         let written = try GGUFWriter.write(payloads, typedMetadata: entries.filter { $0.key != "general.alignment" }.map { ($0.key, $0.value) }, to: target)
+        report.tensorCount = payloads.count
+        report.bytesWritten = written.bytesWritten
+        return report
+    }
+
+    /// Safetensors `__metadata__`: string keys and string values only; tensors copied unchanged.
+    static func editSafetensors(_ file: SafetensorsFile, input: String, target: String, edit: MetadataEdit) throws -> MetadataEditReport {
+        guard edit.chatTemplate == nil else {
+            throw FormatError(.unsupported, "a safetensors file holds no chat template (it lives in tokenizer_config.json beside it)", path: input)
+        }
+        var metadata = file.metadata
+        var report = MetadataEditReport(output: target)
+        for key in edit.removals {
+            guard metadata[key] != nil else {
+                throw FormatError(.invalidHeader, "cannot remove metadata key \"\(key)\": the file has no such key", path: input)
+            }
+            metadata[key] = nil
+            report.removed.append(key)
+        }
+        for text in edit.sets {
+            guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
+                throw FormatError(.invalidHeader, "\"\(text)\" is not KEY=VALUE", path: input)
+            }
+            var key = String(text[..<eq])
+            if let colon = key.lastIndex(of: ":") {
+                let type = key[key.index(after: colon)...]
+                guard type == "str" else {
+                    throw FormatError(.unsupported, "metadata key \"\(key)\": safetensors __metadata__ holds strings only, not \(type)", path: input)
+                }
+                key = String(key[..<colon])
+            }
+            let value = MetadataValue.string(String(text[text.index(after: eq)...]))
+            if let old = metadata[key] {
+                if old != value { report.changed.append(key) }
+            } else {
+                report.added.append(key)
+            }
+            metadata[key] = value
+        }
+        let payloads = try file.tensors.map { try TensorPayload(source: file, input: $0) }
+        let written = try SafetensorsWriter.write(payloads, metadata: metadata, to: target)
         report.tensorCount = payloads.count
         report.bytesWritten = written.bytesWritten
         return report

@@ -6,14 +6,15 @@ extension WeightKitCommand {
     /// changed, tensors copied byte for byte.
     struct Edit: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change a GGUF file's metadata (set, remove, chat template) without touching its tensors.",
+            abstract: "Change a GGUF or safetensors file's metadata (set, remove, chat template) without touching its tensors.",
             discussion: """
                 Tensor data is copied unchanged. The output appears only when complete; with \
                 --in-place the new file replaces IN only then. --set KEY=VALUE keeps an existing \
                 key's type (as gguf_set_metadata.py does); a new key's type is inferred (true/false: \
                 bool; an integer: u32, else i32/u64/i64; a decimal: f32; else a string) or given: \
                 KEY:TYPE=VALUE with TYPE u8, i8, u16, i16, u32, i32, u64, i64, f32, f64, bool, str, \
-                or [T] with a JSON array. GGUF only for now.
+                or [T] with a JSON array. A safetensors file's __metadata__ holds strings only; \
+                pack metadata is not edited yet.
 
                 Examples:
                   weightkit edit model.gguf fixed.gguf --chat-template template.jinja
@@ -21,7 +22,7 @@ extension WeightKitCommand {
                   weightkit edit model.gguf out.gguf --set my.layers:[u32]=[1,2,3]
                 """)
 
-        @Argument(help: "The GGUF file to edit.")
+        @Argument(help: "The GGUF or safetensors file to edit.")
         var input: String
 
         @Argument(help: "The file to write (omit with --in-place).")
