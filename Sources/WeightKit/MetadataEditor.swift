@@ -71,15 +71,7 @@ public enum MetadataEditor {
         }
         var assignments: [(String, GGUFValue)] = []
         for text in edit.sets {
-            guard let eq = text.firstIndex(of: "=") else {
-                throw FormatError(.invalidHeader, "\"\(text)\" is not KEY=VALUE or KEY:TYPE=VALUE", path: input)
-            }
-            var key = String(text[..<eq]), type: String?
-            let raw = String(text[text.index(after: eq)...])
-            if let colon = key.lastIndex(of: ":") {
-                type = String(key[key.index(after: colon)...])
-                key = String(key[..<colon])
-            }
+            let (key, type, raw) = try assignment(text, path: input)
             try guardKey(key)
             let existing = entries.first { $0.key == key }?.value
             assignments.append((key, try value(raw, type: type, existing: existing, key: key, path: input)))
@@ -116,18 +108,11 @@ public enum MetadataEditor {
             report.removed.append(key)
         }
         for text in edit.sets {
-            guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
-                throw FormatError(.invalidHeader, "\"\(text)\" is not KEY=VALUE", path: input)
+            let (key, type, raw) = try assignment(text, path: input)
+            if let type, type != "str" {
+                throw FormatError(.unsupported, "metadata key \"\(key):\(type)\": safetensors __metadata__ holds strings only, not \(type)", path: input)
             }
-            var key = String(text[..<eq])
-            if let colon = key.lastIndex(of: ":") {
-                let type = key[key.index(after: colon)...]
-                guard type == "str" else {
-                    throw FormatError(.unsupported, "metadata key \"\(key)\": safetensors __metadata__ holds strings only, not \(type)", path: input)
-                }
-                key = String(key[..<colon])
-            }
-            let value = MetadataValue.string(String(text[text.index(after: eq)...]))
+            let value = MetadataValue.string(raw)
             if let old = metadata[key] {
                 if old != value { report.changed.append(key) }
             } else {
@@ -140,6 +125,16 @@ public enum MetadataEditor {
         report.tensorCount = payloads.count
         report.bytesWritten = written.bytesWritten
         return report
+    }
+
+    /// `KEY=VALUE` or `KEY:TYPE=VALUE` split into its parts.
+    static func assignment(_ text: String, path: String) throws -> (key: String, type: String?, value: String) {
+        guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
+            throw FormatError(.invalidHeader, "\"\(text)\" is not KEY=VALUE or KEY:TYPE=VALUE", path: path)
+        }
+        let key = text[..<eq], value = String(text[text.index(after: eq)...])
+        guard let colon = key.lastIndex(of: ":") else { return (String(key), nil, value) }
+        return (String(key[..<colon]), String(key[key.index(after: colon)...]), value)
     }
 
     /// `raw` as a GGUF value: of `type` when given (u8 … i64, f32, f64, bool, str, or `[T]` with

@@ -14,18 +14,16 @@ extension SmokeTest {
     /// distributions on the reference's greedy text, where the two part, and the tensors.
     static func compare(_ model: LoadedModel, _ base: LoadedModel, tokenizer: any Tokenizer, options: SmokeOptions, into report: inout SmokeReport) throws {
         let reference = base.tokenizer ?? tokenizer
-        var tokenizersAgree = true
         if let own = model.tokenizer, let theirs = base.tokenizer {
-            for prompt in options.prompts where own.encode(prompt, addSpecialTokens: true) != theirs.encode(prompt, addSpecialTokens: true) {
-                let a = theirs.encode(prompt, addSpecialTokens: true), b = own.encode(prompt, addSpecialTokens: true)
+            let encodings = options.prompts.lazy.map { ($0, theirs.encode($0, addSpecialTokens: true), own.encode($0, addSpecialTokens: true)) }
+            if let (prompt, a, b) = encodings.first(where: { $0.1 != $0.2 }) {
                 report.checks.append(.init(
                     name: "tokenizer", passed: false,
                     detail: "the tokenizers encode \(String(reflecting: prompt)) differently: reference \(a.prefix(12)), model \(b.prefix(12))",
                     location: "prompt \(String(reflecting: prompt))"))
-                tokenizersAgree = false
-                break
+            } else {
+                report.checks.append(.init(name: "tokenizer", passed: true, detail: "both encode every prompt alike"))
             }
-            if tokenizersAgree { report.checks.append(.init(name: "tokenizer", passed: true, detail: "both encode every prompt alike")) }
         }
         let (vb, vm) = (base.graph.config.vocabSize, model.graph.config.vocabSize)
         guard vb == vm else {
@@ -43,16 +41,17 @@ extension SmokeTest {
             let ids = reference.encode(prompt, addSpecialTokens: true)
             guard !ids.isEmpty else { continue }
             var run = SmokeReport.PromptRun(prompt: prompt, ids: ids)
+            // Every sublayer recorded on the first prompt, for both models over the same text: the
+            // reference's greedy run feeds exactly the text the model is then forced through.
+            let recorders = index == 0 ? (SublayerRecorder(), SublayerRecorder()) : nil
             let (text, baseLogits): ([Int], [[Float]])
             do {
-                (text, baseLogits) = try greedy(base.graph, ids, tokens: options.tokens, options: options.runtime)
+                (text, baseLogits) = try greedy(base.graph, ids, tokens: options.tokens, options: options.runtime, recorder: recorders?.0)
             } catch let error as RuntimeError where error.kind == .nonFinite {
                 throw SmokeError("the reference \(report.reference ?? "") is not finite itself: \(error.message)")
             }
             run.referenceContinuation = reference.decode(text, skipSpecialTokens: false)
-            // Both models over the reference's text, every sublayer recorded on the first prompt.
             let sequence = ids + text.dropLast()
-            let recorders = index == 0 ? (SublayerRecorder(), SublayerRecorder()) : nil
             let modelLogits: [[Float]]
             do {
                 let own = try greedy(model.graph, ids, tokens: options.tokens, options: options.runtime)
@@ -61,7 +60,6 @@ extension SmokeTest {
                 run.entropies = own.1.map(ModelComparison.entropy)
                 run.topTokens = own.1.map(Sampler.argmax)
                 modelLogits = try forced(model.graph, sequence, options: options.runtime, recorder: recorders?.1)
-                if let recorders { _ = try forced(base.graph, sequence, options: options.runtime, recorder: recorders.0) }
             } catch let error as RuntimeError where error.kind == .nonFinite {
                 report.checks.append(.init(name: "finite", passed: false, detail: error.message, location: "prompt \(String(reflecting: prompt))"))
                 return

@@ -153,11 +153,11 @@ public enum SmokeTest {
     ///   encoded (no tokenizer) or the reference itself goes non-finite. A model that goes
     ///   non-finite, disagrees with its reference or looks degenerate is a failed report, not an error.
     public static func run(model path: String, against reference: String? = nil, options: SmokeOptions = SmokeOptions()) throws -> SmokeReport {
+        guard options.tokens >= 1, !options.prompts.isEmpty else { throw SmokeError("nothing to run: \(options.prompts.count) prompts, \(options.tokens) tokens") }
         let model = try ModelLoader.load(path: path)
         let base = try reference.map { try ModelLoader.load(path: $0) }
         var report = SmokeReport(model: path, reference: reference, precision: SmokePrecision.weakest(in: model.source))
         report.referencePrecision = base.map { SmokePrecision.weakest(in: $0.source) }
-        guard options.tokens >= 1, !options.prompts.isEmpty else { throw SmokeError("nothing to run: \(options.prompts.count) prompts, \(options.tokens) tokens") }
         let vocab = model.graph.config.vocabSize
         let tokenizer: any Tokenizer
         if let own = model.tokenizer ?? base?.tokenizer {
@@ -193,16 +193,18 @@ public enum SmokeTest {
         return report
     }
 
-    /// Greedy continuation of `ids`, token by token, with the logits at every position.
-    static func greedy(_ graph: ModelGraph, _ ids: [Int], tokens: Int, options: RuntimeOptions) throws -> ([Int], [[Float]]) {
+    /// Greedy continuation of `ids` (not empty), token by token, with the logits at every
+    /// position, and the sublayer outputs recorded when `recorder` is given.
+    static func greedy(
+        _ graph: ModelGraph, _ ids: [Int], tokens: Int, options: RuntimeOptions, recorder: SublayerRecorder? = nil
+    ) throws -> ([Int], [[Float]]) {
         let transformer = Transformer(graph: graph, maxSequence: ids.count + tokens, options: options)
-        var logits: [[Float]] = []
-        for id in ids { logits.append(try transformer.forward([id])) }
-        var continuation: [Int] = []
-        while let last = logits.last {
-            continuation.append(Sampler.argmax(last))
-            if continuation.count == tokens || transformer.position >= transformer.capacity { break }
-            logits.append(try transformer.forward([continuation.last!]))
+        transformer.observer = recorder
+        var logits = try ids.map { try transformer.forward([$0]) }
+        var continuation = [Sampler.argmax(logits[logits.count - 1])]
+        while continuation.count < tokens, transformer.position < transformer.capacity {
+            logits.append(try transformer.forward([continuation[continuation.count - 1]]))
+            continuation.append(Sampler.argmax(logits[logits.count - 1]))
         }
         return (continuation, logits)
     }

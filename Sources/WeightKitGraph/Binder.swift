@@ -24,11 +24,7 @@ final class Binder {
         self.listsUnused = listsUnused
         multimodal = MultimodalLayout.detect(source.tensors.lazy.map(\.name))
         for t in source.tensors {
-            if let multimodal {
-                if let text = multimodal.textName(t.name) { byName[text] = t }
-            } else {
-                byName[t.name] = t
-            }
+            if let text = MultimodalLayout.textName(t.name, in: multimodal) { byName[text] = t }
         }
     }
 
@@ -96,8 +92,9 @@ final class Binder {
     /// Throws `unexpectedTensor` for the first tensor not used and not matched by `ignoring`, or,
     /// when `listsUnused`, records every such tensor in `unused`.
     public func checkAllUsed(ignoring: (String) -> Bool) throws {
-        for t in source.tensors where !used.contains(t.name) && !ignoring(multimodal?.textName(t.name) ?? t.name) {
-            if multimodal != nil && MultimodalLayout.isVision(t.name) { continue }
+        for t in source.tensors where !used.contains(t.name) {
+            // The image side of a multimodal checkpoint has no text name: never bound, never unused.
+            guard let text = MultimodalLayout.textName(t.name, in: multimodal), !ignoring(text) else { continue }
             guard listsUnused else { throw GraphError.unusedTensor(t.name, path: source.files.first) }
             unused.append(t.name)
         }

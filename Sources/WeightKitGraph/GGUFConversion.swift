@@ -153,8 +153,7 @@ public enum GGUFConversion {
         var stackOrder: [String] = []
         for t in tensors {
             // A multimodal checkpoint's image side goes to llama.cpp's separate mmproj file, not here.
-            let text = multimodal == nil ? t.name : multimodal!.textName(t.name)
-            guard let hfName = text, !WeightNames.isDropped(hfName: hfName) else {
+            guard let hfName = MultimodalLayout.textName(t.name, in: multimodal), !WeightNames.isDropped(hfName: hfName) else {
                 plan.dropped.append(t.name)
                 continue
             }

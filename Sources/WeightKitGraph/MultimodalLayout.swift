@@ -40,6 +40,13 @@ public struct MultimodalLayout: Sendable, Equatable {
         return stored
     }
 
+    /// `name` as the text-only model's under `layout` (nil for the image side); without a
+    /// layout (a text-only checkpoint), `name` itself.
+    public static func textName(_ name: String, in layout: MultimodalLayout?) -> String? {
+        guard let layout else { return name }
+        return layout.textName(name)
+    }
+
     /// The stored name of a text-only model's name.
     public func storedName(_ text: String) -> String {
         if text.hasPrefix("model.") { return model + text.dropFirst("model.".count) }
