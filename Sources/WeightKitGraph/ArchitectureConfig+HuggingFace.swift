@@ -22,6 +22,8 @@ extension ArchitectureConfig {
         }
         if family == .gpt2 {
             try self.init(gpt2: r)
+        } else if family == .bert {
+            try self.init(bert: r)
         } else {
             try self.init(family: family, r)
         }
@@ -61,6 +63,40 @@ extension ArchitectureConfig {
         try r.refuse("scale_attn_by_inverse_layer_idx", unless: { $0.bool != true }, "only false is implemented")
         try r.refuse("reorder_and_upcast_attn", unless: { $0.bool != true }, "only false is implemented")
         try r.refuse("scale_attn_weights", unless: { $0.bool != false }, "only true is implemented")
+    }
+
+    /// BERT: an encoder with post-LN blocks, learned positions and token types, ungated GELU and
+    /// biases everywhere (transformers `models/bert/modeling_bert.py`).
+    private init(bert r: ConfigReader) throws(GraphError) {
+        family = .bert
+        hiddenSize = try r.int("hidden_size")
+        layers = try r.int("num_hidden_layers")
+        heads = try r.int("num_attention_heads")
+        kvHeads = heads
+        headDim = heads > 0 ? hiddenSize / heads : 0
+        intermediateSize = try r.int("intermediate_size")
+        contextLength = try r.int("max_position_embeddings", default: 512)
+        vocabSize = 0
+        norm = .layer
+        normBias = true
+        normEpsilon = try r.float("layer_norm_eps", default: 1e-12)
+        activation = try r.activation("hidden_act", default: "gelu")
+        gatedMLP = false
+        attentionBias = true
+        attentionOutputBias = true
+        mlpBias = true
+        preNorm = false
+        residualNorm = true
+        embeddingNorm = true
+        learnedPositions = true
+        causal = false
+        tokenTypes = try r.int("type_vocab_size", default: 2)
+        layerAttention = Array(repeating: .full, count: layers)
+        tiedEmbeddings = false
+        eosTokenIDs = []
+        try r.refuse("position_embedding_type", unless: { $0.string == "absolute" }, "only absolute positions are implemented")
+        try r.refuse("is_decoder", unless: { $0.bool != true }, "BERT as a causal decoder is not implemented")
+        try r.refuse("add_cross_attention", unless: { $0.bool != true }, "cross-attention is not implemented")
     }
 
     /// Every RoPE family: the shared fields, then each family's differences.
@@ -170,8 +206,8 @@ extension ArchitectureConfig {
             attentionOutputBias = attentionBias
             mlpBias = true
             parallelResidual = try r.bool("use_parallel_residual", default: true)
-        case .gpt2:
-            preconditionFailure("gpt2 is read by init(gpt2:)")
+        case .gpt2, .bert:
+            preconditionFailure("gpt2 and bert are read by their own initialisers")
         }
         // transformers 5 lists each layer's kind; it wins over the older per-family rules.
         if let types = r.json["layer_types"], types != .null {
@@ -209,7 +245,7 @@ extension ArchitectureConfig {
             throw r.fail("hidden size, layers, heads, vocabulary, intermediate size and context must be positive, found \(hiddenSize), \(layers), \(heads), \(vocabSize), \(intermediateSize), \(contextLength)")
         }
         guard kvHeads > 0, heads % kvHeads == 0 else { throw r.fail("\(heads) attention heads is not a multiple of \(kvHeads) key/value heads") }
-        if family == .gpt2 || family == .gptNeoX {
+        if family == .gpt2 || family == .gptNeoX || family == .bert {
             guard hiddenSize % heads == 0 else { throw r.fail("hidden size \(hiddenSize) is not a multiple of \(heads) heads") }
         }
         guard normEpsilon >= 0, normEpsilon.isFinite else { throw r.fail("the norm epsilon must be ≥ 0, found \(normEpsilon)") }

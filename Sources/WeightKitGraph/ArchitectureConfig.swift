@@ -42,6 +42,10 @@ public struct ArchitectureConfig: Sendable, Hashable {
         case granite
         /// GPT-2: LayerNorm, learned positions, GELU, fused QKV stored [in, out].
         case gpt2
+        /// BERT (and sentence-transformers' MiniLM, BGE): an encoder — bidirectional attention,
+        /// learned positions and token types, a LayerNorm of the embeddings and of the residual
+        /// after each sublayer, GELU; no unembedding (its output is pooled into an embedding).
+        case bert
     }
 
     /// Normalisation kind.
@@ -186,6 +190,18 @@ public struct ArchitectureConfig: Sendable, Hashable {
     public var slidingWindow: Int?
     /// The mixture of experts, if the model has one.
     public var moe: MixtureOfExperts?
+
+    /// Each position attends only to itself and earlier ones (a decoder); false: to every
+    /// position of its sequence (an encoder, whose output is hidden states, not logits).
+    public var causal: Bool = true
+    /// A norm of the residual stream after each sublayer has joined it, x = norm(x + f(x))
+    /// (BERT's post-LN; `attention.output.LayerNorm`, `output.LayerNorm`).
+    public var residualNorm: Bool = false
+    /// A norm of the embedding sum before the first block (BERT's `embeddings.LayerNorm`).
+    public var embeddingNorm: Bool = false
+    /// Rows of the token-type (segment) embedding, 0 without one; every token is type 0, as
+    /// for a single sentence, so row 0 joins each embedding.
+    public var tokenTypes: Int = 0
 
     /// Output projection shares the token embedding.
     public var tiedEmbeddings: Bool

@@ -38,6 +38,7 @@ extension GGUFConfig {
         case .granite: return .granite
         case .gpt2: return .gpt2
         case .gptNeoX: return .gptneox
+        case .bert: return nil
         }
     }
 

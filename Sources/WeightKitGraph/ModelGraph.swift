@@ -73,6 +73,14 @@ public struct BlockWeights: Sendable {
     public var experts: ExpertMixture?
     /// Norm of the MLP output before the residual (Gemma 2/3, OLMo-2): [hidden].
     public var postMLPNorm: Weight?
+    /// Norm of the residual after attention joined it (BERT's post-LN): [hidden], and its bias.
+    public var attentionResidualNorm: Weight?
+    /// Bias of `attentionResidualNorm`.
+    public var attentionResidualNormBias: Weight?
+    /// Norm of the residual after the MLP joined it (BERT's post-LN): [hidden], and its bias.
+    public var mlpResidualNorm: Weight?
+    /// Bias of `mlpResidualNorm`.
+    public var mlpResidualNormBias: Weight?
 
     /// Creates a block; absent parts default to nil.
     public init(
@@ -175,18 +183,24 @@ public struct ModelGraph: Sendable {
     public var config: ArchitectureConfig
     /// Token embedding: [vocab, hidden].
     public var tokenEmbedding: Weight
-    /// Learned position embedding (gpt2): [context, hidden].
+    /// Learned position embedding (gpt2, bert): [context, hidden].
     public var positionEmbedding: Weight?
     /// The blocks, in order.
     public var blocks: [BlockWeights]
-    /// Final norm: [hidden] (+ bias for LayerNorm).
-    public var finalNorm: Weight
+    /// Final norm: [hidden] (+ bias for LayerNorm); nil for an encoder.
+    public var finalNorm: Weight?
     /// Final LayerNorm bias (gpt2): [hidden].
     public var finalNormBias: Weight?
-    /// Unembedding: [vocab, hidden]; the token embedding itself when tied.
-    public var unembedding: Weight
+    /// Unembedding: [vocab, hidden]; the token embedding itself when tied; nil for an encoder.
+    public var unembedding: Weight?
     /// The files the weights come from.
     public var files: [String]
+    /// Token-type embedding (bert): [types, hidden]; row 0 joins every token.
+    public var tokenTypeEmbedding: Weight? = nil
+    /// Norm of the embedding sum (bert): [hidden].
+    public var embeddingNorm: Weight? = nil
+    /// Bias of `embeddingNorm`.
+    public var embeddingNormBias: Weight? = nil
 }
 
 extension Weight {

@@ -21,10 +21,16 @@ extension Transformer {
     /// family. `angles` are the RoPE angles of full and sliding layers for this call. Shapes:
     /// n tokens, d = hidden, kv = kvHeads·headDim.
     ///
+    /// `segments` (an encoder's call) splits the chunk into sequences that each attend to all of
+    /// themselves and nothing else, their positions counted from their own start; nil is a
+    /// decoder's call, causal from `position`.
+    ///
     /// - Throws: `RuntimeError.nonFinite` naming the layer and position when a layer's output
     ///   (or the logits) holds NaN or ±Inf.
-    func forwardChunk(_ tokens: [Int], last: Bool, angles: (full: RoPEAngles?, sliding: RoPEAngles?)) throws {
+    func forwardChunk(_ tokens: [Int], last: Bool, angles: (full: RoPEAngles?, sliding: RoPEAngles?), segments: [Range<Int>]?) throws {
         let c = graph.config, s = state, n = tokens.count, p0 = position
+        // Each token's position and the cache rows it attends to (`span` is nil for causal attention).
+        let (positions, span) = Self.layout(n: n, from: p0, segments: segments)
         let d = c.hiddenSize, qDim = c.qDim, kvDim = c.kvDim, hd = c.headDim
         let group = c.heads / c.kvHeads, kernels = self.kernels
         // SAFETY: RunState owns these buffers for the Transformer's lifetime; sizes are in RunState.
@@ -37,17 +43,22 @@ extension Transformer {
         for (t, token) in tokens.enumerated() {
             unsafe Self.row(graph.tokenEmbedding, token, into: x + t * d, kernels: kernels)
             if c.embeddingScale != 1 { unsafe Ops.scale(x + t * d, count: d, by: c.embeddingScale) }
-            if let positions = graph.positionEmbedding {
-                unsafe Self.row(positions, p0 + t, into: xb, kernels: kernels)
+            if let table = graph.positionEmbedding {
+                unsafe Self.row(table, positions[t], into: xb, kernels: kernels)
+                unsafe Ops.add(xb, into: x + t * d, count: d)
+            }
+            if let types = graph.tokenTypeEmbedding {  // every token is type 0 (one sentence)
+                unsafe Self.row(types, 0, into: xb, kernels: kernels)
                 unsafe Ops.add(xb, into: x + t * d, count: d)
             }
         }
+        if let norm = graph.embeddingNorm { unsafe normalize(x, norm, graph.embeddingNormBias, into: x, n: n) }
         if let observer { unsafe observer.embedded(tokens: tokens, position: p0, residual: Self.copy(x, n * d)) }  // [observer]
 
         // The cos/sin of each token's position, per attention kind (row kind·batch + t).
         for (kind, a) in [angles.full, angles.sliding].enumerated() {
             guard let a else { continue }
-            for t in 0..<n { unsafe Ops.ropeRow(inverse: a.inverse, attentionFactor: a.factor, position: p0 + t, into: s.ropeRows + (kind * s.batch + t) * hd) }
+            for t in 0..<n { unsafe Ops.ropeRow(inverse: a.inverse, attentionFactor: a.factor, position: positions[t], into: s.ropeRows + (kind * s.batch + t) * hd) }
         }
 
         for (l, block) in graph.blocks.enumerated() {
@@ -85,7 +96,8 @@ extension Transformer {
             parallel.forEachRange(n * c.heads, minimumPerThread: 2) { range in
                 for job in range {
                     let t = job / c.heads, h = job % c.heads, kvh = h / group
-                    let start = c.attentionStart(layer: l, position: p0 + t), end = p0 + t + 1  // causal, windowed
+                    // Causal and windowed, or (an encoder) the token's whole sequence.
+                    let start = span?[t].lowerBound ?? c.attentionStart(layer: l, position: p0 + t), end = span?[t].upperBound ?? p0 + t + 1
                     unsafe Ops.attend(
                         qs.floats + t * qDim + h * hd, keys: kc.floats + (start - base) * kvDim + kvh * hd, values: vc.floats + (start - base) * kvDim + kvh * hd,
                         stride: kvDim, headDim: hd, length: end - start, scale: scale, softCap: softCap,
@@ -94,7 +106,12 @@ extension Transformer {
             }
             if let observer {  // [observer] the softmax rows left in `scores`, zeros before a window
                 for job in 0..<(n * c.heads) {
-                    let p = p0 + job / c.heads, start = c.attentionStart(layer: l, position: p)
+                    let t = job / c.heads
+                    if let span {  // an encoder: the row over the token's whole sequence
+                        unsafe observer.attention(layer: l, head: job % c.heads, position: positions[t], weights: Self.copy(scores + job * capacity, span[t].count))
+                        continue
+                    }
+                    let p = p0 + t, start = c.attentionStart(layer: l, position: p)
                     let row = unsafe [Float](repeating: 0, count: start) + Self.copy(scores + job * capacity, p + 1 - start)
                     observer.attention(layer: l, head: job % c.heads, position: p, weights: row)
                 }
@@ -106,6 +123,7 @@ extension Transformer {
             } else {
                 unsafe addPerToken(attentionOut, into: x, n: n)
             }
+            if let norm = block.attentionResidualNorm { unsafe normalize(x, norm, block.attentionResidualNormBias, into: x, n: n) }
             if let observer { unsafe observer.attentionAdded(layer: l, position: p0, delta: Self.copy(attentionOut, n * d)) }  // [observer]
 
             // 3. MLP (or the routed experts): norm → gate/up → act → down → residual.
@@ -119,6 +137,7 @@ extension Transformer {
             let mlpOut = unsafe finishSublayer(xb2, postNorm: block.postMLPNorm, scratch: xb, n: n)
             unsafe addPerToken(mlpOut, into: x, n: n)
             if c.parallelResidual { unsafe addPerToken(s.attentionDelta, into: x, n: n) }
+            if let norm = block.mlpResidualNorm { unsafe normalize(x, norm, block.mlpResidualNormBias, into: x, n: n) }
             if let observer { unsafe observer.mlpAdded(layer: l, position: p0, delta: Self.copy(mlpOut, n * d), residual: Self.copy(x, n * d)) }  // [observer]
             if let bad = unsafe Ops.firstNonFinite(x, count: n * d) {
                 throw RuntimeError(.nonFinite, "layer \(l)'s output is not finite (NaN or ±Inf) at position \(p0 + bad / d), dimension \(bad % d)")
@@ -126,17 +145,31 @@ extension Transformer {
         }
 
         // 4. Unembedding: final norm of the last position → logits over the vocabulary.
-        guard last else { return }
+        guard last, let unembedding = graph.unembedding else { return }
         let lastRow = unsafe x + (n - 1) * d
         unsafe normalize(lastRow, graph.finalNorm, graph.finalNormBias, into: xb, n: 1)
         try unsafe s.logits.withUnsafeMutableBufferPointer { logits in
-            unsafe MatMul.matVec(graph.unembedding, xb, logits.baseAddress!, parallel: parallel, kernels: kernels)
+            unsafe MatMul.matVec(unembedding, xb, logits.baseAddress!, parallel: parallel, kernels: kernels)
             unsafe finishLogits(logits.baseAddress!, count: logits.count)
             if let bad = unsafe Ops.firstNonFinite(logits.baseAddress!, count: logits.count) {
                 throw RuntimeError(.nonFinite, "the logits are not finite (NaN or ±Inf) at position \(p0 + n - 1), token id \(bad)")
             }
             if let observer { unsafe observer.unembedded(position: p0 + n - 1, normed: Self.copy(xb, d), logits: Array(logits)) }  // [observer]
         }
+    }
+
+    /// Each token's position, and (for an encoder's `segments`) the range of chunk rows it
+    /// attends to; a decoder's positions run on from `p0` and its span is nil (causal).
+    static func layout(n: Int, from p0: Int, segments: [Range<Int>]?) -> (positions: [Int], span: [Range<Int>]?) {
+        guard let segments else { return (Array(p0..<p0 + n), nil) }
+        var positions = [Int](repeating: 0, count: n), span = [Range<Int>](repeating: 0..<0, count: n)
+        for segment in segments {
+            for t in segment {
+                positions[t] = t - segment.lowerBound
+                span[t] = segment
+            }
+        }
+        return (positions, span)
     }
 
     /// Makes room in layer `l`'s cache for positions `p0 ..< p0 + n` and returns the position

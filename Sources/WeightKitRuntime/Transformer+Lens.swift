@@ -8,10 +8,13 @@ extension Transformer {
     /// what `forward` would for a graph that does not match its config.
     public func unembed(residual: [Float]) throws -> [Float] {
         if let graphProblem { throw graphProblem }
+        guard let unembedding = graph.unembedding else {
+            throw RuntimeError(.invalidRequest, "an encoder (\(graph.config.family.rawValue)) has no unembedding: its output is hidden states")
+        }
         let d = graph.config.hiddenSize
         precondition(residual.count == d, "unembed(residual:) takes one [hidden] vector")
         var normed = [Float](repeating: 0, count: d)
-        var logits = [Float](repeating: 0, count: graph.unembedding.rows)
+        var logits = [Float](repeating: 0, count: unembedding.rows)
         unsafe residual.withUnsafeBufferPointer { x in
             unsafe normed.withUnsafeMutableBufferPointer { out in
                 unsafe normalize(x.baseAddress!, graph.finalNorm, graph.finalNormBias, into: out.baseAddress!, n: 1)
@@ -19,7 +22,7 @@ extension Transformer {
         }
         unsafe normed.withUnsafeBufferPointer { x in
             unsafe logits.withUnsafeMutableBufferPointer { y in
-                unsafe MatMul.matVec(graph.unembedding, x.baseAddress!, y.baseAddress!, parallel: parallel, kernels: kernels)
+                unsafe MatMul.matVec(unembedding, x.baseAddress!, y.baseAddress!, parallel: parallel, kernels: kernels)
                 unsafe finishLogits(y.baseAddress!, count: y.count)
             }
         }

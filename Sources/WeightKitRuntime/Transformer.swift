@@ -63,7 +63,21 @@ public final class Transformer {
                 ? RuntimeError(.invalidModel, "the config asks for \(what) but the graph has none")
                 : RuntimeError(.invalidModel, "the graph has \(what), which the config has no place for")
         }
-        if let p = mismatch("a bias of the final norm", has: graph.finalNormBias != nil, wants: layerBias) { return p }
+        let stem: [(String, Bool, Bool)] = [
+            ("a final norm", graph.finalNorm != nil, c.causal),
+            ("an unembedding", graph.unembedding != nil, c.causal),
+            ("a bias of the final norm", graph.finalNormBias != nil, c.causal && layerBias),
+            ("a norm of the embeddings", graph.embeddingNorm != nil, c.embeddingNorm),
+            ("a bias of the embedding norm", graph.embeddingNormBias != nil, c.embeddingNorm && layerBias),
+            ("a token-type embedding", graph.tokenTypeEmbedding != nil, c.tokenTypes > 0),
+            ("learned positions", graph.positionEmbedding != nil, c.learnedPositions),
+        ]
+        for (what, has, wants) in stem {
+            if let p = mismatch(what, has: has, wants: wants) { return p }
+        }
+        if !c.causal, c.layerAttention.contains(.sliding) {
+            return RuntimeError(.invalidModel, "sliding-window attention in an encoder is not implemented")
+        }
         guard graph.blocks.count == c.layers, c.layerAttention.count == c.layers, c.moe.map({ $0.sparseLayers.count == c.layers }) ?? true else {
             return RuntimeError(.invalidModel, "the config describes \(c.layers) layers (\(c.layerAttention.count) attention kinds) but the graph has \(graph.blocks.count)")
         }
@@ -75,6 +89,9 @@ public final class Transformer {
                 ("a bias of layer \(l)'s MLP norm", b.mlpNormBias != nil, c.preNorm && layerBias),
                 ("layer \(l)'s post-attention norm", b.postAttentionNorm != nil, c.postNorm),
                 ("layer \(l)'s post-MLP norm", b.postMLPNorm != nil, c.postNorm),
+                ("layer \(l)'s norm after attention's residual", b.attentionResidualNorm != nil, c.residualNorm),
+                ("layer \(l)'s norm after the MLP's residual", b.mlpResidualNorm != nil, c.residualNorm),
+                ("a bias of layer \(l)'s residual norms", b.attentionResidualNormBias != nil && b.mlpResidualNormBias != nil, c.residualNorm && layerBias),
                 ("layer \(l)'s query and key norms", b.queryNorm != nil && b.keyNorm != nil, c.qkNorm != .none),
                 ("layer \(l)'s experts", b.experts != nil, c.isMoE(layer: l)),
                 ("layer \(l)'s dense MLP", b.mlp != nil, !c.isMoE(layer: l)),
@@ -116,7 +133,7 @@ public final class Transformer {
         func each(_ g: ModelGraph, _ body: (Weight) -> Weight) -> ModelGraph {
             var g = g
             g.blocks = g.blocks.map { $0.mappingMatrices(body) }
-            g.unembedding = body(g.unembedding)
+            g.unembedding = g.unembedding.map(body)
             return g
         }
         func padded(_ size: Int) -> Int { (size + 63) / 64 * 64 }
@@ -217,6 +234,9 @@ public final class Transformer {
     /// Runs `tokens` at the next positions and returns the logits of the last one.
     public func forward(_ tokens: [Int]) throws -> [Float] {
         if let graphProblem { throw graphProblem }
+        guard graph.config.causal else {
+            throw RuntimeError(.invalidRequest, "\(graph.config.family.rawValue) is an encoder: it gives hidden states for whole sequences (encode), not next-token logits")
+        }
         guard !tokens.isEmpty else { throw RuntimeError(.invalidRequest, "no tokens to run") }
         guard position + tokens.count <= state.capacity else {
             throw RuntimeError(.contextOverflow, "\(position + tokens.count) tokens exceed the \(state.capacity)-token context")
@@ -242,11 +262,58 @@ public final class Transformer {
         var start = 0
         while start < tokens.count {
             let chunk = Array(tokens[start..<min(tokens.count, start + state.batch)])
-            try forwardChunk(chunk, last: start + chunk.count == tokens.count, angles: angles)
+            try forwardChunk(chunk, last: start + chunk.count == tokens.count, angles: angles, segments: nil)
             if longropeSwitch != nil { history += chunk }
             position += chunk.count
             start += chunk.count
         }
         return state.logits
+    }
+
+    /// The last layer's hidden states of each of `sequences` (an encoder's output), [count, hidden]
+    /// row-major per sequence. Each sequence attends to all of itself and nothing else; several
+    /// short ones run together in one chunk of up to `batch` tokens (their attention kept apart,
+    /// positions counted from each one's start), so a batch of sentences costs matrix-matrix
+    /// products without padding.
+    ///
+    /// - Throws: `RuntimeError` for a decoder (`.invalidRequest`), an empty or over-long sequence
+    ///   (`.contextOverflow` names it), a token outside the vocabulary, or non-finite values.
+    public func encode(_ sequences: [[Int]]) throws -> [[Float]] {
+        if let graphProblem { throw graphProblem }
+        let c = graph.config, d = c.hiddenSize
+        guard !c.causal else {
+            throw RuntimeError(.invalidRequest, "\(c.family.rawValue) is a causal decoder: encode runs encoders only")
+        }
+        let limit = min(state.batch, state.capacity)
+        for (i, s) in sequences.enumerated() {
+            guard !s.isEmpty else { throw RuntimeError(.invalidRequest, "sequence \(i) has no tokens") }
+            guard s.count <= limit else {
+                throw RuntimeError(.contextOverflow, "sequence \(i) has \(s.count) tokens; this encoder runs at most \(limit)")
+            }
+            if let bad = s.first(where: { $0 < 0 || $0 >= c.vocabSize }) {
+                throw RuntimeError(.invalidToken, "token id \(bad) in sequence \(i) is outside the vocabulary of \(c.vocabSize)")
+            }
+        }
+        let angles = fixedAngles ?? Self.angles(c, sequenceLength: sequences.map(\.count).max() ?? 0)
+        var results: [[Float]] = []
+        results.reserveCapacity(sequences.count)
+        var next = 0
+        while next < sequences.count {
+            // As many whole sequences as fit in one chunk.
+            var end = next, tokens: [Int] = [], segments: [Range<Int>] = []
+            while end < sequences.count, tokens.count + sequences[end].count <= limit {
+                segments.append(tokens.count..<tokens.count + sequences[end].count)
+                tokens += sequences[end]
+                end += 1
+            }
+            reset()
+            try forwardChunk(tokens, last: false, angles: angles, segments: segments)
+            for segment in segments {
+                unsafe results.append(Self.copy(state.x + segment.lowerBound * d, segment.count * d))
+            }
+            next = end
+        }
+        reset()
+        return results
     }
 }

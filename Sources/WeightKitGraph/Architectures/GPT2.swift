@@ -62,6 +62,7 @@ extension ModelGraph {
         switch config.family {
         case .gpt2: return try bindGPT2(binder, config: config)
         case .gptNeoX: return try bindNeoX(binder, config: config)
+        case .bert: return try bindBERT(binder, config: config)
         default: return try bindDecoder(binder, config: config)
         }
     }
