@@ -59,6 +59,14 @@ public struct EmbeddingSettings: Sendable, Hashable {
         }
     }
 
+    /// The pack metadata of a sentence-transformers folder's settings, for `convert` and
+    /// `quantize` into a pack; empty for a folder without modules.json or sentence_bert_config.json.
+    static func packMetadata(folder path: String) throws -> Metadata {
+        let names = try FormatDetector.listDirectory(path)
+        guard names.contains("modules.json") || names.contains("sentence_bert_config.json") else { return Metadata() }
+        return try folder(path).packMetadata
+    }
+
     /// From a sentence-transformers folder (defaults when it has no modules.json).
     static func folder(_ path: String) throws -> EmbeddingSettings {
         var settings = EmbeddingSettings()

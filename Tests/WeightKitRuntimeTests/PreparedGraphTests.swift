@@ -8,7 +8,7 @@ import WeightKitTestSupport
 @Suite("Prepared graph: weights copied for decode")
 struct PreparedGraphTests {
     static func projections(_ g: ModelGraph) -> [Weight] {
-        g.blocks.flatMap(\.matrices) + [g.unembedding]
+        g.blocks.flatMap(\.matrices) + [g.unembedding!]
     }
 
     @Test("every projection and the unembedding are copied byte for byte; the mapped originals still read the same", arguments: ["llama", "qwen2", "gpt2"])
@@ -59,7 +59,7 @@ struct PreparedGraphTests {
             return Weight(info: info, storage: TensorStorage(buffer: AlignedBuffer(bytes)))
         }
         graph.blocks = graph.blocks.map { $0.mappingMatrices(quantize) }
-        graph.unembedding = quantize(graph.unembedding)
+        graph.unembedding = quantize(graph.unembedding!)
         let prepared = Transformer.preparedGraph(graph)
         var random = SplitMix64(seed: 5)
         for (copy, original) in zip(Self.projections(prepared), Self.projections(graph)) {

@@ -128,7 +128,11 @@ public enum Converter {
         }
         var writeOptions = WriteOptions(shardSize: options.shardSize, compress: options.compress, progress: options.progress)
         if target == .wkp { try ModelFiles.add(to: &writeOptions, folder: folder, source: source, cast: cast) }
-        let written = try FormatRegistry.write(payloads, metadata: source.metadata, to: output, format: target, options: writeOptions)
+        var metadata = source.metadata
+        if target == .wkp, let folder {  // a sentence-transformers folder's pooling travels in the pack
+            for (key, value) in try EmbeddingSettings.packMetadata(folder: folder.path).entries { metadata[key] = value }
+        }
+        let written = try FormatRegistry.write(payloads, metadata: metadata, to: output, format: target, options: writeOptions)
         var files = written.files
         if let folder, target == .huggingFace || (target == .safetensors && options.shardSize != nil) {
             files += try ModelFiles.copySideFiles(from: folder, to: output, cast: cast)

@@ -36,6 +36,9 @@ struct QuantizationPlan {
             let folder = try HuggingFaceFolder(path: input)
             plan = QuantizationPlan(source: folder.tensors, metadata: folder.tensors.metadata)
             try ModelFiles.add(to: &plan.options, folder: folder, source: folder.tensors, cast: nil)
+            if target == .wkp {
+                for (key, value) in try EmbeddingSettings.packMetadata(folder: input).entries { plan.metadata[key] = value }
+            }
         default:
             let base = try FormatRegistry.open(path: input, format: format)
             plan = QuantizationPlan(source: try Converter.decodingBlocks(base), metadata: base.metadata)
