@@ -28,6 +28,9 @@ final class Binder {
         }
     }
 
+    /// The first dimension of tensor `name`, when it exists.
+    public func rows(of name: String) -> Int? { byName[name]?.shape.dims.first }
+
     /// True when a tensor called `name` exists.
     public func has(_ name: String) -> Bool { byName[name] != nil }
 

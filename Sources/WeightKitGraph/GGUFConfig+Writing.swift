@@ -20,6 +20,13 @@ extension GGUFConfig {
         /// Settings of the config that the GGUF cannot carry, so llama.cpp will compute
         /// something else (Mistral's window, dynamic NTK, …), one sentence each.
         public var lost: [String]
+
+        /// `{arch}.context_length` as written (0 when absent).
+        public var contextLength: Int {
+            let arch = metadata["general.architecture"]?.stringValue ?? ""
+            if case .uint(let n)? = metadata["\(arch).context_length"] { return Int(n) }
+            return 0
+        }
     }
 
     /// The GGUF family of an HF family (Mistral and Mixtral are written as llama).
@@ -38,7 +45,7 @@ extension GGUFConfig {
         case .granite: return .granite
         case .gpt2: return .gpt2
         case .gptNeoX: return .gptneox
-        case .bert: return nil
+        case .bert: return .bert
         }
     }
 
@@ -57,6 +64,7 @@ extension GGUFConfig {
     ///   or RoPE type llama.cpp's converter has no GGUF form for; the config's own errors.
     public static func written(hfConfig config: JSONObject, name: String?) throws -> Written {
         if GGUFConfig.family(hfConfig: config) == .gpt2 { return try writtenGPT2(hfConfig: config, name: name) }
+        if GGUFConfig.family(hfConfig: config) == .bert { return try writtenBERT(hfConfig: config, name: name) }
         for required in ["hidden_size", "num_hidden_layers", "num_attention_heads"] {
             guard let value = config[required] else { throw FormatError(.invalidHeader, "config.json has no \"\(required)\", needed for GGUF") }
             guard value.int != nil else { throw invalid(required, value) }
@@ -148,6 +156,26 @@ extension GGUFConfig {
             tensors.append(("rope_factors_short.weight", short.map { Float($0) }))
         }
         return Written(metadata: meta, tensors: tensors, lost: lost)
+    }
+
+    /// BERT: the one-to-one fields and bidirectional attention, as convert_hf_to_gguf.py's
+    /// BertModel writes them (the caller adds `bert.pooling_type` from sentence-transformers' files).
+    static func writtenBERT(hfConfig config: JSONObject, name: String?) throws -> Written {
+        let c: ArchitectureConfig
+        do { c = try ArchitectureConfig(huggingFace: config) } catch { throw FormatError(.invalidHeader, "config.json: \(error.message)") }
+        var meta = Metadata()
+        meta["general.architecture"] = .string("bert")
+        if let name { meta["general.name"] = .string(name) }
+        func set(_ key: String, _ value: MetadataValue) { meta["bert.\(key)"] = value }
+        func u(_ n: Int) -> MetadataValue { .uint(UInt64(n)) }
+        set("block_count", u(c.layers))
+        set("context_length", u(c.contextLength))
+        set("embedding_length", u(c.hiddenSize))
+        set("feed_forward_length", u(c.intermediateSize))
+        set("attention.head_count", u(c.heads))
+        set("attention.layer_norm_epsilon", config["layer_norm_eps"]?.number.map { .float($0) } ?? .float(Double(c.normEpsilon)))
+        set("attention.causal", .bool(false))
+        return Written(metadata: meta, tensors: [], lost: [])
     }
 
     /// GPT-2: the one-to-one fields.

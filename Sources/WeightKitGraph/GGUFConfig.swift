@@ -34,6 +34,14 @@ public enum GGUFConfig {
                 float("layer_norm_epsilon", "attention.layer_norm_epsilon"), count("vocab_size", "vocab_size"),
             ]
         }
+        if family == .bert {
+            return [
+                count("hidden_size", "embedding_length"), count("intermediate_size", "feed_forward_length"),
+                count("num_hidden_layers", "block_count"), count("num_attention_heads", "attention.head_count"),
+                count("max_position_embeddings", "context_length"), count("vocab_size", "vocab_size"),
+                float("layer_norm_eps", "attention.layer_norm_epsilon"),
+            ]
+        }
         if family == .gptneox {
             return [
                 count("hidden_size", "embedding_length"), count("intermediate_size", "feed_forward_length"),
@@ -74,6 +82,8 @@ public enum GGUFConfig {
     static func otherKeys(for family: ModelFamily) -> Set<String> {
         var keys: Set<String> = ["vocab_size"]
         guard family != .gpt2 else { return keys }
+        // pooling_type is read by the embedder (EmbeddingSettings), causal must be false.
+        guard family != .bert else { return keys.union(["attention.causal", "pooling_type"]) }
         keys.formUnion([
             "attention.key_length", "attention.value_length", "rope.freq_base", "rope.dimension_count", "rope.scaling.type",
             "rope.scaling.factor", "rope.scaling.original_context_length", "rope.scaling.attn_factor",
@@ -103,6 +113,7 @@ public enum GGUFConfig {
         case .granite: return ("granite", "GraniteForCausalLM")
         case .gptneox: return ("gpt_neox", "GPTNeoXForCausalLM")
         case .gpt2: return ("gpt2", "GPT2LMHeadModel")
+        case .bert: return ("bert", "BertModel")
         }
     }
 
@@ -185,13 +196,23 @@ public enum GGUFConfig {
         if family == .gpt2 {
             config.set("n_ctx", config["n_positions"] ?? 1024)
             config.set("activation_function", "gelu_new")
+        } else if family == .bert {
+            if case .bool(true)? = meta("attention.causal") {
+                throw unsupported("\(arch).attention.causal", .bool(true), "BERT with causal attention")
+            }
+            config.set("hidden_act", "gelu")
+            config.set("position_embedding_type", "absolute")
+            // The rows of token_types.weight (llama.cpp's token_type_count may say fewer).
+            let hidden = max(config["hidden_size"]?.int ?? 1, 1)
+            let types = try values("token_types.weight").map { $0.count / hidden } ?? int(metadata["tokenizer.ggml.token_type_count"]) ?? 2
+            config.set("type_vocab_size", .integer(types))
         } else {
             try ropeDecoderConfig(&config, family: family, arch: arch, metadata: metadata, tensorNames: tensorNames, values: values)
         }
         for (hf, gguf) in [("bos_token_id", "bos"), ("eos_token_id", "eos"), ("pad_token_id", "padding")] {
             if let id = int(metadata["tokenizer.ggml.\(gguf)_token_id"]) { config.set(hf, .integer(id)) }
         }
-        config.set("tie_word_embeddings", .bool(!tensorNames.contains("output.weight")))
+        if family != .bert { config.set("tie_word_embeddings", .bool(!tensorNames.contains("output.weight"))) }
         config.set("torch_dtype", .string(dtype.torchName ?? "float32"))
         return config
     }

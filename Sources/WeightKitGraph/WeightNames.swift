@@ -29,6 +29,8 @@ public enum ModelFamily: String, Sendable, CaseIterable {
     case gptneox
     /// GPT-2: learned positions, LayerNorm, Conv1D weights stored [in, out].
     case gpt2
+    /// BERT encoders (all-MiniLM, BGE): learned positions and token types, post-LN blocks.
+    case bert
 
     /// The family of an HF `model_type` or a GGUF `general.architecture` (mistral and mixtral
     /// read as llama, as llama.cpp's converter writes them).
@@ -161,6 +163,27 @@ public enum WeightNames {
         return rules
     }()
 
+    /// BERT (llama.cpp's `bert`), after `tensor_mapping.py`; the `bert.` prefix of a BertFor…
+    /// checkpoint is dropped by `ggufSlot`.
+    static let bert: [Rule] = {
+        var rules = [
+            rule("embeddings.word_embeddings.weight", "token_embd.weight"),
+            rule("embeddings.position_embeddings.weight", "position_embd.weight"),
+            rule("embeddings.token_type_embeddings.weight", "token_types.weight"),
+            rule("embeddings.LayerNorm.weight", "token_embd_norm.weight"),
+            rule("embeddings.LayerNorm.bias", "token_embd_norm.bias"),
+        ]
+        let blocks = [
+            ("attention.self.query", "attn_q"), ("attention.self.key", "attn_k"), ("attention.self.value", "attn_v"),
+            ("attention.output.dense", "attn_output"), ("attention.output.LayerNorm", "attn_output_norm"),
+            ("intermediate.dense", "ffn_up"), ("output.dense", "ffn_down"), ("output.LayerNorm", "layer_output_norm"),
+        ]
+        for (hf, gguf) in blocks {
+            for p in ["weight", "bias"] { rules.append(rule("encoder.layer.#.\(hf).\(p)", "blk.#.\(gguf).\(p)")) }
+        }
+        return rules
+    }()
+
     /// The rules of `family`: one table per family.
     public static func rules(for family: ModelFamily) -> [Rule] {
         switch family {
@@ -210,12 +233,15 @@ public enum WeightNames {
             }
             return rules
         case .gpt2: return gpt2
+        case .bert: return bert
         }
     }
 
     /// HF names that have no GGUF counterpart and are dropped (as llama.cpp's converter does).
     public static func isDropped(hfName: String) -> Bool {
         hfName.hasSuffix("rotary_emb.inv_freq") || hfName.hasSuffix(".attn.bias") || hfName.hasSuffix(".attn.masked_bias")
+            // BERT: the position-id buffer, the pooler and pre-training heads (convert_hf_to_gguf.py's BertModel drops them).
+            || hfName.hasSuffix("embeddings.position_ids") || hfName.hasPrefix("pooler.") || hfName.hasPrefix("bert.pooler.") || hfName.hasPrefix("cls.")
     }
 
     /// The GGUF name and layout of an HF name (GPT-2's optional `transformer.` prefix accepted);
@@ -226,7 +252,8 @@ public enum WeightNames {
 
     /// As `ggufName(forHF:family:)`, with the expert index of a `.stackedExperts` rule.
     public static func ggufSlot(forHF name: String, family: ModelFamily) -> (name: String, layout: WeightLayout, expert: Int?)? {
-        let plain = family == .gpt2 && name.hasPrefix("transformer.") ? String(name.dropFirst("transformer.".count)) : name
+        let prefix = family == .gpt2 ? "transformer." : family == .bert ? "bert." : nil
+        let plain = prefix.map { name.hasPrefix($0) ? String(name.dropFirst($0.count)) : name } ?? name
         for rule in rules(for: family) {
             guard let numbers = capture(rule.hf, plain) else { continue }
             let block = numbers.first

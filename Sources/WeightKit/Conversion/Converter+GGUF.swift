@@ -161,6 +161,26 @@ extension Converter {
         let fileType = fileType ?? (firstMatrix.map { GGMLType.writable.contains($0) ? $0 : .float32 } ?? .float32)
         var metadata = written.metadata
         if let code = GGMLType.fileType(of: fileType) { metadata["general.file_type"] = .uint(UInt64(code)) }
+        if metadata["general.architecture"]?.stringValue == "bert" {
+            // llama.cpp's pooling_type, from sentence-transformers' files as its converter reads them.
+            let settings = try EmbeddingSettings.read(path: input)
+            let code: UInt64? = switch settings.pooling {
+            case .mean: 1
+            case .cls: 2
+            case .lastToken: 3
+            case .max, .meanSqrtLength: nil
+            }
+            guard let code else {
+                throw FormatError(.unsupported, "\(settings.pooling.rawValue) pooling has no llama.cpp pooling_type (mean, cls, last)", path: input)
+            }
+            metadata["bert.pooling_type"] = .uint(code)
+            if let length = settings.maxSequenceLength, length < written.contextLength {
+                warnings.append(ConversionWarning(.metadataDropped, "llama.cpp's GGUF cannot carry max_seq_length \(length): texts are read up to the model's \(written.contextLength) tokens (embed --max-length \(length) cuts them as sentence-transformers does)"))
+            }
+            if !settings.normalize {
+                warnings.append(ConversionWarning(.metadataDropped, "llama.cpp's GGUF cannot carry \"no normalisation\": embeddings from it are L2-normalised"))
+            }
+        }
         if folder.sideFiles.contains("tokenizer.json") {
             let tokenizer = try HuggingFaceFolder.readJSONObject(joinPath(input, "tokenizer.json"))
             let tokConfig = folder.sideFiles.contains("tokenizer_config.json")
@@ -168,7 +188,7 @@ extension Converter {
             if let keys = GGUFTokenizer.ggufMetadata(tokenizerJSON: tokenizer, tokenizerConfig: tokConfig, config: config) {
                 for (k, v) in keys.entries { metadata[k] = v }
             } else {
-                warnings.append(ConversionWarning(.tokenizerNotConverted, "tokenizer.json is not byte-level BPE; no tokenizer keys written"))
+                warnings.append(ConversionWarning(.tokenizerNotConverted, "tokenizer.json is neither byte-level BPE nor WordPiece; no tokenizer keys written"))
             }
         }
         return GGUFSource(source: source, metadata: metadata, warnings: warnings)

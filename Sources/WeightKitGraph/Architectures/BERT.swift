@@ -33,7 +33,11 @@ extension ModelGraph {
             config: c, tokenEmbedding: try matrix(e + "word_embeddings", [c.vocabSize, h]),
             positionEmbedding: try matrix(e + "position_embeddings", [c.contextLength, h]), blocks: blocks,
             finalNorm: nil, finalNormBias: nil, unembedding: nil, files: binder.source.files)
-        if c.tokenTypes > 0 { graph.tokenTypeEmbedding = try binder.vector(e + "token_type_embeddings.weight", [c.tokenTypes, h]) }
+        if c.tokenTypes > 0 {
+            // Only row 0 is read; llama.cpp's GGUF may say 1 type while the tensor keeps the checkpoint's 2.
+            let rows = max(binder.rows(of: e + "token_type_embeddings.weight") ?? c.tokenTypes, 1)
+            graph.tokenTypeEmbedding = try binder.vector(e + "token_type_embeddings.weight", [rows, h])
+        }
         graph.embeddingNorm = try vector(e + "LayerNorm.weight", h)
         graph.embeddingNormBias = try vector(e + "LayerNorm.bias", h)
         try binder.checkAllUsed { name in

@@ -22,8 +22,8 @@ extension GGUFTokenizer {
 
         /// A `TemplateProcessing` adding BOS/EOS as `add_bos_token`/`add_eos_token` say (BOS by
         /// default for SentencePiece vocabularies, as llama.cpp does), else `otherwise`.
-        func postProcessor(tokens: [String], addBosByDefault: Bool, otherwise: JSONValue) -> JSONValue {
-            let prefix = (addBos ?? addBosByDefault) ? bos : nil, suffix = (addEos ?? false) ? eos : nil
+        func postProcessor(tokens: [String], addBosByDefault: Bool, addEosByDefault: Bool = false, otherwise: JSONValue) -> JSONValue {
+            let prefix = (addBos ?? addBosByDefault) ? bos : nil, suffix = (addEos ?? addEosByDefault) ? eos : nil
             guard prefix != nil || suffix != nil else { return otherwise }
             var specials = JSONObject()
             func piece(_ id: Int, typeID: Int) -> JSONValue {

@@ -37,6 +37,7 @@ public enum GGUFTokenizer {
         switch kind {
         case "gpt2": parts = try byteLevel(m, tokens: tokens)
         case "llama": parts = try sentencePiece(m, tokens: tokens)
+        case "bert": parts = try wordPiece(m, tokens: tokens, types: types)
         default:
             throw TokenizerError(.unsupported, "unsupported GGUF tokenizer model \"\(kind)\"", field: "tokenizer.ggml.model")
         }
@@ -44,7 +45,8 @@ public enum GGUFTokenizer {
             "version": "1.0", "truncation": .null, "padding": .null,
             "added_tokens": .array(addedTokens(tokens: tokens, types: types)),
             "normalizer": parts.normalizer, "pre_tokenizer": parts.preTokenizer,
-            "post_processor": specials.postProcessor(tokens: tokens, addBosByDefault: kind == "llama", otherwise: parts.postProcessor),
+            "post_processor": specials.postProcessor(
+                tokens: tokens, addBosByDefault: kind == "llama" || kind == "bert", addEosByDefault: kind == "bert", otherwise: parts.postProcessor),
             "decoder": parts.decoder, "model": parts.model,
         ]
     }
@@ -64,8 +66,16 @@ public enum GGUFTokenizer {
         if let template = metadata["tokenizer.chat_template"]?.stringValue { config.set("chat_template", .string(template)) }
         config.set("clean_up_tokenization_spaces", false)
         if let contextLength { config.set("model_max_length", .integer(contextLength)) }
-        let sentencePiece = metadata["tokenizer.ggml.model"]?.stringValue == "llama"
-        config.set("tokenizer_class", sentencePiece ? "LlamaTokenizerFast" : "GPT2Tokenizer")
+        switch metadata["tokenizer.ggml.model"]?.stringValue {
+        case "llama": config.set("tokenizer_class", "LlamaTokenizerFast")
+        case "bert":
+            config.set("tokenizer_class", "BertTokenizerFast")
+            if case .bool(let b)? = metadata["tokenizer.ggml.normalizer.lowercase"] { config.set("do_lower_case", .bool(b)) }
+            for (key, which) in [("cls_token", "bos"), ("sep_token", "eos"), ("mask_token", "mask")] {
+                if let id = (try? m.optionalInt("tokenizer.ggml.\(which)_token_id")) ?? nil, tokens.indices.contains(id) { config.set(key, .string(tokens[id])) }
+            }
+        default: config.set("tokenizer_class", "GPT2Tokenizer")
+        }
         return .object(config)
     }
 
@@ -121,6 +131,47 @@ public enum GGUFTokenizer {
             model: bpeModel(
                 tokens: tokens, merges: merges.map { .array([.string($0.0), .string($0.1)]) }, unkToken: unk,
                 byteFallback: true, ignoreMerges: false))
+    }
+
+    /// WordPiece (llama.cpp's `bert`): the converter's "phantom space" vocabulary turned back
+    /// into BERT's — a word-initial piece is stored with a leading `▁`, a continuation without
+    /// its `##`, control tokens as they are — and BERT's normaliser (lowercasing as
+    /// `tokenizer.ggml.normalizer.lowercase` says, true when absent) and pre-tokenizer.
+    private static func wordPiece(_ m: GGUFFields, tokens: [String], types: [Int]) throws(TokenizerError) -> Parts {
+        let unkId = try m.optionalInt("tokenizer.ggml.unknown_token_id")
+        guard let unkId, tokens.indices.contains(unkId) else {
+            throw TokenizerError(.invalidValue, "a WordPiece vocabulary needs an unknown token inside the vocabulary", field: "tokenizer.ggml.unknown_token_id")
+        }
+        var vocab = JSONObject()
+        for (i, token) in tokens.enumerated() {
+            let piece = wordPieceToken(token, type: types.indices.contains(i) ? types[i] : nil)
+            if vocab[piece] == nil { vocab.set(piece, .integer(i)) }
+        }
+        let lowercase = try m.optionalBool("tokenizer.ggml.normalizer.lowercase") ?? true
+        return Parts(
+            normalizer: ["type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "strip_accents": .null, "lowercase": .bool(lowercase)],
+            preTokenizer: ["type": "BertPreTokenizer"],
+            decoder: ["type": "WordPiece", "prefix": "##", "cleanup": true],
+            model: [
+                "type": "WordPiece", "unk_token": .string(wordPieceToken(tokens[unkId], type: types.indices.contains(unkId) ? types[unkId] : nil)),
+                "continuing_subword_prefix": "##", "max_input_chars_per_word": 100, "vocab": .object(vocab),
+            ])
+    }
+
+    /// A BERT vocabulary entry from its llama.cpp spelling (see `wordPiece`).
+    /// Prefixes are compared as scalars, not characters: a combining mark after `##` or `▁`
+    /// (`##ा`) joins it in one Character, and `hasPrefix` would not see the prefix.
+    static func wordPieceToken(_ stored: String, type: Int?) -> String {
+        if type == Int(TokenType.control.rawValue) { return stored }
+        if stored.unicodeScalars.first == "\u{2581}" { return String(String.UnicodeScalarView(stored.unicodeScalars.dropFirst())) }
+        return "##" + stored
+    }
+
+    /// llama.cpp's spelling of a BERT vocabulary entry (convert_hf_to_gguf.py's `phantom`).
+    static func phantomToken(_ token: String, control: Bool) -> String {
+        if control { return token }
+        if token.unicodeScalars.starts(with: "##".unicodeScalars) { return String(String.UnicodeScalarView(token.unicodeScalars.dropFirst(2))) }
+        return "\u{2581}" + token
     }
 
     /// The tokenizer.json `model` object; a token listed twice keeps its first id.
