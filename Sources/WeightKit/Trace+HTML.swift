@@ -65,7 +65,7 @@ extension Trace {
         <h1 id="title"></h1>
         <section id="s-tokens"><h2>1 · Tokens and embeddings</h2><p class="muted">Embedding norm and the nearest vocabulary tokens by cosine similarity.</p><table id="tokens"></table></section>
         <section id="s-attention"><h2>2 · Attention</h2>
-        <p>Layer <select id="layer"></select> <span class="muted">Each heatmap: rows are query positions, columns the attended positions (causal); darker is more weight. H is the last position's entropy in bits.</span></p>
+        <p>Layer <select id="layer"></select> <span class="muted">Each heatmap: rows are query positions, columns the attended positions (a decoder's causal triangle, an encoder's full square); darker is more weight. H is the last position's entropy in bits.</span></p>
         <div id="heads"></div></section>
         <section id="s-residual"><h2>3 · MLP and the residual stream</h2><p class="muted">Norms at the last position after each layer.</p><div id="norms"></div><table id="neurons"></table></section>
         <section id="s-unembedding"><h2>4 · Unembedding</h2><div id="next"></div><h3>Logit lens</h3><p class="muted">Final norm + unembedding applied to the residual stream after each layer.</p><table id="lens"></table></section>

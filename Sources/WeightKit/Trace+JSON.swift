@@ -18,6 +18,8 @@ extension Trace {
             "next": Self.candidates(next),
             "firstTopLayer": firstTopLayer.map { .integer($0) } ?? .null,
             "emergenceLayer": emergenceLayer.map { .integer($0) } ?? .null,
+            "embedding": embedding.map { .array($0.map(Self.number)) } ?? .null,
+            "pooling": pooling.map { .string($0.pooling.rawValue + ($0.normalize ? "+l2" : "")) } ?? .null,
         ]
     }
 

@@ -20,6 +20,12 @@ extension Trace {
             let neurons = l.topNeurons.map { "\($0.index):\(Self.fixed($0.activation, 2))" }.joined(separator: " ")
             out += "  layer \(Self.pad(l.index)): attn \(Self.fixed(l.attentionNorm, 2))  mlp \(Self.fixed(l.mlpNorm, 2))  resid \(Self.fixed(l.residualNorm, 2))  neurons \(neurons)\n"
         }
+        if let embedding, let pooling {
+            let head = embedding.prefix(8).map { Self.fixed($0, 4) }.joined(separator: ", ")
+            out += "\n4. Sentence embedding (an encoder: \(pooling.pooling.rawValue) pooling\(pooling.normalize ? " + L2 normalisation" : ""), no next token)\n"
+            out += "  dim \(embedding.count), norm \(Self.fixed(Embedder.norm(embedding), 4)): [\(head), …]\n"
+            return out
+        }
         out += "\n4. Next token\n"
         for c in next { out += "  \(Self.fixed(c.score * 100, 2))%  \(c.id) \(Self.quoted(c.piece))\n" }
         let answer = next.first.map { Self.quoted($0.piece) } ?? "?"

@@ -28,7 +28,8 @@ public struct Trace: Sendable {
     public struct Head: Sendable {
         /// Head index within the layer.
         public var index: Int
-        /// Row p: the weights position p gave positions 0 ... p (causal; each row sums to 1).
+        /// Row p: the weights position p gave positions 0 ... p (causal; each row sums to 1), or
+        /// every position of the prompt (an encoder).
         public var weights: [[Float]]
         /// Entropy in bits of the last position's row: 0 is one token, log2(n) is uniform.
         public var entropy: Float
@@ -69,8 +70,12 @@ public struct Trace: Sendable {
     public var tokens: [Token]
     /// Stages 2–4 per layer, every layer (heads only for the selected ones).
     public var layers: [Layer]
-    /// Stage 4: the next-token distribution's top tokens with probabilities.
+    /// Stage 4: the next-token distribution's top tokens with probabilities (empty for an encoder).
     public var next: [Candidate]
+    /// Stage 4 of an encoder: the pooled sentence embedding, in place of a next token.
+    public var embedding: [Float]? = nil
+    /// How `embedding` was pooled.
+    public var pooling: EmbeddingSettings? = nil
 
     /// The first layer whose logit-lens top-1 is the final top-1 and stays so to the end, if any.
     public var emergenceLayer: Int? {

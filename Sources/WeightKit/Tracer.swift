@@ -13,6 +13,9 @@ public enum Tracer {
         public var top: Int
         /// How the forward pass runs (threads, kernels).
         public var runtime: RuntimeOptions
+        /// How an encoder's output is pooled into the embedding shown in stage 4 (nil: mean + L2;
+        /// `trace(model:)` reads the model's own settings).
+        public var pooling: EmbeddingSettings?
 
         /// Options with `top` entries per list.
         public init(layers: [Int]? = nil, top: Int = 5, runtime: RuntimeOptions = RuntimeOptions()) {
@@ -28,6 +31,8 @@ public enum Tracer {
             throw RuntimeError(.invalidRequest, "\(model.path) has no tokenizer, so the prompt text cannot be encoded")
         }
         let ids = tokenizer.encode(prompt, addSpecialTokens: true)
+        var options = options
+        if !model.graph.config.causal, options.pooling == nil { options.pooling = try EmbeddingSettings.read(path: model.path) }
         return try trace(graph: model.graph, tokens: ids, name: model.path, piece: piece(tokenizer), options: options)
     }
 
@@ -50,10 +55,17 @@ public enum Tracer {
         if let bad = selected.first(where: { $0 < 0 || $0 >= c.layers }) {
             throw RuntimeError(.invalidRequest, "layer \(bad) does not exist: the model has layers 0 ... \(c.layers - 1)")
         }
-        let transformer = Transformer(graph: graph, maxSequence: max(1, tokens.count), options: options.runtime)
+        let transformer = Transformer(graph: graph, maxSequence: max(1, tokens.count), options: options.runtime, batch: c.causal ? 128 : max(1, tokens.count))
         let recorder = TraceRecorder(layers: c.layers, heads: c.heads, hidden: c.hiddenSize, intermediate: c.intermediateSize, selected: selected)
         transformer.observer = recorder
-        _ = try transformer.forward(tokens)
+        // An encoder: attention over the whole prompt, and its pooled embedding where a decoder's next token would be.
+        var embedding: [Float]? = nil
+        if c.causal {
+            _ = try transformer.forward(tokens)
+        } else {
+            let hidden = try transformer.encode([tokens])[0]
+            embedding = Embedder.pool(hidden, width: c.hiddenSize, settings: options.pooling ?? EmbeddingSettings())
+        }
         transformer.observer = nil
 
         let next = TraceMath.topK(TraceMath.softmax(recorder.logits), top).map { Trace.Candidate(id: $0.index, piece: piece($0.index), score: $0.value) }
@@ -66,19 +78,21 @@ public enum Tracer {
         }
         var layers: [Trace.Layer] = []
         for l in 0..<c.layers {
-            let probabilities = TraceMath.softmax(try transformer.unembed(residual: recorder.residual[l]))
+            // An encoder has no unembedding: no logit lens.
+            let probabilities = c.causal ? TraceMath.softmax(try transformer.unembed(residual: recorder.residual[l])) : [0]
             let lens = TraceMath.topK(probabilities, top).map { Trace.Candidate(id: $0.index, piece: piece($0.index), score: $0.value) }
             let heads = (recorder.attention[l] ?? []).enumerated().map { h, rows in head(h, rows: rows, top: top) }
             layers.append(Trace.Layer(
                 index: l, attentionNorm: TraceMath.norm(recorder.attentionAdded[l]), mlpNorm: TraceMath.norm(recorder.mlpAdded[l]),
                 residualNorm: TraceMath.norm(recorder.residual[l]), heads: heads,
                 topNeurons: TraceMath.topK(recorder.hidden[l].map(abs), top).map { ($0.index, recorder.hidden[l][$0.index]) },
-                lens: lens, finalTokenProbability: probabilities[answer],
+                lens: c.causal ? lens : [], finalTokenProbability: c.causal ? probabilities[answer] : 0,
                 finalTokenRank: probabilities.reduce(0) { $0 + ($1 > probabilities[answer] ? 1 : 0) }))
         }
         return Trace(
             model: name, family: c.family.rawValue, layerCount: c.layers, headCount: c.heads,
-            tokens: tokenRows, layers: layers, next: next)
+            tokens: tokenRows, layers: layers, next: next, embedding: embedding,
+            pooling: embedding == nil ? nil : (options.pooling ?? EmbeddingSettings()))
     }
 
     static func head(_ index: Int, rows: [[Float]], top: Int) -> Trace.Head {

@@ -115,3 +115,25 @@ struct EncoderTests {
         #expect(Self.maxDifference(try embedder.embed(r.texts), r.embeddings) <= 1e-5)
     }
 }
+
+extension EncoderTests {
+    @Test("trace of an encoder: attention over the whole prompt, the pooled embedding in place of a next token")
+    func trace() throws {
+        let model = try ModelLoader.load(path: Self.folder)
+        let text = "A man is eating food."
+        let trace = try Tracer.trace(model: model, prompt: text, options: Tracer.Options(runtime: Self.runtime))
+        let n = trace.tokens.count
+        #expect(n == 8 && trace.next.isEmpty && trace.layers.allSatisfy(\.lens.isEmpty))
+        for layer in trace.layers {
+            for head in layer.heads {
+                #expect(head.weights.count == n && head.weights.allSatisfy { $0.count == n && abs($0.reduce(0, +) - 1) < 1e-4 })
+                #expect(head.weights[0][n - 1] > 0, "position 0 sees the last position: no causal mask")
+            }
+        }
+        let embedding = try #require(trace.embedding)
+        let expected = try Embedder(path: Self.folder, runtime: Self.runtime).embed([text])[0]
+        #expect(Self.maxDifference([embedding], [expected]) <= 1e-6)
+        #expect(trace.text.contains("4. Sentence embedding (an encoder: mean pooling + L2 normalisation"))
+        #expect(trace.json.object?["embedding"]?.array?.count == 16)
+    }
+}

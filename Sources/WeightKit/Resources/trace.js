@@ -24,9 +24,9 @@ function heatmap(h) {
   const canvas = el('canvas', {width: size, height: size});
   canvas.style.width = canvas.style.height = (size * scale) + 'px';
   const ctx = canvas.getContext('2d'), img = ctx.createImageData(size, size);
-  for (let r = 0; r < size; r++) for (let c = 0; c <= r; c++) {
+  for (let r = 0; r < size; r++) for (let c = 0; c < size; c++) {  // a decoder's rows stop at the diagonal, an encoder's do not
     let w = 0;
-    for (let i = Math.floor(r * bin); i < Math.floor((r + 1) * bin); i++) for (let j = Math.floor(c * bin); j < Math.min(Math.floor((c + 1) * bin), i + 1); j++) w = Math.max(w, h.weights[i][j]);
+    for (let i = Math.floor(r * bin); i < Math.floor((r + 1) * bin); i++) for (let j = Math.floor(c * bin); j < Math.min(Math.floor((c + 1) * bin), h.weights[i].length); j++) w = Math.max(w, h.weights[i][j]);
     const v = Math.round(255 * (1 - Math.sqrt(w))), o = 4 * (r * size + c);
     img.data[o] = v; img.data[o + 1] = v; img.data[o + 2] = 255; img.data[o + 3] = 255;
   }
@@ -34,7 +34,7 @@ function heatmap(h) {
   canvas.addEventListener('mousemove', e => {
     const b = canvas.getBoundingClientRect();
     const i = Math.min(n - 1, Math.floor((e.clientY - b.top) / b.height * n)), j = Math.min(n - 1, Math.floor((e.clientX - b.left) / b.width * n));
-    tip.textContent = j <= i ? (JSON.stringify(T.tokens[i].piece) + ' → ' + JSON.stringify(T.tokens[j].piece) + '  ' + h.weights[i][j].toFixed(3)) : 'masked (future)';
+    tip.textContent = j < h.weights[i].length ? (JSON.stringify(T.tokens[i].piece) + ' → ' + JSON.stringify(T.tokens[j].piece) + '  ' + h.weights[i][j].toFixed(3)) : 'masked (future)';
     tip.style.left = (e.clientX + 12) + 'px'; tip.style.top = (e.clientY + 12) + 'px'; tip.style.display = 'block';
   });
   canvas.addEventListener('mouseleave', () => { tip.style.display = 'none'; });
@@ -79,8 +79,14 @@ const next = document.getElementById('next'), bars = el('table');
 T.next.forEach(c => { const bar = el('span', {class: 'bar'}); bar.style.width = Math.max(1, 300 * c.score) + 'px'; row(bars, [piece(c.piece), bar, pct(c.score)]); });
 next.appendChild(bars);
 const answer = T.next.length ? T.next[0] : null, lens = document.getElementById('lens');
-row(lens, ['layer', 'top token', 'probability', 'next best', answer ? 'p(' + JSON.stringify(answer.piece) + ')' : '', 'rank'], true);
-T.layerTrace.forEach(l => {
+if (T.embedding) {  // an encoder: its pooled embedding, no next token and no logit lens
+  document.querySelector('#s-unembedding h2').textContent = '4 · Pooling (' + T.pooling + ')';
+  lens.previousElementSibling.remove(); lens.previousElementSibling.remove();
+  const norm = Math.sqrt(T.embedding.reduce((s, x) => s + x * x, 0));
+  next.appendChild(el('p', {}, 'Sentence embedding: ' + T.embedding.length + ' values, norm ' + norm.toFixed(4) + ': [' + T.embedding.slice(0, 8).map(x => x.toFixed(4)).join(', ') + ', …]'));
+}
+if (!T.embedding) row(lens, ['layer', 'top token', 'probability', 'next best', answer ? 'p(' + JSON.stringify(answer.piece) + ')' : '', 'rank'], true);
+if (!T.embedding) T.layerTrace.forEach(l => {
   const top = l.lens[0], second = el('span');
   l.lens.slice(1, 4).forEach(c => { second.appendChild(piece(c.piece)); second.appendChild(document.createTextNode(' ')); });
   const tr = row(lens, [String(l.layer), piece(top.piece), pct(top.score), second, pct(l.finalTokenProbability), String(l.finalTokenRank)]);
