@@ -7,7 +7,7 @@ extension Trace {
     /// The JSON data with attention weights rounded to `weightDecimals` places (the HTML page's
     /// compact copy); nil keeps full precision.
     public func json(weightDecimals: Int?) -> JSONValue {
-        [
+        let base: JSONValue = [
             "model": .string(model), "family": .string(family),
             "layers": .integer(layerCount), "heads": .integer(headCount),
             "tokens": .array(tokens.map { t in
@@ -18,9 +18,12 @@ extension Trace {
             "next": Self.candidates(next),
             "firstTopLayer": firstTopLayer.map { .integer($0) } ?? .null,
             "emergenceLayer": emergenceLayer.map { .integer($0) } ?? .null,
-            "embedding": embedding.map { .array($0.map(Self.number)) } ?? .null,
-            "pooling": pooling.map { .string($0.pooling.rawValue + ($0.normalize ? "+l2" : "")) } ?? .null,
         ]
+        // An encoder's pooled embedding, only for an encoder.
+        guard let embedding, let pooling, var o = base.object else { return base }
+        o.set("embedding", .array(embedding.map(Self.number)))
+        o.set("pooling", .string(pooling.pooling.rawValue + (pooling.normalize ? "+l2" : "")))
+        return .object(o)
     }
 
     static func layerJSON(_ l: Layer, weightDecimals: Int?) -> JSONValue {

@@ -163,6 +163,22 @@ struct JSONOutputTests {
         #expect((root["next"] as? [Any])?.count == 2)
     }
 
+    @Test("embed --json: settings, every text's embedding, the similarity matrix, timings; trace of an encoder adds its embedding")
+    func embed() throws {
+        let root = try Self.json(["embed", "fixtures/models/bert", "--text", "A man is eating food.", "--text", "x", "--json", "--threads", "1"])
+        Self.expectKeys(root, ["model", "family", "settings", "texts", "loadSeconds", "embedSeconds", "textsPerSecond"], optional: ["similarity"], "embed")
+        Self.expectKeys(try #require(root["settings"] as? [String: Any]), ["pooling", "normalize", "maxSequenceLength"], "embed settings")
+        let texts = try #require(root["texts"] as? [[String: Any]])
+        Self.expectKeys(texts[0], ["text", "tokens", "truncated", "norm", "embedding"], "embed texts[]")
+        #expect((texts[0]["embedding"] as? [Double])?.count == 16 && Self.isInteger(texts[0]["tokens"]))
+        #expect((root["similarity"] as? [[Double]])?.count == 2)
+        let one = try Self.json(["embed", "fixtures/models/bert", "--text", "x", "--json", "--threads", "1"])
+        #expect(one["similarity"] == nil, "one text: no similarity matrix")
+        let trace = try Self.json(["trace", "fixtures/models/bert", "--prompt", "Hi", "--json"])
+        Self.expectKeys(trace, ["model", "family", "layers", "heads", "tokens", "layerTrace", "next", "firstTopLayer", "emergenceLayer"], optional: ["embedding", "pooling"], "trace (encoder)")
+        #expect((trace["embedding"] as? [Double])?.count == 16 && trace["pooling"] as? String == "mean+l2")
+    }
+
     @Test("-q keeps stderr empty on success; without it the timings are there", arguments: [
         ["generate", "fixtures/models/llama", "--prompt", "Hi", "-n", "2"],
         ["tokenize", "fixtures/tokenizer/smollm2/tokenizer.json", "--file", "README.md"],
