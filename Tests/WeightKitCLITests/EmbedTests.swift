@@ -87,6 +87,21 @@ struct MiniLMEmbeddingTests {
         #expect(minCosine >= 0.99999)
     }
 
+    @Test("a GGUF made by convert (llama.cpp's bert layout) gives the same ids and embeddings, cut at 256 as asked")
+    func gguf() throws {
+        let reference = try MiniLMReference.load()
+        let dir = TemporaryFolder(), out = dir.file("minilm.gguf")
+        let result = try weightkit("convert", Self.folder, out)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("cannot carry max_seq_length 256"), "\(result.stderr)")
+        #expect(try EmbeddingSettings.read(path: out) == EmbeddingSettings(pooling: .mean, normalize: true))
+        let embedder = try Embedder(path: out, settings: EmbeddingSettings(maxSequenceLength: 256), runtime: Self.runtime)
+        #expect(reference.sentences.map { embedder.tokens($0).ids } == reference.token_ids)
+        let (maxAbs, minCosine) = agreement(try embedder.embed(reference.sentences), reference.embeddings)
+        #expect(maxAbs <= 1e-5)
+        #expect(minCosine >= 0.99999)
+    }
+
     @Test("weightkit embed: text output with a similarity matrix, JSON with every value")
     func command() throws {
         let text = try weightkit("embed", Self.folder, "--text", "A man is eating food.", "--text", "A man is eating a piece of bread.", "--text", "The new movie is awesome.", "--threads", "1")
