@@ -38,6 +38,8 @@ public struct SmokeReport: Sendable {
         /// With a reference, on its text: fraction of positions with the same top token, mean KL.
         public var top1Agreement: Double?
         public var meanKL: Double?
+        /// An encoder with a reference: the cosine of the two embeddings of the prompt.
+        public var embeddingCosine: Double?
     }
 
     /// The model judged, and its reference if any.
@@ -48,6 +50,8 @@ public struct SmokeReport: Sendable {
     public var referencePrecision: SmokePrecision?
     /// The limits applied (with a reference).
     public var thresholds: SmokeThresholds?
+    /// An encoder with a reference: the least cosine its embeddings must have with the reference's.
+    public var minEmbeddingCosine: Double?
     /// Every check, in the order run.
     public var checks: [Check] = []
     /// Every prompt run.
@@ -91,6 +95,7 @@ public struct SmokeReport: Sendable {
     public func text() -> String {
         var lines: [String] = []
         lines.append("model: \(model) (\(precision))" + (reference.map { "; reference: \($0) (\(referencePrecision?.description ?? "?"))" } ?? ""))
+        if let c = minEmbeddingCosine { lines.append("threshold: cosine with the reference's embeddings ≥ \(c)") }
         if let t = thresholds {
             lines.append("thresholds: top-1 agreement ≥ \(SmokeTest.format(t.minTop1Agreement * 100))%, mean KL ≤ \(SmokeTest.format(t.maxMeanKL)), max KL ≤ \(SmokeTest.format(t.maxKL))")
         }
@@ -103,6 +108,7 @@ public struct SmokeReport: Sendable {
             if let a = run.top1Agreement, let kl = run.meanKL {
                 lines.append("  top-1 agreement \(SmokeTest.format(a * 100))%, mean KL \(SmokeTest.format(kl))")
             }
+            if let c = run.embeddingCosine { lines.append("  cosine with the reference's embedding \(c)") }
         }
         if !worstTensors.isEmpty {
             lines.append("")
@@ -133,6 +139,7 @@ public struct SmokeReport: Sendable {
         o.set("precision", .string(precision.description))
         if let reference { o.set("reference", .string(reference)) }
         if let referencePrecision { o.set("referencePrecision", .string(referencePrecision.description)) }
+        if let c = minEmbeddingCosine { o.set("minEmbeddingCosine", .double(c)) }
         if let t = thresholds {
             o.set("thresholds", ["minTop1Agreement": .double(t.minTop1Agreement), "maxMeanKL": .double(t.maxMeanKL), "maxKL": .double(t.maxKL)])
         }
@@ -153,6 +160,7 @@ public struct SmokeReport: Sendable {
             if let c = r.referenceContinuation { x.set("referenceContinuation", .string(c)) }
             if let a = r.top1Agreement { x.set("top1Agreement", .double(a)) }
             if let k = r.meanKL { x.set("meanKL", .double(k)) }
+            if let c = r.embeddingCosine { x.set("embeddingCosine", .double(c)) }
             return .object(x)
         }))
         if let top1Agreement { o.set("top1Agreement", .double(top1Agreement)) }

@@ -14,17 +14,7 @@ extension SmokeTest {
     /// distributions on the reference's greedy text, where the two part, and the tensors.
     static func compare(_ model: LoadedModel, _ base: LoadedModel, tokenizer: any Tokenizer, options: SmokeOptions, into report: inout SmokeReport) throws {
         let reference = base.tokenizer ?? tokenizer
-        if let own = model.tokenizer, let theirs = base.tokenizer {
-            let encodings = options.prompts.lazy.map { ($0, theirs.encode($0, addSpecialTokens: true), own.encode($0, addSpecialTokens: true)) }
-            if let (prompt, a, b) = encodings.first(where: { $0.1 != $0.2 }) {
-                report.checks.append(.init(
-                    name: "tokenizer", passed: false,
-                    detail: "the tokenizers encode \(String(reflecting: prompt)) differently: reference \(a.prefix(12)), model \(b.prefix(12))",
-                    location: "prompt \(String(reflecting: prompt))"))
-            } else {
-                report.checks.append(.init(name: "tokenizer", passed: true, detail: "both encode every prompt alike"))
-            }
-        }
+        if let check = tokenizerCheck(model, base, prompts: options.prompts) { report.checks.append(check) }
         let (vb, vm) = (base.graph.config.vocabSize, model.graph.config.vocabSize)
         guard vb == vm else {
             report.checks.append(.init(name: "vocabulary", passed: false, detail: "\(vm) tokens against the reference's \(vb)"))
@@ -106,16 +96,32 @@ extension SmokeTest {
             if !report.descriptionDifferences.isEmpty { location.append("description differs: " + report.descriptionDifferences.joined(separator: "; ")) }
             report.checks.append(.init(name: "agreement", passed: false, detail: failures.joined(separator: ", "), location: location.isEmpty ? nil : location.joined(separator: "; ")))
         }
-        if let worstTensor = report.worstTensors.first {
-            if worstTensor.shapeMismatch != nil || worstTensor.relativeError > maxTensorError {
-                report.checks.append(.init(
-                    name: "tensors", passed: false,
-                    detail: "\(worstTensor.name) is \(worstTensor.shapeMismatch.map { "shaped \($0)" } ?? "\(format(worstTensor.relativeError)) (relative RMS) away") from the reference's, more than quantization does (\(format(maxTensorError)))",
-                    location: divergence.map { "first divergence at \($0)" }))
-            } else {
-                report.checks.append(.init(name: "tensors", passed: true, detail: "every shared tensor within \(format(worstTensor.relativeError)) of the reference's"))
-            }
+        if let check = tensorsCheck(report.worstTensors, divergence: divergence) { report.checks.append(check) }
+    }
+
+    /// Whether both tokenizers encode every prompt alike; nil when either model has none.
+    static func tokenizerCheck(_ model: LoadedModel, _ base: LoadedModel, prompts: [String]) -> SmokeReport.Check? {
+        guard let own = model.tokenizer, let theirs = base.tokenizer else { return nil }
+        let encodings = prompts.lazy.map { ($0, theirs.encode($0, addSpecialTokens: true), own.encode($0, addSpecialTokens: true)) }
+        if let (prompt, a, b) = encodings.first(where: { $0.1 != $0.2 }) {
+            return .init(
+                name: "tokenizer", passed: false,
+                detail: "the tokenizers encode \(String(reflecting: prompt)) differently: reference \(a.prefix(12)), model \(b.prefix(12))",
+                location: "prompt \(String(reflecting: prompt))")
         }
+        return .init(name: "tokenizer", passed: true, detail: "both encode every prompt alike")
+    }
+
+    /// The tensors check: the worst tensor within what quantization does; nil when none compared.
+    static func tensorsCheck(_ worstTensors: [ModelComparison.TensorDelta], divergence: String?) -> SmokeReport.Check? {
+        guard let worstTensor = worstTensors.first else { return nil }
+        if worstTensor.shapeMismatch != nil || worstTensor.relativeError > maxTensorError {
+            return .init(
+                name: "tensors", passed: false,
+                detail: "\(worstTensor.name) is \(worstTensor.shapeMismatch.map { "shaped \($0)" } ?? "\(format(worstTensor.relativeError)) (relative RMS) away") from the reference's, more than quantization does (\(format(maxTensorError)))",
+                location: divergence.map { "first divergence at \($0)" })
+        }
+        return .init(name: "tensors", passed: true, detail: "every shared tensor within \(format(worstTensor.relativeError)) of the reference's")
     }
 
     /// The tensors of the two files by relative error, worst first; none when the names do not map.

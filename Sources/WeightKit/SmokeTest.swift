@@ -102,6 +102,9 @@ public struct SmokeOptions: Sendable {
     public var runtime: RuntimeOptions
     /// How many tensors the report lists, worst first (0: the tensors are not compared).
     public var worstTensors: Int
+    /// An encoder against its reference: the least cosine of their embeddings (nil: by precision,
+    /// `SmokeTest.minEmbeddingCosine(for:)`).
+    public var minEmbeddingCosine: Double? = nil
 
     /// The built-in prompts, the defaults.
     public init(
@@ -165,6 +168,10 @@ public enum SmokeTest {
         } else {
             tokenizer = ByteIDs(vocabularySize: vocab)
             report.notes.append("no tokenizer: each prompt runs as its UTF-8 bytes taken as token ids (modulo the vocabulary)")
+        }
+        if !model.graph.config.causal || base.map({ !$0.graph.config.causal }) == true {
+            try encoderChecks(model, base, tokenizer: tokenizer, options: options, into: &report)
+            return report
         }
         if let base {
             try compare(model, base, tokenizer: tokenizer, options: options, into: &report)

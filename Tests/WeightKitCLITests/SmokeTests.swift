@@ -154,3 +154,51 @@ struct SmolLM2SmokeTests {
         #expect((worst.name.hasSuffix("q_proj.weight") || worst.name.hasSuffix("k_proj.weight")) && worst.relativeError > 1.3, "\(permuted.verdict)")
     }
 }
+
+/// `weightkit smoke` on an encoder: its embeddings are what is judged.
+@Suite("Smoke test: encoders")
+struct EncoderSmokeTests {
+    static let options = SmokeOptions(runtime: RuntimeOptions(threads: 1))
+    static let folder = fixture("models/bert")
+
+    @Test("the tiny BERT passes alone, and llama.cpp's GGUF and an f16 pack pass against the folder")
+    func passes() throws {
+        let alone = try SmokeTest.run(model: Self.folder, options: Self.options)
+        #expect(alone.passed, "\(alone.verdict)")
+        #expect(alone.checks.map(\.name) == ["finite", "embeddings"])
+        let gguf = try SmokeTest.run(model: fixture("models/bert/llamacpp.gguf"), against: Self.folder, options: Self.options)
+        #expect(gguf.passed, "\(gguf.verdict)")
+        #expect(gguf.checks.map(\.name) == ["finite", "tokenizer", "agreement", "tensors"])
+        #expect(gguf.prompts.allSatisfy { ($0.embeddingCosine ?? 0) > 0.999999 } && gguf.minEmbeddingCosine == 0.99999)
+        let temporary = TemporaryFolder()
+        _ = try Converter.convert(input: Self.folder, output: temporary.file("half.wkp"), options: ConversionOptions(dtype: .float16))
+        let half = try SmokeTest.run(model: temporary.file("half.wkp"), against: Self.folder, options: Self.options)
+        #expect(half.passed && half.minEmbeddingCosine == 0.9995, "\(half.verdict)")
+    }
+
+    @Test("a permuted value projection fails the agreement, naming the tensor; a decoder is not its reference")
+    func fails() throws {
+        let temporary = TemporaryFolder(), broken = temporary.file("broken")
+        let made = try python("""
+            import sys, shutil, numpy as np
+            from safetensors.numpy import load_file, save_file
+            src, out = sys.argv[1], sys.argv[2]
+            shutil.copytree(src, out, ignore=shutil.ignore_patterns("llamacpp.gguf", "reference.json"))
+            t = load_file(src + "/model.safetensors")
+            name = "encoder.layer.0.attention.self.value.weight"
+            t[name] = np.ascontiguousarray(t[name][::-1])
+            save_file(t, out + "/model.safetensors")
+            print("ok")
+            """, [Self.folder, broken])
+        #expect(made.trimmingCharacters(in: .whitespacesAndNewlines) == "ok")
+        let report = try SmokeTest.run(model: broken, against: Self.folder, options: Self.options)
+        #expect(!report.passed)
+        #expect(report.failure?.name == "agreement", "\(report.verdict)")
+        #expect(report.worstTensors.first?.name == "encoder.layer.0.attention.self.value.weight")
+        #expect(report.firstDivergence?.hasPrefix("layer 0 attention") == true, "\(report.firstDivergence ?? "none")")
+        let mixed = try SmokeTest.run(model: Self.folder, against: fixture("models/llama"), options: Self.options)
+        #expect(!mixed.passed && mixed.verdict.contains("the model is an encoder, the reference a decoder"), "\(mixed.verdict)")
+        let cli = try weightkit("smoke", broken, "--against", Self.folder, "--threads", "1")
+        #expect(cli.status == 65 && cli.stdout.contains("FAIL (agreement)"), "\(cli.stdout)")
+    }
+}

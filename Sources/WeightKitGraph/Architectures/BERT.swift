@@ -36,7 +36,7 @@ extension ModelGraph {
         if c.tokenTypes > 0 {
             // Only row 0 is read; llama.cpp's GGUF may say 1 type while the tensor keeps the checkpoint's 2.
             let rows = max(binder.rows(of: e + "token_type_embeddings.weight") ?? c.tokenTypes, 1)
-            graph.tokenTypeEmbedding = try binder.vector(e + "token_type_embeddings.weight", [rows, h])
+            graph.tokenTypeEmbedding = try binder.matrix(e + "token_type_embeddings.weight", [rows, h])  // rows looked up like the word embeddings
         }
         graph.embeddingNorm = try vector(e + "LayerNorm.weight", h)
         graph.embeddingNormBias = try vector(e + "LayerNorm.bias", h)
