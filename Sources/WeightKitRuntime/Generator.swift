@@ -25,6 +25,10 @@ public struct Generator {
         clock: () -> Double, onToken: (Int) throws -> Bool
     ) throws -> (tokens: [Int], timings: Timings) {
         guard !prompt.isEmpty else { throw RuntimeError(.invalidRequest, "the prompt has no tokens") }
+        let c = transformer.graph.config
+        guard c.causal else {
+            throw RuntimeError.encoderHasNoLogits(c.family.rawValue)
+        }
         guard prompt.count + maxTokens <= transformer.capacity + 1 else {
             throw RuntimeError(
                 .contextOverflow,

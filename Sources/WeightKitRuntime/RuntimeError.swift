@@ -28,4 +28,9 @@ public struct RuntimeError: Error, Sendable, CustomStringConvertible {
 
     /// The message, one line.
     public var description: String { message }
+
+    /// `.invalidRequest`: next-token logits asked of an encoder (`family`).
+    public static func encoderHasNoLogits(_ family: String) -> RuntimeError {
+        RuntimeError(.invalidRequest, "\(family) is an encoder: it gives hidden states for whole sequences (encode), not next-token logits")
+    }
 }

@@ -235,7 +235,7 @@ public final class Transformer {
     public func forward(_ tokens: [Int]) throws -> [Float] {
         if let graphProblem { throw graphProblem }
         guard graph.config.causal else {
-            throw RuntimeError(.invalidRequest, "\(graph.config.family.rawValue) is an encoder: it gives hidden states for whole sequences (encode), not next-token logits")
+            throw RuntimeError.encoderHasNoLogits(graph.config.family.rawValue)
         }
         guard !tokens.isEmpty else { throw RuntimeError(.invalidRequest, "no tokens to run") }
         guard position + tokens.count <= state.capacity else {
