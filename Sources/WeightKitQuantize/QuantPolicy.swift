@@ -3,7 +3,7 @@ import WeightKitCore
 /// Which tensors get quantized, and to what: separate from how (`QuantScheme`).
 ///
 /// By default every floating 2-D tensor (and GGUF's 3-D stacked experts) whose rows (last
-/// dimension) are a multiple of 32 is quantized; 1-D tensors (norms, biases) and anything else stay as they are. The token
+/// dimension) are a multiple of 32 is quantized; 1-D tensors (norms, biases) and anything else stay as they are, and so do the router, position and token-type tables that llama-quantize keeps. The token
 /// embedding and output matrices follow `embeddings`; `keep` globs keep more tensors in float.
 public struct QuantPolicy: Sendable {
     /// What to do with the token embedding and output (unembedding) matrices.
@@ -38,13 +38,20 @@ public struct QuantPolicy: Sendable {
 
     /// True for a token-embedding or output matrix name.
     public static func isEmbedding(_ name: String) -> Bool {
-        embeddingNames.contains(name) || name.hasSuffix("embed_tokens.weight")
+        embeddingNames.contains(name) || name.hasSuffix("embed_tokens.weight") || name.hasSuffix("embeddings.word_embeddings.weight")
     }
 
     /// True for a mixture-of-experts router matrix (GGUF `ffn_gate_inp`, HF `mlp.gate` and
     /// Mixtral's `block_sparse_moe.gate`).
     public static func isRouter(_ name: String) -> Bool {
         name.hasSuffix("ffn_gate_inp.weight") || name.hasSuffix(".mlp.gate.weight") || name.hasSuffix("block_sparse_moe.gate.weight")
+    }
+
+    /// True for a learned position or token-type table: GGUF `position_embd`/`token_types`, HF
+    /// BERT `embeddings.position_embeddings`/`token_type_embeddings`, GPT-2 `wpe`.
+    public static func isPositionOrTypeTable(_ name: String) -> Bool {
+        ["position_embd.weight", "token_types.weight", "wpe.weight", "transformer.wpe.weight"].contains(name)
+            || name.hasSuffix("embeddings.position_embeddings.weight") || name.hasSuffix("embeddings.token_type_embeddings.weight")
     }
 
     /// True for GGUF's stacked expert matrices (`blk.N.ffn_{gate,up,down}_exps.weight`).
@@ -61,8 +68,9 @@ public struct QuantPolicy: Sendable {
             return tensor.dtype
         }
         if keep.contains(where: { Self.glob($0, matches: tensor.name) }) { return tensor.dtype }
-        // A mixture-of-experts router stays float, as llama.cpp's quantizer keeps ffn_gate_inp.
-        if Self.isRouter(tensor.name) { return tensor.dtype }
+        // A mixture-of-experts router stays float, as llama.cpp's quantizer keeps ffn_gate_inp;
+        // so do learned position and token-type tables (its position_embd, token_types).
+        if Self.isRouter(tensor.name) || Self.isPositionOrTypeTable(tensor.name) { return tensor.dtype }
         if Self.isEmbedding(tensor.name) {
             switch embeddings {
             case .q8_0: return .q8_0

@@ -30,6 +30,16 @@ struct QuantPolicyTests {
         #expect(QuantPolicy(scheme: .q4_0, embeddings: .keep).target(for: info("lm_head.weight", [96, 64])) == .float32)
     }
 
+    @Test("position and token-type tables stay float, as llama-quantize keeps position_embd and token_types")
+    func positionTables() {
+        let p = QuantPolicy(scheme: .q4_0)
+        for name in ["position_embd.weight", "token_types.weight", "embeddings.position_embeddings.weight",
+                     "bert.embeddings.token_type_embeddings.weight", "wpe.weight", "transformer.wpe.weight"] {
+            #expect(p.target(for: info(name, [64, 64])) == .float32, "\(name)")
+        }
+        #expect(p.target(for: info("embeddings.word_embeddings.weight", [64, 64])) == .q8_0, "BERT's token embedding follows --embeddings")
+    }
+
     @Test("glob matching")
     func glob() {
         #expect(QuantPolicy.glob("*", matches: "anything.at.all"))
