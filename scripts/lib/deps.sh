@@ -73,3 +73,26 @@ fetch_gemma3_gguf() {
     fi
     echo "$file"
 }
+
+# llama.cpp's tokenizer suite (models/ggml-vocab-*.gguf with .inp/.out: texts and the ids Hugging
+# Face tokenizers gives them), from the llama-cpp-python source distribution that
+# Benchmarks/llama-cpp/build.sh also uses; only those files are unpacked. Prints the folder.
+fetch_llama_cpp_vocabs() {
+    local version="${LLAMA_CPP_PYTHON_VERSION:-0.3.36}"
+    local cache="${WEIGHTKIT_CACHE:-$HOME/.cache/weightkit}/llama.cpp-vocabs-$version"
+    if [ ! -f "$cache/.complete" ]; then
+        local tmp; tmp=$(mktemp -d)
+        if ! python3 -m pip download -q --disable-pip-version-check --no-deps --no-binary llama-cpp-python \
+            -d "$tmp" "llama-cpp-python==$version" >&2; then
+            echo "cannot download llama-cpp-python $version from PyPI" >&2
+            rm -rf "$tmp"
+            return 1
+        fi
+        rm -rf "$cache" && mkdir -p "$cache"
+        tar -xzf "$tmp"/llama_cpp_python-*.tar.gz -C "$cache" --strip-components=4 --wildcards '*/vendor/llama.cpp/models/ggml-vocab-*'
+        rm -rf "$tmp"
+        touch "$cache/.complete"
+    fi
+    echo "$cache"
+}
+

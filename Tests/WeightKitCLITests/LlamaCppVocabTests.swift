@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+import WeightKit
+import WeightKitTestSupport
+
+/// llama.cpp's own tokenizer suite: `models/ggml-vocab-NAME.gguf` with `.inp` (texts separated by
+/// `__ggml_vocab_test__` lines) and `.out` (the ids Hugging Face tokenizers gives each text, no
+/// special tokens). scripts/test.sh unpacks them from the llama-cpp-python sdist and sets
+/// WEIGHTKIT_LLAMA_VOCABS. Every vocabulary WeightKit reads must give every case's ids; the others
+/// must be refused by name (a pre-tokenizer or tokenizer model WeightKit does not implement).
+@Suite("llama.cpp's tokenizer suite", .enabled(if: ProcessInfo.processInfo.environment["WEIGHTKIT_LLAMA_VOCABS"] != nil))
+struct LlamaCppVocabTests {
+    static let folder = ProcessInfo.processInfo.environment["WEIGHTKIT_LLAMA_VOCABS"] ?? ""
+    /// Vocabularies read completely (every case passes).
+    static let supported = ["bert-bge", "gpt-2", "llama-bpe", "llama-spm", "phi-3", "qwen2", "refact", "starcoder"]
+    /// Vocabularies refused, with the stage named in the error (issue 21, item 4).
+    static let refused = [
+        "command-r": "command-r", "deepseek-coder": "deepseek-coder", "deepseek-llm": "deepseek-llm", "falcon": "falcon",
+        "gemma-4": "gemma4", "mpt": "mpt", "qwen35": "qwen35",
+    ]
+
+    static func cases(_ name: String) throws -> [(text: String, ids: [Int])] {
+        let base = folder + "/ggml-vocab-\(name).gguf"
+        let texts = try String(contentsOfFile: base + ".inp", encoding: .utf8).components(separatedBy: "\n__ggml_vocab_test__\n")
+        let ids = try String(contentsOfFile: base + ".out", encoding: .utf8).components(separatedBy: "\n")
+        return zip(texts, ids).map { ($0, $1.split(separator: " ").compactMap { Int($0) }) }
+    }
+
+    @Test("every vocabulary with a test file is either read or refused by name")
+    func coverage() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: Self.folder)
+            .filter { $0.hasSuffix(".gguf.inp") }.map { String($0.dropFirst("ggml-vocab-".count).dropLast(".gguf.inp".count)) }
+        #expect(Set(names) == Set(Self.supported).union(Self.refused.keys), "new vocabularies: \(Set(names).subtracting(Self.supported).subtracting(Self.refused.keys))")
+    }
+
+    @Test("a vocabulary WeightKit reads gives Hugging Face's ids for every case", arguments: supported)
+    func matches(_ name: String) throws {
+        let tokenizer = try ModelLoader.tokenizer(path: Self.folder + "/ggml-vocab-\(name).gguf")
+        let cases = try Self.cases(name)
+        #expect(cases.count >= 40)
+        var passed = 0
+        for (text, ids) in cases {
+            let got = tokenizer.encode(text, addSpecialTokens: false)
+            #expect(got == ids, "\(name): \(String(reflecting: text)): expected \(ids.prefix(12)), got \(got.prefix(12))")
+            if got == ids { passed += 1 }
+        }
+        print("llama.cpp vocab \(name): \(passed) of \(cases.count)")
+    }
+
+    @Test("a vocabulary WeightKit does not read is refused, naming what", arguments: refused.keys.sorted())
+    func refuses(_ name: String) throws {
+        #expect { try ModelLoader.tokenizer(path: Self.folder + "/ggml-vocab-\(name).gguf") } throws: { error in
+            "\(error)".contains("unsupported") && "\(error)".contains("\"\(Self.refused[name]!)\"")
+        }
+    }
+}
