@@ -126,7 +126,7 @@ extension RoPEPermutationTests {
     @Test("an unknown model_type cannot become GGUF")
     func unknownFamily() {
         var config = JSONObject()
-        config.set("model_type", "bert")
+        config.set("model_type", "t5")
         let error = #expect(throws: FormatError.self) { try GGUFConversion.toGGUF(tensors: [], hfConfig: config) }
         #expect(error?.kind == .unsupported)
     }
