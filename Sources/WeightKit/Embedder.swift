@@ -16,12 +16,14 @@ public final class Embedder {
     let transformer: Transformer
 
     /// Loads the encoder at `path` (a Hugging Face folder, a pack or a GGUF file) with its
-    /// tokenizer; `settings` replaces what the model's files say.
+    /// tokenizer; `settings` replaces what the model's files say, `overrides` changes single fields of it.
     ///
     /// - Throws: the loader's errors; `GraphError.unknownArchitecture` for a decoder (it gives
     ///   next-token logits, not embeddings); `.invalidConfig` for a model without a tokenizer or
     ///   with settings that are not implemented.
-    public init(path: String, settings: EmbeddingSettings? = nil, runtime: RuntimeOptions = RuntimeOptions()) throws {
+    public init(
+        path: String, settings: EmbeddingSettings? = nil, overrides: EmbeddingSettings.Overrides = .init(), runtime: RuntimeOptions = RuntimeOptions()
+    ) throws {
         let model = try ModelLoader.load(path: path)
         guard !model.graph.config.causal else {
             throw GraphError(.unknownArchitecture, "\(model.graph.config.family.rawValue) is a causal decoder, not an encoder: embed runs encoders (bert)", path: path)
@@ -29,7 +31,7 @@ public final class Embedder {
         guard let tokenizer = model.tokenizer else {
             throw GraphError(.invalidConfig, "the model carries no tokenizer, so texts cannot be embedded", path: path)
         }
-        var chosen = try settings ?? EmbeddingSettings.read(path: path)
+        var chosen = try (settings ?? EmbeddingSettings.read(model: model)).applying(overrides)
         let context = model.graph.config.contextLength
         chosen.maxSequenceLength = min(chosen.maxSequenceLength ?? context, context)
         guard chosen.maxSequenceLength! >= 2 else {
@@ -110,11 +112,14 @@ public final class Embedder {
     }
 
     /// Embeds `texts` with the model at `path` and reports them (`weightkit embed`).
-    public static func run(model path: String, texts: [String], settings: EmbeddingSettings? = nil, runtime: RuntimeOptions = RuntimeOptions()) throws -> EmbeddingReport {
+    public static func run(
+        model path: String, texts: [String], settings: EmbeddingSettings? = nil, overrides: EmbeddingSettings.Overrides = .init(),
+        runtime: RuntimeOptions = RuntimeOptions()
+    ) throws -> EmbeddingReport {
         guard !texts.isEmpty else { throw GraphError(.invalidConfig, "no text to embed") }
         let clock = ContinuousClock()
         let start = clock.now
-        let embedder = try Embedder(path: path, settings: settings, runtime: runtime)
+        let embedder = try Embedder(path: path, settings: settings, overrides: overrides, runtime: runtime)
         let loaded = clock.now
         let tokenized = texts.map { embedder.tokens($0) }
         let vectors = try embedder.embed(ids: tokenized.map(\.ids))

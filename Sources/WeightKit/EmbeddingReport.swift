@@ -50,13 +50,13 @@ public struct EmbeddingReport: Sendable {
                 lines.append("cosine similarity:")
                 lines.append("     " + similarity.indices.map { pad("[\($0)]", 7) }.joined())
                 for (i, row) in similarity.enumerated() {
-                    lines.append(pad("[\(i)]", 5) + row.map { pad(fixed($0), 7) }.joined())
+                    lines.append(pad("[\(i)]", 5) + row.map { pad(Trace.fixed($0, 3), 7) }.joined())
                 }
             } else {
                 lines.append("cosine similarity: \(similarity.count)×\(similarity.count) (in --json)")
             }
         }
-        lines.append("load \(fixed(Float(loadSeconds), 2)) s; \(items.count) text(s) in \(fixed(Float(embedSeconds), 3)) s (\(fixed(Float(textsPerSecond), 1)) texts/s)")
+        lines.append("load \(Trace.fixed(Float(loadSeconds), 2)) s; \(items.count) text(s) in \(Trace.fixed(Float(embedSeconds), 3)) s (\(Trace.fixed(Float(textsPerSecond), 1)) texts/s)")
         return lines.joined(separator: "\n")
     }
 
@@ -84,18 +84,6 @@ public struct EmbeddingReport: Sendable {
         o.set("embedSeconds", .double(embedSeconds))
         o.set("textsPerSecond", .double(textsPerSecond))
         return .object(o)
-    }
-
-    private func fixed(_ x: Float, _ digits: Int = 3) -> String {
-        var scale: Float = 1
-        for _ in 0..<digits { scale *= 10 }
-        let r = (x * scale).rounded() / scale
-        var text = String(r)
-        if let dot = text.firstIndex(of: ".") {
-            let decimals = text.distance(from: dot, to: text.endIndex) - 1
-            if decimals < digits { text += String(repeating: "0", count: digits - decimals) }
-        }
-        return text
     }
 
     private func pad(_ s: String, _ width: Int) -> String {

@@ -20,6 +20,37 @@ public struct EmbeddingSettings: Sendable, Hashable {
         case meanSqrtLength = "mean_sqrt_len"
         /// The last token's vector (`pooling_mode_lasttoken`).
         case lastToken = "last"
+
+        /// llama.cpp's `pooling_type` code (`LLAMA_POOLING_TYPE_*`), nil for poolings it lacks.
+        public var llamaCppPoolingType: Int? {
+            switch self {
+            case .mean: return 1
+            case .cls: return 2
+            case .lastToken: return 3
+            case .max, .meanSqrtLength: return nil
+            }
+        }
+    }
+
+    /// Settings to change, each nil to keep what the model says (`embed --pooling …`).
+    public struct Overrides: Sendable, Hashable {
+        public var pooling: Pooling?
+        public var normalize: Bool?
+        public var maxSequenceLength: Int?
+
+        /// Changes nothing unless given.
+        public init(pooling: Pooling? = nil, normalize: Bool? = nil, maxSequenceLength: Int? = nil) {
+            self.pooling = pooling
+            self.normalize = normalize
+            self.maxSequenceLength = maxSequenceLength
+        }
+    }
+
+    /// These settings with `overrides` applied.
+    public func applying(_ overrides: Overrides) -> EmbeddingSettings {
+        EmbeddingSettings(
+            pooling: overrides.pooling ?? pooling, normalize: overrides.normalize ?? normalize,
+            maxSequenceLength: overrides.maxSequenceLength ?? maxSequenceLength)
     }
 
     /// Pooling of the last layer's token vectors.
@@ -57,6 +88,14 @@ public struct EmbeddingSettings: Sendable, Hashable {
         case .gguf: return try gguf(GGUFFile(path: path).metadata, path: path)
         default: return EmbeddingSettings()
         }
+    }
+
+    /// The settings of a loaded model, from the metadata its loader already read (no file is
+    /// parsed again), or its folder's sentence-transformers files.
+    public static func read(model: LoadedModel) throws -> EmbeddingSettings {
+        if let file = model.source as? GGUFFile { return try gguf(file.metadata, path: model.path) }
+        if let reader = model.source as? PackReader { return try pack(reader.metadata, path: model.path) }
+        return FormatDetector.kind(of: model.path) == .file ? EmbeddingSettings() : try folder(model.path)
     }
 
     /// The pack metadata of a sentence-transformers folder's settings, for `convert` and
@@ -154,12 +193,10 @@ public struct EmbeddingSettings: Sendable, Hashable {
             case .uint(let n): Int(exactly: n)
             default: nil
             }
-            switch code {
-            case 1?: settings.pooling = .mean
-            case 2?: settings.pooling = .cls
-            case 3?: settings.pooling = .lastToken
-            default: throw invalid(path, "\"\(arch).pooling_type\" \(v) is not implemented (1 mean, 2 cls, 3 last)")
+            guard let p = Pooling.allCases.first(where: { $0.llamaCppPoolingType != nil && $0.llamaCppPoolingType == code }) else {
+                throw invalid(path, "\"\(arch).pooling_type\" \(v) is not implemented (1 mean, 2 cls, 3 last)")
             }
+            settings.pooling = p
         }
         return settings
     }

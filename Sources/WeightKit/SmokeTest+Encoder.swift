@@ -6,7 +6,7 @@ import WeightKitTokenizer
 extension SmokeTest {
     /// The least cosine an encoder's embeddings must have with its reference's, by the weaker
     /// precision of the two (docs/SMOKE.md; all-MiniLM-L6-v2 on the built-in prompts, measured:
-    /// f16 0.9999995, Q8_0 0.99975, Q4_1 0.964, Q4_0 0.952 — 4-bit blocks move a small encoder's
+    /// f16 0.9999995, Q8_0 0.99977, Q4_1 0.964, Q4_0 0.953 — 4-bit blocks move a small encoder's
     /// embeddings far more than its next-token choices would).
     public static func minEmbeddingCosine(for precision: SmokePrecision) -> Double {
         switch precision {
@@ -36,7 +36,7 @@ extension SmokeTest {
         let recorders = base == nil ? nil : (SublayerRecorder(), SublayerRecorder())
         let own: [[Float]]
         do {
-            own = try embeddings(model, path: report.model, ids, options: options, recorder: recorders?.1)
+            own = try embeddings(model, ids, options: options, recorder: recorders?.1)
         } catch let error as RuntimeError where error.kind == .nonFinite {
             report.checks.append(.init(name: "finite", passed: false, detail: error.message))
             return
@@ -56,9 +56,9 @@ extension SmokeTest {
             if own.count >= 2, closest.cosine > maxDistinctCosine {
                 report.checks.append(.init(
                     name: "embeddings", passed: false,
-                    detail: "the embedding does not depend on the text: prompts \(closest.a) and \(closest.b) have cosine \(cosine(closest.cosine))"))
+                    detail: "the embedding does not depend on the text: prompts \(closest.a) and \(closest.b) have cosine \(Trace.fixed(Float(closest.cosine), 6))"))
             } else {
-                report.checks.append(.init(name: "embeddings", passed: true, detail: "the closest two prompts have cosine \(cosine(closest.cosine))"))
+                report.checks.append(.init(name: "embeddings", passed: true, detail: "the closest two prompts have cosine \(Trace.fixed(Float(closest.cosine), 6))"))
             }
             return
         }
@@ -69,7 +69,7 @@ extension SmokeTest {
         report.minEmbeddingCosine = minimum
         let theirs: [[Float]]
         do {
-            theirs = try embeddings(base, path: referencePath, ids, options: options, recorder: recorders.0)
+            theirs = try embeddings(base, ids, options: options, recorder: recorders.0)
         } catch let error as RuntimeError where error.kind == .nonFinite {
             throw SmokeError("the reference \(referencePath) is not finite itself: \(error.message)")
         }
@@ -81,7 +81,7 @@ extension SmokeTest {
         }
         report.firstDivergence = recorders.1.firstDivergence(from: recorders.0, above: divergenceLevel)
         report.worstTensors = try worstTensors(referencePath, report.model, count: options.worstTensors)
-        let summary = "least cosine with the reference's embeddings \(cosine(worst.cosine)) over \(own.count) prompts"
+        let summary = "least cosine with the reference's embeddings \(Trace.fixed(Float(worst.cosine), 6)) over \(own.count) prompts"
         if worst.cosine >= minimum {
             report.checks.append(.init(name: "agreement", passed: true, detail: summary))
         } else {
@@ -93,15 +93,13 @@ extension SmokeTest {
         if let check = tensorsCheck(report.worstTensors, divergence: report.firstDivergence) { report.checks.append(check) }
     }
 
-    /// The pooled embeddings of `ids` by `model`, pooled as the model at `path` says.
-    static func embeddings(_ model: LoadedModel, path: String, _ ids: [[Int]], options: SmokeOptions, recorder: SublayerRecorder?) throws -> [[Float]] {
-        let settings = try EmbeddingSettings.read(path: path)
+    /// The pooled embeddings of `ids` by `model`, pooled as the model says.
+    static func embeddings(_ model: LoadedModel, _ ids: [[Int]], options: SmokeOptions, recorder: SublayerRecorder?) throws -> [[Float]] {
+        let settings = try EmbeddingSettings.read(model: model)
         let c = model.graph.config
         let transformer = Transformer(graph: model.graph, options: options.runtime, batch: c.contextLength)
         transformer.observer = recorder
         return try transformer.encode(ids).map { Embedder.pool($0, width: c.hiddenSize, settings: settings) }
     }
 
-    /// A cosine with six decimals (`format` would round 0.99987 to 1.0).
-    static func cosine(_ c: Double) -> String { String((c * 1e6).rounded() / 1e6) }
 }

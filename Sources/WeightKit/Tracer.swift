@@ -32,7 +32,7 @@ public enum Tracer {
         }
         let ids = tokenizer.encode(prompt, addSpecialTokens: true)
         var options = options
-        if !model.graph.config.causal, options.pooling == nil { options.pooling = try EmbeddingSettings.read(path: model.path) }
+        if !model.graph.config.causal, options.pooling == nil { options.pooling = try EmbeddingSettings.read(model: model) }
         return try trace(graph: model.graph, tokens: ids, name: model.path, piece: piece(tokenizer), options: options)
     }
 
@@ -79,15 +79,19 @@ public enum Tracer {
         var layers: [Trace.Layer] = []
         for l in 0..<c.layers {
             // An encoder has no unembedding: no logit lens.
-            let probabilities = c.causal ? TraceMath.softmax(try transformer.unembed(residual: recorder.residual[l])) : [0]
-            let lens = TraceMath.topK(probabilities, top).map { Trace.Candidate(id: $0.index, piece: piece($0.index), score: $0.value) }
+            var lens: [Trace.Candidate] = [], probability: Float = 0, rank = 0
+            if c.causal {
+                let probabilities = TraceMath.softmax(try transformer.unembed(residual: recorder.residual[l]))
+                lens = TraceMath.topK(probabilities, top).map { Trace.Candidate(id: $0.index, piece: piece($0.index), score: $0.value) }
+                probability = probabilities[answer]
+                rank = probabilities.reduce(0) { $0 + ($1 > probability ? 1 : 0) }
+            }
             let heads = (recorder.attention[l] ?? []).enumerated().map { h, rows in head(h, rows: rows, top: top) }
             layers.append(Trace.Layer(
                 index: l, attentionNorm: TraceMath.norm(recorder.attentionAdded[l]), mlpNorm: TraceMath.norm(recorder.mlpAdded[l]),
                 residualNorm: TraceMath.norm(recorder.residual[l]), heads: heads,
                 topNeurons: TraceMath.topK(recorder.hidden[l].map(abs), top).map { ($0.index, recorder.hidden[l][$0.index]) },
-                lens: c.causal ? lens : [], finalTokenProbability: c.causal ? probabilities[answer] : 0,
-                finalTokenRank: probabilities.reduce(0) { $0 + ($1 > probabilities[answer] ? 1 : 0) }))
+                lens: lens, finalTokenProbability: probability, finalTokenRank: rank))
         }
         return Trace(
             model: name, family: c.family.rawValue, layerCount: c.layers, headCount: c.heads,

@@ -40,6 +40,8 @@ extension Transformer {
         let keyCache = unsafe s.keyCache, valueCache = unsafe s.valueCache
 
         // 1. Embedding: token rows (and learned positions) into the residual stream, scaled.
+        // Every token is type 0 (one sentence): that row, looked up once, waits in xb2.
+        if let types = graph.tokenTypeEmbedding { unsafe Self.row(types, 0, into: xb2, kernels: kernels) }
         for (t, token) in tokens.enumerated() {
             unsafe Self.row(graph.tokenEmbedding, token, into: x + t * d, kernels: kernels)
             if c.embeddingScale != 1 { unsafe Ops.scale(x + t * d, count: d, by: c.embeddingScale) }
@@ -47,10 +49,7 @@ extension Transformer {
                 unsafe Self.row(table, positions[t], into: xb, kernels: kernels)
                 unsafe Ops.add(xb, into: x + t * d, count: d)
             }
-            if let types = graph.tokenTypeEmbedding {  // every token is type 0 (one sentence)
-                unsafe Self.row(types, 0, into: xb, kernels: kernels)
-                unsafe Ops.add(xb, into: x + t * d, count: d)
-            }
+            if graph.tokenTypeEmbedding != nil { unsafe Ops.add(xb2, into: x + t * d, count: d) }
         }
         if let norm = graph.embeddingNorm { unsafe normalize(x, norm, graph.embeddingNormBias, into: x, n: n) }
         if let observer { unsafe observer.embedded(tokens: tokens, position: p0, residual: Self.copy(x, n * d)) }  // [observer]

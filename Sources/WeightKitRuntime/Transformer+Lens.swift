@@ -9,7 +9,7 @@ extension Transformer {
     public func unembed(residual: [Float]) throws -> [Float] {
         if let graphProblem { throw graphProblem }
         guard let unembedding = graph.unembedding else {
-            throw RuntimeError(.invalidRequest, "an encoder (\(graph.config.family.rawValue)) has no unembedding: its output is hidden states")
+            throw RuntimeError.encoderHasNoLogits(graph.config.family.rawValue)
         }
         let d = graph.config.hiddenSize
         precondition(residual.count == d, "unembed(residual:) takes one [hidden] vector")

@@ -164,16 +164,10 @@ extension Converter {
         if metadata["general.architecture"]?.stringValue == "bert" {
             // llama.cpp's pooling_type, from sentence-transformers' files as its converter reads them.
             let settings = try EmbeddingSettings.read(path: input)
-            let code: UInt64? = switch settings.pooling {
-            case .mean: 1
-            case .cls: 2
-            case .lastToken: 3
-            case .max, .meanSqrtLength: nil
-            }
-            guard let code else {
+            guard let code = settings.pooling.llamaCppPoolingType else {
                 throw FormatError(.unsupported, "\(settings.pooling.rawValue) pooling has no llama.cpp pooling_type (mean, cls, last)", path: input)
             }
-            metadata["bert.pooling_type"] = .uint(code)
+            metadata["bert.pooling_type"] = .uint(UInt64(code))
             if let length = settings.maxSequenceLength, length < written.contextLength {
                 warnings.append(ConversionWarning(.metadataDropped, "llama.cpp's GGUF cannot carry max_seq_length \(length): texts are read up to the model's \(written.contextLength) tokens (embed --max-length \(length) cuts them as sentence-transformers does)"))
             }

@@ -62,15 +62,9 @@ extension WeightKitCommand {
                     texts += try TextFile.read(file, cap: 64 << 20).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
                 }
                 guard !texts.isEmpty else { throw ValidationError("\(file ?? "the input") has no text (one per line)") }
-                var settings: EmbeddingSettings? = nil
-                if pooling != nil || noNormalize || maxLength != nil {
-                    var s = try EmbeddingSettings.read(path: model)
-                    if let pooling { s.pooling = EmbeddingSettings.Pooling(rawValue: pooling)! }
-                    if noNormalize { s.normalize = false }
-                    if let maxLength { s.maxSequenceLength = maxLength }
-                    settings = s
-                }
-                let report = try Embedder.run(model: model, texts: texts, settings: settings, runtime: runtime.options)
+                let overrides = EmbeddingSettings.Overrides(
+                    pooling: pooling.flatMap(EmbeddingSettings.Pooling.init(rawValue:)), normalize: noNormalize ? false : nil, maxSequenceLength: maxLength)
+                let report = try Embedder.run(model: model, texts: texts, overrides: overrides, runtime: runtime.options)
                 Console.out(json ? JSONWriter.serialize(report.json(), indent: 2) : report.text())
             }
         }
