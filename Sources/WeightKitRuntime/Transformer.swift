@@ -194,14 +194,14 @@ public final class Transformer {
         let destination: Int
     }
 
-    /// Bytes `preparedGraph` copies for `w`: the interleaved size of a block-quantized matrix, the
-    /// bytes of an f32/f16/bf16 matrix still in a file's mapping; nil for anything else (already
+    /// Bytes `preparedGraph` copies for `w`: the interleaved size of a 32-value block matrix, the
+    /// bytes of an f32/f16/bf16 or K-quant matrix still in a file's mapping; nil for anything else (already
     /// copied, or no kernel reads it in place).
     static func copyBytes(_ w: Weight) -> Int? {
         if let size = QuantizedMatMul.interleavedBytes(w) { return size }
         guard w.info.shape.rank == 2, w.blockOrder == .rows, w.storage.isMapped else { return nil }
         switch w.dtype {
-        case .float32, .float16, .bfloat16: return w.storage.count
+        case .float32, .float16, .bfloat16, .q4_K, .q6_K: return w.storage.count  // K rows are copied as stored
         default: return nil
         }
     }

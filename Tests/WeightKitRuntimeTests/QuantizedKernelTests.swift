@@ -149,3 +149,88 @@ extension KernelSwitches.QuantizedKernelTests {
         for i in 0..<n * rows { #expect(abs(vnni[i] - f32[i]) <= bound, "n \(n): token \(i / rows) row \(i % rows)") }
     }
 }
+
+extension KernelSwitches.QuantizedKernelTests {
+    /// Q5_0, Q5_1, Q4_K and Q6_K blocks as GGUF files hold them (WeightKit has no encoder for them
+    /// yet): random bytes, then f16 scales (and mins) drawn so that every weight lies within ±1.
+    static func randomBlocks(rows: Int, cols: Int, dtype: DType, seed: UInt64) -> Weight {
+        let layout = QuantBlocks.layout(of: dtype)!
+        var random = SplitMix64(seed: seed)
+        let blocks = rows * cols / dtype.blockElements
+        var bytes = (0..<blocks * dtype.blockBytes).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+        // Largest |scale| and |min| for |w| ≤ 1: q5_0 d·16, q5_1 d·31 + m, q4_K d·63·15 + dmin·63,
+        // q6_K d·128·32.
+        let (dMax, mMax): (Float, Float) = switch dtype {
+        case .q5_0: (1.0 / 16, 0)
+        case .q5_1: (1.0 / 62, 0.5)
+        case .q4_K: (1.0 / 1890, 1.0 / 126)
+        default: (1.0 / 4096, 0)
+        }
+        func put(_ value: Float, at offset: Int) {
+            let bits = Float16(value).bitPattern
+            bytes[offset] = UInt8(bits & 0xFF)
+            bytes[offset + 1] = UInt8(bits >> 8)
+        }
+        func draw(_ limit: Float) -> Float { Float(Int(random.next() % 2001) - 1000) / 1000 * limit }
+        for b in 0..<blocks {
+            let start = b * dtype.blockBytes
+            put(draw(dMax), at: start + layout.scaleOffset)
+            if let m = layout.minOffset { put(draw(mMax), at: start + m) }
+        }
+        let info = TensorInfo(name: "w", dtype: dtype, shape: Shape([rows, cols]), byteCount: bytes.count)
+        return Weight(info: info, storage: TensorStorage(buffer: AlignedBuffer(bytes)))
+    }
+
+    @Test("Q5 and K blocks: matVec, matMul and row lookup against the scalar reference, odd sizes",
+          arguments: [DType.q5_0, .q5_1, .q4_K, .q6_K], Body.allCases)
+    func blocksFromFiles(dtype: DType, body: Body) {
+        let kernels = body.kernels
+        let tolerance: Float = body == .int16Activations || body == .int16WithVNNI ? 1.6e-5 : 1e-5
+        let k = dtype.blockElements
+        // The widest row runs in two chunks of the int16 path's 8192 columns.
+        let shapes = k == 32
+            ? [(1, 32, 1), (5, 64, 2), (13, 96, 5), (67, 160, 4), (7, 4160, 3), (3, 32, 9), (6, 8288, 1)]
+            : [(1, 256, 1), (5, 512, 2), (13, 768, 5), (67, 256, 4), (7, 4352, 3), (3, 256, 9), (6, 8192 + 512, 1)]
+        for (rows, cols, n) in shapes {
+            let w = Self.randomBlocks(rows: rows, cols: cols, dtype: dtype, seed: UInt64(rows * 1000 + cols))
+            KernelSwitches.KernelTests.expectProducts(w, n: n, tolerance: tolerance, label: "\(dtype) \(body)", kernels: kernels,
+                                       reference: QuantizedMatMul.scalarMatVec)
+            let wi = QuantizedMatMul.interleaved(w)
+            #expect(wi.blockOrder == (k == 32 ? .interleaved4 : .rows), "K rows stay as stored")
+            if k == 32 {
+                KernelSwitches.KernelTests.expectProducts(wi, n: n, tolerance: tolerance, label: "\(dtype) \(body) interleaved", kernels: kernels) { _, x in
+                    QuantizedMatMul.scalarMatVec(w, x)
+                }
+            }
+            for r in Set([0, rows / 2, rows - 1]) {
+                var decoded = [Float](repeating: .nan, count: cols), fromInterleaved = [Float](repeating: 0, count: cols)
+                decoded.withUnsafeMutableBufferPointer { QuantizedMatMul.row(w, r, into: $0.baseAddress!, kernels: kernels) }
+                fromInterleaved.withUnsafeMutableBufferPointer { QuantizedMatMul.row(wi, r, into: $0.baseAddress!, kernels: kernels) }
+                let expected = w.storage.withUnsafeBytes { raw in
+                    QuantBlocks.dequantize(Array(raw[r * raw.count / rows..<(r + 1) * raw.count / rows]), as: dtype)
+                }
+                #expect(decoded == expected && fromInterleaved == expected, "\(dtype) row \(r) of \(rows)")
+            }
+        }
+    }
+
+    @Test("Q5 and K decode: 16-bit activations close to, not bit-equal with, f32 ones", arguments: [DType.q5_0, .q5_1, .q4_K, .q6_K])
+    func blocksInt16(dtype: DType) throws {
+        try #require(InstructionSet.cpu >= .avx2, "the 16-bit path is AVX2-only")
+        let (rows, cols) = (40, 1536)
+        let w = Self.randomBlocks(rows: rows, cols: cols, dtype: dtype, seed: 5)
+        var random = SplitMix64(seed: 3)
+        let x = (0..<cols).map { _ in Float(Int(random.next() % 20001) - 10000) / 7777 }
+        func product(_ kernels: KernelConfig) -> [Float] {
+            var y = [Float](repeating: .nan, count: rows)
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { MatMul.matVec(w, xp.baseAddress!, $0.baseAddress!, parallel: Parallel(threads: 1), kernels: kernels) }
+            }
+            return y
+        }
+        let int16 = product(.automatic), f32 = product(KernelConfig(.automatic, activations: .float32))
+        #expect(int16 != f32)
+        let bound = 1.6e-5 * Float(cols) * (x.map(abs).max() ?? 0)
+        for r in 0..<rows { #expect(abs(int16[r] - f32[r]) <= bound, "\(dtype) row \(r)") }
+    }
+}

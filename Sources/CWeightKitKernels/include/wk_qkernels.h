@@ -1,7 +1,8 @@
 #ifndef WEIGHTKIT_QKERNELS_H
 #define WEIGHTKIT_QKERNELS_H
 /*
- * Products over ggml block-quantized weights (Q8_0, Q4_0, Q4_1; blocks of 32 along each row,
+ * Products over ggml block-quantized weights (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 with blocks of 32 along
+ * each row; Q4_K and Q6_K with super-blocks of 256,
  * layouts as in Core's QuantBlocks.swift / ggml-common.h), with f32 activations.
  *
  * Decode (matvec) with cfg.isa >= WK_ISA_AVX2 and cfg.f32_activations == 0: the activations are
@@ -14,7 +15,7 @@
  * product and the f32 micro-kernel runs them against every token of the prompt — or, with
  * cfg.isa == WK_ISA_AVX512VNNI and int16 activations, wk_qgemm_vnni (int16 panels, vpdpwssd).
  *
- * W is [rows, cols] with cols a multiple of 32; rows [row0, row1) are computed, so callers can
+ * W is [rows, cols] with cols a multiple of the block (32 or 256); rows [row0, row1) are computed, so callers can
  * split rows across threads. The caller chooses the bodies (cfg / isa, see wk_kernels.h).
  */
 #include <stddef.h>
@@ -22,8 +23,13 @@
 
 #include "wk_config.h"
 
-/* Block types, matching the order the Swift side passes. */
-enum wk_qtype { WK_Q8_0 = 0, WK_Q4_0 = 1, WK_Q4_1 = 2 };
+/* Block types, matching the order the Swift side passes. Q8_0 to Q5_1 have blocks of 32 values;
+   the K types (WK_Q4_K, WK_Q6_K) super-blocks of 256 with sub-block scales (kkernels.c), never in
+   the interleaved layout. */
+enum wk_qtype { WK_Q8_0 = 0, WK_Q4_0 = 1, WK_Q4_1 = 2, WK_Q5_0 = 3, WK_Q5_1 = 4, WK_Q4_K = 5, WK_Q6_K = 6 };
+
+/* Values per block of a block type (32, or 256 for the K types). */
+long wk_block_values(int qtype);
 
 /* Or'ed into a block type: the matrix is in the interleaved layout wk_qrepack_x4 makes (rows in
    groups of four, each block index's four scales together, then their quants). Every function
@@ -57,7 +63,7 @@ void wk_qmatmul(wk_config cfg, int qtype, const void *w, const float *x, float *
 void wk_qgemm_vnni(int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0,
                    long row1);
 
-/* Decodes nblocks consecutive blocks into out[32 * nblocks]. */
+/* Decodes nblocks consecutive blocks into out[wk_block_values(qtype) * nblocks]. */
 void wk_qdequantize_blocks(int isa, int qtype, const uint8_t *blocks, long nblocks, float *out);
 
 /* Decodes row r of W into out[cols] (embedding lookups). */

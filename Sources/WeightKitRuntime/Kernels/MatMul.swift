@@ -65,7 +65,7 @@ public enum MatMul {
             // SAFETY: the weight holds rows × cols elements (or rows × cols/32 blocks); x has n × cols floats, y n rows of yStride ≥ rows; each
             // thread writes only its own rows.
             if let type = QuantizedMatMul.kernelCode(w) {
-                precondition(cols % 32 == 0, "quantized rows are whole blocks (the readers refuse partial ones)")
+                precondition(cols % w.dtype.blockElements == 0, "quantized rows are whole blocks (the readers refuse partial ones)")
                 if n == 1 { unsafe wk_qmatvec(config, type, base, x, y, cols, lower, upper) }
                 else { unsafe wk_qmatmul(config, type, base, x, y, n, cols, yStride, lower, upper) }
             } else if n == 1 {

@@ -2,7 +2,8 @@ import CWeightKitKernels
 import WeightKitCore
 import WeightKitGraph
 
-/// Matrix products straight on Q8_0/Q4_0/Q4_1 weights (C bodies in `qkernels.c`).
+/// Matrix products straight on Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 weights (C bodies in `qkernels.c`) and on
+/// the K super-blocks Q4_K and Q6_K (`kkernels.c`; never interleaved: their rows stay as stored).
 ///
 /// The products go through `MatMul` with a `KernelConfig`. Decode (matrix-vector) with AVX2 and
 /// `ActivationPrecision.int16` rounds the activations to 16 bits per block of 32 and multiplies
@@ -19,6 +20,10 @@ public enum QuantizedMatMul {
         case .q8_0: return Int32(WK_Q8_0.rawValue)
         case .q4_0: return Int32(WK_Q4_0.rawValue)
         case .q4_1: return Int32(WK_Q4_1.rawValue)
+        case .q5_0: return Int32(WK_Q5_0.rawValue)
+        case .q5_1: return Int32(WK_Q5_1.rawValue)
+        case .q4_K: return Int32(WK_Q4_K.rawValue)
+        case .q6_K: return Int32(WK_Q6_K.rawValue)
         default: return nil
         }
     }
@@ -41,7 +46,8 @@ public enum QuantizedMatMul {
 
     /// Bytes of `w`'s interleaved copy; nil when `interleaved` would return `w` itself.
     static func interleavedBytes(_ w: Weight) -> Int? {
-        guard w.blockOrder == .rows, let type = code(w.dtype), w.info.shape.rank == 2, w.columns % 32 == 0 else { return nil }
+        guard w.blockOrder == .rows, let type = code(w.dtype), w.dtype.blockElements == 32, w.info.shape.rank == 2, w.columns % 32 == 0
+        else { return nil }
         return wk_qx4_bytes(type, w.rows, w.columns)
     }
 

@@ -1,0 +1,206 @@
+/* Products over ggml's K super-blocks (Q4_K, Q6_K: 256 values each, layouts in Core's
+ * QuantBlocks.swift / ggml-common.h), computed on the blocks as stored: no copy to f32 at load.
+ *
+ * Decode (wk_kmatvec) with AVX2 and int16 activations uses the activations of the 32-value
+ * types (wk_qact: per 32 values an int16 vector, its scale da and its f32 sum), because both K
+ * layouts divide into 32-value groups that share one sub-block scale (Q4_K) or two (Q6_K):
+ *   Q4_K  x = d·sc_j·q − dmin·m_j (sub-block j of 32, q 0..15, sc, m 6-bit):
+ *         Σ x·a·da = Σ_j (d·sc_j·da_j)·Σ q·a  −  dmin·Σ_j m_j·xsum_j
+ *   Q6_K  x = d·sc_k·(q − 32) (sub-block k of 16, q 0..63, sc int8): the sub-block scale is
+ *         multiplied into the int16 weights (|(q − 32)·sc| ≤ 4096), then madd with the
+ *         activations; one float scale d·da per 32 values.
+ * Integer sums cannot overflow: a madd lane is at most 2 · 4096 · 32767 < 2^28.
+ * The error bound is the int16 activations' (wk_private.h): ~1.5e-5 of a 32-value group's
+ * largest |x| per element. With f32 activations, and in the portable body, each super-block is
+ * decoded to f32 (wk_kdequantize_block) and multiplied with x.
+ * Prefill decodes super-blocks into gemm.c's f32 panels (wk_qdequantize_blocks). */
+#include "wk_private.h"
+#include "wk_half.h"
+#include <string.h>
+
+/* The decoders give Core's QuantBlocks values bit for bit: the same products, never fused. */
+#pragma STDC FP_CONTRACT OFF
+
+static inline float khalf(const uint8_t *p) { return wk_half_to_float((uint16_t)(p[0] | (p[1] << 8))); }
+
+/* Q4_K's eight 6-bit scales and eight 6-bit mins from its 12 packed bytes (get_scale_min_k4 for
+   every j at once): sc[0..7], m[0..7]. */
+static inline void q4k_scales(const uint8_t *packed, uint8_t sc[8], uint8_t m[8]) {
+    uint32_t u[4];
+    memcpy(u, packed, 12);
+    u[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    uint32_t mins_lo = u[1] & 0x3f3f3f3fu;
+    u[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    u[2] = mins_lo;
+    u[0] &= 0x3f3f3f3fu;
+    memcpy(sc, u, 8);
+    memcpy(m, u + 2, 8);
+}
+
+void wk_kdequantize_block(int qtype, const uint8_t *b, float *y) {
+    if (qtype == WK_Q4_K) {
+        float d = khalf(b), dmin = khalf(b + 2);
+        uint8_t sc[8], m[8];
+        q4k_scales(b + 4, sc, m);
+        const uint8_t *qs = b + 16;
+        for (int pair = 0; pair < 4; pair++) {
+            float d1 = d * (float)sc[2 * pair], dm1 = dmin * (float)m[2 * pair];
+            float d2 = d * (float)sc[2 * pair + 1], dm2 = dmin * (float)m[2 * pair + 1];
+            for (int l = 0; l < 32; l++) {
+                uint8_t q = qs[pair * 32 + l];
+                y[pair * 64 + l] = d1 * (float)(q & 0x0F) - dm1;
+                y[pair * 64 + 32 + l] = d2 * (float)(q >> 4) - dm2;
+            }
+        }
+        return;
+    }
+    /* Q6_K: ql[128], qh[64], scales[16] (int8), d. Each half of 128 values: four groups of 32,
+       low/high nibbles of ql[0..32) and ql[32..64) with two bits each of qh[0..32). */
+    float d = khalf(b + 208);
+    for (int half = 0; half < 2; half++) {
+        const uint8_t *ql = b + half * 64, *qh = b + 128 + half * 32;
+        const int8_t *sc = (const int8_t *)(b + 192 + half * 8);
+        float *out = y + half * 128;
+        for (int l = 0; l < 32; l++) {
+            int is = l / 16;
+            int q1 = (ql[l] & 0x0F) | ((qh[l] & 3) << 4), q2 = (ql[l + 32] & 0x0F) | (((qh[l] >> 2) & 3) << 4);
+            int q3 = (ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4), q4 = (ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4);
+            out[l] = (d * (float)sc[is]) * (float)(q1 - 32);
+            out[l + 32] = (d * (float)sc[is + 2]) * (float)(q2 - 32);
+            out[l + 64] = (d * (float)sc[is + 4]) * (float)(q3 - 32);
+            out[l + 96] = (d * (float)sc[is + 6]) * (float)(q4 - 32);
+        }
+    }
+}
+
+/* Σ_c W[row, c] x[c]: each super-block decoded, then four running sums (the portable body, and
+   the f32-activation one). */
+static float kdot_decoded(int qtype, const uint8_t *row, const float *x, long cols) {
+    float tmp[256], sum = 0;
+    long nb = cols / 256, bb = wk_block_bytes[qtype];
+    for (long b = 0; b < nb; b++) {
+        wk_kdequantize_block(qtype, row + b * bb, tmp);
+        float acc[4] = {0, 0, 0, 0};
+        for (int i = 0; i < 256; i += 4)
+            for (int k = 0; k < 4; k++) acc[k] += tmp[i + k] * x[b * 256 + i + k];
+        sum += (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    }
+    return sum;
+}
+
+#if WK_X86
+/* One Q4_K super-block of a row against its activations (groups g0 .. g0+8 of q), into acc. */
+WK_AVX2 static inline __attribute__((always_inline)) __m256 q4k_block(const uint8_t *blk, const wk_qact *q, long g0, __m256 acc) {
+    uint8_t sc[8], m[8];
+    q4k_scales(blk + 4, sc, m);
+    __m256 dd = _mm256_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)blk[0] | (uint32_t)blk[1] << 8 | (uint32_t)blk[2] << 16 |
+                                                         (uint32_t)blk[3] << 24)));
+    __m256 d = _mm256_permutevar8x32_ps(dd, _mm256_setzero_si256());
+    __m256 dmin = _mm256_permutevar8x32_ps(dd, _mm256_set1_epi32(1));
+    __m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sc)));
+    __m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)m)));
+    /* The mins' term for all eight sub-blocks at once: acc −= dmin·m_j·Σx_j lane by lane. */
+    acc = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, mf), _mm256_loadu_ps(q->xsum + g0), acc);
+    __m256 s = _mm256_mul_ps(_mm256_mul_ps(d, scf), _mm256_loadu_ps(q->da + g0));
+    const uint8_t *qs = blk + 16;
+    const int16_t *a = q->a + g0 * 32;
+    const __m256i low = _mm256_set1_epi16(0x0F);
+    for (int pair = 0; pair < 4; pair++, qs += 32, a += 64) {
+        __m256i v0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)qs));
+        __m256i v1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(qs + 16)));
+        __m256i p0 = _mm256_add_epi32(_mm256_madd_epi16(_mm256_and_si256(v0, low), _mm256_load_si256((const __m256i *)a)),
+                                      _mm256_madd_epi16(_mm256_and_si256(v1, low), _mm256_load_si256((const __m256i *)(a + 16))));
+        __m256i p1 = _mm256_add_epi32(_mm256_madd_epi16(_mm256_srli_epi16(v0, 4), _mm256_load_si256((const __m256i *)(a + 32))),
+                                      _mm256_madd_epi16(_mm256_srli_epi16(v1, 4), _mm256_load_si256((const __m256i *)(a + 48))));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(2 * pair)), acc);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(2 * pair + 1)), acc);
+    }
+    return acc;
+}
+
+/* One group of 32 Q6_K values (bytes q, already q − 32 as int8) with sub-block scales s0, s1
+   against activations a: 8 int32 sums. */
+WK_AVX2 static inline __attribute__((always_inline)) __m256i q6k_group(__m256i q, const int16_t *a, int16_t s0, int16_t s1) {
+    __m256i lo = _mm256_mullo_epi16(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(q)), _mm256_set1_epi16(s0));
+    __m256i hi = _mm256_mullo_epi16(_mm256_cvtepi8_epi16(_mm256_extracti128_si256(q, 1)), _mm256_set1_epi16(s1));
+    return _mm256_add_epi32(_mm256_madd_epi16(lo, _mm256_load_si256((const __m256i *)a)),
+                            _mm256_madd_epi16(hi, _mm256_load_si256((const __m256i *)(a + 16))));
+}
+
+/* One Q6_K super-block of a row against its activations (groups g0 .. g0+8 of q), into acc. */
+WK_AVX2 static inline __attribute__((always_inline)) __m256 q6k_block(const uint8_t *blk, const wk_qact *q, long g0, __m256 acc) {
+    float d = khalf(blk + 208);
+    const int8_t *sc = (const int8_t *)(blk + 192);
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3), bias = _mm256_set1_epi8(32);
+    for (int half = 0; half < 2; half++) {
+        const uint8_t *ql = blk + half * 64, *qh = blk + 128 + half * 32;
+        __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+        __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+        __m256i g[4];
+        g[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));
+        g[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
+        g[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
+        g[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
+        for (int k = 0; k < 4; k++) {
+            long grp = g0 + half * 4 + k;
+            __m256i p = q6k_group(_mm256_sub_epi8(g[k], bias), q->a + grp * 32, sc[half * 8 + 2 * k], sc[half * 8 + 2 * k + 1]);
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * q->da[grp]), acc);
+        }
+    }
+    return acc;
+}
+
+/* Rows [row0, row1) over super-blocks [sb0, sb0 + nsb) of the activations in q (its group 0 is
+   super-block sb0's first): y set, or with `accumulate` added to. One row at a time: each row's
+   bytes are one sequential stream. */
+WK_AVX2 static void krows_i16(int qtype, const uint8_t *base, long stride, const wk_qact *q, long nsb, float *y, long row0,
+                              long row1, int accumulate) {
+    long bb = wk_block_bytes[qtype];
+    for (long r = row0; r < row1; r++) {
+        const uint8_t *row = base + r * stride;
+        __m256 acc = _mm256_setzero_ps();
+        if (qtype == WK_Q4_K)
+            for (long b = 0; b < nsb; b++) acc = q4k_block(row + b * bb, q, b * 8, acc);
+        else
+            for (long b = 0; b < nsb; b++) acc = q6k_block(row + b * bb, q, b * 8, acc);
+        float sum = wk_hsum(acc);
+        y[r] = accumulate ? y[r] + sum : sum;
+    }
+}
+
+WK_AVX2 static void kmatvec_i16_avx2(int qtype, const uint8_t *base, long stride, const float *x, float *y, long cols, long row0,
+                                     long row1) {
+    static __thread wk_qact q;
+    for (long c0 = 0; c0 < cols; c0 += WK_QA_COLS) { /* WK_QA_COLS is a multiple of 256 */
+        long cc = cols - c0 < WK_QA_COLS ? cols - c0 : WK_QA_COLS;
+        wk_quantize_activations_i16(x + c0, cc, &q);
+        krows_i16(qtype, base + c0 / 256 * wk_block_bytes[qtype], stride, &q, cc / 256, y, row0, row1, c0 > 0);
+    }
+}
+
+/* The f32-activation body: each super-block decoded, then FMAs. */
+WK_AVX2 static float kdot_f32_avx2(int qtype, const uint8_t *row, const float *x, long cols) {
+    float tmp[256] __attribute__((aligned(32)));
+    long nb = cols / 256, bb = wk_block_bytes[qtype];
+    __m256 acc = _mm256_setzero_ps();
+    for (long b = 0; b < nb; b++, x += 256) {
+        wk_kdequantize_block(qtype, row + b * bb, tmp);
+        for (int i = 0; i < 256; i += 8) acc = _mm256_fmadd_ps(_mm256_load_ps(tmp + i), _mm256_loadu_ps(x + i), acc);
+    }
+    return wk_hsum(acc);
+}
+#endif
+
+void wk_kmatvec(wk_config cfg, int qtype, const void *w, const float *x, float *y, long cols, long row0, long row1) {
+    const uint8_t *base = (const uint8_t *)w;
+    long stride = wk_row_bytes(qtype, cols);
+#if WK_X86
+    if (cfg.isa >= WK_ISA_AVX2) {
+        if (!cfg.f32_activations) { kmatvec_i16_avx2(qtype, base, stride, x, y, cols, row0, row1); return; }
+        for (long r = row0; r < row1; r++) y[r] = kdot_f32_avx2(qtype, base + r * stride, x, cols);
+        return;
+    }
+#endif
+    (void)cfg;
+    for (long r = row0; r < row1; r++) y[r] = kdot_decoded(qtype, base + r * stride, x, cols);
+}
