@@ -26,4 +26,11 @@ if gemma3=$(fetch_gemma3_gguf); then
 fi
 
 swift build --build-tests
+if [ -n "${WEIGHTKIT_SMOLLM2_GGUF:-}" ]; then
+    if kquants=$(WEIGHTKIT_BIN="$(swift build --show-bin-path)/weightkit" make_kquant_models "$WEIGHTKIT_SMOLLM2_GGUF"); then
+        export WEIGHTKIT_KQUANT_MODELS="$kquants"
+    else
+        echo "test.sh: the SmolLM2 K-quant file tests are skipped (see above)" >&2
+    fi
+fi
 swift test --skip-build "$@"
