@@ -205,7 +205,9 @@ WK_AVX2 static void kernel_avx2(const float *panel, const float *x, long xs, lon
 
 void wk_gemm(wk_config cfg, int kind, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0,
              long row1) {
-    if (kind >= WK_GEMM_Q && !wk_is_k(kind - WK_GEMM_Q) && cfg.isa >= WK_ISA_AVX512VNNI && !cfg.f32_activations) {
+    /* Q6_K stays on f32 panels: its int16 weights (q - 32)·sc reach 4096, and 32 of them times
+       16-bit activations could overflow vpdpwssd's int32 lane. */
+    if (kind >= WK_GEMM_Q && kind - WK_GEMM_Q != WK_Q6_K && cfg.isa >= WK_ISA_AVX512VNNI && !cfg.f32_activations) {
         wk_qgemm_vnni(kind - WK_GEMM_Q, w, x, y, n, cols, ystride, row0, row1);
         return;
     }

@@ -28,9 +28,25 @@
 #define TOKENS 8
 
 /* Row r's block b as 32 int16 values (Q4_0: q - 8; Q5_0: q - 16; Q4_1, Q5_1: q, the min apart;
-   Q8_0: q) and its scale (and min). qtype may carry WK_QX4. */
+   Q8_0: q; Q4_K: 32-value group b, its sub-block's q, scale d·sc and min −dmin·m) and its scale
+   (and min). qtype may carry WK_QX4. */
 WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, long r, long b, float *d, float *m) {
     int plain = qtype & ~WK_QX4;
+    if (plain == WK_Q4_K) {
+        /* Group b % 8 of super-block b / 8: one sub-block, x = (d·sc)·q − dmin·m. */
+        const uint8_t *blk = w + r * (nb / 8) * 144 + (b / 8) * 144;
+        int g = (int)(b % 8);
+        uint8_t sc[8], mn[8];
+        wk_q4k_scales(blk + 4, sc, mn);
+        uint16_t h;
+        memcpy(&h, blk, 2);
+        *d = wk_half_to_float(h) * (float)sc[g];
+        memcpy(&h, blk + 2, 2);
+        *m = -(wk_half_to_float(h) * (float)mn[g]);
+        __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * (g / 2)));
+        if (g % 2) v = _mm256_srli_epi16(v, 4);
+        return _mm512_cvtepu8_epi16(_mm256_and_si256(v, _mm256_set1_epi8(0x0F)));
+    }
     wk_qblock_ref ref = wk_qblock_at(qtype, w, nb, r, b);
     uint16_t h;
     memcpy(&h, ref.scale, 2);
@@ -154,7 +170,7 @@ WK_VNNI void wk_qgemm_vnni(int qtype, const void *w, const float *x, float *y, l
     float *scales = malloc(sizeof(float) * (size_t)(nb * 16)), *mins = malloc(sizeof(float) * (size_t)(nb * 16));
     if (!xq || !xs || !xsum || !panel || !scales || !mins) abort();
     quantize(x, n, cols, xq, xs, xsum);
-    int with_mins = wk_has_min(qtype & ~WK_QX4);
+    int with_mins = wk_has_min(qtype & ~WK_QX4) || qtype == WK_Q4_K;
     for (long r = row0; r < row1; r += PANEL_ROWS) {
         long rb = row1 - r < PANEL_ROWS ? row1 - r : PANEL_ROWS;
         pack(qtype, (const uint8_t *)w, nb, r, rb, panel, scales, mins);

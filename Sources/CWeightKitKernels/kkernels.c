@@ -23,25 +23,11 @@
 
 static inline float khalf(const uint8_t *p) { return wk_half_to_float((uint16_t)(p[0] | (p[1] << 8))); }
 
-/* Q4_K's eight 6-bit scales and eight 6-bit mins from its 12 packed bytes (get_scale_min_k4 for
-   every j at once): sc[0..7], m[0..7]. */
-static inline void q4k_scales(const uint8_t *packed, uint8_t sc[8], uint8_t m[8]) {
-    uint32_t u[4];
-    memcpy(u, packed, 12);
-    u[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
-    uint32_t mins_lo = u[1] & 0x3f3f3f3fu;
-    u[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
-    u[2] = mins_lo;
-    u[0] &= 0x3f3f3f3fu;
-    memcpy(sc, u, 8);
-    memcpy(m, u + 2, 8);
-}
-
 void wk_kdequantize_block(int qtype, const uint8_t *b, float *y) {
     if (qtype == WK_Q4_K) {
         float d = khalf(b), dmin = khalf(b + 2);
         uint8_t sc[8], m[8];
-        q4k_scales(b + 4, sc, m);
+        wk_q4k_scales(b + 4, sc, m);
         const uint8_t *qs = b + 16;
         for (int pair = 0; pair < 4; pair++) {
             float d1 = d * (float)sc[2 * pair], dm1 = dmin * (float)m[2 * pair];
@@ -92,7 +78,7 @@ static float kdot_decoded(int qtype, const uint8_t *row, const float *x, long co
 /* One Q4_K super-block of a row against its activations (groups g0 .. g0+8 of q), into acc. */
 WK_AVX2 static inline __attribute__((always_inline)) __m256 q4k_block(const uint8_t *blk, const wk_qact *q, long g0, __m256 acc) {
     uint8_t sc[8], m[8];
-    q4k_scales(blk + 4, sc, m);
+    wk_q4k_scales(blk + 4, sc, m);
     __m256 dd = _mm256_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)blk[0] | (uint32_t)blk[1] << 8 | (uint32_t)blk[2] << 16 |
                                                          (uint32_t)blk[3] << 24)));
     __m256 d = _mm256_permutevar8x32_ps(dd, _mm256_setzero_si256());

@@ -4,6 +4,7 @@
 #include "wk_qkernels.h"
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Bytes of one block of each wk_qtype: for the 32-value types a 2-byte f16 scale [+ 2-byte min]
    then the quants (Q5's 4 bytes of high bits first); Q4_K 144, Q6_K 210. */
@@ -46,6 +47,20 @@ static inline wk_qblock_ref wk_qblock_at(int qtype, const uint8_t *w, long nb, l
         ref.quants = blk + (bb - wk_x4_quants(plain));
     }
     return ref;
+}
+
+/* Q4_K's eight 6-bit scales and eight 6-bit mins from its 12 packed bytes (get_scale_min_k4 for
+   every j at once): sc[0..7], m[0..7]. */
+static inline void wk_q4k_scales(const uint8_t *packed, uint8_t sc[8], uint8_t m[8]) {
+    uint32_t u[4];
+    memcpy(u, packed, 12);
+    u[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    uint32_t mins_lo = u[1] & 0x3f3f3f3fu;
+    u[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    u[2] = mins_lo;
+    u[0] &= 0x3f3f3f3fu;
+    memcpy(sc, u, 8);
+    memcpy(m, u + 2, 8);
 }
 
 /* kkernels.c: one K super-block decoded (the values of Core's QuantBlocks, bit for bit), and
