@@ -1,8 +1,11 @@
 /// The element type of a tensor: every safetensors dtype, plus ggml's block-quantized types.
 ///
-/// Plain types have a fixed byte width per element. Block types (`q8_0`, `q4_0`, `q4_1`) store
-/// `blockElements` values in `blockBytes` bytes; their layouts live in `QuantBlocks.swift`.
-/// `q5_0`, `q5_1`, `q4_K` and `q6_K` are read from GGUF and dequantized, not computed on.
+/// Plain types have a fixed byte width per element. Block types (every type in ggml's table:
+/// `q8_0` … `q6_K`, the IQ and ternary types, `mxfp4`, `nvfp4`) store `blockElements` values in
+/// `blockBytes` bytes; their layouts and reference decoders live in `QuantBlocks*.swift`. Which
+/// of them the runtime computes on directly is the Graph binder's business; the rest are
+/// dequantized to f32 when read. `unknown` stands for a type code a file declares that WeightKit
+/// does not know: its tensors show in headers, and reading their data is an error.
 public enum DType: String, CaseIterable, Sendable, Hashable, Codable {
     case bool
     case uint8, int8, uint16, int16, uint32, int32, uint64, int64
@@ -11,12 +14,22 @@ public enum DType: String, CaseIterable, Sendable, Hashable, Codable {
     case float8E5M2 = "float8_e5m2"
     case q8_0, q4_0, q4_1
     case q5_0, q5_1, q4_K, q6_K
+    case q8_1, q2_K, q3_K, q5_K, q8_K
+    case iq2_XXS, iq2_XS, iq2_S, iq3_XXS, iq3_S, iq1_S, iq1_M, iq4_NL, iq4_XS
+    case tq1_0, tq2_0, mxfp4, nvfp4, q1_0
+    /// A type code the file declares and WeightKit does not know (`TensorInfo.unknownTypeCode`).
+    case unknown
 
-    /// Values stored per block: 1 for plain types, 32 for ggml block types.
+    /// Values stored per block: 1 for plain types; 32, 64, 128 or 256 for ggml block types
+    /// (gguf-py's `GGML_QUANT_SIZES`).
     public var blockElements: Int {
         switch self {
-        case .q8_0, .q4_0, .q4_1, .q5_0, .q5_1: return 32
-        case .q4_K, .q6_K: return 256
+        case .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q8_1, .iq4_NL, .mxfp4: return 32
+        case .nvfp4: return 64
+        case .q1_0: return 128
+        case .q4_K, .q6_K, .q2_K, .q3_K, .q5_K, .q8_K, .iq2_XXS, .iq2_XS, .iq2_S, .iq3_XXS, .iq3_S, .iq1_S, .iq1_M,
+            .iq4_XS, .tq1_0, .tq2_0:
+            return 256
         default: return 1
         }
     }
@@ -35,6 +48,28 @@ public enum DType: String, CaseIterable, Sendable, Hashable, Codable {
         case .q5_1: return 24  // f16 scale + f16 min + 4 bytes of high bits + 16 bytes of nibbles
         case .q4_K: return 144  // f16 d + f16 dmin + 12 bytes of 6-bit scales/mins + 128 bytes of nibbles
         case .q6_K: return 210  // 128 bytes low nibbles + 64 bytes high 2-bits + 16 int8 scales + f16 d
+        // ggml-common.h's `block_q8_1` (f16 d, f16 s = d·Σq, 32 × int8): 36 bytes. gguf-py's table
+        // says 40 (f32 d and s, an older layout); files follow ggml's `ggml_type_size`.
+        case .q8_1: return 36
+        case .q2_K: return 84  // 16 bytes of 4-bit scale/min + 64 bytes of 2-bit quants + f16 d + f16 dmin
+        case .q3_K: return 110  // 32 bytes high bits + 64 bytes of 2-bit quants + 12 bytes of 6-bit scales + f16 d
+        case .q5_K: return 176  // f16 d + f16 dmin + 12 bytes of scales/mins + 32 bytes high bits + 128 bytes nibbles
+        case .q8_K: return 292  // f32 d + 256 × int8 + 16 × i16 block sums
+        case .iq2_XXS: return 66  // f16 d + 32 × u16 (grid indices, signs and scales)
+        case .iq2_XS: return 74  // f16 d + 32 × u16 (9-bit grid index, 7-bit sign index) + 8 bytes of 4-bit scales
+        case .iq2_S: return 82  // f16 d + 32 grid bytes + 32 sign bytes + 8 bytes high bits + 8 bytes of scales
+        case .iq3_XXS: return 98  // f16 d + 64 grid bytes + 8 × u32 (signs and scales)
+        case .iq3_S: return 110  // f16 d + 64 grid bytes + 8 bytes high bits + 32 sign bytes + 4 bytes of scales
+        case .iq1_S: return 50  // f16 d + 32 grid bytes + 8 × u16 (high bits, scale, delta sign)
+        case .iq1_M: return 56  // 32 grid bytes + 16 bytes high bits/delta signs + 8 bytes of scales (d spread in them)
+        case .iq4_NL: return 18  // f16 d + 16 bytes of nibbles (non-linear table)
+        case .iq4_XS: return 136  // f16 d + u16 high scale bits + 4 bytes low scale bits + 128 bytes nibbles
+        case .tq1_0: return 54  // 48 bytes of 5 trits + 4 bytes of 4 trits + f16 d
+        case .tq2_0: return 66  // 64 bytes of 2-bit trits + f16 d
+        case .mxfp4: return 17  // e8m0 exponent + 16 bytes of e2m1 nibbles
+        case .nvfp4: return 36  // 4 ue4m3 sub-block scales + 32 bytes of e2m1 nibbles
+        case .q1_0: return 18  // f16 d + 16 bytes of sign bits
+        case .unknown: return 0  // unknown: the size of its data cannot be known
         }
     }
 
@@ -82,13 +117,34 @@ public enum DType: String, CaseIterable, Sendable, Hashable, Codable {
         case .q5_1: return "q5_1"
         case .q4_K: return "q4_k"
         case .q6_K: return "q6_k"
+        case .q8_1: return "q8_1"
+        case .q2_K: return "q2_k"
+        case .q3_K: return "q3_k"
+        case .q5_K: return "q5_k"
+        case .q8_K: return "q8_k"
+        case .iq2_XXS: return "iq2_xxs"
+        case .iq2_XS: return "iq2_xs"
+        case .iq2_S: return "iq2_s"
+        case .iq3_XXS: return "iq3_xxs"
+        case .iq3_S: return "iq3_s"
+        case .iq1_S: return "iq1_s"
+        case .iq1_M: return "iq1_m"
+        case .iq4_NL: return "iq4_nl"
+        case .iq4_XS: return "iq4_xs"
+        case .tq1_0: return "tq1_0"
+        case .tq2_0: return "tq2_0"
+        case .mxfp4: return "mxfp4"
+        case .nvfp4: return "nvfp4"
+        case .q1_0: return "q1_0"
+        case .unknown: return "unknown"
         }
     }
 
     /// Parses a short name (`f16`), a safetensors name (`F16`) or the case name (`float16`).
+    /// `unknown` is never parsed: it only comes from a file's type code.
     public init?(name: String) {
         let lower = name.lowercased()
-        if let match = DType.allCases.first(where: { $0.shortName == lower || $0.rawValue == lower }) {
+        if let match = DType.allCases.first(where: { $0 != .unknown && ($0.shortName == lower || $0.rawValue.lowercased() == lower) }) {
             self = match
         } else if let match = DType(safetensorsName: name) {
             self = match
@@ -97,10 +153,10 @@ public enum DType: String, CaseIterable, Sendable, Hashable, Codable {
         }
     }
 
-    /// Bytes needed for `elements` values, or nil on overflow or when `elements` is not a whole
-    /// number of blocks.
+    /// Bytes needed for `elements` values, or nil on overflow, when `elements` is not a whole
+    /// number of blocks, or for `unknown`.
     public func byteCount(elements: Int) -> Int? {
-        guard elements >= 0, elements % blockElements == 0 else { return nil }
+        guard self != .unknown, elements >= 0, elements % blockElements == 0 else { return nil }
         let (bytes, overflow) = (elements / blockElements).multipliedReportingOverflow(by: blockBytes)
         return overflow ? nil : bytes
     }
@@ -125,7 +181,7 @@ extension DType {
         case .float64: return "F64"
         case .float8E4M3: return "F8_E4M3"
         case .float8E5M2: return "F8_E5M2"
-        case .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q6_K: return nil
+        default: return nil  // block types and unknown
         }
     }
 
@@ -167,7 +223,7 @@ extension DType {
         case .float64: return 12
         case .int64: return 13
         case .uint64: return 14
-        case .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q6_K: return -1
+        default: return -1  // block types and unknown
         }
     }
 }

@@ -71,4 +71,24 @@ extension FormatError {
             .invalidHeader, message, path: path, byteOffset: offset, tensorName: tensor,
             fileID: fileID, line: line)
     }
+
+    /// A tensor's data was asked for, but its type (`code`, the format's type id) is one
+    /// WeightKit does not know, so its values cannot be read.
+    public static func unknownTensorType(
+        _ tensor: TensorInfo, path: String?, fileID: String = #fileID, line: Int = #line
+    ) -> FormatError {
+        let code = tensor.unknownTypeCode.map(String.init) ?? "?"
+        return FormatError(
+            .unknownDType, "tensor \"\(tensor.name)\" has type \(code), which WeightKit does not know: its data cannot be read",
+            path: path, byteOffset: tensor.fileOffset, tensorName: tensor.name, fileID: fileID, line: line)
+    }
+
+    /// `unknownTensorType` for a tensor of `source`, naming the file that holds it.
+    public static func unknownTensorType(
+        _ tensor: TensorInfo, in source: any TensorSource, fileID: String = #fileID, line: Int = #line
+    ) -> FormatError {
+        let files = source.files
+        let path = files.indices.contains(tensor.fileIndex) ? files[tensor.fileIndex] : files.first
+        return unknownTensorType(tensor, path: path, fileID: fileID, line: line)
+    }
 }

@@ -3,7 +3,7 @@
 public enum IntegerWidening {
     /// Decodes `count` elements of `dtype` at `src` into `dst` as Double.
     ///
-    /// - Precondition: `dtype` is not a block type.
+    /// - Precondition: `dtype` is not a block type or `unknown`.
     public static func widen(_ src: UnsafeRawPointer, dtype: DType, into dst: UnsafeMutablePointer<Double>, count: Int) {
         func each<T>(_ type: T.Type, _ convert: (T) -> Double) {
             let width = MemoryLayout<T>.size
@@ -25,7 +25,7 @@ public enum IntegerWidening {
         case .bfloat16: each(UInt16.self) { Double(FloatBits.float(bfloatBits: $0)) }
         case .float8E4M3: each(UInt8.self) { Double(FloatBits.e4m3Table[Int($0)]) }
         case .float8E5M2: each(UInt8.self) { Double(FloatBits.e5m2Table[Int($0)]) }
-        case .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q6_K: preconditionFailure("widen of block type \(dtype)")
+        default: preconditionFailure("widen of block type or unknown type \(dtype)")
         }
     }
 }

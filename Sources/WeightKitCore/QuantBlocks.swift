@@ -2,6 +2,9 @@
 // (GGUF, pack) read and write them, the quantizer encodes them, the runtime computes on them.
 // Reference: ggml/src/ggml-common.h (block_q8_0 …) and ggml-quants.c (dequantize_row_*);
 // the numpy versions in gguf-py's quants.py give the same floats and are what tests compare to.
+// The other K-quants are in QuantBlocks+KQuants.swift, the IQ types in QuantBlocks+IQ.swift,
+// q8_1, q1_0, the ternary and FP4 types in QuantBlocks+Small.swift; their tables in
+// QuantTables.swift (generated).
 
 /// Where each field of one ggml block sits, in bytes from the start of the block.
 ///
@@ -59,7 +62,8 @@ public enum QuantBlocks {
         dtype: .q6_K, elements: 256, bytes: 210, scaleOffset: 208, minOffset: nil, highBitsOffset: 128,
         subScalesOffset: 192, quantsOffset: 0)
 
-    /// The layout of `dtype`, or nil for plain types.
+    /// The layout of `dtype`, or nil for plain types and for the block types whose fields this
+    /// struct cannot describe (the other K, IQ, ternary and FP4 types: see their decoders).
     public static func layout(of dtype: DType) -> QuantBlockLayout? {
         switch dtype {
         case .q8_0: return q8_0
@@ -73,7 +77,7 @@ public enum QuantBlocks {
         }
     }
 
-    /// Bits of storage per weight: `q4_1` is 5.0, `q8_0` 8.5, `f32` 32.
+    /// Bits of storage per weight: `q4_1` is 5.0, `q8_0` 8.5, `f32` 32 (0 for `unknown`).
     public static func bitsPerWeight(_ dtype: DType) -> Double {
         Double(dtype.blockBytes * 8) / Double(dtype.blockElements)
     }
@@ -98,6 +102,25 @@ public enum QuantBlocks {
             case .q5_0, .q5_1: unsafe decodeQ5(block, out, hasMin: dtype == .q5_1)
             case .q4_K: unsafe decodeQ4_K(block, out)
             case .q6_K: unsafe decodeQ6_K(block, out)
+            case .q8_1: unsafe decodeQ8_1(block, out)
+            case .q2_K: unsafe decodeQ2_K(block, out)
+            case .q3_K: unsafe decodeQ3_K(block, out)
+            case .q5_K: unsafe decodeQ5_K(block, out)
+            case .q8_K: unsafe decodeQ8_K(block, out)
+            case .iq2_XXS: unsafe decodeIQ2_XXS(block, out)
+            case .iq2_XS: unsafe decodeIQ2_XS(block, out)
+            case .iq2_S: unsafe decodeIQ2_S(block, out)
+            case .iq3_XXS: unsafe decodeIQ3_XXS(block, out)
+            case .iq3_S: unsafe decodeIQ3_S(block, out)
+            case .iq1_S: unsafe decodeIQ1_S(block, out)
+            case .iq1_M: unsafe decodeIQ1_M(block, out)
+            case .iq4_NL: unsafe decodeIQ4_NL(block, out)
+            case .iq4_XS: unsafe decodeIQ4_XS(block, out)
+            case .tq1_0: unsafe decodeTQ1_0(block, out)
+            case .tq2_0: unsafe decodeTQ2_0(block, out)
+            case .mxfp4: unsafe decodeMXFP4(block, out)
+            case .nvfp4: unsafe decodeNVFP4(block, out)
+            case .q1_0: unsafe decodeQ1_0(block, out)
             default: preconditionFailure("dequantize of plain dtype \(dtype)")
             }
         }

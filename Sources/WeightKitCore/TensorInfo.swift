@@ -12,15 +12,28 @@ public struct TensorInfo: Hashable, Sendable {
     public var fileOffset: Int?
     /// Index of the file holding the data in the source's `files` (shards), when there are several.
     public var fileIndex: Int
+    /// The format's own type code when WeightKit does not know it (`dtype` is then `.unknown`
+    /// and `byteCount` 0: the data's size cannot be known, and reading it is an error).
+    public var unknownTypeCode: UInt32?
 
     /// Creates a tensor description.
-    public init(name: String, dtype: DType, shape: Shape, byteCount: Int, fileOffset: Int? = nil, fileIndex: Int = 0) {
+    public init(
+        name: String, dtype: DType, shape: Shape, byteCount: Int, fileOffset: Int? = nil, fileIndex: Int = 0,
+        unknownTypeCode: UInt32? = nil
+    ) {
         self.name = name
         self.dtype = dtype
         self.shape = shape
         self.byteCount = byteCount
         self.fileOffset = fileOffset
         self.fileIndex = fileIndex
+        self.unknownTypeCode = unknownTypeCode
+    }
+
+    /// The type as reports show it: `q4_k`, or `unknown (type 99)`.
+    public var typeName: String {
+        guard dtype == .unknown else { return dtype.shortName }
+        return "unknown (type \(unknownTypeCode.map(String.init) ?? "?"))"
     }
 
     /// Number of elements (the shape's product; validated by the reader that made this info).

@@ -10,8 +10,10 @@ public struct TensorPayload: Sendable {
 
     /// A payload writing `input` from `source` as `dtype` (nil keeps the input dtype), under `name`.
     ///
-    /// - Throws: `.unsupportedDType` when the input cannot be converted to `dtype`.
+    /// - Throws: `.unknownDType` when the input's type is unknown (its data cannot be read),
+    ///   `.unsupportedDType` when the input cannot be converted to `dtype`.
     public init(source: any TensorSource, input: TensorInfo, dtype: DType? = nil, name: String? = nil) throws(FormatError) {
+        guard input.dtype != .unknown else { throw .unknownTensorType(input, in: source) }
         let target = dtype ?? input.dtype
         guard ElementConversion.canConvert(from: input.dtype, to: target) else {
             throw FormatError(

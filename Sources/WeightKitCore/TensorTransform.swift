@@ -58,6 +58,14 @@ public final class TransformedTensorSource: TensorSource {
     public static func entry(
         input: TensorInfo, name: String, steps: [TensorTransform]
     ) throws(FormatError) -> Entry {
+        // A tensor of unknown type passes through as it is: reading it (`storage(of:)`) fails in
+        // the base source, with the file, the tensor and the type code.
+        guard input.dtype != .unknown else {
+            var output = input
+            output.name = name
+            output.fileOffset = nil
+            return Entry(output: output, input: input, steps: steps)
+        }
         var dtype = input.dtype
         var dims = input.shape.dims
         for step in steps {

@@ -161,6 +161,7 @@ public enum Converter {
             tensors = [picked]
         }
         return try tensors.map { t in
+            guard t.dtype != .unknown else { throw FormatError.unknownTensorType(t, in: source) }
             let dtype = (cast != nil && t.dtype.isFloatingPoint) ? cast! : t.dtype
             guard FormatRegistry.canStore(dtype, in: target) else {
                 throw FormatError(

@@ -95,12 +95,13 @@ struct InspectReport {
             lines.append("")
             lines.append("Tensors")
             let width = min(60, tensors.map(\.name.count).max() ?? 0)
-            var header = "  " + "name".padded(width) + "  dtype    " + "shape".padded(18) + " " + "bytes".padded(12) + " offset"
+            let typeWidth = max(8, tensors.map(\.typeName.count).max() ?? 0)
+            var header = "  " + "name".padded(width) + "  " + "dtype".padded(typeWidth) + " " + "shape".padded(18) + " " + "bytes".padded(12) + " offset"
             if !stats.isEmpty { header += "        min        max       mean        std  nan  inf" }
             lines.append(header)
             for t in tensors {
-                var line = "  " + t.name.padded(width) + "  " + t.dtype.shortName.padded(8) + " "
-                    + t.shape.description.padded(18) + " " + String(t.byteCount).padded(12) + " " + (t.fileOffset.map(String.init) ?? "-")
+                var line = "  " + t.name.padded(width) + "  " + t.typeName.padded(typeWidth) + " "
+                    + t.shape.description.padded(18) + " " + (t.dtype == .unknown ? "?" : String(t.byteCount)).padded(12) + " " + (t.fileOffset.map(String.init) ?? "-")
                 if let s = stats[t.name] {
                     line = line.padded(line.count + 1)
                     for v in [s.min, s.max, s.mean, s.std] { line += " " + (v.map(compact) ?? "-").leftPadded(10) }
@@ -113,8 +114,8 @@ struct InspectReport {
     }
 
     private func row(name: String, _ t: TensorInfo, indent: Int) -> String {
-        let width = tensors.contains { $0.dtype.isQuantized } ? 22 : 8
-        return name.padded(48 - indent) + " " + Self.dtypeLabel(t.dtype).padded(width) + " " + t.shape.description
+        let width = tensors.contains { $0.dtype.isQuantized || $0.dtype == .unknown } ? 22 : 8
+        return name.padded(48 - indent) + " " + (t.dtype == .unknown ? t.typeName : Self.dtypeLabel(t.dtype)).padded(width) + " " + t.shape.description
     }
 
     /// `q4_1 (5 bits/weight)` for block types, the short name otherwise.
@@ -173,7 +174,7 @@ struct InspectReport {
     static func tensorJSON(_ t: TensorInfo) -> JSONObject {
         var o = JSONObject()
         o.set("name", .string(t.name))
-        o.set("dtype", .string(t.dtype.shortName))
+        o.set("dtype", .string(t.typeName))
         o.set("shape", .array(t.shape.dims.map { .integer($0) }))
         o.set("elements", .integer(t.elementCount))
         o.set("bytes", .integer(t.byteCount))

@@ -1,18 +1,22 @@
 import WeightKitCore
 
-/// ggml's tensor type codes (`enum ggml_type` in ggml.h) as far as WeightKit needs them.
+/// ggml's tensor type codes (`enum ggml_type` in ggml.h, as gguf-py's `GGMLQuantizationType`).
 public enum GGMLType {
-    /// Code → DType for the types WeightKit reads.
+    /// Code → DType for every type with data in ggml's table. I8…I64 and F64 are the plain
+    /// integer and double types.
     static let dtypes: [UInt32: DType] = [
-        0: .float32, 1: .float16, 2: .q4_0, 3: .q4_1, 6: .q5_0, 7: .q5_1, 8: .q8_0,
-        12: .q4_K, 14: .q6_K, 30: .bfloat16,
+        0: .float32, 1: .float16, 2: .q4_0, 3: .q4_1, 6: .q5_0, 7: .q5_1, 8: .q8_0, 9: .q8_1,
+        10: .q2_K, 11: .q3_K, 12: .q4_K, 13: .q5_K, 14: .q6_K, 15: .q8_K, 16: .iq2_XXS, 17: .iq2_XS,
+        18: .iq3_XXS, 19: .iq1_S, 20: .iq4_NL, 21: .iq3_S, 22: .iq2_S, 23: .iq4_XS, 24: .int8,
+        25: .int16, 26: .int32, 27: .int64, 28: .float64, 29: .iq1_M, 30: .bfloat16, 34: .tq1_0,
+        35: .tq2_0, 39: .mxfp4, 40: .nvfp4, 41: .q1_0,
     ]
 
-    /// Names of the codes ggml defines that WeightKit cannot decode, for messages.
-    static let otherNames: [UInt32: String] = [
-        9: "Q8_1", 10: "Q2_K", 11: "Q3_K", 13: "Q5_K", 15: "Q8_K", 16: "IQ2_XXS", 17: "IQ2_XS",
-        18: "IQ3_XXS", 19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S", 22: "IQ2_S", 23: "IQ4_XS", 24: "I8",
-        25: "I16", 26: "I32", 27: "I64", 28: "F64", 29: "IQ1_M", 34: "TQ1_0", 35: "TQ2_0", 39: "MXFP4",
+    /// Codes ggml once defined and has removed (their layouts are gone from ggml-common.h):
+    /// read like unknown codes, named in messages.
+    static let removedNames: [UInt32: String] = [
+        4: "Q4_2", 5: "Q4_3", 31: "Q4_0_4_4", 32: "Q4_0_4_8", 33: "Q4_0_8_8", 36: "IQ4_NL_4_4",
+        37: "IQ4_NL_4_8", 38: "IQ4_NL_8_8",
     ]
 
     /// The DType for a ggml type code, or nil when WeightKit does not read it.
@@ -23,10 +27,15 @@ public enum GGMLType {
         dtypes.first { $0.value == dtype }?.key
     }
 
-    /// The ggml name of a code (`Q4_1`), or `type N` when unknown.
+    /// ggml's name of a code (`Q4_1`, `IQ2_XXS`, `I8`, removed `Q4_0_4_4`), or `type N` when unknown.
     public static func name(code: UInt32) -> String {
-        if let dtype = dtypes[code] { return dtype.shortName.uppercased() }
-        return otherNames[code] ?? "type \(code)"
+        if let dtype = dtypes[code] {
+            switch dtype {
+            case .int8, .int16, .int32, .int64: return "I" + dtype.shortName.dropFirst()
+            default: return dtype.shortName.uppercased()
+            }
+        }
+        return removedNames[code] ?? "type \(code)"
     }
 
     /// llama.cpp's `general.file_type` codes (`enum llama_ftype` in llama.h): the type most of

@@ -6,7 +6,8 @@ import WeightKitCore
 /// and length is checked against a named cap and against the bytes remaining before anything
 /// is allocated; duplicate keys and tensor names are rejected; dims are ≤ 4 and their product
 /// is overflow-checked; rows are whole blocks; each tensor's offset is aligned and its data
-/// lies inside the file without overlapping another's. Tensor shapes are presented numpy-style
+/// lies inside the file without overlapping another's. A tensor type code WeightKit does not
+/// know is kept (`DType.unknown`, `TensorInfo.unknownTypeCode`): headers read, its data does not. Tensor shapes are presented numpy-style
 /// (outermost first), the reverse of GGUF's innermost-first `ne`.
 public final class GGUFFile: TensorSource {
     /// The four bytes every GGUF file starts with.
@@ -95,7 +96,10 @@ public final class GGUFFile: TensorSource {
     }
 
     /// A zero-copy view of the tensor's bytes.
+    ///
+    /// - Throws: `.unknownDType` naming the tensor and its type code when the type is unknown.
     public func storage(of tensor: TensorInfo) throws -> TensorStorage {
+        guard tensor.dtype != .unknown else { throw FormatError.unknownTensorType(tensor, path: path) }
         guard let offset = tensor.fileOffset, file.contains(offset: offset, length: tensor.byteCount) else {
             throw FormatError(.tensorNotFound, "tensor is not part of this file", path: path, tensorName: tensor.name)
         }

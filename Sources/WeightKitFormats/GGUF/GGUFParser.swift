@@ -170,30 +170,34 @@ struct GGUFParser {
         guard shape.elementCount != nil else {
             throw .limit("element count of \(shape)", value: UInt64.max, cap: Int.max, at: dimsAt, path: path)
         }
-        let typeAt = reader.offset
         let code = try reader.read(UInt32.self, "tensor type")
-        guard let dtype = GGMLType.dtype(code: code) else {
-            let known = GGMLType.otherNames[code]
-            throw FormatError(
-                known == nil ? .unknownDType : .unsupportedDType,
-                "unsupported tensor type \(code)" + (known.map { " (\($0))" } ?? ""), path: path, byteOffset: typeAt)
-        }
+        // A code WeightKit does not know (or one ggml removed) keeps the tensor in the header:
+        // its size is unknown, so it gets no row or extent check and reading it is an error.
+        let dtype = GGMLType.dtype(code: code) ?? .unknown
         let rowLength = ne.first ?? 1
-        guard rowLength % dtype.blockElements == 0, let bytes = shape.byteCount(of: dtype) else {
-            throw FormatError(
-                .shapeMismatch, "row length \(rowLength) is not a multiple of \(dtype.shortName)'s block of \(dtype.blockElements)",
-                path: path, byteOffset: dimsAt)
+        var bytes = 0
+        if dtype != .unknown {
+            guard rowLength % dtype.blockElements == 0, let count = shape.byteCount(of: dtype) else {
+                throw FormatError(
+                    .shapeMismatch, "row length \(rowLength) is not a multiple of \(dtype.shortName)'s block of \(dtype.blockElements)",
+                    path: path, byteOffset: dimsAt)
+            }
+            bytes = count
         }
         let offsetAt = reader.offset
         let offset = try reader.read(UInt64.self, "tensor data offset")
         guard offset <= UInt64(Int.max), Int(offset) % alignment == 0 else {
             throw FormatError(.invalidOffsets, "data offset \(offset) is not a multiple of the alignment \(alignment)", path: path, byteOffset: offsetAt)
         }
-        let info = TensorInfo(name: name, dtype: dtype, shape: shape, byteCount: bytes)
+        let info = TensorInfo(
+            name: name, dtype: dtype, shape: shape, byteCount: bytes, unknownTypeCode: dtype == .unknown ? code : nil)
         return RawTensor(info: info, relativeOffset: Int(offset), fieldOffset: offsetAt)
     }
 
     /// Makes offsets absolute and checks each tensor lies inside the file, none overlapping.
+    ///
+    /// A tensor of unknown type has no known size: only its start is checked (inside the file),
+    /// and it takes part in no overlap check (its `byteCount` is 0).
     static func placeTensors(_ raw: [RawTensor], dataOffset: Int, fileSize: Int, path: String) throws(FormatError) -> [TensorInfo] {
         var placed: [TensorInfo] = []
         placed.reserveCapacity(raw.count)
