@@ -28,8 +28,9 @@
 #define TOKENS 8
 
 /* Row r's block b as 32 int16 values (Q4_0: q - 8; Q5_0: q - 16; Q4_1, Q5_1: q, the min apart;
-   Q8_0: q; Q4_K: 32-value group b, its sub-block's q, scale d·sc and min −dmin·m) and its scale
-   (and min). qtype may carry WK_QX4. */
+   Q8_0: q; Q4_K, Q5_K: 32-value group b, its sub-block's q, scale d·sc and min −dmin·m; Q3_K:
+   sc·q with scale d) and its scale (and min). qtype may carry WK_QX4; Q2_K and Q6_K never come
+   here (wk_gemm). */
 WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, long r, long b, float *d, float *m) {
     int plain = qtype & ~WK_QX4;
     if (plain == WK_Q4_K) {
@@ -46,6 +47,42 @@ WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, lo
         __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * (g / 2)));
         if (g % 2) v = _mm256_srli_epi16(v, 4);
         return _mm512_cvtepu8_epi16(_mm256_and_si256(v, _mm256_set1_epi8(0x0F)));
+    }
+    if (plain == WK_Q5_K) {
+        /* As Q4_K, with the fifth bit: bit g of qh[l] for value l of group g. */
+        const uint8_t *blk = w + r * (nb / 8) * 176 + (b / 8) * 176;
+        int g = (int)(b % 8);
+        uint8_t sc[8], mn[8];
+        wk_q4k_scales(blk + 4, sc, mn);
+        uint16_t h;
+        memcpy(&h, blk, 2);
+        *d = wk_half_to_float(h) * (float)sc[g];
+        memcpy(&h, blk + 2, 2);
+        *m = -(wk_half_to_float(h) * (float)mn[g]);
+        __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 48 + 32 * (g / 2)));
+        if (g % 2) v = _mm256_srli_epi16(v, 4);
+        __m512i q = _mm512_cvtepu8_epi16(_mm256_and_si256(v, _mm256_set1_epi8(0x0F)));
+        __mmask32 high = _mm256_test_epi8_mask(_mm256_loadu_si256((const __m256i *)(blk + 16)), _mm256_set1_epi8((char)(1 << g)));
+        return _mm512_mask_add_epi16(q, high, q, _mm512_set1_epi16(16));
+    }
+    if (plain == WK_Q3_K) {
+        /* Group g: two sub-blocks of 16 with signed 6-bit scales; the int16 weights are
+           sc·q (|sc·q| <= 128, q = 2 low bits − 4 when the hmask bit is clear), the float scale d. */
+        const uint8_t *blk = w + r * (nb / 8) * 110 + (b / 8) * 110;
+        int g = (int)(b % 8);
+        int8_t sc[16];
+        wk_q3k_scales(blk + 96, sc);
+        uint16_t h;
+        memcpy(&h, blk + 108, 2);
+        *d = wk_half_to_float(h);
+        *m = 0;
+        __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 32 + 32 * (g / 4)));
+        v = _mm256_and_si256(_mm256_srli_epi16(v, 2 * (g % 4)), _mm256_set1_epi8(3));
+        __m512i q = _mm512_cvtepu8_epi16(v);
+        __mmask32 high = _mm256_test_epi8_mask(_mm256_loadu_si256((const __m256i *)blk), _mm256_set1_epi8((char)(1 << g)));
+        q = _mm512_mask_sub_epi16(q, ~high, q, _mm512_set1_epi16(4));
+        __m512i scales = _mm512_inserti64x4(_mm512_set1_epi16(sc[2 * g]), _mm256_set1_epi16(sc[2 * g + 1]), 1);
+        return _mm512_mullo_epi16(q, scales);
     }
     wk_qblock_ref ref = wk_qblock_at(qtype, w, nb, r, b);
     uint16_t h;
@@ -170,7 +207,7 @@ WK_VNNI void wk_qgemm_vnni(int qtype, const void *w, const float *x, float *y, l
     float *scales = malloc(sizeof(float) * (size_t)(nb * 16)), *mins = malloc(sizeof(float) * (size_t)(nb * 16));
     if (!xq || !xs || !xsum || !panel || !scales || !mins) abort();
     quantize(x, n, cols, xq, xs, xsum);
-    int with_mins = wk_has_min(qtype & ~WK_QX4) || qtype == WK_Q4_K;
+    int with_mins = wk_has_min(qtype & ~WK_QX4) || qtype == WK_Q4_K || qtype == WK_Q5_K;
     for (long r = row0; r < row1; r += PANEL_ROWS) {
         long rb = row1 - r < PANEL_ROWS ? row1 - r : PANEL_ROWS;
         pack(qtype, (const uint8_t *)w, nb, r, rb, panel, scales, mins);

@@ -1,4 +1,4 @@
-/* Products over ggml's K super-blocks (Q4_K, Q6_K: 256 values each, layouts in Core's
+/* Products over ggml's K super-blocks (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K: 256 values each, layouts in Core's
  * QuantBlocks.swift / ggml-common.h), computed on the blocks as stored: no copy to f32 at load.
  *
  * Decode (wk_kmatvec) with AVX2 and int16 activations uses the activations of the 32-value
@@ -6,9 +6,13 @@
  * layouts divide into 32-value groups that share one sub-block scale (Q4_K) or two (Q6_K):
  *   Q4_K  x = d·sc_j·q − dmin·m_j (sub-block j of 32, q 0..15, sc, m 6-bit):
  *         Σ x·a·da = Σ_j (d·sc_j·da_j)·Σ q·a  −  dmin·Σ_j m_j·xsum_j
+ *   Q5_K  as Q4_K with q 0..31 (a fifth bit from qh)
  *   Q6_K  x = d·sc_k·(q − 32) (sub-block k of 16, q 0..63, sc int8): the sub-block scale is
  *         multiplied into the int16 weights (|(q − 32)·sc| ≤ 4096), then madd with the
  *         activations; one float scale d·da per 32 values.
+ *   Q3_K  as Q6_K with q −4..3 and 6-bit signed scales (|q·sc| ≤ 128)
+ *   Q2_K  x = d·sc_k·q − dmin·m_k (sub-block k of 16, q 0..3, sc and m 4-bit): both terms as
+ *         integer sums against the activations, Σ(sc·q)·a and Σ m·a.
  * Integer sums cannot overflow: a madd lane is at most 2 · 4096 · 32767 < 2^28.
  * The error bound is the int16 activations' (wk_private.h): ~1.5e-5 of a 32-value group's
  * largest |x| per element. With f32 activations, and in the portable body, each super-block is
@@ -36,6 +40,46 @@ void wk_kdequantize_block(int qtype, const uint8_t *b, float *y) {
                 uint8_t q = qs[pair * 32 + l];
                 y[pair * 64 + l] = d1 * (float)(q & 0x0F) - dm1;
                 y[pair * 64 + 32 + l] = d2 * (float)(q >> 4) - dm2;
+            }
+        }
+        return;
+    }
+    if (qtype == WK_Q5_K) { /* as Q4_K, with a fifth bit: bit g of qh[l] for value l of group g */
+        float d = khalf(b), dmin = khalf(b + 2);
+        uint8_t sc[8], m[8];
+        wk_q4k_scales(b + 4, sc, m);
+        const uint8_t *qh = b + 16, *qs = b + 48;
+        for (int g = 0; g < 8; g++) {
+            float dg = d * (float)sc[g], mg = dmin * (float)m[g];
+            for (int l = 0; l < 32; l++) {
+                int q = ((g % 2 ? qs[(g / 2) * 32 + l] >> 4 : qs[(g / 2) * 32 + l]) & 0x0F) | (((qh[l] >> g) & 1) << 4);
+                y[g * 32 + l] = dg * (float)q - mg;
+            }
+        }
+        return;
+    }
+    if (qtype == WK_Q3_K) { /* hmask[32], qs[64], scales[12], d: q = (2 bits) - 4·(high bit clear) */
+        float d = khalf(b + 108);
+        int8_t sc[16];
+        wk_q3k_scales(b + 96, sc);
+        for (int g = 0; g < 8; g++) {
+            const uint8_t *qs = b + 32 + (g / 4) * 32;
+            int shift = 2 * (g % 4);
+            for (int l = 0; l < 32; l++) {
+                int q = ((qs[l] >> shift) & 3) - (((b[l] >> g) & 1) ? 0 : 4);
+                y[g * 32 + l] = (d * (float)sc[2 * g + l / 16]) * (float)q;
+            }
+        }
+        return;
+    }
+    if (qtype == WK_Q2_K) { /* scales[16] (scale | min << 4), qs[64], d, dmin: x = d·sc·q − dmin·m */
+        float d = khalf(b + 80), dmin = khalf(b + 82);
+        for (int g = 0; g < 8; g++) {
+            const uint8_t *qs = b + 16 + (g / 4) * 32;
+            int shift = 2 * (g % 4);
+            for (int l = 0; l < 32; l++) {
+                uint8_t s = b[2 * g + l / 16];
+                y[g * 32 + l] = (d * (float)(s & 0x0F)) * (float)((qs[l] >> shift) & 3) - dmin * (float)(s >> 4);
             }
         }
         return;
@@ -136,6 +180,92 @@ WK_AVX2 static inline __attribute__((always_inline)) __m256 q6k_block(const uint
     return acc;
 }
 
+/* One Q5_K super-block: Q4_K's arithmetic with the fifth bit of each value from qh. */
+WK_AVX2 static inline __attribute__((always_inline)) __m256 q5k_block(const uint8_t *blk, const wk_qact *q, long g0, __m256 acc) {
+    uint8_t sc[8], m[8];
+    wk_q4k_scales(blk + 4, sc, m);
+    __m256 dd = _mm256_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)blk[0] | (uint32_t)blk[1] << 8 | (uint32_t)blk[2] << 16 |
+                                                         (uint32_t)blk[3] << 24)));
+    __m256 d = _mm256_permutevar8x32_ps(dd, _mm256_setzero_si256());
+    __m256 dmin = _mm256_permutevar8x32_ps(dd, _mm256_set1_epi32(1));
+    __m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sc)));
+    __m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)m)));
+    acc = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, mf), _mm256_loadu_ps(q->xsum + g0), acc);
+    __m256 s = _mm256_mul_ps(_mm256_mul_ps(d, scf), _mm256_loadu_ps(q->da + g0));
+    const uint8_t *qs = blk + 48;
+    const int16_t *a = q->a + g0 * 32;
+    const __m256i low = _mm256_set1_epi16(0x0F), five = _mm256_set1_epi16(0x10);
+    /* qh as 16-bit lanes, shifted right by 2 after each pair: bit 0 then bit 1 of each lane are
+       the current pair's two groups. */
+    __m256i h0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(blk + 16)));
+    __m256i h1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(blk + 32)));
+    for (int pair = 0; pair < 4; pair++, qs += 32, a += 64) {
+        __m256i v0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)qs));
+        __m256i v1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(qs + 16)));
+        __m256i w0 = _mm256_or_si256(_mm256_and_si256(v0, low), _mm256_and_si256(_mm256_slli_epi16(h0, 4), five));
+        __m256i w1 = _mm256_or_si256(_mm256_and_si256(v1, low), _mm256_and_si256(_mm256_slli_epi16(h1, 4), five));
+        __m256i w2 = _mm256_or_si256(_mm256_srli_epi16(v0, 4), _mm256_and_si256(_mm256_slli_epi16(h0, 3), five));
+        __m256i w3 = _mm256_or_si256(_mm256_srli_epi16(v1, 4), _mm256_and_si256(_mm256_slli_epi16(h1, 3), five));
+        __m256i p0 = _mm256_add_epi32(_mm256_madd_epi16(w0, _mm256_load_si256((const __m256i *)a)),
+                                      _mm256_madd_epi16(w1, _mm256_load_si256((const __m256i *)(a + 16))));
+        __m256i p1 = _mm256_add_epi32(_mm256_madd_epi16(w2, _mm256_load_si256((const __m256i *)(a + 32))),
+                                      _mm256_madd_epi16(w3, _mm256_load_si256((const __m256i *)(a + 48))));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(2 * pair)), acc);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(2 * pair + 1)), acc);
+        h0 = _mm256_srli_epi16(h0, 2);
+        h1 = _mm256_srli_epi16(h1, 2);
+    }
+    return acc;
+}
+
+/* One Q3_K super-block: per group g of 32, two bits of qs (shift 2·(g % 4) of half g / 4) minus 4
+   where bit g of hmask is clear, times the signed sub-block scales (|q·sc| ≤ 128). */
+WK_AVX2 static inline __attribute__((always_inline)) __m256 q3k_block(const uint8_t *blk, const wk_qact *q, long g0, __m256 acc) {
+    float d = khalf(blk + 108);
+    int8_t sc[16];
+    wk_q3k_scales(blk + 96, sc);
+    const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), four = _mm256_set1_epi8(4);
+    __m256i hm = _mm256_loadu_si256((const __m256i *)blk);
+    for (int half = 0; half < 2; half++) {
+        __m256i qv = _mm256_loadu_si256((const __m256i *)(blk + 32 + 32 * half));
+        for (int j = 0; j < 4; j++) {
+            int g = half * 4 + j;
+            __m256i v = _mm256_add_epi8(_mm256_and_si256(qv, three), _mm256_slli_epi16(_mm256_and_si256(hm, one), 2));
+            __m256i p = q6k_group(_mm256_sub_epi8(v, four), q->a + (g0 + g) * 32, sc[2 * g], sc[2 * g + 1]);
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * q->da[g0 + g]), acc);
+            qv = _mm256_srli_epi16(qv, 2);
+            hm = _mm256_srli_epi16(hm, 1);
+        }
+    }
+    return acc;
+}
+
+/* One Q2_K super-block: per 16 values a 4-bit scale and a 4-bit min, q of 2 bits:
+   Σ x·a = d·Σ (sc·q)·a − dmin·Σ m·a per group, both integer sums. */
+WK_AVX2 static inline __attribute__((always_inline)) __m256 q2k_block(const uint8_t *blk, const wk_qact *q, long g0, __m256 acc) {
+    float d = khalf(blk + 80), dmin = khalf(blk + 82);
+    const __m256i three = _mm256_set1_epi8(3);
+    for (int half = 0; half < 2; half++) {
+        __m256i qv = _mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * half));
+        for (int j = 0; j < 4; j++) {
+            int g = half * 4 + j;
+            __m256i v = _mm256_and_si256(qv, three);
+            uint8_t s0 = blk[2 * g], s1 = blk[2 * g + 1];
+            const int16_t *a = q->a + (g0 + g) * 32;
+            __m256i a0 = _mm256_load_si256((const __m256i *)a), a1 = _mm256_load_si256((const __m256i *)(a + 16));
+            __m256i lo = _mm256_mullo_epi16(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(v)), _mm256_set1_epi16(s0 & 0x0F));
+            __m256i hi = _mm256_mullo_epi16(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(v, 1)), _mm256_set1_epi16(s1 & 0x0F));
+            __m256i p = _mm256_add_epi32(_mm256_madd_epi16(lo, a0), _mm256_madd_epi16(hi, a1));
+            __m256i mins = _mm256_add_epi32(_mm256_madd_epi16(_mm256_set1_epi16(s0 >> 4), a0), _mm256_madd_epi16(_mm256_set1_epi16(s1 >> 4), a1));
+            float da = q->da[g0 + g];
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * da), acc);
+            acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_set1_ps(dmin * da), acc);
+            qv = _mm256_srli_epi16(qv, 2);
+        }
+    }
+    return acc;
+}
+
 /* Rows [row0, row1) over super-blocks [sb0, sb0 + nsb) of the activations in q (its group 0 is
    super-block sb0's first): y set, or with `accumulate` added to. One row at a time: each row's
    bytes are one sequential stream. */
@@ -145,10 +275,13 @@ WK_AVX2 static void krows_i16(int qtype, const uint8_t *base, long stride, const
     for (long r = row0; r < row1; r++) {
         const uint8_t *row = base + r * stride;
         __m256 acc = _mm256_setzero_ps();
-        if (qtype == WK_Q4_K)
-            for (long b = 0; b < nsb; b++) acc = q4k_block(row + b * bb, q, b * 8, acc);
-        else
-            for (long b = 0; b < nsb; b++) acc = q6k_block(row + b * bb, q, b * 8, acc);
+        switch (qtype) {
+        case WK_Q4_K: for (long b = 0; b < nsb; b++) acc = q4k_block(row + b * bb, q, b * 8, acc); break;
+        case WK_Q5_K: for (long b = 0; b < nsb; b++) acc = q5k_block(row + b * bb, q, b * 8, acc); break;
+        case WK_Q3_K: for (long b = 0; b < nsb; b++) acc = q3k_block(row + b * bb, q, b * 8, acc); break;
+        case WK_Q2_K: for (long b = 0; b < nsb; b++) acc = q2k_block(row + b * bb, q, b * 8, acc); break;
+        default: for (long b = 0; b < nsb; b++) acc = q6k_block(row + b * bb, q, b * 8, acc); break;
+        }
         float sum = wk_hsum(acc);
         y[r] = accumulate ? y[r] + sum : sum;
     }

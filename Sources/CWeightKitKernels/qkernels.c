@@ -34,7 +34,10 @@ static void dequantize_block(int qtype, const uint8_t *b, float *out) {
     case WK_Q5_0:
     case WK_Q5_1: dequantize_q5(qtype == WK_Q5_1, b, out); break;
     case WK_Q4_K:
-    case WK_Q6_K: wk_kdequantize_block(qtype, b, out); break;
+    case WK_Q5_K:
+    case WK_Q6_K:
+    case WK_Q3_K:
+    case WK_Q2_K: wk_kdequantize_block(qtype, b, out); break;
     case WK_Q8_0:
         for (int i = 0; i < 32; i++) out[i] = (float)(int8_t)b[2 + i] * d;
         break;

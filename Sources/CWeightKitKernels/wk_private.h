@@ -7,11 +7,12 @@
 #include <string.h>
 
 /* Bytes of one block of each wk_qtype: for the 32-value types a 2-byte f16 scale [+ 2-byte min]
-   then the quants (Q5's 4 bytes of high bits first); Q4_K 144, Q6_K 210. */
-static const long wk_block_bytes[7] = {34, 18, 20, 22, 24, 144, 210};
+   then the quants (Q5's 4 bytes of high bits first); Q4_K 144, Q6_K 210, Q5_K 176, Q3_K 110,
+   Q2_K 84. */
+static const long wk_block_bytes[10] = {34, 18, 20, 22, 24, 144, 210, 176, 110, 84};
 
-/* A K type: super-blocks of 256 values. */
-static inline int wk_is_k(int qtype) { return qtype == WK_Q4_K || qtype == WK_Q6_K; }
+/* A K type (super-blocks of 256 values); qtype may carry WK_QX4. */
+static inline int wk_is_k(int qtype) { return (qtype & ~WK_QX4) >= WK_Q4_K; }
 
 /* Bytes of one row of `cols` values. */
 static inline long wk_row_bytes(int qtype, long cols) { return cols / (wk_is_k(qtype) ? 256 : 32) * wk_block_bytes[qtype]; }
@@ -61,6 +62,16 @@ static inline void wk_q4k_scales(const uint8_t *packed, uint8_t sc[8], uint8_t m
     u[0] &= 0x3f3f3f3fu;
     memcpy(sc, u, 8);
     memcpy(m, u + 2, 8);
+}
+
+/* Q3_K's sixteen 6-bit scales from its 12 packed bytes (low nibbles in bytes 0-7, two high bits
+   each in bytes 8-11), as signed values sc - 32. */
+static inline void wk_q3k_scales(const uint8_t *packed, int8_t sc[16]) {
+    for (int i = 0; i < 16; i++) {
+        int low = i < 8 ? packed[i] & 0x0F : packed[i - 8] >> 4;
+        int high = (packed[8 + i % 4] >> (2 * (i / 4))) & 3;
+        sc[i] = (int8_t)((low | high << 4) - 32);
+    }
 }
 
 /* kkernels.c: one K super-block decoded (the values of Core's QuantBlocks, bit for bit), and

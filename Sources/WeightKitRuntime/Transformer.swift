@@ -150,10 +150,19 @@ public final class Transformer {
             guard let size = copyBytes(w) else { return w }
             let interleave = QuantizedMatMul.interleavedBytes(w) != nil
             if interleave {
-                pieces.append(CopyPiece(weight: w, source: nil, destination: offset))
+                // Groups of four rows, about CopyPiece.bytes each: the file pages of one piece are
+                // released before the next is read, so a large table is never resident twice.
+                let rowBytes = w.storage.count / max(1, w.rows)
+                let step = max(4, CopyPiece.bytes / max(1, rowBytes) / 4 * 4)
+                for lower in stride(from: 0, to: w.rows, by: step) {
+                    let rows = lower..<min(w.rows, lower + step)
+                    pieces.append(CopyPiece(weight: w, source: rows, destination: offset + QuantizedMatMul.interleavedOffset(w, row: lower),
+                                            interleaved: true))
+                }
             } else {
                 for lower in stride(from: 0, to: size, by: CopyPiece.bytes) {
-                    pieces.append(CopyPiece(weight: w, source: lower..<min(size, lower + CopyPiece.bytes), destination: offset + lower))
+                    pieces.append(CopyPiece(weight: w, source: lower..<min(size, lower + CopyPiece.bytes), destination: offset + lower,
+                                            interleaved: false))
                 }
             }
             defer { offset += padded(size) }
@@ -173,25 +182,28 @@ public final class Transformer {
                 // SAFETY: every piece lies inside the arena (the first walk summed the sizes) and
                 // pieces do not overlap, so threads write disjoint bytes.
                 let dst = unsafe all.baseAddress! + piece.destination
-                if let range = piece.source {
-                    let source = piece.weight.storage.slice(range)
+                let w = piece.weight
+                if piece.interleaved {
+                    unsafe QuantizedMatMul.interleave(w, rows: piece.source, into: dst)
+                    let rowBytes = w.storage.count / max(1, w.rows)
+                    w.storage.slice(piece.source.lowerBound * rowBytes..<piece.source.upperBound * rowBytes).releaseResidentPages()
+                } else {
+                    let source = w.storage.slice(piece.source)
                     unsafe source.withUnsafeBytes { src in unsafe dst.copyMemory(from: src.baseAddress!, byteCount: src.count) }
                     source.releaseResidentPages()
-                } else {
-                    unsafe QuantizedMatMul.interleave(piece.weight, into: dst)
-                    piece.weight.storage.releaseResidentPages()
                 }
             }
         }
     }
 
-    /// One piece of `preparedGraph`'s copy: bytes `source` of a weight copied as they are, or
-    /// (source nil) a whole block-quantized weight interleaved; written at `destination`.
+    /// One piece of `preparedGraph`'s copy, written at `destination`: bytes `source` of a weight
+    /// copied as they are, or (`interleaved`) rows `source` of a block-quantized weight interleaved.
     struct CopyPiece: Sendable {
         static let bytes = 8 << 20
         let weight: Weight
-        let source: Range<Int>?
+        let source: Range<Int>
         let destination: Int
+        let interleaved: Bool
     }
 
     /// Bytes `preparedGraph` copies for `w`: the interleaved size of a 32-value block matrix, the
@@ -201,7 +213,7 @@ public final class Transformer {
         if let size = QuantizedMatMul.interleavedBytes(w) { return size }
         guard w.info.shape.rank == 2, w.blockOrder == .rows, w.storage.isMapped else { return nil }
         switch w.dtype {
-        case .float32, .float16, .bfloat16, .q4_K, .q6_K: return w.storage.count  // K rows are copied as stored
+        case .float32, .float16, .bfloat16, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: return w.storage.count  // K rows are copied as stored
         default: return nil
         }
     }

@@ -151,20 +151,24 @@ extension KernelSwitches.QuantizedKernelTests {
 }
 
 extension KernelSwitches.QuantizedKernelTests {
-    /// Q5_0, Q5_1, Q4_K and Q6_K blocks as GGUF files hold them (WeightKit has no encoder for them
-    /// yet): random bytes, then f16 scales (and mins) drawn so that every weight lies within ±1.
+    /// Q5 and K blocks as GGUF files hold them (WeightKit has no encoder for them yet): random
+    /// bytes, then f16 scales (and mins) drawn so that every weight lies within ±1.
     static func randomBlocks(rows: Int, cols: Int, dtype: DType, seed: UInt64) -> Weight {
-        let layout = QuantBlocks.layout(of: dtype)!
         var random = SplitMix64(seed: seed)
         let blocks = rows * cols / dtype.blockElements
         var bytes = (0..<blocks * dtype.blockBytes).map { _ in UInt8(truncatingIfNeeded: random.next()) }
-        // Largest |scale| and |min| for |w| ≤ 1: q5_0 d·16, q5_1 d·31 + m, q4_K d·63·15 + dmin·63,
-        // q6_K d·128·32.
-        let (dMax, mMax): (Float, Float) = switch dtype {
-        case .q5_0: (1.0 / 16, 0)
-        case .q5_1: (1.0 / 62, 0.5)
-        case .q4_K: (1.0 / 1890, 1.0 / 126)
-        default: (1.0 / 4096, 0)
+        // Offsets of the f16 scale d and min, and the largest |d| and |min| for |w| ≤ 1: q5_0 d·16,
+        // q5_1 d·31 + m, q4_K d·63·15 + dmin·63, q5_K d·63·31 + dmin·63, q6_K d·128·32,
+        // q3_K d·32·4, q2_K d·15·3 + dmin·15 (ggml-common.h's block structs).
+        let (dAt, minAt, dMax, mMax): (Int, Int?, Float, Float) = switch dtype {
+        case .q5_0: (0, nil, 1.0 / 16, 0)
+        case .q5_1: (0, 2, 1.0 / 62, 0.5)
+        case .q4_K: (0, 2, 1.0 / 1890, 1.0 / 126)
+        case .q5_K: (0, 2, 1.0 / 3906, 1.0 / 126)
+        case .q6_K: (208, nil, 1.0 / 4096, 0)
+        case .q3_K: (108, nil, 1.0 / 128, 0)
+        case .q2_K: (80, 82, 1.0 / 90, 1.0 / 30)
+        default: fatalError("no random blocks for \(dtype)")
         }
         func put(_ value: Float, at offset: Int) {
             let bits = Float16(value).bitPattern
@@ -174,15 +178,15 @@ extension KernelSwitches.QuantizedKernelTests {
         func draw(_ limit: Float) -> Float { Float(Int(random.next() % 2001) - 1000) / 1000 * limit }
         for b in 0..<blocks {
             let start = b * dtype.blockBytes
-            put(draw(dMax), at: start + layout.scaleOffset)
-            if let m = layout.minOffset { put(draw(mMax), at: start + m) }
+            put(draw(dMax), at: start + dAt)
+            if let m = minAt { put(draw(mMax), at: start + m) }
         }
         let info = TensorInfo(name: "w", dtype: dtype, shape: Shape([rows, cols]), byteCount: bytes.count)
         return Weight(info: info, storage: TensorStorage(buffer: AlignedBuffer(bytes)))
     }
 
     @Test("Q5 and K blocks: matVec, matMul and row lookup against the scalar reference, odd sizes",
-          arguments: [DType.q5_0, .q5_1, .q4_K, .q6_K], Body.allCases)
+          arguments: [DType.q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K], Body.allCases)
     func blocksFromFiles(dtype: DType, body: Body) {
         let kernels = body.kernels
         let tolerance: Float = body == .int16Activations || body == .int16WithVNNI ? 1.6e-5 : 1e-5
@@ -214,7 +218,7 @@ extension KernelSwitches.QuantizedKernelTests {
         }
     }
 
-    @Test("Q5 and K decode: 16-bit activations close to, not bit-equal with, f32 ones", arguments: [DType.q5_0, .q5_1, .q4_K, .q6_K])
+    @Test("Q5 and K decode: 16-bit activations close to, not bit-equal with, f32 ones", arguments: [DType.q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K])
     func blocksInt16(dtype: DType) throws {
         try #require(InstructionSet.cpu >= .avx2, "the 16-bit path is AVX2-only")
         let (rows, cols) = (40, 1536)

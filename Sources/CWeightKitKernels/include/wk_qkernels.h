@@ -2,7 +2,7 @@
 #define WEIGHTKIT_QKERNELS_H
 /*
  * Products over ggml block-quantized weights (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 with blocks of 32 along
- * each row; Q4_K and Q6_K with super-blocks of 256,
+ * each row; Q2_K, Q3_K, Q4_K, Q5_K and Q6_K with super-blocks of 256,
  * layouts as in Core's QuantBlocks.swift / ggml-common.h), with f32 activations.
  *
  * Decode (matvec) with cfg.isa >= WK_ISA_AVX2 and cfg.f32_activations == 0: the activations are
@@ -24,9 +24,12 @@
 #include "wk_config.h"
 
 /* Block types, matching the order the Swift side passes. Q8_0 to Q5_1 have blocks of 32 values;
-   the K types (WK_Q4_K, WK_Q6_K) super-blocks of 256 with sub-block scales (kkernels.c), never in
+   the K types (WK_Q2_K to WK_Q6_K) super-blocks of 256 with sub-block scales (kkernels.c), never in
    the interleaved layout. */
-enum wk_qtype { WK_Q8_0 = 0, WK_Q4_0 = 1, WK_Q4_1 = 2, WK_Q5_0 = 3, WK_Q5_1 = 4, WK_Q4_K = 5, WK_Q6_K = 6 };
+enum wk_qtype {
+    WK_Q8_0 = 0, WK_Q4_0 = 1, WK_Q4_1 = 2, WK_Q5_0 = 3, WK_Q5_1 = 4,
+    WK_Q4_K = 5, WK_Q6_K = 6, WK_Q5_K = 7, WK_Q3_K = 8, WK_Q2_K = 9
+};
 
 /* Values per block of a block type (32, or 256 for the K types). */
 long wk_block_values(int qtype);
@@ -34,7 +37,7 @@ long wk_block_values(int qtype);
 /* Or'ed into a block type: the matrix is in the interleaved layout wk_qrepack_x4 makes (rows in
    groups of four, each block index's four scales together, then their quants). Every function
    here takes either layout. */
-#define WK_QX4 8
+#define WK_QX4 32
 
 /* Bytes of the interleaved copy of a [rows, cols] matrix (rows padded to a multiple of 4). */
 long wk_qx4_bytes(int qtype, long rows, long cols);

@@ -3,7 +3,7 @@ import WeightKitCore
 import WeightKitGraph
 
 /// Matrix products straight on Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 weights (C bodies in `qkernels.c`) and on
-/// the K super-blocks Q4_K and Q6_K (`kkernels.c`; never interleaved: their rows stay as stored).
+/// the K super-blocks Q2_K to Q6_K (`kkernels.c`; never interleaved: their rows stay as stored).
 ///
 /// The products go through `MatMul` with a `KernelConfig`. Decode (matrix-vector) with AVX2 and
 /// `ActivationPrecision.int16` rounds the activations to 16 bits per block of 32 and multiplies
@@ -24,6 +24,9 @@ public enum QuantizedMatMul {
         case .q5_1: return Int32(WK_Q5_1.rawValue)
         case .q4_K: return Int32(WK_Q4_K.rawValue)
         case .q6_K: return Int32(WK_Q6_K.rawValue)
+        case .q5_K: return Int32(WK_Q5_K.rawValue)
+        case .q3_K: return Int32(WK_Q3_K.rawValue)
+        case .q2_K: return Int32(WK_Q2_K.rawValue)
         default: return nil
         }
     }
@@ -53,11 +56,27 @@ public enum QuantizedMatMul {
 
     /// Writes `w`'s interleaved copy (`interleavedBytes(w)` bytes) to `dst`.
     static func interleave(_ w: Weight, into dst: UnsafeMutableRawPointer) {
+        unsafe interleave(w, rows: 0..<w.rows, into: dst)
+    }
+
+    /// Writes the part of `w`'s interleaved copy that holds `rows` (from a multiple of four) to
+    /// `dst`, which points at that part: byte `interleavedOffset(w, row: rows.lowerBound)` of the
+    /// whole copy. Groups of four rows are contiguous there, so pieces can be written apart.
+    static func interleave(_ w: Weight, rows: Range<Int>, into dst: UnsafeMutableRawPointer) {
         guard let type = code(w.dtype) else { preconditionFailure("no quantized kernel for \(w.dtype)") }
+        precondition(rows.lowerBound % 4 == 0 && rows.upperBound <= w.rows, "interleaved pieces start at a group of four rows")
+        let rowBytes = w.columns / 32 * w.dtype.blockBytes
         unsafe w.storage.withUnsafeBytes { src in
-            // SAFETY: src holds rows × cols/32 blocks (checked by the readers); dst has interleavedBytes(w).
-            unsafe wk_qrepack_x4(type, src.baseAddress!, w.rows, w.columns, dst)
+            // SAFETY: src holds rows × cols/32 blocks (checked by the readers), rows lie inside it;
+            // dst has the interleaved bytes of rows.count rows.
+            unsafe wk_qrepack_x4(type, src.baseAddress! + rows.lowerBound * rowBytes, rows.count, w.columns, dst)
         }
+    }
+
+    /// Byte offset of row `row` (a multiple of four) in `w`'s interleaved copy.
+    static func interleavedOffset(_ w: Weight, row: Int) -> Int {
+        guard let type = code(w.dtype) else { preconditionFailure("no quantized kernel for \(w.dtype)") }
+        return wk_qx4_bytes(type, row, w.columns)
     }
 
     /// Row `index` of a quantized table decoded to f32 (embedding lookups); every body decodes
