@@ -11,8 +11,8 @@
  *         multiplied into the int16 weights (|(q − 32)·sc| ≤ 4096), then madd with the
  *         activations; one float scale d·da per 32 values.
  *   Q3_K  as Q6_K with q −4..3 and 6-bit signed scales (|q·sc| ≤ 128)
- *   Q2_K  x = d·sc_k·q − dmin·m_k (sub-block k of 16, q 0..3, sc and m 4-bit): both terms as
- *         integer sums against the activations, Σ(sc·q)·a and Σ m·a.
+ *   Q2_K  x = d·sc_k·q − dmin·m_k (sub-block k of 16, q 0..3, sc and m 4-bit): Σ(sc·q)·a as an
+ *         integer sum; the mins' term dmin·Σ_k m_k·Σx_k from the f32 sums of each 16 activations.
  * Integer sums cannot overflow: a madd lane is at most 2 · 4096 · 32767 < 2^28.
  * The error bound is the int16 activations' (wk_private.h): ~1.5e-5 of a 32-value group's
  * largest |x| per element. With f32 activations, and in the portable body, each super-block is
@@ -222,8 +222,19 @@ WK_AVX2 static inline __attribute__((always_inline)) __m256 q5k_block(const uint
    where bit g of hmask is clear, times the signed sub-block scales (|q·sc| ≤ 128). */
 WK_AVX2 static inline __attribute__((always_inline)) __m256 q3k_block(const uint8_t *blk, const wk_qact *q, long g0, __m256 acc) {
     float d = khalf(blk + 108);
+    /* wk_q3k_scales in registers: low nibbles of bytes 0-7 then their high nibbles, or'ed with
+       2 bits of byte 8 + i % 4 at shift 2·(i / 4); minus 32. */
+    const uint8_t *packed = blk + 96;
+    __m128i p8 = _mm_loadl_epi64((const __m128i *)packed), m4 = _mm_set1_epi8(0x0F), m2 = _mm_set1_epi8(3);
+    __m128i low = _mm_unpacklo_epi64(_mm_and_si128(p8, m4), _mm_and_si128(_mm_srli_epi16(p8, 4), m4));
+    uint32_t h32;
+    memcpy(&h32, packed + 8, 4);
+    __m128i h = _mm_set1_epi32((int)h32);
+    __m128i h01 = _mm_unpacklo_epi32(_mm_and_si128(h, m2), _mm_and_si128(_mm_srli_epi16(h, 2), m2));
+    __m128i h23 = _mm_unpacklo_epi32(_mm_and_si128(_mm_srli_epi16(h, 4), m2), _mm_and_si128(_mm_srli_epi16(h, 6), m2));
+    __m128i high = _mm_unpacklo_epi64(h01, h23);
     int8_t sc[16];
-    wk_q3k_scales(blk + 96, sc);
+    _mm_storeu_si128((__m128i *)sc, _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(high, 4)), _mm_set1_epi8(32)));
     const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), four = _mm256_set1_epi8(4);
     __m256i hm = _mm256_loadu_si256((const __m256i *)blk);
     for (int half = 0; half < 2; half++) {
@@ -242,7 +253,8 @@ WK_AVX2 static inline __attribute__((always_inline)) __m256 q3k_block(const uint
 
 /* One Q2_K super-block: per 16 values a 4-bit scale and a 4-bit min, q of 2 bits:
    Σ x·a = d·Σ (sc·q)·a − dmin·Σ m·a per group, both integer sums. */
-WK_AVX2 static inline __attribute__((always_inline)) __m256 q2k_block(const uint8_t *blk, const wk_qact *q, long g0, __m256 acc) {
+WK_AVX2 static inline __attribute__((always_inline)) __m256 q2k_block(const uint8_t *blk, const wk_qact *q, const float *xs16, long g0,
+                                                                      __m256 acc) {
     float d = khalf(blk + 80), dmin = khalf(blk + 82);
     const __m256i three = _mm256_set1_epi8(3);
     for (int half = 0; half < 2; half++) {
@@ -256,21 +268,23 @@ WK_AVX2 static inline __attribute__((always_inline)) __m256 q2k_block(const uint
             __m256i lo = _mm256_mullo_epi16(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(v)), _mm256_set1_epi16(s0 & 0x0F));
             __m256i hi = _mm256_mullo_epi16(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(v, 1)), _mm256_set1_epi16(s1 & 0x0F));
             __m256i p = _mm256_add_epi32(_mm256_madd_epi16(lo, a0), _mm256_madd_epi16(hi, a1));
-            __m256i mins = _mm256_add_epi32(_mm256_madd_epi16(_mm256_set1_epi16(s0 >> 4), a0), _mm256_madd_epi16(_mm256_set1_epi16(s1 >> 4), a1));
-            float da = q->da[g0 + g];
-            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * da), acc);
-            acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_set1_ps(dmin * da), acc);
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * q->da[g0 + g]), acc);
             qv = _mm256_srli_epi16(qv, 2);
         }
     }
-    return acc;
+    /* The mins' term, dmin · Σ_k m_k · (Σ x over sub-block k), from the f32 sums of 16. */
+    __m128i m8 = _mm_and_si128(_mm_srli_epi16(_mm_loadu_si128((const __m128i *)blk), 4), _mm_set1_epi8(0x0F));
+    __m256 m0 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(m8)), m1 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(m8, 8)));
+    const float *s = xs16 + 2 * g0;
+    __m256 t = _mm256_fmadd_ps(m1, _mm256_loadu_ps(s + 8), _mm256_mul_ps(m0, _mm256_loadu_ps(s)));
+    return _mm256_fnmadd_ps(t, _mm256_set1_ps(dmin), acc);
 }
 
 /* Rows [row0, row1) over super-blocks [sb0, sb0 + nsb) of the activations in q (its group 0 is
    super-block sb0's first): y set, or with `accumulate` added to. One row at a time: each row's
    bytes are one sequential stream. */
-WK_AVX2 static void krows_i16(int qtype, const uint8_t *base, long stride, const wk_qact *q, long nsb, float *y, long row0,
-                              long row1, int accumulate) {
+WK_AVX2 static void krows_i16(int qtype, const uint8_t *base, long stride, const wk_qact *q, const float *xs16, long nsb, float *y,
+                              long row0, long row1, int accumulate) {
     long bb = wk_block_bytes[qtype];
     for (long r = row0; r < row1; r++) {
         const uint8_t *row = base + r * stride;
@@ -279,7 +293,7 @@ WK_AVX2 static void krows_i16(int qtype, const uint8_t *base, long stride, const
         case WK_Q4_K: for (long b = 0; b < nsb; b++) acc = q4k_block(row + b * bb, q, b * 8, acc); break;
         case WK_Q5_K: for (long b = 0; b < nsb; b++) acc = q5k_block(row + b * bb, q, b * 8, acc); break;
         case WK_Q3_K: for (long b = 0; b < nsb; b++) acc = q3k_block(row + b * bb, q, b * 8, acc); break;
-        case WK_Q2_K: for (long b = 0; b < nsb; b++) acc = q2k_block(row + b * bb, q, b * 8, acc); break;
+        case WK_Q2_K: for (long b = 0; b < nsb; b++) acc = q2k_block(row + b * bb, q, xs16, b * 8, acc); break;
         default: for (long b = 0; b < nsb; b++) acc = q6k_block(row + b * bb, q, b * 8, acc); break;
         }
         float sum = wk_hsum(acc);
@@ -290,10 +304,14 @@ WK_AVX2 static void krows_i16(int qtype, const uint8_t *base, long stride, const
 WK_AVX2 static void kmatvec_i16_avx2(int qtype, const uint8_t *base, long stride, const float *x, float *y, long cols, long row0,
                                      long row1) {
     static __thread wk_qact q;
+    static __thread float xs16[WK_QA_COLS / 16]; /* Q2_K: the f32 sum of each 16 activations */
     for (long c0 = 0; c0 < cols; c0 += WK_QA_COLS) { /* WK_QA_COLS is a multiple of 256 */
         long cc = cols - c0 < WK_QA_COLS ? cols - c0 : WK_QA_COLS;
         wk_quantize_activations_i16(x + c0, cc, &q);
-        krows_i16(qtype, base + c0 / 256 * wk_block_bytes[qtype], stride, &q, cc / 256, y, row0, row1, c0 > 0);
+        if (qtype == WK_Q2_K)
+            for (long i = 0; i < cc / 16; i++)
+                xs16[i] = wk_hsum(_mm256_add_ps(_mm256_loadu_ps(x + c0 + 16 * i), _mm256_loadu_ps(x + c0 + 16 * i + 8)));
+        krows_i16(qtype, base + c0 / 256 * wk_block_bytes[qtype], stride, &q, xs16, cc / 256, y, row0, row1, c0 > 0);
     }
 }
 
