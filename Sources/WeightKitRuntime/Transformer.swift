@@ -170,7 +170,20 @@ public final class Transformer {
                           blockOrder: interleave ? .interleaved4 : w.blockOrder)
         }
         copy(pieces, into: arena)
-        return prepared
+        var result = prepared
+        if let tied = graph.unembedding, let copied = prepared.unembedding, sameBytes(tied, graph.tokenEmbedding) {
+            // Tied embeddings: lookups read the copy too, so the file's pages stay released
+            // (each lookup in the mapping would fault in the pages around its row).
+            result.tokenEmbedding = copied
+        }
+        return result
+    }
+
+    /// Whether `a` and `b` are views of the same bytes (a tied embedding and unembedding).
+    static func sameBytes(_ a: Weight, _ b: Weight) -> Bool {
+        guard a.info.shape == b.info.shape, a.dtype == b.dtype, a.blockOrder == b.blockOrder else { return false }
+        let pa = unsafe a.storage.withUnsafeBytes { unsafe $0.baseAddress }, pb = unsafe b.storage.withUnsafeBytes { unsafe $0.baseAddress }
+        return unsafe pa == pb
     }
 
     /// Writes every piece into `arena` and drops the copied file pages from the resident set.

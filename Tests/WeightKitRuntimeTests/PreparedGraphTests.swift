@@ -1,4 +1,5 @@
 import Testing
+@testable import WeightKitRuntime
 import WeightKit
 import WeightKitTestSupport
 
@@ -31,7 +32,12 @@ struct PreparedGraphTests {
             // The file's pages were dropped from memory after the copy; reading faults them back.
             #expect(original.storage.bytes == before[i], "\(family) \(original.info.name): the mapped view changed")
         }
-        #expect(prepared.tokenEmbedding.storage.isMapped, "the embedding is only looked up by row: left in the file")
+        if let tied = model.graph.unembedding, Transformer.sameBytes(tied, model.graph.tokenEmbedding) {
+            // Tied: the lookups read the unembedding's copy, so the file's pages stay released.
+            #expect(!prepared.tokenEmbedding.storage.isMapped && Transformer.sameBytes(prepared.tokenEmbedding, prepared.unembedding!))
+        } else {
+            #expect(prepared.tokenEmbedding.storage.isMapped, "an untied embedding is only looked up by row: left in the file")
+        }
         // Idempotent: a prepared graph is returned as it is (no second copy).
         let again = Self.projections(Transformer.preparedGraph(prepared))
         for (a, b) in zip(again, copies) {

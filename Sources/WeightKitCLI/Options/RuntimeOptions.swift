@@ -24,7 +24,7 @@ struct RuntimeSwitches: ParsableArguments {
     @Option(name: .long, help: "Kernel bodies: auto (the CPU's best), avx512vnni, avx2 or portable.")
     var kernels = "auto"
 
-    @Flag(name: .customLong("f32-activations"), help: "Multiply quantized blocks (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K) with f32 activations instead of 16-bit ones (exact up to summation order; slower).")
+    @Flag(name: .customLong("f32-activations"), help: "Multiply quantized blocks (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K…Q6_K) with f32 activations instead of 16-bit ones (exact up to summation order; slower).")
     var f32Activations = false
 
     @Flag(name: .customLong("no-weight-copy"), help: "Decode straight from the file's mapping instead of a copy of the weights on huge pages.")
