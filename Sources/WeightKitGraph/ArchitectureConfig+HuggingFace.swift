@@ -41,7 +41,7 @@ extension ArchitectureConfig {
     private init(gpt2 r: ConfigReader) throws(GraphError) {
         family = .gpt2
         hiddenSize = try r.int("n_embd", "hidden_size")
-        layers = try r.int("n_layer", "num_hidden_layers")
+        layers = try r.layerCount("n_layer", "num_hidden_layers")
         heads = try r.int("n_head", "num_attention_heads")
         kvHeads = heads
         headDim = heads > 0 ? hiddenSize / heads : 0
@@ -70,7 +70,7 @@ extension ArchitectureConfig {
     private init(bert r: ConfigReader) throws(GraphError) {
         family = .bert
         hiddenSize = try r.int("hidden_size")
-        layers = try r.int("num_hidden_layers")
+        layers = try r.layerCount("num_hidden_layers")
         heads = try r.int("num_attention_heads")
         kvHeads = heads
         headDim = heads > 0 ? hiddenSize / heads : 0
@@ -103,7 +103,7 @@ extension ArchitectureConfig {
     private init(family: Family, _ r: ConfigReader) throws(GraphError) {
         self.family = family
         hiddenSize = try r.int("hidden_size")
-        layers = try r.int("num_hidden_layers")
+        layers = try r.layerCount("num_hidden_layers")
         heads = try r.int("num_attention_heads")
         kvHeads = try r.int("num_key_value_heads", default: heads)
         headDim = try r.int("head_dim", default: heads > 0 ? hiddenSize / heads : 0)
@@ -295,6 +295,22 @@ struct ConfigReader {
             return n
         }
         if let value { return value }
+        throw fail("config.json has no \"\(keys[0])\"")
+    }
+
+    /// Most layers a config may declare: far above any model's (hundreds), low enough that the
+    /// per-layer tables made before any weight is read stay small for a hostile config.
+    static let maxLayers = 65_536
+
+    /// The layer count under the first present key of `keys`: a non-negative integer ≤ `maxLayers`.
+    func layerCount(_ keys: String...) throws(GraphError) -> Int {
+        for key in keys {
+            guard let v = json[key], v != .null else { continue }
+            guard let n = v.int, n >= 0, n <= Self.maxLayers else {
+                throw fail("\"\(key)\" must be a layer count from 0 to \(Self.maxLayers), found \(JSONWriter.serialize(v))")
+            }
+            return n
+        }
         throw fail("config.json has no \"\(keys[0])\"")
     }
 

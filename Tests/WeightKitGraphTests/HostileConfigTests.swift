@@ -31,6 +31,8 @@ struct HostileConfigTests {
         ("hidden_size", .double(1e300)),
         ("num_key_value_heads", .integer(3)),
         ("vocab_size", .integer(-1)),
+        ("num_hidden_layers", .integer(1 << 60)),  // once a per-layer table of that size (fuzzer)
+        ("num_hidden_layers", .integer(65_537)),
     ])
     func invalid(_ key: String, _ value: JSONValue) {
         do {
