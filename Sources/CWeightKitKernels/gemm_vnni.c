@@ -33,9 +33,12 @@
    here (wk_gemm). */
 WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, long r, long b, float *d, float *m) {
     int plain = qtype & ~WK_QX4;
-    if (plain == WK_Q4_K) {
-        /* Group b % 8 of super-block b / 8: one sub-block, x = (d·sc)·q − dmin·m. */
-        const uint8_t *blk = w + r * (nb / 8) * 144 + (b / 8) * 144;
+    if (plain == WK_Q4_K || plain == WK_Q5_K) {
+        /* Group b % 8 of super-block b / 8: one sub-block, x = (d·sc)·q − dmin·m; Q5_K adds the
+           fifth bit, bit g of qh[l] for value l of group g. */
+        int five = plain == WK_Q5_K;
+        long bytes = five ? 176 : 144;
+        const uint8_t *blk = w + r * (nb / 8) * bytes + (b / 8) * bytes;
         int g = (int)(b % 8);
         uint8_t sc[8], mn[8];
         wk_q4k_scales(blk + 4, sc, mn);
@@ -44,24 +47,10 @@ WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, lo
         *d = wk_half_to_float(h) * (float)sc[g];
         memcpy(&h, blk + 2, 2);
         *m = -(wk_half_to_float(h) * (float)mn[g]);
-        __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * (g / 2)));
-        if (g % 2) v = _mm256_srli_epi16(v, 4);
-        return _mm512_cvtepu8_epi16(_mm256_and_si256(v, _mm256_set1_epi8(0x0F)));
-    }
-    if (plain == WK_Q5_K) {
-        /* As Q4_K, with the fifth bit: bit g of qh[l] for value l of group g. */
-        const uint8_t *blk = w + r * (nb / 8) * 176 + (b / 8) * 176;
-        int g = (int)(b % 8);
-        uint8_t sc[8], mn[8];
-        wk_q4k_scales(blk + 4, sc, mn);
-        uint16_t h;
-        memcpy(&h, blk, 2);
-        *d = wk_half_to_float(h) * (float)sc[g];
-        memcpy(&h, blk + 2, 2);
-        *m = -(wk_half_to_float(h) * (float)mn[g]);
-        __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 48 + 32 * (g / 2)));
+        __m256i v = _mm256_loadu_si256((const __m256i *)(blk + (five ? 48 : 16) + 32 * (g / 2)));
         if (g % 2) v = _mm256_srli_epi16(v, 4);
         __m512i q = _mm512_cvtepu8_epi16(_mm256_and_si256(v, _mm256_set1_epi8(0x0F)));
+        if (!five) return q;
         __mmask32 high = _mm256_test_epi8_mask(_mm256_loadu_si256((const __m256i *)(blk + 16)), _mm256_set1_epi8((char)(1 << g)));
         return _mm512_mask_add_epi16(q, high, q, _mm512_set1_epi16(16));
     }

@@ -119,8 +119,9 @@ static float kdot_decoded(int qtype, const uint8_t *row, const float *x, long co
 }
 
 #if WK_X86
-/* One Q4_K super-block of a row against its activations (groups g0 .. g0+8 of q), into acc. */
-WK_AVX2 static inline __attribute__((always_inline)) __m256 q4k_block(const uint8_t *blk, const wk_qact *q, long g0, __m256 acc) {
+/* Q4_K's and Q5_K's header (d, dmin, eight 6-bit scale/min pairs): subtracts the mins' term of all
+   eight sub-blocks from *acc lane by lane (dmin·m_j·Σx_j) and returns the groups' scales d·sc_j·da_j. */
+WK_AVX2 static inline __attribute__((always_inline)) __m256 q45k_header(const uint8_t *blk, const wk_qact *q, long g0, __m256 *acc) {
     uint8_t sc[8], m[8];
     wk_q4k_scales(blk + 4, sc, m);
     __m256 dd = _mm256_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)blk[0] | (uint32_t)blk[1] << 8 | (uint32_t)blk[2] << 16 |
@@ -129,9 +130,13 @@ WK_AVX2 static inline __attribute__((always_inline)) __m256 q4k_block(const uint
     __m256 dmin = _mm256_permutevar8x32_ps(dd, _mm256_set1_epi32(1));
     __m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sc)));
     __m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)m)));
-    /* The mins' term for all eight sub-blocks at once: acc −= dmin·m_j·Σx_j lane by lane. */
-    acc = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, mf), _mm256_loadu_ps(q->xsum + g0), acc);
-    __m256 s = _mm256_mul_ps(_mm256_mul_ps(d, scf), _mm256_loadu_ps(q->da + g0));
+    *acc = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, mf), _mm256_loadu_ps(q->xsum + g0), *acc);
+    return _mm256_mul_ps(_mm256_mul_ps(d, scf), _mm256_loadu_ps(q->da + g0));
+}
+
+/* One Q4_K super-block of a row against its activations (groups g0 .. g0+8 of q), into acc. */
+WK_AVX2 static inline __attribute__((always_inline)) __m256 q4k_block(const uint8_t *blk, const wk_qact *q, long g0, __m256 acc) {
+    __m256 s = q45k_header(blk, q, g0, &acc);
     const uint8_t *qs = blk + 16;
     const int16_t *a = q->a + g0 * 32;
     const __m256i low = _mm256_set1_epi16(0x0F);
@@ -182,16 +187,7 @@ WK_AVX2 static inline __attribute__((always_inline)) __m256 q6k_block(const uint
 
 /* One Q5_K super-block: Q4_K's arithmetic with the fifth bit of each value from qh. */
 WK_AVX2 static inline __attribute__((always_inline)) __m256 q5k_block(const uint8_t *blk, const wk_qact *q, long g0, __m256 acc) {
-    uint8_t sc[8], m[8];
-    wk_q4k_scales(blk + 4, sc, m);
-    __m256 dd = _mm256_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)blk[0] | (uint32_t)blk[1] << 8 | (uint32_t)blk[2] << 16 |
-                                                         (uint32_t)blk[3] << 24)));
-    __m256 d = _mm256_permutevar8x32_ps(dd, _mm256_setzero_si256());
-    __m256 dmin = _mm256_permutevar8x32_ps(dd, _mm256_set1_epi32(1));
-    __m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sc)));
-    __m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)m)));
-    acc = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, mf), _mm256_loadu_ps(q->xsum + g0), acc);
-    __m256 s = _mm256_mul_ps(_mm256_mul_ps(d, scf), _mm256_loadu_ps(q->da + g0));
+    __m256 s = q45k_header(blk, q, g0, &acc);
     const uint8_t *qs = blk + 48;
     const int16_t *a = q->a + g0 * 32;
     const __m256i low = _mm256_set1_epi16(0x0F), five = _mm256_set1_epi16(0x10);
