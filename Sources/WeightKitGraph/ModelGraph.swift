@@ -114,6 +114,27 @@ public struct BlockWeights: Sendable {
         [query, key, value, output] + (mlp?.matrices ?? []) + (experts.map { [$0.router] + $0.experts.flatMap(\.matrices) } ?? [])
     }
 
+    /// The block with every norm weight and bias passed through `body` (projections unchanged;
+    /// an expert mixture's router is a matrix and stays too).
+    public func mappingVectors(_ body: (Weight) -> Weight) -> BlockWeights {
+        var b = self
+        for path in [\BlockWeights.attentionNorm, \.attentionNormBias, \.queryBias, \.keyBias, \.valueBias, \.queryNorm, \.keyNorm,
+                     \.outputBias, \.postAttentionNorm, \.mlpNorm, \.mlpNormBias, \.postMLPNorm, \.attentionResidualNorm,
+                     \.attentionResidualNormBias, \.mlpResidualNorm, \.mlpResidualNormBias] {
+            b[keyPath: path] = b[keyPath: path].map(body)
+        }
+        func biases(_ m: MLPWeights) -> MLPWeights {
+            var m = m
+            m.gateBias = m.gateBias.map(body)
+            m.upBias = m.upBias.map(body)
+            m.downBias = m.downBias.map(body)
+            return m
+        }
+        b.mlp = b.mlp.map(biases)
+        b.experts = b.experts.map { ExpertMixture(router: $0.router, experts: $0.experts.map(biases)) }
+        return b
+    }
+
     /// The block with every projection matrix passed through `body` (norms and biases unchanged).
     public func mappingMatrices(_ body: (Weight) -> Weight) -> BlockWeights {
         var b = self

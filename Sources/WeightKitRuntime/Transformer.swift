@@ -132,8 +132,12 @@ public final class Transformer {
         // one buffer) with the pieces that fill it; big copies are split for the cores.
         func each(_ g: ModelGraph, _ body: (Weight) -> Weight) -> ModelGraph {
             var g = g
-            g.blocks = g.blocks.map { $0.mappingMatrices(body) }
+            g.blocks = g.blocks.map { $0.mappingMatrices(body).mappingVectors(body) }
             g.unembedding = g.unembedding.map(body)
+            g.finalNorm = g.finalNorm.map(body)
+            g.finalNormBias = g.finalNormBias.map(body)
+            g.embeddingNorm = g.embeddingNorm.map(body)
+            g.embeddingNormBias = g.embeddingNormBias.map(body)
             return g
         }
         func padded(_ size: Int) -> Int { (size + 63) / 64 * 64 }
@@ -169,7 +173,11 @@ public final class Transformer {
             return Weight(info: w.info, storage: TensorStorage(buffer: arena).slice(offset..<offset + size),
                           blockOrder: interleave ? .interleaved4 : w.blockOrder)
         }
-        copy(pieces, into: arena)
+        // A read of a small weight (a norm) faults in the file pages around it, which belong to
+        // neighbouring matrices: the vectors go first, so the matrices' copies release those pages.
+        let vectors = pieces.filter { $0.weight.info.shape.rank == 1 }
+        copy(vectors, into: arena)
+        copy(pieces.filter { $0.weight.info.shape.rank != 1 }, into: arena)
         var result = prepared
         if let tied = graph.unembedding, let copied = prepared.unembedding, sameBytes(tied, graph.tokenEmbedding) {
             // Tied embeddings: lookups read the copy too, so the file's pages stay released
@@ -220,10 +228,12 @@ public final class Transformer {
     }
 
     /// Bytes `preparedGraph` copies for `w`: the interleaved size of a 32-value block matrix, the
-    /// bytes of an f32/f16/bf16 or K-quant matrix still in a file's mapping; nil for anything else (already
-    /// copied, or no kernel reads it in place).
+    /// bytes of an f32/f16/bf16 or K-quant matrix still in a file's mapping, or of a norm or bias
+    /// vector there (each read of one would fault in the file pages around it); nil for anything
+    /// else (already copied, or no kernel reads it in place).
     static func copyBytes(_ w: Weight) -> Int? {
         if let size = QuantizedMatMul.interleavedBytes(w) { return size }
+        if w.info.shape.rank == 1, w.storage.isMapped { return w.storage.count }
         guard w.info.shape.rank == 2, w.blockOrder == .rows, w.storage.isMapped else { return nil }
         switch w.dtype {
         case .float32, .float16, .bfloat16, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: return w.storage.count  // K rows are copied as stored

@@ -12,7 +12,13 @@ struct PreparedGraphTests {
         g.blocks.flatMap(\.matrices) + [g.unembedding!]
     }
 
-    @Test("every projection and the unembedding are copied byte for byte; the mapped originals still read the same", arguments: ["llama", "qwen2", "gpt2"])
+    static func vectors(_ g: ModelGraph) -> [Weight] {
+        var all: [Weight] = []
+        _ = g.blocks.map { $0.mappingVectors { all.append($0); return $0 } }
+        return all + [g.finalNorm, g.finalNormBias].compactMap { $0 }
+    }
+
+    @Test("every projection, the unembedding, every norm and bias are copied byte for byte; the mapped originals still read the same", arguments: ["llama", "qwen2", "gpt2"])
     func copies(_ family: String) throws {
         let model = try ModelLoader.load(path: fixture("models/\(family)"))
         let originals = Self.projections(model.graph)
@@ -31,6 +37,14 @@ struct PreparedGraphTests {
             #expect(copy.storage.bytes == before[i], "\(family) \(copy.info.name): the copy differs")
             // The file's pages were dropped from memory after the copy; reading faults them back.
             #expect(original.storage.bytes == before[i], "\(family) \(original.info.name): the mapped view changed")
+        }
+        // Norms and biases are copied too (a read of one in the mapping faults in the file pages
+        // around it): after the copy, running touches no page of the file but embedding rows.
+        let (vectors, originalVectors) = (Self.vectors(prepared), Self.vectors(model.graph))
+        #expect(vectors.count == originalVectors.count && vectors.count >= 2 * model.graph.blocks.count)
+        for (copy, original) in zip(vectors, originalVectors) {
+            #expect(!copy.storage.isMapped, "\(family) \(copy.info.name) was not copied")
+            #expect(copy.info == original.info && copy.storage.bytes == original.storage.bytes, "\(family) \(copy.info.name): the copy differs")
         }
         if let tied = model.graph.unembedding, Transformer.sameBytes(tied, model.graph.tokenEmbedding) {
             // Tied: the lookups read the unembedding's copy, so the file's pages stay released.
