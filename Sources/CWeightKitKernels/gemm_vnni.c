@@ -23,7 +23,6 @@
 #include <string.h>
 
 #if WK_X86
-#define WK_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
 #define PANEL_ROWS 16
 #define TOKENS 8
 

@@ -13,9 +13,12 @@
  *   Q3_K  as Q6_K with q −4..3 and 6-bit signed scales (|q·sc| ≤ 128)
  *   Q2_K  x = d·sc_k·q − dmin·m_k (sub-block k of 16, q 0..3, sc and m 4-bit): Σ(sc·q)·a as an
  *         integer sum; the mins' term dmin·Σ_k m_k·Σx_k from the f32 sums of each 16 activations.
- * Integer sums cannot overflow: a madd lane is at most 2 · 4096 · 32767 < 2^28.
+ *   Q3_K and Q2_K take activations with one scale per super-block (wk_quantize_activations_sb),
+ *   so the integer sum runs over all 256 values and meets a float once per super-block.
+ * Integer sums cannot overflow: a madd lane is at most 2 · 4096 · 32767 < 2^28; Q3_K's and Q2_K's
+ * lanes gather 16 of at most 2 · 128 · 32767 each (< 2^28).
  * The error bound is the int16 activations' (wk_private.h): ~1.5e-5 of a 32-value group's
- * largest |x| per element. With f32 activations, and in the portable body, each super-block is
+ * largest |x| per element (of a 256-value super-block's for Q3_K and Q2_K). With f32 activations, and in the portable body, each super-block is
  * decoded to f32 (wk_kdequantize_block) and multiplied with x.
  * Prefill decodes super-blocks into gemm.c's f32 panels (wk_qdequantize_blocks). */
 #include "wk_private.h"
@@ -153,14 +156,13 @@ WK_AVX2 static inline __attribute__((always_inline)) __m256 q4k_block(const uint
     return acc;
 }
 
-/* One group of 32 Q6_K values (bytes q, already q − 32 as int8) with sub-block scales s0, s1
-   against activations a: 8 int32 sums. */
-WK_AVX2 static inline __attribute__((always_inline)) __m256i q6k_group(__m256i q, const int16_t *a, int16_t s0, int16_t s1) {
-    __m256i lo = _mm256_mullo_epi16(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(q)), _mm256_set1_epi16(s0));
-    __m256i hi = _mm256_mullo_epi16(_mm256_cvtepi8_epi16(_mm256_extracti128_si256(q, 1)), _mm256_set1_epi16(s1));
-    return _mm256_add_epi32(_mm256_madd_epi16(lo, _mm256_load_si256((const __m256i *)a)),
-                            _mm256_madd_epi16(hi, _mm256_load_si256((const __m256i *)(a + 16))));
-}
+/* 32 int16 weights (the bytes of w widened by ext: sign- or zero-extended) times two
+   sub-block scales s0, s1 (16 values each), madd'ed with activations a: 8 int32 sums. */
+#define K_GROUP(ext, w, s0, s1, a)                                                                                   \
+    _mm256_add_epi32(_mm256_madd_epi16(_mm256_mullo_epi16(ext(_mm256_castsi256_si128(w)), _mm256_set1_epi16(s0)),       \
+                                       _mm256_load_si256((const __m256i *)(a))),                                     \
+                     _mm256_madd_epi16(_mm256_mullo_epi16(ext(_mm256_extracti128_si256(w, 1)), _mm256_set1_epi16(s1)), \
+                                       _mm256_load_si256((const __m256i *)((a) + 16))))
 
 /* One Q6_K super-block of a row against its activations (groups g0 .. g0+8 of q), into acc. */
 WK_AVX2 static inline __attribute__((always_inline)) __m256 q6k_block(const uint8_t *blk, const wk_qact *q, long g0, __m256 acc) {
@@ -178,7 +180,7 @@ WK_AVX2 static inline __attribute__((always_inline)) __m256 q6k_block(const uint
         g[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
         for (int k = 0; k < 4; k++) {
             long grp = g0 + half * 4 + k;
-            __m256i p = q6k_group(_mm256_sub_epi8(g[k], bias), q->a + grp * 32, sc[half * 8 + 2 * k], sc[half * 8 + 2 * k + 1]);
+            __m256i p = K_GROUP(_mm256_cvtepi8_epi16, _mm256_sub_epi8(g[k], bias), sc[half * 8 + 2 * k], sc[half * 8 + 2 * k + 1], q->a + grp * 32);
             acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * q->da[grp]), acc);
         }
     }
@@ -214,13 +216,13 @@ WK_AVX2 static inline __attribute__((always_inline)) __m256 q5k_block(const uint
     return acc;
 }
 
-/* One Q3_K super-block: per group g of 32, two bits of qs (shift 2·(g % 4) of half g / 4) minus 4
-   where bit g of hmask is clear, times the signed sub-block scales (|q·sc| ≤ 128). */
-WK_AVX2 static inline __attribute__((always_inline)) __m256 q3k_block(const uint8_t *blk, const wk_qact *q, long g0, __m256 acc) {
-    float d = khalf(blk + 108);
-    /* wk_q3k_scales in registers: low nibbles of bytes 0-7 then their high nibbles, or'ed with
-       2 bits of byte 8 + i % 4 at shift 2·(i / 4); minus 32. */
-    const uint8_t *packed = blk + 96;
+/* Q3_K and Q2_K run on activations with one scale per super-block (wk_quantize_activations_sb):
+   their integer sums then add up over the whole super-block and meet a float once. An int32
+   lane gathers 16 madd results of at most 2·128·32767 each (< 2^28). */
+
+/* The sixteen signed 6-bit scales of a Q3_K super-block (wk_q3k_scales, in registers): low nibbles
+   of bytes 0-7 then their high nibbles, or'ed with 2 bits of byte 8 + i % 4 at shift 2·(i / 4); minus 32. */
+WK_AVX2 static inline void q3k_scales(const uint8_t *packed, int8_t sc[16]) {
     __m128i p8 = _mm_loadl_epi64((const __m128i *)packed), m4 = _mm_set1_epi8(0x0F), m2 = _mm_set1_epi8(3);
     __m128i low = _mm_unpacklo_epi64(_mm_and_si128(p8, m4), _mm_and_si128(_mm_srli_epi16(p8, 4), m4));
     uint32_t h32;
@@ -229,57 +231,59 @@ WK_AVX2 static inline __attribute__((always_inline)) __m256 q3k_block(const uint
     __m128i h01 = _mm_unpacklo_epi32(_mm_and_si128(h, m2), _mm_and_si128(_mm_srli_epi16(h, 2), m2));
     __m128i h23 = _mm_unpacklo_epi32(_mm_and_si128(_mm_srli_epi16(h, 4), m2), _mm_and_si128(_mm_srli_epi16(h, 6), m2));
     __m128i high = _mm_unpacklo_epi64(h01, h23);
-    int8_t sc[16];
     _mm_storeu_si128((__m128i *)sc, _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(high, 4)), _mm_set1_epi8(32)));
+}
+
+/* One Q3_K super-block: per group g of 32, two bits of qs (shift 2·(g % 4) of half g / 4) minus 4
+   where bit g of hmask is clear, times the signed sub-block scales (|q·sc| ≤ 128). */
+WK_AVX2 static inline __attribute__((always_inline)) __m256 q3k_block(const uint8_t *blk, const wk_qact *q, long g0, __m256 acc) {
+    int8_t sc[16];
+    q3k_scales(blk + 96, sc);
     const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), four = _mm256_set1_epi8(4);
-    __m256i hm = _mm256_loadu_si256((const __m256i *)blk);
+    __m256i hm = _mm256_loadu_si256((const __m256i *)blk), sum = _mm256_setzero_si256();
+    const int16_t *a = q->a + g0 * 32;
     for (int half = 0; half < 2; half++) {
         __m256i qv = _mm256_loadu_si256((const __m256i *)(blk + 32 + 32 * half));
-        for (int j = 0; j < 4; j++) {
+        for (int j = 0; j < 4; j++, a += 32) {
             int g = half * 4 + j;
-            __m256i v = _mm256_add_epi8(_mm256_and_si256(qv, three), _mm256_slli_epi16(_mm256_and_si256(hm, one), 2));
-            __m256i p = q6k_group(_mm256_sub_epi8(v, four), q->a + (g0 + g) * 32, sc[2 * g], sc[2 * g + 1]);
-            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * q->da[g0 + g]), acc);
+            __m256i v = _mm256_sub_epi8(_mm256_add_epi8(_mm256_and_si256(qv, three), _mm256_slli_epi16(_mm256_and_si256(hm, one), 2)), four);
+            sum = _mm256_add_epi32(sum, K_GROUP(_mm256_cvtepi8_epi16, v, sc[2 * g], sc[2 * g + 1], a));
             qv = _mm256_srli_epi16(qv, 2);
             hm = _mm256_srli_epi16(hm, 1);
         }
     }
-    return acc;
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_set1_ps(khalf(blk + 108) * q->da[g0]), acc);
 }
 
 /* One Q2_K super-block: per 16 values a 4-bit scale and a 4-bit min, q of 2 bits:
    Σ x·a = d·Σ (sc·q)·a − dmin·Σ m·a per group, both integer sums. */
 WK_AVX2 static inline __attribute__((always_inline)) __m256 q2k_block(const uint8_t *blk, const wk_qact *q, const float *xs16, long g0,
                                                                       __m256 acc) {
-    float d = khalf(blk + 80), dmin = khalf(blk + 82);
     const __m256i three = _mm256_set1_epi8(3);
+    __m256i sum = _mm256_setzero_si256();
+    const int16_t *a = q->a + g0 * 32;
     for (int half = 0; half < 2; half++) {
         __m256i qv = _mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * half));
-        for (int j = 0; j < 4; j++) {
+        for (int j = 0; j < 4; j++, a += 32) {
             int g = half * 4 + j;
             __m256i v = _mm256_and_si256(qv, three);
-            uint8_t s0 = blk[2 * g], s1 = blk[2 * g + 1];
-            const int16_t *a = q->a + (g0 + g) * 32;
-            __m256i a0 = _mm256_load_si256((const __m256i *)a), a1 = _mm256_load_si256((const __m256i *)(a + 16));
-            __m256i lo = _mm256_mullo_epi16(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(v)), _mm256_set1_epi16(s0 & 0x0F));
-            __m256i hi = _mm256_mullo_epi16(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(v, 1)), _mm256_set1_epi16(s1 & 0x0F));
-            __m256i p = _mm256_add_epi32(_mm256_madd_epi16(lo, a0), _mm256_madd_epi16(hi, a1));
-            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * q->da[g0 + g]), acc);
+            sum = _mm256_add_epi32(sum, K_GROUP(_mm256_cvtepu8_epi16, v, blk[2 * g] & 0x0F, blk[2 * g + 1] & 0x0F, a));
             qv = _mm256_srli_epi16(qv, 2);
         }
     }
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_set1_ps(khalf(blk + 80) * q->da[g0]), acc);
     /* The mins' term, dmin · Σ_k m_k · (Σ x over sub-block k), from the f32 sums of 16. */
     __m128i m8 = _mm_and_si128(_mm_srli_epi16(_mm_loadu_si128((const __m128i *)blk), 4), _mm_set1_epi8(0x0F));
     __m256 m0 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(m8)), m1 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(m8, 8)));
     const float *s = xs16 + 2 * g0;
     __m256 t = _mm256_fmadd_ps(m1, _mm256_loadu_ps(s + 8), _mm256_mul_ps(m0, _mm256_loadu_ps(s)));
-    return _mm256_fnmadd_ps(t, _mm256_set1_ps(dmin), acc);
+    return _mm256_fnmadd_ps(t, _mm256_set1_ps(khalf(blk + 82)), acc);
 }
 
 /* Rows [row0, row1) over super-blocks [sb0, sb0 + nsb) of the activations in q (its group 0 is
    super-block sb0's first): y set, or with `accumulate` added to. One row at a time: each row's
    bytes are one sequential stream. */
-WK_AVX2 static void krows_i16(int qtype, const uint8_t *base, long stride, const wk_qact *q, const float *xs16, long nsb, float *y,
+WK_AVX2 static inline __attribute__((always_inline)) void krows_i16(int qtype, const uint8_t *base, long stride, const wk_qact *q, const float *xs16, long nsb, float *y,
                               long row0, long row1, int accumulate) {
     long bb = wk_block_bytes[qtype];
     for (long r = row0; r < row1; r++) {
@@ -297,18 +301,42 @@ WK_AVX2 static void krows_i16(int qtype, const uint8_t *base, long stride, const
     }
 }
 
-WK_AVX2 static void kmatvec_i16_avx2(int qtype, const uint8_t *base, long stride, const float *x, float *y, long cols, long row0,
-                                     long row1) {
+/* The activations with one scale per super-block of 256 (da of its eight groups equal): each
+   element within 1.5e-5 of its super-block's largest |x|. xsum per group as wk_qact's. */
+WK_AVX2 static void wk_quantize_activations_sb(const float *x, long cols, wk_qact *q) {
+    for (long s = 0; s < cols / 256; s++) {
+        float amax = wk_absmax32(x + 256 * s, 8);
+        __m256 inv = _mm256_set1_ps(amax != 0 ? 32767.0f / amax : 0);
+        for (long b = 8 * s; b < 8 * s + 8; b++) {
+            q->xsum[b] = wk_round_block_i16(x + b * 32, q->a + b * 32, inv);
+            q->da[b] = amax / 32767.0f;
+        }
+    }
+}
+
+WK_AVX2 static inline __attribute__((always_inline)) void kmatvec_i16(int qtype, const uint8_t *base, long stride, const float *x,
+                                                                     float *y, long cols, long row0, long row1) {
     static __thread wk_qact q;
     static __thread float xs16[WK_QA_COLS / 16]; /* Q2_K: the f32 sum of each 16 activations */
     for (long c0 = 0; c0 < cols; c0 += WK_QA_COLS) { /* WK_QA_COLS is a multiple of 256 */
         long cc = cols - c0 < WK_QA_COLS ? cols - c0 : WK_QA_COLS;
-        wk_quantize_activations_i16(x + c0, cc, &q);
+        if (qtype == WK_Q3_K || qtype == WK_Q2_K) wk_quantize_activations_sb(x + c0, cc, &q);
+        else wk_quantize_activations_i16(x + c0, cc, &q);
         if (qtype == WK_Q2_K)
             for (long i = 0; i < cc / 16; i++)
                 xs16[i] = wk_hsum(_mm256_add_ps(_mm256_loadu_ps(x + c0 + 16 * i), _mm256_loadu_ps(x + c0 + 16 * i + 8)));
         krows_i16(qtype, base + c0 / 256 * wk_block_bytes[qtype], stride, &q, xs16, cc / 256, y, row0, row1, c0 > 0);
     }
+}
+
+/* The int16 decode body for AVX2, and the same source compiled for AVX-512 VNNI. */
+WK_AVX2 static void kmatvec_i16_avx2(int qtype, const uint8_t *base, long stride, const float *x, float *y, long cols, long row0,
+                                     long row1) {
+    kmatvec_i16(qtype, base, stride, x, y, cols, row0, row1);
+}
+WK_VNNI static void kmatvec_i16_vnni(int qtype, const uint8_t *base, long stride, const float *x, float *y, long cols, long row0,
+                                     long row1) {
+    kmatvec_i16(qtype, base, stride, x, y, cols, row0, row1);
 }
 
 /* The f32-activation body: each super-block decoded, then FMAs. */
@@ -329,7 +357,11 @@ void wk_kmatvec(wk_config cfg, int qtype, const void *w, const float *x, float *
     long stride = wk_row_bytes(qtype, cols);
 #if WK_X86
     if (cfg.isa >= WK_ISA_AVX2) {
-        if (!cfg.f32_activations) { kmatvec_i16_avx2(qtype, base, stride, x, y, cols, row0, row1); return; }
+        if (!cfg.f32_activations) {
+            if (cfg.isa >= WK_ISA_AVX512VNNI) kmatvec_i16_vnni(qtype, base, stride, x, y, cols, row0, row1);
+            else kmatvec_i16_avx2(qtype, base, stride, x, y, cols, row0, row1);
+            return;
+        }
         for (long r = row0; r < row1; r++) y[r] = kdot_f32_avx2(qtype, base + r * stride, x, cols);
         return;
     }

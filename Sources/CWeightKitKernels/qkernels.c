@@ -263,7 +263,7 @@ WK_AVX2 static inline __attribute__((always_inline)) void qdot1_i16(int qtype, c
 
 /* Rows [row0, row1) over nb blocks starting at `base` (rows `stride` bytes apart): y set, or
    with `accumulate` added to. */
-WK_AVX2 static void qrows_i16(int qtype, const uint8_t *base, long stride, const wk_qact *q, long nb, float *y, long row0, long row1,
+WK_AVX2 static inline __attribute__((always_inline)) void qrows_i16(int qtype, const uint8_t *base, long stride, const wk_qact *q, long nb, float *y, long row0, long row1,
                               int accumulate) {
     long r = row0;
     /* Constant block type and row count in each copy, so the accumulators stay in registers. */
@@ -308,7 +308,7 @@ WK_AVX2 static inline __attribute__((always_inline)) void qgroup_x4_i16(int qtyp
 /* Rows [row0, row1) of an interleaved matrix (nb blocks per row), over its blocks [b0, b0 + nq):
    y set, or with `accumulate` added to. A group only partly in the range is computed whole into
    a scratch buffer and only its rows in range are kept. */
-WK_AVX2 static void qrows_x4_i16(int qtype, const uint8_t *base, long nb, long b0, const wk_qact *q, long nq, float *y, long row0,
+WK_AVX2 static inline __attribute__((always_inline)) void qrows_x4_i16(int qtype, const uint8_t *base, long nb, long b0, const wk_qact *q, long nq, float *y, long row0,
                                  long row1, int accumulate) {
     long unit = 4 * wk_block_bytes[qtype];
     for (long g = row0 / 4; g * 4 < row1; g++) {
@@ -327,8 +327,8 @@ WK_AVX2 static void qrows_x4_i16(int qtype, const uint8_t *base, long nb, long b
 }
 
 /* Decode with int16 activations, WK_QA_COLS columns at a time. */
-WK_AVX2 static void qmatvec_i16_avx2(int qtype, const uint8_t *base, long stride, const float *x, float *y, long cols, long row0,
-                                     long row1) {
+WK_AVX2 static inline __attribute__((always_inline)) void qmatvec_i16(int qtype, const uint8_t *base, long stride, const float *x,
+                                                                     float *y, long cols, long row0, long row1) {
     static __thread wk_qact q;
     int plain = qtype & ~WK_QX4;
     for (long c0 = 0; c0 < cols; c0 += WK_QA_COLS) {
@@ -337,6 +337,16 @@ WK_AVX2 static void qmatvec_i16_avx2(int qtype, const uint8_t *base, long stride
         if (qtype & WK_QX4) qrows_x4_i16(plain, base, cols / 32, b0, &q, cc / 32, y, row0, row1, c0 > 0);
         else qrows_i16(qtype, base + b0 * wk_block_bytes[qtype], stride, &q, cc / 32, y, row0, row1, c0 > 0);
     }
+}
+
+/* The int16 decode body for AVX2, and the same source compiled for AVX-512 VNNI. */
+WK_AVX2 static void qmatvec_i16_avx2(int qtype, const uint8_t *base, long stride, const float *x, float *y, long cols, long row0,
+                                     long row1) {
+    qmatvec_i16(qtype, base, stride, x, y, cols, row0, row1);
+}
+WK_VNNI static void qmatvec_i16_vnni(int qtype, const uint8_t *base, long stride, const float *x, float *y, long cols, long row0,
+                                     long row1) {
+    qmatvec_i16(qtype, base, stride, x, y, cols, row0, row1);
 }
 #endif
 
@@ -348,7 +358,8 @@ void wk_qmatvec(wk_config cfg, int qtype, const void *w, const float *x, float *
     long stride = (qtype & WK_QX4) ? 0 : wk_row_bytes(qtype, cols);
 #if WK_X86
     if (cfg.isa >= WK_ISA_AVX2 && !cfg.f32_activations) {
-        qmatvec_i16_avx2(qtype, base, stride, x, y, cols, row0, row1);
+        if (cfg.isa >= WK_ISA_AVX512VNNI) qmatvec_i16_vnni(qtype, base, stride, x, y, cols, row0, row1);
+        else qmatvec_i16_avx2(qtype, base, stride, x, y, cols, row0, row1);
         return;
     }
 #endif

@@ -86,6 +86,9 @@ static inline void wk_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 #define WK_X86 1
 #include <immintrin.h>
 #define WK_AVX2 __attribute__((target("avx2,fma,f16c")))
+/* AVX2 plus AVX-512 F/BW/VL/VNNI: the VNNI prefill, and the decode bodies compiled again with
+   it (the same source: the compiler fuses each madd and add into one vpdpwssd). */
+#define WK_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
 
 /* The sum of a vector's eight lanes. */
 WK_AVX2 static inline float wk_hsum(__m256 v) {
@@ -102,26 +105,40 @@ WK_AVX2 static inline __m128 wk_hsum4(__m256 v0, __m256 v1, __m256 v2, __m256 v3
     return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
 }
 
-/* 32 activations x rounded to int16 a (32-byte aligned) with x ≈ scale·a: scale = max|x| / 32767,
-   round to nearest (relative error ≤ 1.5e-5 of the block's largest |x|). Returns the exact f32
-   Σx. The one rounding recipe of the int16 paths: decode (qkernels.c) and the VNNI prefill. */
-WK_AVX2 static inline float wk_quantize_block_i16(const float *x, int16_t *a, float *scale) {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
+/* 32 activations x rounded to int16 a (32-byte aligned) with x ≈ a / inv (inv = 32767 / the largest
+   |x| of the values sharing the scale, 0 when they are all zero), round to nearest. Returns the
+   exact f32 Σx. */
+WK_AVX2 static inline float wk_round_block_i16(const float *x, int16_t *a, __m256 inv) {
     __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8), v2 = _mm256_loadu_ps(x + 16), v3 = _mm256_loadu_ps(x + 24);
-    __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
-                             _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
-    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-    m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 0x55));
-    float amax = _mm_cvtss_f32(m4);
-    *scale = amax / 32767.0f;
-    __m256 inv = _mm256_set1_ps(amax != 0 ? 32767.0f / amax : 0);
     __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, inv)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, inv));
     __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, inv)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, inv));
     /* packs works within 128-bit lanes; the permute restores element order. */
     _mm256_store_si256((__m256i *)a, _mm256_permute4x64_epi64(_mm256_packs_epi32(i0, i1), 0xD8));
     _mm256_store_si256((__m256i *)(a + 16), _mm256_permute4x64_epi64(_mm256_packs_epi32(i2, i3), 0xD8));
     return wk_hsum(_mm256_add_ps(_mm256_add_ps(v0, v1), _mm256_add_ps(v2, v3)));
+}
+
+/* The largest |x| of x[0 ..< 32·n]. */
+WK_AVX2 static inline float wk_absmax32(const float *x, long n) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 m = _mm256_setzero_ps();
+    for (long i = 0; i < 32 * n; i += 32) {
+        m = _mm256_max_ps(m, _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)), _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i + 8))),
+                                           _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + i + 16)), _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i + 24)))));
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 0x55));
+    return _mm_cvtss_f32(m4);
+}
+
+/* 32 activations x rounded to int16 a (32-byte aligned) with x ≈ scale·a: scale = max|x| / 32767,
+   round to nearest (relative error ≤ 1.5e-5 of the block's largest |x|). Returns the exact f32
+   Σx. The one rounding recipe of the int16 paths: decode (qkernels.c) and the VNNI prefill. */
+WK_AVX2 static inline float wk_quantize_block_i16(const float *x, int16_t *a, float *scale) {
+    float amax = wk_absmax32(x, 1);
+    *scale = amax / 32767.0f;
+    return wk_round_block_i16(x, a, _mm256_set1_ps(amax != 0 ? 32767.0f / amax : 0));
 }
 
 /* The activations of one matrix-vector product, quantized once per call: per block of 32 an
