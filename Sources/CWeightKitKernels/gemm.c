@@ -205,10 +205,9 @@ WK_AVX2 static void kernel_avx2(const float *panel, const float *x, long xs, lon
 
 void wk_gemm(wk_config cfg, int kind, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0,
              long row1) {
-    /* Q6_K stays on f32 panels: its int16 weights (q - 32)·sc reach 4096, and 32 of them times
-       16-bit activations could overflow vpdpwssd's int32 lane. Q2_K too: its two 16-value
-       sub-blocks in a group of 32 have different mins, which the kernel's one min cannot hold. */
-    int vnni_type = kind >= WK_GEMM_Q && kind - WK_GEMM_Q != WK_Q6_K && kind - WK_GEMM_Q != WK_Q2_K;
+    /* Q2_K stays on f32 panels: its two 16-value sub-blocks in a group of 32 have different
+       mins, which the VNNI kernel's one min per block cannot hold. */
+    int vnni_type = kind >= WK_GEMM_Q && kind - WK_GEMM_Q != WK_Q2_K;
     if (vnni_type && cfg.isa >= WK_ISA_AVX512VNNI && !cfg.f32_activations) {
         wk_qgemm_vnni(kind - WK_GEMM_Q, w, x, y, n, cols, ystride, row0, row1);
         return;

@@ -28,8 +28,8 @@
 
 /* Row r's block b as 32 int16 values (Q4_0: q - 8; Q5_0: q - 16; Q4_1, Q5_1: q, the min apart;
    Q8_0: q; Q4_K, Q5_K: 32-value group b, its sub-block's q, scale d·sc and min −dmin·m; Q3_K:
-   sc·q with scale d) and its scale (and min). qtype may carry WK_QX4; Q2_K and Q6_K never come
-   here (wk_gemm). */
+   sc·q with scale d; Q6_K: sc·(q − 32) with scale d) and its scale (and min). qtype may carry
+   WK_QX4; Q2_K never comes here (wk_gemm). */
 WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, long r, long b, float *d, float *m) {
     int plain = qtype & ~WK_QX4;
     if (plain == WK_Q4_K || plain == WK_Q5_K) {
@@ -69,6 +69,24 @@ WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, lo
         __m512i q = _mm512_cvtepu8_epi16(v);
         __mmask32 high = _mm256_test_epi8_mask(_mm256_loadu_si256((const __m256i *)blk), _mm256_set1_epi8((char)(1 << g)));
         q = _mm512_mask_sub_epi16(q, ~high, q, _mm512_set1_epi16(4));
+        __m512i scales = _mm512_inserti64x4(_mm512_set1_epi16(sc[2 * g]), _mm256_set1_epi16(sc[2 * g + 1]), 1);
+        return _mm512_mullo_epi16(q, scales);
+    }
+    if (plain == WK_Q6_K) {
+        /* Group g: four bits of ql (the low or high nibbles of its 32 bytes) and two of qh, minus
+           32, times the two sub-blocks' int8 scales: |sc·(q − 32)| <= 4096, which the 15-bit
+           activations of a Q6_K product keep from overflowing (quantize). */
+        const uint8_t *blk = w + r * (nb / 8) * 210 + (b / 8) * 210;
+        int g = (int)(b % 8), half = g / 4, k = g % 4;
+        uint16_t h;
+        memcpy(&h, blk + 208, 2);
+        *d = wk_half_to_float(h);
+        *m = 0;
+        __m256i ql = _mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)(blk + 64 * half + 32 * (k % 2))), 4 * (k / 2));
+        __m256i qh = _mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)(blk + 128 + 32 * half)), 2 * k);
+        __m256i v = _mm256_or_si256(_mm256_and_si256(ql, _mm256_set1_epi8(0x0F)), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(3)), 4));
+        __m512i q = _mm512_sub_epi16(_mm512_cvtepu8_epi16(v), _mm512_set1_epi16(32));
+        const int8_t *sc = (const int8_t *)(blk + 192);
         __m512i scales = _mm512_inserti64x4(_mm512_set1_epi16(sc[2 * g]), _mm256_set1_epi16(sc[2 * g + 1]), 1);
         return _mm512_mullo_epi16(q, scales);
     }
@@ -139,12 +157,19 @@ WK_VNNI static void pack(int qtype, const uint8_t *w, long nb, long r, long rb, 
 }
 
 /* Each token's activations rounded to int16 per block (the decode kernels' recipe), with the
-   block's scale and float sum. */
-WK_VNNI static void quantize(const float *x, long n, long cols, int16_t *xq, float *xs, float *xsum) {
+   block's scale and float sum. For Q6_K to 15 bits (|a| <= 16383: relative error ~3e-5 of the
+   block's largest activation), so that a lane's 32 products of at most 4096·16383 stay below
+   2^31; 16 bits for the others (weights of at most 128 in magnitude). */
+WK_VNNI static void quantize(const float *x, long n, long cols, int q6k, int16_t *xq, float *xs, float *xsum) {
     long nb = cols / 32;
+    float limit = q6k ? 16383.0f : 32767.0f;
     for (long t = 0; t < n; t++)
-        for (long b = 0; b < nb; b++)
-            xsum[t * nb + b] = wk_quantize_block_i16(x + t * cols + b * 32, xq + t * cols + b * 32, &xs[t * nb + b]);
+        for (long b = 0; b < nb; b++) {
+            const float *xb = x + t * cols + b * 32;
+            float amax = wk_absmax32(xb, 1);
+            xs[t * nb + b] = amax / limit;
+            xsum[t * nb + b] = wk_round_block_i16(xb, xq + t * cols + b * 32, _mm256_set1_ps(amax != 0 ? limit / amax : 0));
+        }
 }
 
 /* NT tokens x 16 rows over every block; NT a compile-time constant so the accumulators stay in registers. */
@@ -194,7 +219,7 @@ WK_VNNI void wk_qgemm_vnni(int qtype, const void *w, const float *x, float *y, l
     __m512i *panel = aligned_alloc(64, (size_t)(nb * 16 * 64));
     float *scales = malloc(sizeof(float) * (size_t)(nb * 16)), *mins = malloc(sizeof(float) * (size_t)(nb * 16));
     if (!xq || !xs || !xsum || !panel || !scales || !mins) abort();
-    quantize(x, n, cols, xq, xs, xsum);
+    quantize(x, n, cols, (qtype & ~WK_QX4) == WK_Q6_K, xq, xs, xsum);
     int with_mins = wk_has_min(qtype & ~WK_QX4) || qtype == WK_Q4_K || qtype == WK_Q5_K;
     for (long r = row0; r < row1; r += PANEL_ROWS) {
         long rb = row1 - r < PANEL_ROWS ? row1 - r : PANEL_ROWS;

@@ -1,26 +1,27 @@
 /* Products over ggml's K super-blocks (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K: 256 values each, layouts in Core's
  * QuantBlocks.swift / ggml-common.h), computed on the blocks as stored: no copy to f32 at load.
  *
- * Decode (wk_kmatvec) with AVX2 and int16 activations uses the activations of the 32-value
- * types (wk_qact: per 32 values an int16 vector, its scale da and its f32 sum), because both K
- * layouts divide into 32-value groups that share one sub-block scale (Q4_K) or two (Q6_K):
+ * Decode (wk_kmatvec) with AVX2 and int16 activations (wk_kact): one activation scale da per
+ * super-block, and each int16 activation split into bytes, a = 256·hi + lo, so that byte products
+ * (maddubs: unsigned × signed, pairs summed into int16) give the exact int16 products — twice the
+ * byte multiplies of ggml's 8-bit activations, none of their rounding. Each product pair is then
+ * multiplied by its sub-block scale in the madd that widens it to int32, and the whole
+ * super-block sums in integers before meeting the float d·da once:
  *   Q4_K  x = d·sc_j·q − dmin·m_j (sub-block j of 32, q 0..15, sc, m 6-bit):
- *         Σ x·a·da = Σ_j (d·sc_j·da_j)·Σ q·a  −  dmin·Σ_j m_j·xsum_j
+ *         Σ x·a·da = d·da·Σ_j sc_j·Σ q·a  −  dmin·Σ_j m_j·xsum_j (xsum: f32 Σx per 32)
  *   Q5_K  as Q4_K with q 0..31 (a fifth bit from qh)
- *   Q6_K  x = d·sc_k·(q − 32) (sub-block k of 16, q 0..63, sc int8): the sub-block scale is
- *         multiplied into the int16 weights (|(q − 32)·sc| ≤ 4096), then madd with the
- *         activations; one float scale d·da per 32 values.
- *   Q3_K  as Q6_K with q −4..3 and 6-bit signed scales (|q·sc| ≤ 128)
- *   Q2_K  x = d·sc_k·q − dmin·m_k (sub-block k of 16, q 0..3, sc and m 4-bit): Σ(sc·q)·a as an
- *         integer sum; the mins' term dmin·Σ_k m_k·Σx_k from the f32 sums of each 16 activations.
- *   Q3_K and Q2_K take activations with one scale per super-block (wk_quantize_activations_sb),
- *   so the integer sum runs over all 256 values and meets a float once per super-block.
- * Integer sums cannot overflow: a madd lane is at most 2 · 4096 · 32767 < 2^28; Q3_K's and Q2_K's
- * lanes gather 16 of at most 2 · 128 · 32767 each (< 2^28).
- * The error bound is the int16 activations' (wk_private.h): ~1.5e-5 of a 32-value group's
- * largest |x| per element (of a 256-value super-block's for Q3_K and Q2_K). With f32 activations, and in the portable body, each super-block is
+ *   Q6_K  x = d·sc_k·(q − 32) (sub-block k of 16, q 0..63, sc int8): q unsigned in the
+ *         products, the −32 through the integer Σa of each 16 (s16)
+ *   Q3_K  as Q6_K with q + 4 in 0..7 and 6-bit signed scales, the −4 through s16
+ *   Q2_K  x = d·sc_k·q − dmin·m_k (sub-block k of 16, q 0..3, sc and m 4-bit); the mins' term
+ *         from the f32 sums of each 16 activations.
+ * Nothing overflows: a maddubs pair is at most 2·63·128 (hi) or 2·255·63 (lo) < 2^15, an int32
+ * lane of a super-block gathers 8 madds of at most 2·32130·128 < 2^23.
+ * The error bound is the int16 activations' (wk_private.h): ~1.5e-5 of a 256-value super-block's
+ * largest |x| per element. With f32 activations, and in the portable body, each super-block is
  * decoded to f32 (wk_kdequantize_block) and multiplied with x.
- * Prefill decodes super-blocks into gemm.c's f32 panels (wk_qdequantize_blocks). */
+ * Prefill: gemm_vnni.c (Q4_K, Q5_K, Q3_K with AVX-512 VNNI), else super-blocks decoded into gemm.c's
+ * f32 panels (wk_qdequantize_blocks). */
 #include "wk_private.h"
 #include "wk_half.h"
 #include <string.h>
@@ -122,53 +123,115 @@ static float kdot_decoded(int qtype, const uint8_t *row, const float *x, long co
 }
 
 #if WK_X86
-/* Q4_K's and Q5_K's header (d, dmin, eight 6-bit scale/min pairs): subtracts the mins' term of all
-   eight sub-blocks from *acc lane by lane (dmin·m_j·Σx_j) and returns the groups' scales d·sc_j·da_j. */
-WK_AVX2 static inline __attribute__((always_inline)) __m256 q45k_header(const uint8_t *blk, const wk_qact *q, long g0, __m256 *acc) {
+/* An f16 at p, converted by F16C (khalf's software conversion costs more than a block's products). */
+WK_AVX2 static inline float hhalf(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+/* Decode's activations for K rows: per super-block of 256 one scale da (x ≈ da·a, a int16, round
+   to nearest: each element within 1.5e-5 of its super-block's largest |x|), and a split into
+   bytes, a = 256·hi + lo (hi signed, lo unsigned), so that byte products (maddubs) give the exact
+   int16 products: w·a = 256·(w·hi) + lo·w. Also per 16 values Σa (s16, for the −32 and −4
+   offsets of Q6_K and Q3_K), per 32 and per 16 the f32 Σx (the mins of Q4_K/Q5_K and Q2_K). */
+typedef struct {
+    uint8_t lo[WK_QA_COLS] __attribute__((aligned(32)));
+    int8_t hi[WK_QA_COLS] __attribute__((aligned(32)));
+    float da[WK_QA_COLS / 256];
+    int32_t s16[WK_QA_COLS / 16] __attribute__((aligned(32)));
+    float xsum[WK_QA_COLS / 32];
+    float xs16[WK_QA_COLS / 16];
+} wk_kact;
+
+WK_AVX2 static void kquantize(const float *x, long cols, int qtype, wk_kact *q) {
+    int16_t a[256] __attribute__((aligned(32)));
+    for (long s = 0; s < cols / 256; s++) {
+        const float *xs = x + 256 * s;
+        float amax = wk_absmax32(xs, 8);
+        __m256 inv = _mm256_set1_ps(amax != 0 ? 32767.0f / amax : 0);
+        q->da[s] = amax / 32767.0f;
+        for (long b = 0; b < 8; b++) q->xsum[8 * s + b] = wk_round_block_i16(xs + 32 * b, a + 32 * b, inv);
+        for (long i = 0; i < 256; i += 32) {
+            __m256i v0 = _mm256_load_si256((const __m256i *)(a + i)), v1 = _mm256_load_si256((const __m256i *)(a + i + 16));
+            __m256i lo = _mm256_packus_epi16(_mm256_and_si256(v0, _mm256_set1_epi16(0xFF)), _mm256_and_si256(v1, _mm256_set1_epi16(0xFF)));
+            __m256i hi = _mm256_packs_epi16(_mm256_srai_epi16(v0, 8), _mm256_srai_epi16(v1, 8));
+            _mm256_store_si256((__m256i *)(q->lo + 256 * s + i), _mm256_permute4x64_epi64(lo, 0xD8));
+            _mm256_store_si256((__m256i *)(q->hi + 256 * s + i), _mm256_permute4x64_epi64(hi, 0xD8));
+            /* Σa of each 16: madd by 1 gives pair sums; two horizontal adds finish each half. */
+            __m256i p0 = _mm256_madd_epi16(v0, _mm256_set1_epi16(1)), p1 = _mm256_madd_epi16(v1, _mm256_set1_epi16(1));
+            __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_setzero_si256()); /* v0, v1 first 8 | v0, v1 last 8 */
+            int32_t t[8];
+            _mm256_storeu_si256((__m256i *)t, h);
+            q->s16[16 * s + i / 16] = t[0] + t[4];
+            q->s16[16 * s + i / 16 + 1] = t[1] + t[5];
+        }
+        if (qtype == WK_Q2_K)
+            for (long i = 0; i < 16; i++)
+                q->xs16[16 * s + i] = wk_hsum(_mm256_add_ps(_mm256_loadu_ps(xs + 16 * i), _mm256_loadu_ps(xs + 16 * i + 8)));
+    }
+}
+
+/* 32 weights w (bytes, 0 ≤ w < 64) at activation index p, each half of 16 with the int16 scale
+   of its lanes in scl: adds Σ w·hi·scl to *hs and Σ lo·w·scl to *ls (int32 lanes). maddubs
+   cannot saturate: |2·63·128| and 2·255·63 are below 2^15. */
+#define K_DOT(w, p, scl, hs, ls)                                                                                      \
+    do {                                                                                                              \
+        hs = _mm256_add_epi32(hs, _mm256_madd_epi16(_mm256_maddubs_epi16(w, _mm256_load_si256((const __m256i *)(q->hi + (p)))), scl)); \
+        ls = _mm256_add_epi32(ls, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_load_si256((const __m256i *)(q->lo + (p))), w), scl)); \
+    } while (0)
+
+/* The scales of group g (32 values: two sub-blocks of 16) as int16 lanes: sc[2g] for lanes 0-7,
+   sc[2g + 1] for lanes 8-15, from 16 signed byte scales. */
+WK_AVX2 static inline __m256i k_pair_scales(__m128i sc8, int g) {
+    __m128i pick = _mm_add_epi8(_mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1), _mm_set1_epi8((char)(2 * g)));
+    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, pick));
+}
+
+/* The super-block's integer sums, 256·hs + ls, times d·da, minus `offset`·Σ_k sc_k·s16_k (sc8:
+   the 16 sub-block scales; offset 0 skips it), into acc. */
+WK_AVX2 static inline __m256 k_finish(__m256i hs, __m256i ls, float dda, __m128i sc8, const int32_t *s16, int offset, __m256 acc) {
+    __m256 f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(hs), _mm256_set1_ps(256.0f), _mm256_cvtepi32_ps(ls));
+    if (offset) {
+        __m256i b = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_cvtepi8_epi32(sc8), _mm256_loadu_si256((const __m256i *)s16)),
+                                     _mm256_mullo_epi32(_mm256_cvtepi8_epi32(_mm_srli_si128(sc8, 8)), _mm256_loadu_si256((const __m256i *)(s16 + 8))));
+        f = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(b), _mm256_set1_ps((float)offset), f);
+    }
+    return _mm256_fmadd_ps(f, _mm256_set1_ps(dda), acc);
+}
+
+/* Q4_K (x = d·sc_j·q − dmin·m_j per 32) and Q5_K (q with a fifth bit from qh) super-block s. */
+WK_AVX2 static inline __attribute__((always_inline)) __m256 q45k_block(int five, const uint8_t *blk, const wk_kact *q, long s, __m256 acc) {
     uint8_t sc[8], m[8];
     wk_q4k_scales(blk + 4, sc, m);
-    __m256 dd = _mm256_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)blk[0] | (uint32_t)blk[1] << 8 | (uint32_t)blk[2] << 16 |
-                                                         (uint32_t)blk[3] << 24)));
-    __m256 d = _mm256_permutevar8x32_ps(dd, _mm256_setzero_si256());
-    __m256 dmin = _mm256_permutevar8x32_ps(dd, _mm256_set1_epi32(1));
-    __m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sc)));
+    float d = hhalf(blk), dmin = hhalf(blk + 2);
+    /* The mins' term from the f32 sums of 32. */
     __m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)m)));
-    *acc = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, mf), _mm256_loadu_ps(q->xsum + g0), *acc);
-    return _mm256_mul_ps(_mm256_mul_ps(d, scf), _mm256_loadu_ps(q->da + g0));
-}
-
-/* One Q4_K super-block of a row against its activations (groups g0 .. g0+8 of q), into acc. */
-WK_AVX2 static inline __attribute__((always_inline)) __m256 q4k_block(const uint8_t *blk, const wk_qact *q, long g0, __m256 acc) {
-    __m256 s = q45k_header(blk, q, g0, &acc);
-    const uint8_t *qs = blk + 16;
-    const int16_t *a = q->a + g0 * 32;
-    const __m256i low = _mm256_set1_epi16(0x0F);
-    for (int pair = 0; pair < 4; pair++, qs += 32, a += 64) {
-        __m256i v0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)qs));
-        __m256i v1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(qs + 16)));
-        __m256i p0 = _mm256_add_epi32(_mm256_madd_epi16(_mm256_and_si256(v0, low), _mm256_load_si256((const __m256i *)a)),
-                                      _mm256_madd_epi16(_mm256_and_si256(v1, low), _mm256_load_si256((const __m256i *)(a + 16))));
-        __m256i p1 = _mm256_add_epi32(_mm256_madd_epi16(_mm256_srli_epi16(v0, 4), _mm256_load_si256((const __m256i *)(a + 32))),
-                                      _mm256_madd_epi16(_mm256_srli_epi16(v1, 4), _mm256_load_si256((const __m256i *)(a + 48))));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(2 * pair)), acc);
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(2 * pair + 1)), acc);
+    acc = _mm256_fnmadd_ps(_mm256_mul_ps(_mm256_set1_ps(dmin), mf), _mm256_loadu_ps(q->xsum + 8 * s), acc);
+    const uint8_t *qs = blk + (five ? 48 : 16);
+    const __m256i low = _mm256_set1_epi8(0x0F), bit = _mm256_set1_epi8(0x10);
+    __m256i qh = five ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256();
+    __m256i hs = _mm256_setzero_si256(), ls = _mm256_setzero_si256();
+    for (int pair = 0; pair < 4; pair++, qs += 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)qs);
+        __m256i w0 = _mm256_and_si256(v, low), w1 = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+        if (five) {
+            w0 = _mm256_or_si256(w0, _mm256_and_si256(_mm256_slli_epi16(qh, 4), bit));
+            w1 = _mm256_or_si256(w1, _mm256_and_si256(_mm256_slli_epi16(qh, 3), bit));
+            qh = _mm256_srli_epi16(qh, 2);
+        }
+        long p = 256 * s + 64 * pair;
+        K_DOT(w0, p, _mm256_set1_epi16(sc[2 * pair]), hs, ls);
+        K_DOT(w1, p + 32, _mm256_set1_epi16(sc[2 * pair + 1]), hs, ls);
     }
-    return acc;
+    return k_finish(hs, ls, d * q->da[s], _mm_setzero_si128(), NULL, 0, acc);
 }
 
-/* 32 int16 weights (the bytes of w widened by ext: sign- or zero-extended) times two
-   sub-block scales s0, s1 (16 values each), madd'ed with activations a: 8 int32 sums. */
-#define K_GROUP(ext, w, s0, s1, a)                                                                                   \
-    _mm256_add_epi32(_mm256_madd_epi16(_mm256_mullo_epi16(ext(_mm256_castsi256_si128(w)), _mm256_set1_epi16(s0)),       \
-                                       _mm256_load_si256((const __m256i *)(a))),                                     \
-                     _mm256_madd_epi16(_mm256_mullo_epi16(ext(_mm256_extracti128_si256(w, 1)), _mm256_set1_epi16(s1)), \
-                                       _mm256_load_si256((const __m256i *)((a) + 16))))
-
-/* One Q6_K super-block of a row against its activations (groups g0 .. g0+8 of q), into acc. */
-WK_AVX2 static inline __attribute__((always_inline)) __m256 q6k_block(const uint8_t *blk, const wk_qact *q, long g0, __m256 acc) {
-    float d = khalf(blk + 208);
-    const int8_t *sc = (const int8_t *)(blk + 192);
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3), bias = _mm256_set1_epi8(32);
+/* Q6_K super-block s: x = d·sc_k·(q − 32) per 16, q six bits from ql and qh. */
+WK_AVX2 static inline __attribute__((always_inline)) __m256 q6k_block(const uint8_t *blk, const wk_kact *q, long s, __m256 acc) {
+    __m128i sc8 = _mm_loadu_si128((const __m128i *)(blk + 192));
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
+    __m256i hs = _mm256_setzero_si256(), ls = _mm256_setzero_si256();
     for (int half = 0; half < 2; half++) {
         const uint8_t *ql = blk + half * 64, *qh = blk + 128 + half * 32;
         __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
@@ -178,51 +241,14 @@ WK_AVX2 static inline __attribute__((always_inline)) __m256 q6k_block(const uint
         g[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
         g[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
         g[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
-        for (int k = 0; k < 4; k++) {
-            long grp = g0 + half * 4 + k;
-            __m256i p = K_GROUP(_mm256_cvtepi8_epi16, _mm256_sub_epi8(g[k], bias), sc[half * 8 + 2 * k], sc[half * 8 + 2 * k + 1], q->a + grp * 32);
-            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * q->da[grp]), acc);
-        }
+        for (int k = 0; k < 4; k++) K_DOT(g[k], 256 * s + 32 * (4 * half + k), k_pair_scales(sc8, 4 * half + k), hs, ls);
     }
-    return acc;
+    return k_finish(hs, ls, hhalf(blk + 208) * q->da[s], sc8, q->s16 + 16 * s, 32, acc);
 }
-
-/* One Q5_K super-block: Q4_K's arithmetic with the fifth bit of each value from qh. */
-WK_AVX2 static inline __attribute__((always_inline)) __m256 q5k_block(const uint8_t *blk, const wk_qact *q, long g0, __m256 acc) {
-    __m256 s = q45k_header(blk, q, g0, &acc);
-    const uint8_t *qs = blk + 48;
-    const int16_t *a = q->a + g0 * 32;
-    const __m256i low = _mm256_set1_epi16(0x0F), five = _mm256_set1_epi16(0x10);
-    /* qh as 16-bit lanes, shifted right by 2 after each pair: bit 0 then bit 1 of each lane are
-       the current pair's two groups. */
-    __m256i h0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(blk + 16)));
-    __m256i h1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(blk + 32)));
-    for (int pair = 0; pair < 4; pair++, qs += 32, a += 64) {
-        __m256i v0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)qs));
-        __m256i v1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(qs + 16)));
-        __m256i w0 = _mm256_or_si256(_mm256_and_si256(v0, low), _mm256_and_si256(_mm256_slli_epi16(h0, 4), five));
-        __m256i w1 = _mm256_or_si256(_mm256_and_si256(v1, low), _mm256_and_si256(_mm256_slli_epi16(h1, 4), five));
-        __m256i w2 = _mm256_or_si256(_mm256_srli_epi16(v0, 4), _mm256_and_si256(_mm256_slli_epi16(h0, 3), five));
-        __m256i w3 = _mm256_or_si256(_mm256_srli_epi16(v1, 4), _mm256_and_si256(_mm256_slli_epi16(h1, 3), five));
-        __m256i p0 = _mm256_add_epi32(_mm256_madd_epi16(w0, _mm256_load_si256((const __m256i *)a)),
-                                      _mm256_madd_epi16(w1, _mm256_load_si256((const __m256i *)(a + 16))));
-        __m256i p1 = _mm256_add_epi32(_mm256_madd_epi16(w2, _mm256_load_si256((const __m256i *)(a + 32))),
-                                      _mm256_madd_epi16(w3, _mm256_load_si256((const __m256i *)(a + 48))));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(2 * pair)), acc);
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(2 * pair + 1)), acc);
-        h0 = _mm256_srli_epi16(h0, 2);
-        h1 = _mm256_srli_epi16(h1, 2);
-    }
-    return acc;
-}
-
-/* Q3_K and Q2_K run on activations with one scale per super-block (wk_quantize_activations_sb):
-   their integer sums then add up over the whole super-block and meet a float once. An int32
-   lane gathers 16 madd results of at most 2·128·32767 each (< 2^28). */
 
 /* The sixteen signed 6-bit scales of a Q3_K super-block (wk_q3k_scales, in registers): low nibbles
    of bytes 0-7 then their high nibbles, or'ed with 2 bits of byte 8 + i % 4 at shift 2·(i / 4); minus 32. */
-WK_AVX2 static inline void q3k_scales(const uint8_t *packed, int8_t sc[16]) {
+WK_AVX2 static inline __m128i q3k_scales(const uint8_t *packed) {
     __m128i p8 = _mm_loadl_epi64((const __m128i *)packed), m4 = _mm_set1_epi8(0x0F), m2 = _mm_set1_epi8(3);
     __m128i low = _mm_unpacklo_epi64(_mm_and_si128(p8, m4), _mm_and_si128(_mm_srli_epi16(p8, 4), m4));
     uint32_t h32;
@@ -231,101 +257,77 @@ WK_AVX2 static inline void q3k_scales(const uint8_t *packed, int8_t sc[16]) {
     __m128i h01 = _mm_unpacklo_epi32(_mm_and_si128(h, m2), _mm_and_si128(_mm_srli_epi16(h, 2), m2));
     __m128i h23 = _mm_unpacklo_epi32(_mm_and_si128(_mm_srli_epi16(h, 4), m2), _mm_and_si128(_mm_srli_epi16(h, 6), m2));
     __m128i high = _mm_unpacklo_epi64(h01, h23);
-    _mm_storeu_si128((__m128i *)sc, _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(high, 4)), _mm_set1_epi8(32)));
+    return _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(high, 4)), _mm_set1_epi8(32));
 }
 
-/* One Q3_K super-block: per group g of 32, two bits of qs (shift 2·(g % 4) of half g / 4) minus 4
-   where bit g of hmask is clear, times the signed sub-block scales (|q·sc| ≤ 128). */
-WK_AVX2 static inline __attribute__((always_inline)) __m256 q3k_block(const uint8_t *blk, const wk_qact *q, long g0, __m256 acc) {
-    int8_t sc[16];
-    q3k_scales(blk + 96, sc);
-    const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), four = _mm256_set1_epi8(4);
-    __m256i hm = _mm256_loadu_si256((const __m256i *)blk), sum = _mm256_setzero_si256();
-    const int16_t *a = q->a + g0 * 32;
+/* Q3_K super-block s: per group g of 32, two bits of qs (shift 2·(g % 4) of half g / 4) plus 4
+   where bit g of hmask is set (q + 4, 0..7), times the signed sub-block scales; the −4 through s16. */
+WK_AVX2 static inline __attribute__((always_inline)) __m256 q3k_block(const uint8_t *blk, const wk_kact *q, long s, __m256 acc) {
+    __m128i sc8 = q3k_scales(blk + 96);
+    const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    __m256i hm = _mm256_loadu_si256((const __m256i *)blk), hs = _mm256_setzero_si256(), ls = _mm256_setzero_si256();
     for (int half = 0; half < 2; half++) {
         __m256i qv = _mm256_loadu_si256((const __m256i *)(blk + 32 + 32 * half));
-        for (int j = 0; j < 4; j++, a += 32) {
+        for (int j = 0; j < 4; j++) {
             int g = half * 4 + j;
-            __m256i v = _mm256_sub_epi8(_mm256_add_epi8(_mm256_and_si256(qv, three), _mm256_slli_epi16(_mm256_and_si256(hm, one), 2)), four);
-            sum = _mm256_add_epi32(sum, K_GROUP(_mm256_cvtepi8_epi16, v, sc[2 * g], sc[2 * g + 1], a));
+            __m256i v = _mm256_add_epi8(_mm256_and_si256(qv, three), _mm256_slli_epi16(_mm256_and_si256(hm, one), 2));
+            K_DOT(v, 256 * s + 32 * g, k_pair_scales(sc8, g), hs, ls);
             qv = _mm256_srli_epi16(qv, 2);
             hm = _mm256_srli_epi16(hm, 1);
         }
     }
-    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_set1_ps(khalf(blk + 108) * q->da[g0]), acc);
+    return k_finish(hs, ls, hhalf(blk + 108) * q->da[s], sc8, q->s16 + 16 * s, 4, acc);
 }
 
-/* One Q2_K super-block: per 16 values a 4-bit scale and a 4-bit min, q of 2 bits:
-   Σ x·a = d·Σ (sc·q)·a − dmin·Σ m·a per group, both integer sums. */
-WK_AVX2 static inline __attribute__((always_inline)) __m256 q2k_block(const uint8_t *blk, const wk_qact *q, const float *xs16, long g0,
-                                                                      __m256 acc) {
+/* Q2_K super-block s: per 16 values a 4-bit scale and a 4-bit min, q of 2 bits:
+   x = d·sc_k·q − dmin·m_k; the mins' term from the f32 sums of each 16 activations. */
+WK_AVX2 static inline __attribute__((always_inline)) __m256 q2k_block(const uint8_t *blk, const wk_kact *q, long s, __m256 acc) {
+    __m128i packed = _mm_loadu_si128((const __m128i *)blk);
+    __m128i sc8 = _mm_and_si128(packed, _mm_set1_epi8(0x0F)), m8 = _mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0F));
     const __m256i three = _mm256_set1_epi8(3);
-    __m256i sum = _mm256_setzero_si256();
-    const int16_t *a = q->a + g0 * 32;
+    __m256i hs = _mm256_setzero_si256(), ls = _mm256_setzero_si256();
     for (int half = 0; half < 2; half++) {
         __m256i qv = _mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * half));
-        for (int j = 0; j < 4; j++, a += 32) {
+        for (int j = 0; j < 4; j++) {
             int g = half * 4 + j;
-            __m256i v = _mm256_and_si256(qv, three);
-            sum = _mm256_add_epi32(sum, K_GROUP(_mm256_cvtepu8_epi16, v, blk[2 * g] & 0x0F, blk[2 * g + 1] & 0x0F, a));
+            K_DOT(_mm256_and_si256(qv, three), 256 * s + 32 * g, k_pair_scales(sc8, g), hs, ls);
             qv = _mm256_srli_epi16(qv, 2);
         }
     }
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_set1_ps(khalf(blk + 80) * q->da[g0]), acc);
-    /* The mins' term, dmin · Σ_k m_k · (Σ x over sub-block k), from the f32 sums of 16. */
-    __m128i m8 = _mm_and_si128(_mm_srli_epi16(_mm_loadu_si128((const __m128i *)blk), 4), _mm_set1_epi8(0x0F));
+    acc = k_finish(hs, ls, hhalf(blk + 80) * q->da[s], sc8, NULL, 0, acc);
     __m256 m0 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(m8)), m1 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(m8, 8)));
-    const float *s = xs16 + 2 * g0;
-    __m256 t = _mm256_fmadd_ps(m1, _mm256_loadu_ps(s + 8), _mm256_mul_ps(m0, _mm256_loadu_ps(s)));
-    return _mm256_fnmadd_ps(t, _mm256_set1_ps(khalf(blk + 82)), acc);
+    const float *x16 = q->xs16 + 16 * s;
+    __m256 t = _mm256_fmadd_ps(m1, _mm256_loadu_ps(x16 + 8), _mm256_mul_ps(m0, _mm256_loadu_ps(x16)));
+    return _mm256_fnmadd_ps(t, _mm256_set1_ps(hhalf(blk + 82)), acc);
 }
 
-/* Rows [row0, row1) over super-blocks [sb0, sb0 + nsb) of the activations in q (its group 0 is
-   super-block sb0's first): y set, or with `accumulate` added to. One row at a time: each row's
-   bytes are one sequential stream. */
-WK_AVX2 static inline __attribute__((always_inline)) void krows_i16(int qtype, const uint8_t *base, long stride, const wk_qact *q, const float *xs16, long nsb, float *y,
-                              long row0, long row1, int accumulate) {
+/* Rows [row0, row1) over super-blocks [0, nsb) of the activations in q (the chunk's first): y set,
+   or with `accumulate` added to. One row at a time: each row's bytes are one sequential stream. */
+WK_AVX2 static inline __attribute__((always_inline)) void krows_i16(int qtype, const uint8_t *base, long stride, const wk_kact *q, long nsb,
+                                                                    float *y, long row0, long row1, int accumulate) {
     long bb = wk_block_bytes[qtype];
     for (long r = row0; r < row1; r++) {
         const uint8_t *row = base + r * stride;
         __m256 acc = _mm256_setzero_ps();
         switch (qtype) {
-        case WK_Q4_K: for (long b = 0; b < nsb; b++) acc = q4k_block(row + b * bb, q, b * 8, acc); break;
-        case WK_Q5_K: for (long b = 0; b < nsb; b++) acc = q5k_block(row + b * bb, q, b * 8, acc); break;
-        case WK_Q3_K: for (long b = 0; b < nsb; b++) acc = q3k_block(row + b * bb, q, b * 8, acc); break;
-        case WK_Q2_K: for (long b = 0; b < nsb; b++) acc = q2k_block(row + b * bb, q, xs16, b * 8, acc); break;
-        default: for (long b = 0; b < nsb; b++) acc = q6k_block(row + b * bb, q, b * 8, acc); break;
+        case WK_Q4_K: for (long b = 0; b < nsb; b++) acc = q45k_block(0, row + b * bb, q, b, acc); break;
+        case WK_Q5_K: for (long b = 0; b < nsb; b++) acc = q45k_block(1, row + b * bb, q, b, acc); break;
+        case WK_Q3_K: for (long b = 0; b < nsb; b++) acc = q3k_block(row + b * bb, q, b, acc); break;
+        case WK_Q2_K: for (long b = 0; b < nsb; b++) acc = q2k_block(row + b * bb, q, b, acc); break;
+        default: for (long b = 0; b < nsb; b++) acc = q6k_block(row + b * bb, q, b, acc); break;
         }
         float sum = wk_hsum(acc);
         y[r] = accumulate ? y[r] + sum : sum;
     }
 }
 
-/* The activations with one scale per super-block of 256 (da of its eight groups equal): each
-   element within 1.5e-5 of its super-block's largest |x|. xsum per group as wk_qact's. */
-WK_AVX2 static void wk_quantize_activations_sb(const float *x, long cols, wk_qact *q) {
-    for (long s = 0; s < cols / 256; s++) {
-        float amax = wk_absmax32(x + 256 * s, 8);
-        __m256 inv = _mm256_set1_ps(amax != 0 ? 32767.0f / amax : 0);
-        for (long b = 8 * s; b < 8 * s + 8; b++) {
-            q->xsum[b] = wk_round_block_i16(x + b * 32, q->a + b * 32, inv);
-            q->da[b] = amax / 32767.0f;
-        }
-    }
-}
-
 WK_AVX2 static inline __attribute__((always_inline)) void kmatvec_i16(int qtype, const uint8_t *base, long stride, const float *x,
                                                                      float *y, long cols, long row0, long row1) {
-    static __thread wk_qact q;
-    static __thread float xs16[WK_QA_COLS / 16]; /* Q2_K: the f32 sum of each 16 activations */
+    static __thread wk_kact q;
     for (long c0 = 0; c0 < cols; c0 += WK_QA_COLS) { /* WK_QA_COLS is a multiple of 256 */
         long cc = cols - c0 < WK_QA_COLS ? cols - c0 : WK_QA_COLS;
-        if (qtype == WK_Q3_K || qtype == WK_Q2_K) wk_quantize_activations_sb(x + c0, cc, &q);
-        else wk_quantize_activations_i16(x + c0, cc, &q);
-        if (qtype == WK_Q2_K)
-            for (long i = 0; i < cc / 16; i++)
-                xs16[i] = wk_hsum(_mm256_add_ps(_mm256_loadu_ps(x + c0 + 16 * i), _mm256_loadu_ps(x + c0 + 16 * i + 8)));
-        krows_i16(qtype, base + c0 / 256 * wk_block_bytes[qtype], stride, &q, xs16, cc / 256, y, row0, row1, c0 > 0);
+        kquantize(x + c0, cc, qtype, &q);
+        krows_i16(qtype, base + c0 / 256 * wk_block_bytes[qtype], stride, &q, cc / 256, y, row0, row1, c0 > 0);
     }
 }
 
@@ -337,6 +339,67 @@ WK_AVX2 static void kmatvec_i16_avx2(int qtype, const uint8_t *base, long stride
 WK_VNNI static void kmatvec_i16_vnni(int qtype, const uint8_t *base, long stride, const float *x, float *y, long cols, long row0,
                                      long row1) {
     kmatvec_i16(qtype, base, stride, x, y, cols, row0, row1);
+}
+
+/* Q6_K, Q3_K and Q2_K super-blocks to floats for prefill's panels, with wk_kdequantize_block's
+   arithmetic ((d·sc)·q, minus dmin·m for Q2_K; no FMA), so both give bit-identical values. */
+WK_AVX2 void wk_kdequantize_blocks_avx2(int qtype, const uint8_t *b, long nblocks, float *y) {
+    long bb = wk_block_bytes[qtype];
+    for (long j = 0; j < nblocks; j++, b += bb, y += 256) {
+        __m256i v[8]; /* group g's 32 values as signed bytes */
+        float d, dmin = 0;
+        int8_t sc[16];
+        uint8_t m[16] = {0};
+        if (qtype == WK_Q6_K) {
+            d = hhalf(b + 208);
+            memcpy(sc, b + 192, 16);
+            const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3), bias = _mm256_set1_epi8(32);
+            for (int half = 0; half < 2; half++) {
+                const uint8_t *ql = b + half * 64, *qh = b + 128 + half * 32;
+                __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+                __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+                v[4 * half] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));
+                v[4 * half + 1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
+                v[4 * half + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                                  _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
+                v[4 * half + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                                  _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
+                for (int k = 0; k < 4; k++) v[4 * half + k] = _mm256_sub_epi8(v[4 * half + k], bias);
+            }
+        } else if (qtype == WK_Q3_K) {
+            d = hhalf(b + 108);
+            _mm_storeu_si128((__m128i *)sc, q3k_scales(b + 96));
+            const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), four = _mm256_set1_epi8(4);
+            __m256i hm = _mm256_loadu_si256((const __m256i *)b);
+            for (int g = 0; g < 8; g++) {
+                __m256i qv = _mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)(b + 32 + 32 * (g / 4))), 2 * (g % 4));
+                v[g] = _mm256_sub_epi8(_mm256_add_epi8(_mm256_and_si256(qv, three), _mm256_slli_epi16(_mm256_and_si256(hm, one), 2)), four);
+                hm = _mm256_srli_epi16(hm, 1);
+            }
+        } else { /* Q2_K */
+            d = hhalf(b + 80);
+            dmin = hhalf(b + 82);
+            for (int i = 0; i < 16; i++) {
+                sc[i] = (int8_t)(b[i] & 0x0F);
+                m[i] = b[i] >> 4;
+            }
+            for (int g = 0; g < 8; g++)
+                v[g] = _mm256_and_si256(_mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)(b + 16 + 32 * (g / 4))), 2 * (g % 4)),
+                                        _mm256_set1_epi8(3));
+        }
+        for (int g = 0; g < 8; g++) {
+            __m128i half16[2] = {_mm256_castsi256_si128(v[g]), _mm256_extracti128_si256(v[g], 1)};
+            for (int h = 0; h < 2; h++) {
+                __m256 scale = _mm256_set1_ps(d * (float)sc[2 * g + h]), min = _mm256_set1_ps(dmin * (float)m[2 * g + h]);
+                for (int e = 0; e < 2; e++) {
+                    __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(e ? _mm_srli_si128(half16[h], 8) : half16[h]));
+                    __m256 x = _mm256_mul_ps(scale, q);
+                    if (qtype == WK_Q2_K) x = _mm256_sub_ps(x, min);
+                    _mm256_storeu_ps(y + 32 * g + 16 * h + 8 * e, x);
+                }
+            }
+        }
+    }
 }
 
 /* The f32-activation body: each super-block decoded, then FMAs. */

@@ -78,6 +78,10 @@ static inline void wk_q3k_scales(const uint8_t *packed, int8_t sc[16]) {
    decode's matrix-vector product on K rows (ordinary layout only). */
 void wk_kdequantize_block(int qtype, const uint8_t *block, float *out);
 void wk_kmatvec(wk_config cfg, int qtype, const void *w, const float *x, float *y, long cols, long row0, long row1);
+#if defined(__x86_64__) || defined(_M_X64)
+/* Q6_K, Q3_K or Q2_K super-blocks to f32 with AVX2 (the values of wk_kdequantize_block). */
+__attribute__((target("avx2,fma,f16c"))) void wk_kdequantize_blocks_avx2(int qtype, const uint8_t *b, long nblocks, float *y);
+#endif
 
 /* A hint to fetch the cache line at p (a no-op where unsupported; never faults). */
 static inline void wk_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }

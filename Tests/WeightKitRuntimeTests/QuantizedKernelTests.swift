@@ -238,3 +238,35 @@ extension KernelSwitches.QuantizedKernelTests {
         for r in 0..<rows { #expect(abs(int16[r] - f32[r]) <= bound, "\(dtype) row \(r)") }
     }
 }
+
+extension KernelSwitches.QuantizedKernelTests {
+    @Test("Q6_K at its largest products (q − 32 = −32, scale −128, equal activations): no integer overflow in decode or prefill", arguments: Body.allCases)
+    func q6kOverflowEdge(body: Body) {
+        // ql = qh = 0 (q = 0), every scale −128, d = 1/4096: each weight is (1/4096)·(−128)·(−32) = 1.
+        // 32 such products of 16-bit activations (32767) would pass 2^31 in one int32 lane of the
+        // VNNI prefill; the sums must still be exact.
+        let (rows, cols, n) = (3, 512, 4)
+        var block = [UInt8](repeating: 0, count: 210)
+        for i in 192..<208 { block[i] = 0x80 }
+        let d = Float16(1.0 / 4096).bitPattern
+        block[208] = UInt8(d & 0xFF)
+        block[209] = UInt8(d >> 8)
+        let bytes = Array([[UInt8]](repeating: block, count: rows * cols / 256).joined())
+        let w = Weight(info: TensorInfo(name: "w", dtype: .q6_K, shape: Shape([rows, cols]), byteCount: bytes.count),
+                       storage: TensorStorage(buffer: AlignedBuffer(bytes)))
+        for tokens in [1, n] {
+            let x = [Float](repeating: 0.75, count: tokens * cols)
+            var y = [Float](repeating: .nan, count: tokens * rows)
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    if tokens == 1 {
+                        MatMul.matVec(w, xp.baseAddress!, yp.baseAddress!, parallel: Parallel(threads: 1), kernels: body.kernels)
+                    } else {
+                        MatMul.matMul(w, xp.baseAddress!, yp.baseAddress!, n: tokens, yStride: rows, parallel: Parallel(threads: 1), kernels: body.kernels)
+                    }
+                }
+            }
+            for v in y { #expect(abs(v - 0.75 * Float(cols)) <= 1e-3, "\(body) n=\(tokens): \(v)") }
+        }
+    }
+}
