@@ -43,9 +43,9 @@ WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, lo
         wk_q4k_scales(blk + 4, sc, mn);
         uint16_t h;
         memcpy(&h, blk, 2);
-        *d = wk_half_to_float(h) * (float)sc[g];
+        *d = _cvtsh_ss(h) * (float)sc[g];
         memcpy(&h, blk + 2, 2);
-        *m = -(wk_half_to_float(h) * (float)mn[g]);
+        *m = -(_cvtsh_ss(h) * (float)mn[g]);
         __m256i v = _mm256_loadu_si256((const __m256i *)(blk + (five ? 48 : 16) + 32 * (g / 2)));
         if (g % 2) v = _mm256_srli_epi16(v, 4);
         __m512i q = _mm512_cvtepu8_epi16(_mm256_and_si256(v, _mm256_set1_epi8(0x0F)));
@@ -58,18 +58,21 @@ WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, lo
            sc·q (|sc·q| <= 128, q = 2 low bits − 4 when the hmask bit is clear), the float scale d. */
         const uint8_t *blk = w + r * (nb / 8) * 110 + (b / 8) * 110;
         int g = (int)(b % 8);
-        int8_t sc[16];
-        wk_q3k_scales(blk + 96, sc);
+        int8_t sc[2]; /* the group's two scales of wk_q3k_scales */
+        for (int k = 0; k < 2; k++) {
+            int i = 2 * g + k, low = i < 8 ? blk[96 + i] & 0x0F : blk[96 + i - 8] >> 4;
+            sc[k] = (int8_t)((low | ((blk[104 + i % 4] >> (2 * (i / 4))) & 3) << 4) - 32);
+        }
         uint16_t h;
         memcpy(&h, blk + 108, 2);
-        *d = wk_half_to_float(h);
+        *d = _cvtsh_ss(h);
         *m = 0;
         __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 32 + 32 * (g / 4)));
         v = _mm256_and_si256(_mm256_srli_epi16(v, 2 * (g % 4)), _mm256_set1_epi8(3));
         __m512i q = _mm512_cvtepu8_epi16(v);
         __mmask32 high = _mm256_test_epi8_mask(_mm256_loadu_si256((const __m256i *)blk), _mm256_set1_epi8((char)(1 << g)));
         q = _mm512_mask_sub_epi16(q, ~high, q, _mm512_set1_epi16(4));
-        __m512i scales = _mm512_inserti64x4(_mm512_set1_epi16(sc[2 * g]), _mm256_set1_epi16(sc[2 * g + 1]), 1);
+        __m512i scales = _mm512_inserti64x4(_mm512_set1_epi16(sc[0]), _mm256_set1_epi16(sc[1]), 1);
         return _mm512_mullo_epi16(q, scales);
     }
     if (plain == WK_Q6_K) {
@@ -80,7 +83,7 @@ WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, lo
         int g = (int)(b % 8), half = g / 4, k = g % 4;
         uint16_t h;
         memcpy(&h, blk + 208, 2);
-        *d = wk_half_to_float(h);
+        *d = _cvtsh_ss(h);
         *m = 0;
         __m256i ql = _mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)(blk + 64 * half + 32 * (k % 2))), 4 * (k / 2));
         __m256i qh = _mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)(blk + 128 + 32 * half)), 2 * k);
@@ -93,8 +96,8 @@ WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, lo
     wk_qblock_ref ref = wk_qblock_at(qtype, w, nb, r, b);
     uint16_t h;
     memcpy(&h, ref.scale, 2);
-    *d = wk_half_to_float(h);
-    if (ref.min != NULL) { memcpy(&h, ref.min, 2); *m = wk_half_to_float(h); } else *m = 0;
+    *d = _cvtsh_ss(h);
+    if (ref.min != NULL) { memcpy(&h, ref.min, 2); *m = _cvtsh_ss(h); } else *m = 0;
     if (plain == WK_Q8_0) return _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)ref.quants));
     int five = plain == WK_Q5_0 || plain == WK_Q5_1;
     const uint8_t *qs = ref.quants + (five ? 4 : 0);
