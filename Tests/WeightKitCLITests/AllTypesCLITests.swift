@@ -11,12 +11,12 @@ struct AllTypesCLITests {
     static let allTypes = fixture("quant/all_types/all_types.gguf")
     static let unknown = fixture("quant/all_types/unknown_types.gguf")
 
-    @Test("convert to f32 safetensors gives gguf-py's values, bit for bit")
+    @Test("convert to f32 safetensors and npz gives gguf-py's values, bit for bit")
     func convert() throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: fixture("quant/all_types/all_types.json")))
         let expected = try #require(try JSONSerialization.jsonObject(with: data) as? [String: [String: Any]])
         let folder = TemporaryFolder()
-        for name in ["all.safetensors"] {
+        for name in ["all.safetensors", "all.npz"] {  // npz: a cast dequantizes the blocks it cannot hold
             let result = try weightkit("convert", Self.allTypes, folder.file(name), "--dtype", "f32")
             #expect(result.status == 0, "\(result.stderr)")
             let source = try FormatRegistry.open(path: folder.file(name))

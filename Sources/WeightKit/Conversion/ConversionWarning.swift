@@ -52,8 +52,13 @@ extension ConversionWarning {
             .unmappedTensors, toGGUF ? "no GGUF name for \(list); written as is" : "kept GGUF names for \(list)", names: names)
     }
 
-    /// Metadata keys `format` cannot store.
+    /// Metadata keys `format` cannot store: one warning naming them all (the message lists the
+    /// first five; `names` holds every key).
     static func metadataDropped(_ keys: [String], format: String) -> [ConversionWarning] {
-        keys.map { ConversionWarning(.metadataDropped, "metadata \"\($0)\" cannot be stored in \(format); dropped", names: [$0]) }
+        guard !keys.isEmpty else { return [] }
+        if keys.count == 1 { return [ConversionWarning(.metadataDropped, "metadata \"\(keys[0])\" cannot be stored in \(format); dropped", names: keys)] }
+        let shown = keys.prefix(5).map { "\"\($0)\"" }.joined(separator: ", ")
+        let rest = keys.count > 5 ? " and \(keys.count - 5) more" : ""
+        return [ConversionWarning(.metadataDropped, "\(keys.count) metadata keys cannot be stored in \(format); dropped: \(shown)\(rest)", names: keys)]
     }
 }

@@ -113,12 +113,18 @@ public enum Converter {
     ) throws -> ConversionReport {
         let cast = options.dtype
         var folder: HuggingFaceFolder?
-        let source: any TensorSource
+        var source: any TensorSource
         if format == .huggingFace {
             folder = try HuggingFaceFolder(path: input)
             source = folder!.tensors
         } else {
             source = try FormatRegistry.open(path: input, format: format)
+        }
+        if cast != nil {
+            // A cast also dequantizes the block-quantized tensors the output cannot hold (.npy,
+            // .npz, safetensors): decoded to f32 one tensor at a time, then cast like the rest.
+            let kept = Set(source.tensors.map(\.dtype).filter { FormatRegistry.canStore($0, in: target) })
+            source = try decodingBlocks(source, keeping: kept)
         }
         try OutputCheck.check(output, inputs: source.files, overwrite: options.overwrite)
         let payloads = try plan(source: source, cast: cast, target: target, output: output, only: options.tensor)
