@@ -58,21 +58,12 @@ WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, lo
            sc·q (|sc·q| <= 128, q = 2 low bits − 4 when the hmask bit is clear), the float scale d. */
         const uint8_t *blk = w + r * (nb / 8) * 110 + (b / 8) * 110;
         int g = (int)(b % 8);
-        int8_t sc[2]; /* the group's two scales of wk_q3k_scales */
-        for (int k = 0; k < 2; k++) {
-            int i = 2 * g + k, low = i < 8 ? blk[96 + i] & 0x0F : blk[96 + i - 8] >> 4;
-            sc[k] = (int8_t)((low | ((blk[104 + i % 4] >> (2 * (i / 4))) & 3) << 4) - 32);
-        }
         uint16_t h;
         memcpy(&h, blk + 108, 2);
         *d = _cvtsh_ss(h);
         *m = 0;
-        __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 32 + 32 * (g / 4)));
-        v = _mm256_and_si256(_mm256_srli_epi16(v, 2 * (g % 4)), _mm256_set1_epi8(3));
-        __m512i q = _mm512_cvtepu8_epi16(v);
-        __mmask32 high = _mm256_test_epi8_mask(_mm256_loadu_si256((const __m256i *)blk), _mm256_set1_epi8((char)(1 << g)));
-        q = _mm512_mask_sub_epi16(q, ~high, q, _mm512_set1_epi16(4));
-        __m512i scales = _mm512_inserti64x4(_mm512_set1_epi16(sc[0]), _mm256_set1_epi16(sc[1]), 1);
+        __m512i q = _mm512_sub_epi16(_mm512_cvtepu8_epi16(wk_q3k_group(blk, g)), _mm512_set1_epi16(4));
+        __m512i scales = _mm512_inserti64x4(_mm512_set1_epi16(wk_q3k_scale(blk + 96, 2 * g)), _mm256_set1_epi16(wk_q3k_scale(blk + 96, 2 * g + 1)), 1);
         return _mm512_mullo_epi16(q, scales);
     }
     if (plain == WK_Q6_K) {
@@ -80,15 +71,14 @@ WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, lo
            32, times the two sub-blocks' int8 scales: |sc·(q − 32)| <= 4096, which the 15-bit
            activations of a Q6_K product keep from overflowing (quantize). */
         const uint8_t *blk = w + r * (nb / 8) * 210 + (b / 8) * 210;
-        int g = (int)(b % 8), half = g / 4, k = g % 4;
+        int g = (int)(b % 8);
         uint16_t h;
         memcpy(&h, blk + 208, 2);
         *d = _cvtsh_ss(h);
         *m = 0;
-        __m256i ql = _mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)(blk + 64 * half + 32 * (k % 2))), 4 * (k / 2));
-        __m256i qh = _mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)(blk + 128 + 32 * half)), 2 * k);
-        __m256i v = _mm256_or_si256(_mm256_and_si256(ql, _mm256_set1_epi8(0x0F)), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(3)), 4));
-        __m512i q = _mm512_sub_epi16(_mm512_cvtepu8_epi16(v), _mm512_set1_epi16(32));
+        __m256i half[4];
+        wk_q6k_half(blk, g / 4, half);
+        __m512i q = _mm512_sub_epi16(_mm512_cvtepu8_epi16(half[g % 4]), _mm512_set1_epi16(32));
         const int8_t *sc = (const int8_t *)(blk + 192);
         __m512i scales = _mm512_inserti64x4(_mm512_set1_epi16(sc[2 * g]), _mm256_set1_epi16(sc[2 * g + 1]), 1);
         return _mm512_mullo_epi16(q, scales);
@@ -167,12 +157,8 @@ WK_VNNI static void quantize(const float *x, long n, long cols, int q6k, int16_t
     long nb = cols / 32;
     float limit = q6k ? 16383.0f : 32767.0f;
     for (long t = 0; t < n; t++)
-        for (long b = 0; b < nb; b++) {
-            const float *xb = x + t * cols + b * 32;
-            float amax = wk_absmax32(xb, 1);
-            xs[t * nb + b] = amax / limit;
-            xsum[t * nb + b] = wk_round_block_i16(xb, xq + t * cols + b * 32, _mm256_set1_ps(amax != 0 ? limit / amax : 0));
-        }
+        for (long b = 0; b < nb; b++)
+            xsum[t * nb + b] = wk_quantize_block_i16(x + t * cols + b * 32, xq + t * cols + b * 32, &xs[t * nb + b], limit);
 }
 
 /* NT tokens x 16 rows over every block; NT a compile-time constant so the accumulators stay in registers. */

@@ -230,17 +230,10 @@ WK_AVX2 static inline __attribute__((always_inline)) __m256 q45k_block(int five,
 /* Q6_K super-block s: x = d·sc_k·(q − 32) per 16, q six bits from ql and qh. */
 WK_AVX2 static inline __attribute__((always_inline)) __m256 q6k_block(const uint8_t *blk, const wk_kact *q, long s, __m256 acc) {
     __m128i sc8 = _mm_loadu_si128((const __m128i *)(blk + 192));
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
     __m256i hs = _mm256_setzero_si256(), ls = _mm256_setzero_si256();
     for (int half = 0; half < 2; half++) {
-        const uint8_t *ql = blk + half * 64, *qh = blk + 128 + half * 32;
-        __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-        __m256i h = _mm256_loadu_si256((const __m256i *)qh);
         __m256i g[4];
-        g[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));
-        g[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
-        g[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
-        g[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
+        wk_q6k_half(blk, half, g);
         for (int k = 0; k < 4; k++) K_DOT(g[k], 256 * s + 32 * (4 * half + k), k_pair_scales(sc8, 4 * half + k), hs, ls);
     }
     return k_finish(hs, ls, hhalf(blk + 208) * q->da[s], sc8, q->s16 + 16 * s, 32, acc);
@@ -264,18 +257,8 @@ WK_AVX2 static inline __m128i q3k_scales(const uint8_t *packed) {
    where bit g of hmask is set (q + 4, 0..7), times the signed sub-block scales; the −4 through s16. */
 WK_AVX2 static inline __attribute__((always_inline)) __m256 q3k_block(const uint8_t *blk, const wk_kact *q, long s, __m256 acc) {
     __m128i sc8 = q3k_scales(blk + 96);
-    const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
-    __m256i hm = _mm256_loadu_si256((const __m256i *)blk), hs = _mm256_setzero_si256(), ls = _mm256_setzero_si256();
-    for (int half = 0; half < 2; half++) {
-        __m256i qv = _mm256_loadu_si256((const __m256i *)(blk + 32 + 32 * half));
-        for (int j = 0; j < 4; j++) {
-            int g = half * 4 + j;
-            __m256i v = _mm256_add_epi8(_mm256_and_si256(qv, three), _mm256_slli_epi16(_mm256_and_si256(hm, one), 2));
-            K_DOT(v, 256 * s + 32 * g, k_pair_scales(sc8, g), hs, ls);
-            qv = _mm256_srli_epi16(qv, 2);
-            hm = _mm256_srli_epi16(hm, 1);
-        }
-    }
+    __m256i hs = _mm256_setzero_si256(), ls = _mm256_setzero_si256();
+    for (int g = 0; g < 8; g++) K_DOT(wk_q3k_group(blk, g), 256 * s + 32 * g, k_pair_scales(sc8, g), hs, ls);
     return k_finish(hs, ls, hhalf(blk + 108) * q->da[s], sc8, q->s16 + 16 * s, 4, acc);
 }
 
@@ -284,16 +267,8 @@ WK_AVX2 static inline __attribute__((always_inline)) __m256 q3k_block(const uint
 WK_AVX2 static inline __attribute__((always_inline)) __m256 q2k_block(const uint8_t *blk, const wk_kact *q, long s, __m256 acc) {
     __m128i packed = _mm_loadu_si128((const __m128i *)blk);
     __m128i sc8 = _mm_and_si128(packed, _mm_set1_epi8(0x0F)), m8 = _mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0F));
-    const __m256i three = _mm256_set1_epi8(3);
     __m256i hs = _mm256_setzero_si256(), ls = _mm256_setzero_si256();
-    for (int half = 0; half < 2; half++) {
-        __m256i qv = _mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * half));
-        for (int j = 0; j < 4; j++) {
-            int g = half * 4 + j;
-            K_DOT(_mm256_and_si256(qv, three), 256 * s + 32 * g, k_pair_scales(sc8, g), hs, ls);
-            qv = _mm256_srli_epi16(qv, 2);
-        }
-    }
+    for (int g = 0; g < 8; g++) K_DOT(wk_q2k_group(blk, g), 256 * s + 32 * g, k_pair_scales(sc8, g), hs, ls);
     acc = k_finish(hs, ls, hhalf(blk + 80) * q->da[s], sc8, NULL, 0, acc);
     __m256 m0 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(m8)), m1 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(m8, 8)));
     const float *x16 = q->xs16 + 16 * s;
@@ -331,15 +306,7 @@ WK_AVX2 static inline __attribute__((always_inline)) void kmatvec_i16(int qtype,
     }
 }
 
-/* The int16 decode body for AVX2, and the same source compiled for AVX-512 VNNI. */
-WK_AVX2 static void kmatvec_i16_avx2(int qtype, const uint8_t *base, long stride, const float *x, float *y, long cols, long row0,
-                                     long row1) {
-    kmatvec_i16(qtype, base, stride, x, y, cols, row0, row1);
-}
-WK_VNNI static void kmatvec_i16_vnni(int qtype, const uint8_t *base, long stride, const float *x, float *y, long cols, long row0,
-                                     long row1) {
-    kmatvec_i16(qtype, base, stride, x, y, cols, row0, row1);
-}
+WK_MATVEC_BODIES(kmatvec_i16_isa, kmatvec_i16)
 
 /* Q6_K, Q3_K and Q2_K super-blocks to floats for prefill's panels, with wk_kdequantize_block's
    arithmetic ((d·sc)·q, minus dmin·m for Q2_K; no FMA), so both give bit-identical values. */
@@ -353,29 +320,13 @@ WK_AVX2 void wk_kdequantize_blocks_avx2(int qtype, const uint8_t *b, long nblock
         if (qtype == WK_Q6_K) {
             d = hhalf(b + 208);
             memcpy(sc, b + 192, 16);
-            const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3), bias = _mm256_set1_epi8(32);
-            for (int half = 0; half < 2; half++) {
-                const uint8_t *ql = b + half * 64, *qh = b + 128 + half * 32;
-                __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-                __m256i h = _mm256_loadu_si256((const __m256i *)qh);
-                v[4 * half] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));
-                v[4 * half + 1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
-                v[4 * half + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                                  _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
-                v[4 * half + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                                  _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
-                for (int k = 0; k < 4; k++) v[4 * half + k] = _mm256_sub_epi8(v[4 * half + k], bias);
-            }
+            wk_q6k_half(b, 0, v);
+            wk_q6k_half(b, 1, v + 4);
+            for (int g = 0; g < 8; g++) v[g] = _mm256_sub_epi8(v[g], _mm256_set1_epi8(32));
         } else if (qtype == WK_Q3_K) {
             d = hhalf(b + 108);
             _mm_storeu_si128((__m128i *)sc, q3k_scales(b + 96));
-            const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), four = _mm256_set1_epi8(4);
-            __m256i hm = _mm256_loadu_si256((const __m256i *)b);
-            for (int g = 0; g < 8; g++) {
-                __m256i qv = _mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)(b + 32 + 32 * (g / 4))), 2 * (g % 4));
-                v[g] = _mm256_sub_epi8(_mm256_add_epi8(_mm256_and_si256(qv, three), _mm256_slli_epi16(_mm256_and_si256(hm, one), 2)), four);
-                hm = _mm256_srli_epi16(hm, 1);
-            }
+            for (int g = 0; g < 8; g++) v[g] = _mm256_sub_epi8(wk_q3k_group(b, g), _mm256_set1_epi8(4));
         } else { /* Q2_K */
             d = hhalf(b + 80);
             dmin = hhalf(b + 82);
@@ -383,9 +334,7 @@ WK_AVX2 void wk_kdequantize_blocks_avx2(int qtype, const uint8_t *b, long nblock
                 sc[i] = (int8_t)(b[i] & 0x0F);
                 m[i] = b[i] >> 4;
             }
-            for (int g = 0; g < 8; g++)
-                v[g] = _mm256_and_si256(_mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)(b + 16 + 32 * (g / 4))), 2 * (g % 4)),
-                                        _mm256_set1_epi8(3));
+            for (int g = 0; g < 8; g++) v[g] = wk_q2k_group(b, g);
         }
         for (int g = 0; g < 8; g++) {
             __m128i half16[2] = {_mm256_castsi256_si128(v[g]), _mm256_extracti128_si256(v[g], 1)};
@@ -421,8 +370,7 @@ void wk_kmatvec(wk_config cfg, int qtype, const void *w, const float *x, float *
 #if WK_X86
     if (cfg.isa >= WK_ISA_AVX2) {
         if (!cfg.f32_activations) {
-            if (cfg.isa >= WK_ISA_AVX512VNNI) kmatvec_i16_vnni(qtype, base, stride, x, y, cols, row0, row1);
-            else kmatvec_i16_avx2(qtype, base, stride, x, y, cols, row0, row1);
+            kmatvec_i16_isa(cfg.isa, qtype, base, stride, x, y, cols, row0, row1);
             return;
         }
         for (long r = row0; r < row1; r++) y[r] = kdot_f32_avx2(qtype, base + r * stride, x, cols);

@@ -340,15 +340,7 @@ WK_AVX2 static inline __attribute__((always_inline)) void qmatvec_i16(int qtype,
     }
 }
 
-/* The int16 decode body for AVX2, and the same source compiled for AVX-512 VNNI. */
-WK_AVX2 static void qmatvec_i16_avx2(int qtype, const uint8_t *base, long stride, const float *x, float *y, long cols, long row0,
-                                     long row1) {
-    qmatvec_i16(qtype, base, stride, x, y, cols, row0, row1);
-}
-WK_VNNI static void qmatvec_i16_vnni(int qtype, const uint8_t *base, long stride, const float *x, float *y, long cols, long row0,
-                                     long row1) {
-    qmatvec_i16(qtype, base, stride, x, y, cols, row0, row1);
-}
+WK_MATVEC_BODIES(qmatvec_i16_isa, qmatvec_i16)
 #endif
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
@@ -359,8 +351,7 @@ void wk_qmatvec(wk_config cfg, int qtype, const void *w, const float *x, float *
     long stride = (qtype & WK_QX4) ? 0 : wk_row_bytes(qtype, cols);
 #if WK_X86
     if (cfg.isa >= WK_ISA_AVX2 && !cfg.f32_activations) {
-        if (cfg.isa >= WK_ISA_AVX512VNNI) qmatvec_i16_vnni(qtype, base, stride, x, y, cols, row0, row1);
-        else qmatvec_i16_avx2(qtype, base, stride, x, y, cols, row0, row1);
+        qmatvec_i16_isa(cfg.isa, qtype, base, stride, x, y, cols, row0, row1);
         return;
     }
 #endif

@@ -66,12 +66,14 @@ static inline void wk_q4k_scales(const uint8_t *packed, uint8_t sc[8], uint8_t m
 
 /* Q3_K's sixteen 6-bit scales from its 12 packed bytes (low nibbles in bytes 0-7, two high bits
    each in bytes 8-11), as signed values sc - 32. */
+static inline int8_t wk_q3k_scale(const uint8_t *packed, int i) {
+    int low = i < 8 ? packed[i] & 0x0F : packed[i - 8] >> 4;
+    int high = (packed[8 + i % 4] >> (2 * (i / 4))) & 3;
+    return (int8_t)((low | high << 4) - 32);
+}
+
 static inline void wk_q3k_scales(const uint8_t *packed, int8_t sc[16]) {
-    for (int i = 0; i < 16; i++) {
-        int low = i < 8 ? packed[i] & 0x0F : packed[i - 8] >> 4;
-        int high = (packed[8 + i % 4] >> (2 * (i / 4))) & 3;
-        sc[i] = (int8_t)((low | high << 4) - 32);
-    }
+    for (int i = 0; i < 16; i++) sc[i] = wk_q3k_scale(packed, i);
 }
 
 /* kkernels.c: one K super-block decoded (the values of Core's QuantBlocks, bit for bit), and
@@ -136,14 +138,57 @@ WK_AVX2 static inline float wk_absmax32(const float *x, long n) {
     return _mm_cvtss_f32(m4);
 }
 
-/* 32 activations x rounded to int16 a (32-byte aligned) with x ≈ scale·a: scale = max|x| / 32767,
-   round to nearest (relative error ≤ 1.5e-5 of the block's largest |x|). Returns the exact f32
-   Σx. The one rounding recipe of the int16 paths: decode (qkernels.c) and the VNNI prefill. */
-WK_AVX2 static inline float wk_quantize_block_i16(const float *x, int16_t *a, float *scale) {
+/* 32 activations x rounded to int16 a (32-byte aligned) with x ≈ scale·a: scale = max|x| / limit
+   (32767, or less where the products need headroom), round to nearest (relative error ≤ 0.5 / limit
+   of the block's largest |x|: 1.5e-5 at 32767). Returns the exact f32 Σx. The one rounding
+   recipe of the int16 paths: decode (qkernels.c) and the VNNI prefill. */
+WK_AVX2 static inline float wk_quantize_block_i16(const float *x, int16_t *a, float *scale, float limit) {
     float amax = wk_absmax32(x, 1);
-    *scale = amax / 32767.0f;
-    return wk_round_block_i16(x, a, _mm256_set1_ps(amax != 0 ? 32767.0f / amax : 0));
+    *scale = amax / limit;
+    return wk_round_block_i16(x, a, _mm256_set1_ps(amax != 0 ? limit / amax : 0));
 }
+
+/* Half h (0, 1) of a Q6_K super-block: its four groups of 32 six-bit values q (0..63) as bytes,
+   low or high nibbles of ql with two bits of qh. */
+WK_AVX2 static inline void wk_q6k_half(const uint8_t *blk, int h, __m256i g[4]) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
+    const uint8_t *ql = blk + h * 64, *qhp = blk + 128 + h * 32;
+    __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+    __m256i qh = _mm256_loadu_si256((const __m256i *)qhp);
+    g[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+    g[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+    g[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+    g[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+}
+
+/* Group g (0..7, 32 values) of a K super-block as bytes: Q3_K's q + 4 (0..7: two bits of qs,
+   plus 4 where bit g of hmask is set), Q2_K's q (0..3). */
+WK_AVX2 static inline __m256i wk_q3k_group(const uint8_t *blk, int g) {
+    __m256i qs = _mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)(blk + 32 + 32 * (g / 4))), 2 * (g % 4));
+    __m256i hm = _mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)blk), g);
+    return _mm256_add_epi8(_mm256_and_si256(qs, _mm256_set1_epi8(3)), _mm256_slli_epi16(_mm256_and_si256(hm, _mm256_set1_epi8(1)), 2));
+}
+WK_AVX2 static inline __m256i wk_q2k_group(const uint8_t *blk, int g) {
+    return _mm256_and_si256(_mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * (g / 4))), 2 * (g % 4)), _mm256_set1_epi8(3));
+}
+
+/* name_avx2 and name_vnni: `body`, an always-inline matrix-vector product, compiled for AVX2 and
+   for AVX-512 VNNI (the same source: the compiler fuses madd and add into vpdpwssd where it
+   pays), and name(isa, ...) calling the one the isa allows. */
+#define WK_MATVEC_BODIES(name, body)                                                                              \
+    WK_AVX2 static void name##_avx2(int qtype, const uint8_t *base, long stride, const float *x, float *y, long cols, long row0, \
+                                    long row1) {                                                                   \
+        body(qtype, base, stride, x, y, cols, row0, row1);                                                        \
+    }                                                                                                             \
+    WK_VNNI static void name##_vnni(int qtype, const uint8_t *base, long stride, const float *x, float *y, long cols, long row0, \
+                                    long row1) {                                                                   \
+        body(qtype, base, stride, x, y, cols, row0, row1);                                                        \
+    }                                                                                                             \
+    static void name(int isa, int qtype, const uint8_t *base, long stride, const float *x, float *y, long cols, long row0,  \
+                     long row1) {                                                                                  \
+        if (isa >= WK_ISA_AVX512VNNI) name##_vnni(qtype, base, stride, x, y, cols, row0, row1);                   \
+        else name##_avx2(qtype, base, stride, x, y, cols, row0, row1);                                            \
+    }
 
 /* The activations of one matrix-vector product, quantized once per call: per block of 32 an
    int16 vector a with x ≈ da·a (da = max|x| / 32767, round to nearest), and the block's exact
@@ -163,7 +208,7 @@ typedef struct {
 
 WK_AVX2 static inline void wk_quantize_activations_i16(const float *x, long cols, wk_qact *q) {
     for (long b = 0; b < cols / 32; b++) {
-        q->xsum[b] = wk_quantize_block_i16(x + b * 32, q->a + b * 32, &q->da[b]);
+        q->xsum[b] = wk_quantize_block_i16(x + b * 32, q->a + b * 32, &q->da[b], 32767.0f);
         __m256i p01 = _mm256_load_si256((const __m256i *)(q->a + b * 32));
         __m256i p23 = _mm256_load_si256((const __m256i *)(q->a + b * 32 + 16));
         __m256i s32 = _mm256_add_epi32(_mm256_madd_epi16(p01, _mm256_set1_epi16(1)), _mm256_madd_epi16(p23, _mm256_set1_epi16(1)));
