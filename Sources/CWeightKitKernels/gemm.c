@@ -45,11 +45,11 @@ WK_AVX2 static void decode_halves_avx2(int kind, const uint16_t *src, long kc, f
 static void decode_segment(int isa, int kind, const void *w, long cols, long r, long k0, long kc, float *out) {
     if (kind >= WK_GEMM_Q) {
         int qtype = kind - WK_GEMM_Q;
+        long values = wk_block_values(qtype); /* KC and k0 are multiples of 256: no block straddles */
         if (qtype & WK_QX4) {
-            wk_qdequantize_x4_blocks(isa, qtype & ~WK_QX4, w, cols, r, k0 / 32, kc / 32, out);
+            wk_qdequantize_x4_blocks(isa, qtype & ~WK_QX4, w, cols, r, k0 / values, kc / values, out);
             return;
         }
-        long values = wk_block_values(qtype); /* KC and k0 are multiples of 256: no block straddles */
         const uint8_t *blocks = (const uint8_t *)w + r * wk_row_bytes(qtype, cols) + k0 / values * wk_block_bytes[qtype];
         wk_qdequantize_blocks(isa, qtype, blocks, kc / values, out);
         return;

@@ -29,24 +29,36 @@
 /* Row r's block b as 32 int16 values (Q4_0: q - 8; Q5_0: q - 16; Q4_1, Q5_1: q, the min apart;
    Q8_0: q; Q4_K, Q5_K: 32-value group b, its sub-block's q, scale d·sc and min −dmin·m; Q3_K:
    sc·q with scale d; Q6_K: sc·(q − 32) with scale d) and its scale (and min). qtype may carry
-   WK_QX4; Q2_K never comes here (wk_gemm). */
+   WK_QX4 (of the K types Q4_K and Q6_K have that layout: wk_kx4_segment); Q2_K never comes
+   here (wk_gemm). */
 WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, long r, long b, float *d, float *m) {
     int plain = qtype & ~WK_QX4;
     if (plain == WK_Q4_K || plain == WK_Q5_K) {
         /* Group b % 8 of super-block b / 8: one sub-block, x = (d·sc)·q − dmin·m; Q5_K adds the
            fifth bit, bit g of qh[l] for value l of group g. */
-        int five = plain == WK_Q5_K;
-        long bytes = five ? 176 : 144;
-        const uint8_t *blk = w + r * (nb / 8) * bytes + (b / 8) * bytes;
-        int g = (int)(b % 8);
+        int five = plain == WK_Q5_K, g = (int)(b % 8);
+        const uint8_t *blk = w + (r * (nb / 8) + b / 8) * (five ? 176 : 144), *dp = blk, *mp = blk + 2, *scales = blk + 4;
+        uint8_t packed[12];
+        __m256i v;
+        if (qtype & WK_QX4) { /* d, dmin, the scales' three dwords and four chunks of quants (wk_kx4_segment) */
+            const uint8_t *unit = w + ((r / 4) * (nb / 8) + b / 8) * 576, *chunk = unit + 64 + (16 * (g / 2) + r % 4) * 8;
+            long long c[4];
+            for (int k = 0; k < 4; k++) memcpy(c + k, chunk + 32 * k, 8);
+            v = _mm256_setr_epi64x(c[0], c[1], c[2], c[3]);
+            for (int i = 0; i < 3; i++) memcpy(packed + 4 * i, unit + 16 + 16 * i + 4 * (r % 4), 4);
+            scales = packed;
+            dp = unit + 2 * (r % 4);
+            mp = dp + 8;
+        } else {
+            v = _mm256_loadu_si256((const __m256i *)(blk + (five ? 48 : 16) + 32 * (g / 2)));
+        }
         uint8_t sc[8], mn[8];
-        wk_q4k_scales(blk + 4, sc, mn);
+        wk_q4k_scales(scales, sc, mn);
         uint16_t h;
-        memcpy(&h, blk, 2);
+        memcpy(&h, dp, 2);
         *d = _cvtsh_ss(h) * (float)sc[g];
-        memcpy(&h, blk + 2, 2);
+        memcpy(&h, mp, 2);
         *m = -(_cvtsh_ss(h) * (float)mn[g]);
-        __m256i v = _mm256_loadu_si256((const __m256i *)(blk + (five ? 48 : 16) + 32 * (g / 2)));
         if (g % 2) v = _mm256_srli_epi16(v, 4);
         __m512i q = _mm512_cvtepu8_epi16(_mm256_and_si256(v, _mm256_set1_epi8(0x0F)));
         if (!five) return q;
@@ -56,7 +68,7 @@ WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, lo
     if (plain == WK_Q3_K) {
         /* Group g: two sub-blocks of 16 with signed 6-bit scales; the int16 weights are
            sc·q (|sc·q| <= 128, q = 2 low bits − 4 when the hmask bit is clear), the float scale d. */
-        const uint8_t *blk = w + r * (nb / 8) * 110 + (b / 8) * 110;
+        const uint8_t *blk = w + (r * (nb / 8) + b / 8) * 110;
         int g = (int)(b % 8);
         uint16_t h;
         memcpy(&h, blk + 108, 2);
@@ -70,16 +82,29 @@ WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, lo
         /* Group g: four bits of ql (the low or high nibbles of its 32 bytes) and two of qh, minus
            32, times the two sub-blocks' int8 scales: |sc·(q − 32)| <= 4096, which the 15-bit
            activations of a Q6_K product keep from overflowing (quantize). */
-        const uint8_t *blk = w + r * (nb / 8) * 210 + (b / 8) * 210;
         int g = (int)(b % 8);
+        const uint8_t *blk = w + (r * (nb / 8) + b / 8) * 210, *scp = blk + 192, *dp = blk + 208;
+        __m256i half[4];
+        if (qtype & WK_QX4) { /* the half's three runs from four chunks each (wk_kx4_segment) */
+            const uint8_t *unit = w + ((r / 4) * (nb / 8) + b / 8) * 840, *t = unit + 72 + 96 * 4 * (g / 4) + 8 * (r % 4);
+            __m256i run[3];
+            for (int i = 0; i < 3; i++) {
+                long long c[4];
+                for (int k = 0; k < 4; k++) memcpy(c + k, t + 96 * k + 32 * i, 8);
+                run[i] = _mm256_setr_epi64x(c[0], c[1], c[2], c[3]);
+            }
+            wk_q6k_groups(run[0], run[1], run[2], half);
+            scp = unit + 8 + 16 * (r % 4);
+            dp = unit + 2 * (r % 4);
+        } else {
+            wk_q6k_half(blk, g / 4, half);
+        }
         uint16_t h;
-        memcpy(&h, blk + 208, 2);
+        memcpy(&h, dp, 2);
         *d = _cvtsh_ss(h);
         *m = 0;
-        __m256i half[4];
-        wk_q6k_half(blk, g / 4, half);
         __m512i q = _mm512_sub_epi16(_mm512_cvtepu8_epi16(half[g % 4]), _mm512_set1_epi16(32));
-        const int8_t *sc = (const int8_t *)(blk + 192);
+        const int8_t *sc = (const int8_t *)scp;
         __m512i scales = _mm512_inserti64x4(_mm512_set1_epi16(sc[2 * g]), _mm256_set1_epi16(sc[2 * g + 1]), 1);
         return _mm512_mullo_epi16(q, scales);
     }
@@ -208,8 +233,9 @@ WK_VNNI void wk_qgemm_vnni(int qtype, const void *w, const float *x, float *y, l
     __m512i *panel = aligned_alloc(64, (size_t)(nb * 16 * 64));
     float *scales = malloc(sizeof(float) * (size_t)(nb * 16)), *mins = malloc(sizeof(float) * (size_t)(nb * 16));
     if (!xq || !xs || !xsum || !panel || !scales || !mins) abort();
-    quantize(x, n, cols, (qtype & ~WK_QX4) == WK_Q6_K, xq, xs, xsum);
-    int with_mins = wk_has_min(qtype & ~WK_QX4) || qtype == WK_Q4_K || qtype == WK_Q5_K;
+    int plain = qtype & ~WK_QX4;
+    quantize(x, n, cols, plain == WK_Q6_K, xq, xs, xsum);
+    int with_mins = wk_has_min(plain) || plain == WK_Q4_K || plain == WK_Q5_K;
     for (long r = row0; r < row1; r += PANEL_ROWS) {
         long rb = row1 - r < PANEL_ROWS ? row1 - r : PANEL_ROWS;
         pack(qtype, (const uint8_t *)w, nb, r, rb, panel, scales, mins);

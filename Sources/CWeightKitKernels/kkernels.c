@@ -296,13 +296,169 @@ WK_AVX2 static inline __attribute__((always_inline)) void krows_i16(int qtype, c
     }
 }
 
+/* For each Q4_K sub-block j of a unit, the int16 lanes of its scale in q4k_x4_group's products:
+   bytes j (row 0 or 2) and 8 + j (row 1 or 3) of each 128-bit half of the unit's scale vector,
+   zero-extended, four lanes each. */
+static const int8_t q4k_x4_pick[8][32] __attribute__((aligned(32))) = {
+#define PICK(j) {j, -128, j, -128, j, -128, j, -128, 8 + j, -128, 8 + j, -128, 8 + j, -128, 8 + j, -128, \
+                 j, -128, j, -128, j, -128, j, -128, 8 + j, -128, 8 + j, -128, 8 + j, -128, 8 + j, -128}
+    PICK(0), PICK(1), PICK(2), PICK(3), PICK(4), PICK(5), PICK(6), PICK(7)
+#undef PICK
+};
+
+/* Four rows of an interleaved Q4_K matrix (units of 576 bytes, wk_kx4_segment) over super-blocks
+   [0, nsb) of the activations: out[0..3]. A 32-byte load holds chunk c (8 bytes) of pair p from
+   the four rows; its low nibbles meet activations 64p + 8c .. +7 (sub-block 2p), its high ones
+   the same 8 of sub-block 2p + 1, each broadcast to the four rows' lanes. The four chunks of a
+   sub-block sum in int16 before one madd applies the four rows' scales: a chunk's maddubs pair is
+   at most 2·15·128 (hi) or 2·255·15 (lo), four of them 30600 < 2^15. Lanes of the int32 sums:
+   row 0 in 0-1, row 1 in 2-3, row 2 in 4-5, row 3 in 6-7; then, as for one row, one float per
+   super-block (d·da per lane) and the mins' term from the f32 sums of 32. */
+WK_AVX2 static inline __attribute__((always_inline)) void q4k_x4_group(const uint8_t *units, const wk_kact *q, long nsb, float out[4]) {
+    __m256 acc = _mm256_setzero_ps();
+    __m256 macc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    const __m128i m3f = _mm_set1_epi32(0x3f3f3f3f), m0f = _mm_set1_epi32(0x0f0f0f0f), m03 = _mm_set1_epi32(0x03030303);
+    const __m256i low = _mm256_set1_epi8(0x0F), pairs = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+    for (long s = 0; s < nsb; s++) {
+        const uint8_t *u = units + s * 576;
+        __m128 d4 = _mm_mul_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)u)), _mm_set1_ps(q->da[s]));
+        float dmin[4];
+        _mm_storeu_ps(dmin, _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(u + 8))));
+        /* wk_q4k_scales on the four rows' dwords at once: sc 0-3 | sc 4-7 | m 0-3 | m 4-7. */
+        __m128i U0 = _mm_loadu_si128((const __m128i *)(u + 16)), U1 = _mm_loadu_si128((const __m128i *)(u + 32));
+        __m128i U2 = _mm_loadu_si128((const __m128i *)(u + 48));
+        __m128i slo = _mm_and_si128(U0, m3f), mlo = _mm_and_si128(U1, m3f);
+        __m128i shi = _mm_or_si128(_mm_and_si128(U2, m0f), _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(U0, 6), m03), 4));
+        __m128i mhi = _mm_or_si128(_mm_and_si128(_mm_srli_epi32(U2, 4), m0f), _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(U1, 6), m03), 4));
+        __m256i sc = _mm256_set_m128i(_mm_unpackhi_epi32(slo, shi), _mm_unpacklo_epi32(slo, shi)); /* rows 0, 1 | rows 2, 3 */
+        __m128i m01 = _mm_unpacklo_epi32(mlo, mhi), m23 = _mm_unpackhi_epi32(mlo, mhi);
+        __m128i mins[4] = {m01, _mm_srli_si128(m01, 8), m23, _mm_srli_si128(m23, 8)};
+        __m256 xsum = _mm256_loadu_ps(q->xsum + 8 * s);
+        for (int k = 0; k < 4; k++)
+            macc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mins[k])), _mm256_mul_ps(xsum, _mm256_set1_ps(dmin[k])), macc[k]);
+        __m256i hs = _mm256_setzero_si256(), ls = _mm256_setzero_si256();
+        const uint8_t *qs = u + 64;
+        for (int p = 0; p < 4; p++) {
+            __m256i h0 = _mm256_setzero_si256(), l0 = h0, h1 = h0, l1 = h0;
+            for (int c = 0; c < 4; c++) {
+                __m256i v = _mm256_loadu_si256((const __m256i *)(qs + (4 * p + c) * 32));
+                __m256i w0 = _mm256_and_si256(v, low), w1 = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+                const uint8_t *hp = (const uint8_t *)q->hi + 256 * s + 64 * p + 8 * c, *lp = q->lo + 256 * s + 64 * p + 8 * c;
+                h0 = _mm256_add_epi16(h0, _mm256_maddubs_epi16(w0, _mm256_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)hp))));
+                l0 = _mm256_add_epi16(l0, _mm256_maddubs_epi16(_mm256_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)lp)), w0));
+                h1 = _mm256_add_epi16(h1, _mm256_maddubs_epi16(w1, _mm256_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)(hp + 32)))));
+                l1 = _mm256_add_epi16(l1, _mm256_maddubs_epi16(_mm256_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)(lp + 32))), w1));
+            }
+            __m256i s0 = _mm256_shuffle_epi8(sc, _mm256_load_si256((const __m256i *)q4k_x4_pick[2 * p]));
+            __m256i s1 = _mm256_shuffle_epi8(sc, _mm256_load_si256((const __m256i *)q4k_x4_pick[2 * p + 1]));
+            hs = _mm256_add_epi32(hs, _mm256_add_epi32(_mm256_madd_epi16(h0, s0), _mm256_madd_epi16(h1, s1)));
+            ls = _mm256_add_epi32(ls, _mm256_add_epi32(_mm256_madd_epi16(l0, s0), _mm256_madd_epi16(l1, s1)));
+        }
+        __m256 f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(hs), _mm256_set1_ps(256.0f), _mm256_cvtepi32_ps(ls));
+        acc = _mm256_fmadd_ps(f, _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d4), pairs), acc);
+    }
+    float a[8], m[4];
+    _mm256_storeu_ps(a, acc);
+    _mm_storeu_ps(m, wk_hsum4(macc[0], macc[1], macc[2], macc[3]));
+    for (int k = 0; k < 4; k++) out[k] = a[2 * k] + a[2 * k + 1] - m[k];
+}
+
+/* For each Q6_K sub-block k of a half (0-7), the int16 lanes of its scale in q6k_x4_group: bytes k
+   (row 0 or 2) and 8 + k (row 1 or 3) of each 128-bit half, doubled into both bytes of a lane
+   (then shifted right by 8 with sign: the signed scale). */
+static const int8_t q6k_x4_pick[8][32] __attribute__((aligned(32))) = {
+#define PICK(j) {j, j, j, j, j, j, j, j, 8 + j, 8 + j, 8 + j, 8 + j, 8 + j, 8 + j, 8 + j, 8 + j, \
+                 j, j, j, j, j, j, j, j, 8 + j, 8 + j, 8 + j, 8 + j, 8 + j, 8 + j, 8 + j, 8 + j}
+    PICK(0), PICK(1), PICK(2), PICK(3), PICK(4), PICK(5), PICK(6), PICK(7)
+#undef PICK
+};
+
+/* Four rows of an interleaved Q6_K matrix (units of 840 bytes, wk_kx4_segment) over super-blocks
+   [0, nsb): out[0..3]. Per half h and chunk c, three 32-byte loads (the half's ql bytes 8c.. and
+   32 + 8c.., qh bytes 8c.., each from the four rows) give the four groups' 8 values q (0..63) at
+   8c..8c+7 (wk_q6k_groups). A sub-block of 16 is two chunks: their hi products sum in
+   int16 (two maddubs pairs of at most 2·63·128) before the madd with the four rows' scales; the
+   lo products (pairs up to 2·255·63) are widened one by one. The −32 through the integer Σa of
+   each 16, in floats per row. */
+WK_AVX2 static inline __attribute__((always_inline)) void q6k_x4_group(const uint8_t *units, const wk_kact *q, long nsb, float out[4]) {
+    __m256 acc = _mm256_setzero_ps();
+    __m256 off[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    const __m256i pairs = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+    for (long s = 0; s < nsb; s++) {
+        const uint8_t *u = units + s * 840;
+        __m128 d4 = _mm_mul_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)u)), _mm_set1_ps(q->da[s]));
+        float d[4];
+        _mm_storeu_ps(d, d4);
+        __m128i r0 = _mm_loadu_si128((const __m128i *)(u + 8)), r1 = _mm_loadu_si128((const __m128i *)(u + 24));
+        __m128i r2 = _mm_loadu_si128((const __m128i *)(u + 40)), r3 = _mm_loadu_si128((const __m128i *)(u + 56));
+        /* The −32: Σ_k sc_k·Σa_k per row, times 32·d·da. */
+        __m256 a0 = _mm256_cvtepi32_ps(_mm256_load_si256((const __m256i *)(q->s16 + 16 * s)));
+        __m256 a1 = _mm256_cvtepi32_ps(_mm256_load_si256((const __m256i *)(q->s16 + 16 * s + 8)));
+        __m128i rows[4] = {r0, r1, r2, r3};
+        for (int k = 0; k < 4; k++) {
+            __m256 t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(rows[k], 8))), a1,
+                                       _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(rows[k])), a0));
+            off[k] = _mm256_fmadd_ps(t, _mm256_set1_ps(32.0f * d[k]), off[k]);
+        }
+        __m256i hs = _mm256_setzero_si256(), ls = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i sc = h ? _mm256_set_m128i(_mm_unpackhi_epi64(r2, r3), _mm_unpackhi_epi64(r0, r1))
+                           : _mm256_set_m128i(_mm_unpacklo_epi64(r2, r3), _mm_unpacklo_epi64(r0, r1));
+            for (int half = 0; half < 2; half++) { /* chunks 2·half, 2·half + 1: sub-blocks 2j + half */
+                __m256i hsum[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+                __m256i S[4];
+                for (int j = 0; j < 4; j++)
+                    S[j] = _mm256_srai_epi16(_mm256_shuffle_epi8(sc, _mm256_load_si256((const __m256i *)q6k_x4_pick[2 * j + half])), 8);
+                for (int c = 2 * half; c < 2 * half + 2; c++) {
+                    const uint8_t *t = u + 72 + 96 * (4 * h + c);
+                    __m256i A = _mm256_loadu_si256((const __m256i *)t), B = _mm256_loadu_si256((const __m256i *)(t + 32));
+                    __m256i H = _mm256_loadu_si256((const __m256i *)(t + 64));
+                    __m256i g[4];
+                    wk_q6k_groups(A, B, H, g);
+                    for (int j = 0; j < 4; j++) {
+                        long pos = 256 * s + 128 * h + 32 * j + 8 * c;
+                        __m256i hi = _mm256_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)(q->hi + pos)));
+                        __m256i lo = _mm256_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)(q->lo + pos)));
+                        hsum[j] = _mm256_add_epi16(hsum[j], _mm256_maddubs_epi16(g[j], hi));
+                        ls = _mm256_add_epi32(ls, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, g[j]), S[j]));
+                    }
+                }
+                for (int j = 0; j < 4; j++) hs = _mm256_add_epi32(hs, _mm256_madd_epi16(hsum[j], S[j]));
+            }
+        }
+        __m256 f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(hs), _mm256_set1_ps(256.0f), _mm256_cvtepi32_ps(ls));
+        acc = _mm256_fmadd_ps(f, _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d4), pairs), acc);
+    }
+    float a[8], m[4];
+    _mm256_storeu_ps(a, acc);
+    _mm_storeu_ps(m, wk_hsum4(off[0], off[1], off[2], off[3]));
+    for (int k = 0; k < 4; k++) out[k] = a[2 * k] + a[2 * k + 1] - m[k];
+}
+
+/* Rows [row0, row1) of an interleaved Q4_K or Q6_K matrix (nsb super-blocks per row) over its
+   super-blocks [b0, b0 + nq): y set, or with `accumulate` added to. A group only partly in the
+   range is computed whole and only its rows in range are kept. */
+WK_AVX2 static inline __attribute__((always_inline)) void krows_x4_i16(int qtype, const uint8_t *base, long nsb, long b0, const wk_kact *q,
+                                                                      long nq, float *y, long row0, long row1, int accumulate) {
+    long unit = 4 * wk_block_bytes[qtype];
+    for (long g = row0 / 4; g * 4 < row1; g++) {
+        float y4[4];
+        if (qtype == WK_Q4_K) q4k_x4_group(base + (g * nsb + b0) * unit, q, nq, y4);
+        else q6k_x4_group(base + (g * nsb + b0) * unit, q, nq, y4);
+        for (long j = 0; j < 4; j++)
+            if (g * 4 + j >= row0 && g * 4 + j < row1) y[g * 4 + j] = accumulate ? y[g * 4 + j] + y4[j] : y4[j];
+    }
+}
+
 WK_AVX2 static inline __attribute__((always_inline)) void kmatvec_i16(int qtype, const uint8_t *base, long stride, const float *x,
                                                                      float *y, long cols, long row0, long row1) {
     static __thread wk_kact q;
+    int plain = qtype & ~WK_QX4;
     for (long c0 = 0; c0 < cols; c0 += WK_QA_COLS) { /* WK_QA_COLS is a multiple of 256 */
         long cc = cols - c0 < WK_QA_COLS ? cols - c0 : WK_QA_COLS;
-        kquantize(x + c0, cc, qtype, &q);
-        krows_i16(qtype, base + c0 / 256 * wk_block_bytes[qtype], stride, &q, cc / 256, y, row0, row1, c0 > 0);
+        kquantize(x + c0, cc, plain, &q);
+        if (qtype & WK_QX4) krows_x4_i16(plain, base, cols / 256, c0 / 256, &q, cc / 256, y, row0, row1, c0 > 0);
+        else krows_i16(qtype, base + c0 / 256 * wk_block_bytes[qtype], stride, &q, cc / 256, y, row0, row1, c0 > 0);
     }
 }
 
@@ -366,13 +522,32 @@ WK_AVX2 static float kdot_f32_avx2(int qtype, const uint8_t *row, const float *x
 
 void wk_kmatvec(wk_config cfg, int qtype, const void *w, const float *x, float *y, long cols, long row0, long row1) {
     const uint8_t *base = (const uint8_t *)w;
-    long stride = wk_row_bytes(qtype, cols);
+    int plain = qtype & ~WK_QX4;
+    long stride = wk_row_bytes(plain, cols);
+#if WK_X86
+    if (cfg.isa >= WK_ISA_AVX2 && !cfg.f32_activations) {
+        kmatvec_i16_isa(cfg.isa, qtype, base, stride, x, y, cols, row0, row1);
+        return;
+    }
+#endif
+    if (qtype & WK_QX4) { /* f32 activations or portable: each row regathered, 8 super-blocks at a time */
+        long nsb = cols / 256;
+        uint8_t row[8 * 256];
+        for (long r = row0; r < row1; r++) {
+            float sum = 0;
+            for (long b0 = 0; b0 < nsb; b0 += 8) {
+                long k = nsb - b0 < 8 ? nsb - b0 : 8;
+                float part;
+                wk_qx4_row_blocks(plain, base, nsb, r, b0, k, row);
+                wk_kmatvec(cfg, plain, row, x + b0 * 256, &part, k * 256, 0, 1);
+                sum += part;
+            }
+            y[r] = sum;
+        }
+        return;
+    }
 #if WK_X86
     if (cfg.isa >= WK_ISA_AVX2) {
-        if (!cfg.f32_activations) {
-            kmatvec_i16_isa(cfg.isa, qtype, base, stride, x, y, cols, row0, row1);
-            return;
-        }
         for (long r = row0; r < row1; r++) y[r] = kdot_f32_avx2(qtype, base + r * stride, x, cols);
         return;
     }

@@ -1,22 +1,52 @@
 /* The interleaved layout of block-quantized matrices (WK_QX4, see wk_qkernels.h): making it, and
    reading one row of it back in the ordinary block layout. The kernels that run on it are in
-   qkernels.c. */
+   qkernels.c (32-value types) and kkernels.c (Q4_K). */
 #include "wk_private.h"
 #include <string.h>
 
 /* Rows in groups of four (the last group padded with zero rows); for each block index b a unit
-   of 4·block_bytes: the four rows' f16 scales d[4], for Q4_1 their f16 mins m[4], then the four
-   rows' quants one row after the other. Decode then reads one sequential stream and loads four
-   scales with one instruction (ggml repacks Q4_0 the same way for the same reasons). */
+   of 4·block_bytes. 32-value types: the four rows' f16 scales d[4], for Q4_1 their f16 mins m[4],
+   then the four rows' quants one row after the other. K types: the segments of wk_kx4_segment,
+   each one's four rows together. Decode then reads one sequential stream and loads four scales
+   (or four rows' chunks of quants) with one instruction; ggml repacks Q4_0 and Q4_K the same way
+   for the same reasons. */
 
-long wk_qx4_bytes(int qtype, long rows, long cols) { return (rows + 3) / 4 * (cols / 32) * 4 * wk_block_bytes[qtype]; }
+int wk_qx4_supported(int qtype) {
+    long from;
+    return !wk_is_k(qtype) || wk_kx4_segment(qtype, 0, &from) > 0;
+}
+
+long wk_qx4_bytes(int qtype, long rows, long cols) {
+    return (rows + 3) / 4 * (cols / wk_block_values(qtype)) * 4 * wk_block_bytes[qtype];
+}
+
+/* Copies row r's block b between the ordinary block `blk` and its place in interleaved `x4`
+   (nb blocks per row): to the interleaved copy with `pack`, else back. */
+static void kx4_block(int qtype, uint8_t *blk, uint8_t *x4, long nb, long r, long b, int pack) {
+    long bb = wk_block_bytes[qtype], k = r % 4, off = 0;
+    uint8_t *unit = x4 + ((r / 4) * nb + b) * 4 * bb;
+    long from;
+    for (int i = 0, len; (len = wk_kx4_segment(qtype, i, &from)) > 0; i++, off += len) {
+        uint8_t *place = unit + 4 * off + k * len, *to = pack ? place : blk + from, *at = pack ? blk + from : place;
+        switch (len) { /* sizes the compiler knows: moves, not calls (prefill gathers every block) */
+        case 2: memcpy(to, at, 2); break;
+        case 4: memcpy(to, at, 4); break;
+        case 8: memcpy(to, at, 8); break;
+        default: memcpy(to, at, 16); break;
+        }
+    }
+}
 
 void wk_qrepack_x4(int qtype, const void *src, long rows, long cols, void *dst) {
-    long nb = cols / 32, qsz = wk_x4_quants(qtype);
+    long nb = cols / wk_block_values(qtype), qsz = wk_x4_quants(qtype), bb = wk_block_bytes[qtype];
     uint8_t *out = (uint8_t *)dst;
     memset(out, 0, (size_t)wk_qx4_bytes(qtype, rows, cols));
     for (long r = 0; r < rows; r++) {
         for (long b = 0; b < nb; b++) {
+            if (wk_is_k(qtype)) {
+                kx4_block(qtype, (uint8_t *)src + (r * nb + b) * bb, out, nb, r, b, 1);
+                continue;
+            }
             /* The destination's places, found the way every reader finds them. */
             wk_qblock_ref from = wk_qblock_at(qtype, (const uint8_t *)src, nb, r, b), to = wk_qblock_at(qtype | WK_QX4, out, nb, r, b);
             memcpy((uint8_t *)to.scale, from.scale, 2);
@@ -30,6 +60,10 @@ void wk_qrepack_x4(int qtype, const void *src, long rows, long cols, void *dst) 
 void wk_qx4_row_blocks(int qtype, const uint8_t *base, long nb, long r, long b0, long n, uint8_t *out) {
     long bb = wk_block_bytes[qtype], qsz = wk_x4_quants(qtype);
     for (long b = b0; b < b0 + n; b++, out += bb) {
+        if (wk_is_k(qtype)) {
+            kx4_block(qtype, out, (uint8_t *)base, nb, r, b, 0);
+            continue;
+        }
         wk_qblock_ref ref = wk_qblock_at(qtype | WK_QX4, base, nb, r, b);
         memcpy(out, ref.scale, 2);
         if (ref.min != NULL) memcpy(out + 2, ref.min, 2);
@@ -38,10 +72,11 @@ void wk_qx4_row_blocks(int qtype, const uint8_t *base, long nb, long r, long b0,
 }
 
 void wk_qdequantize_x4_blocks(int isa, int qtype, const void *w, long cols, long r, long b0, long n, float *out) {
-    uint8_t tmp[64 * 34];
-    for (long done = 0; done < n; done += 64) {
-        long k = n - done < 64 ? n - done : 64;
-        wk_qx4_row_blocks(qtype, (const uint8_t *)w, cols / 32, r, b0 + done, k, tmp);
-        wk_qdequantize_blocks(isa, qtype, tmp, k, out + done * 32);
+    uint8_t tmp[2560];
+    long values = wk_block_values(qtype), chunk = (long)sizeof tmp / wk_block_bytes[qtype];
+    for (long done = 0; done < n; done += chunk) {
+        long k = n - done < chunk ? n - done : chunk;
+        wk_qx4_row_blocks(qtype, (const uint8_t *)w, cols / values, r, b0 + done, k, tmp);
+        wk_qdequantize_blocks(isa, qtype, tmp, k, out + done * values);
     }
 }

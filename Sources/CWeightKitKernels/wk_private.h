@@ -25,6 +25,31 @@ static inline int wk_has_min(int qtype) { return qtype == WK_Q4_1 || qtype == WK
 static inline long wk_x4_header(int qtype) { return wk_has_min(qtype) ? 16 : 8; }
 static inline long wk_x4_quants(int qtype) { return qtype == WK_Q8_0 ? 32 : qtype >= WK_Q5_0 ? 20 : 16; }
 
+/* The interleaved layout of a K type (WK_QX4 with Q4_K or Q6_K): each super-block is cut into
+   segments, and a unit (four rows, one super-block index) holds segment 0 of the four rows, then
+   segment 1 of the four rows, and so on, in the order decode reads them: one 32-byte load then
+   gives a chunk of quants from four rows, the four rows' scales decode together, and a unit is
+   read front to back. Q4_K (unit of 576 bytes): d, dmin, the three dwords of its packed scales
+   (unit bytes 0, 8, 16, 32, 48), then its 128 bytes of quants in chunks of 8 (chunk i at 64 + 32i).
+   Q6_K (840): d (0), the 16 scales (8), then for half h and chunk c (t = 4h + c, at 72 + 96t) ql
+   bytes 64h + 8c, ql bytes 64h + 32 + 8c and qh bytes 128 + 32h + 8c, 8 of each. Segment i's
+   length (0 past the last), its offset in the block in *src. */
+static inline int wk_kx4_segment(int qtype, int i, long *src) {
+    if (qtype == WK_Q4_K) {
+        if (i > 20) return 0;
+        *src = i < 2 ? 2 * i : i < 5 ? 4 + 4 * (i - 2) : 16 + 8 * (i - 5);
+        return i < 2 ? 2 : i < 5 ? 4 : 8;
+    }
+    if (qtype == WK_Q6_K) {
+        if (i > 25) return 0;
+        if (i < 2) { *src = i ? 192 : 208; return i ? 16 : 2; }
+        long t = (i - 2) / 3, h = t / 4, c = t % 4, part = (i - 2) % 3;
+        *src = part == 2 ? 128 + 32 * h + 8 * c : 64 * h + 32 * part + 8 * c;
+        return 8;
+    }
+    return 0;
+}
+
 /* Where row r's block b keeps its f16 scale, its f16 min (Q4_1; NULL otherwise) and its quants,
    in the ordinary layout or, with WK_QX4 in qtype, the interleaved one (nb blocks per row). */
 typedef struct {
@@ -148,17 +173,23 @@ WK_AVX2 static inline float wk_quantize_block_i16(const float *x, int16_t *a, fl
     return wk_round_block_i16(x, a, _mm256_set1_ps(amax != 0 ? limit / amax : 0));
 }
 
-/* Half h (0, 1) of a Q6_K super-block: its four groups of 32 six-bit values q (0..63) as bytes,
-   low or high nibbles of ql with two bits of qh. */
-WK_AVX2 static inline void wk_q6k_half(const uint8_t *blk, int h, __m256i g[4]) {
+/* Q6_K's six-bit values q (0..63) as bytes from 32 bytes of each of ql's two runs (l0: bytes l of
+   a half, l1: bytes 32 + l) and of qh (bytes l): g[0] = low nibbles of l0 with bits 0-1 of qh,
+   g[1] = low nibbles of l1 with bits 2-3, g[2] = high nibbles of l0 with bits 4-5, g[3] = high
+   nibbles of l1 with bits 6-7. */
+WK_AVX2 static inline void wk_q6k_groups(__m256i l0, __m256i l1, __m256i qh, __m256i g[4]) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
-    const uint8_t *ql = blk + h * 64, *qhp = blk + 128 + h * 32;
-    __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-    __m256i qh = _mm256_loadu_si256((const __m256i *)qhp);
     g[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
     g[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
     g[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
     g[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+}
+
+/* Half h (0, 1) of a Q6_K super-block: its four groups of 32 values. */
+WK_AVX2 static inline void wk_q6k_half(const uint8_t *blk, int h, __m256i g[4]) {
+    const uint8_t *ql = blk + h * 64;
+    wk_q6k_groups(_mm256_loadu_si256((const __m256i *)ql), _mm256_loadu_si256((const __m256i *)(ql + 32)),
+                  _mm256_loadu_si256((const __m256i *)(blk + 128 + h * 32)), g);
 }
 
 /* Group g (0..7, 32 values) of a K super-block as bytes: Q3_K's q + 4 (0..7: two bits of qs,

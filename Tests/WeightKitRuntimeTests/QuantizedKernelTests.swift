@@ -200,8 +200,9 @@ extension KernelSwitches.QuantizedKernelTests {
             KernelSwitches.KernelTests.expectProducts(w, n: n, tolerance: tolerance, label: "\(dtype) \(body)", kernels: kernels,
                                        reference: QuantizedMatMul.scalarMatVec)
             let wi = QuantizedMatMul.interleaved(w)
-            #expect(wi.blockOrder == (k == 32 ? .interleaved4 : .rows), "K rows stay as stored")
-            if k == 32 {
+            let interleaves = k == 32 || dtype == .q4_K || dtype == .q6_K
+            #expect(wi.blockOrder == (interleaves ? .interleaved4 : .rows), "of the K types only Q4_K and Q6_K interleave")
+            if interleaves {
                 KernelSwitches.KernelTests.expectProducts(wi, n: n, tolerance: tolerance, label: "\(dtype) \(body) interleaved", kernels: kernels) { _, x in
                     QuantizedMatMul.scalarMatVec(w, x)
                 }

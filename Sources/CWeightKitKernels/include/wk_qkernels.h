@@ -24,8 +24,7 @@
 #include "wk_config.h"
 
 /* Block types, matching the order the Swift side passes. Q8_0 to Q5_1 have blocks of 32 values;
-   the K types (WK_Q2_K to WK_Q6_K) super-blocks of 256 with sub-block scales (kkernels.c), never in
-   the interleaved layout. */
+   the K types (WK_Q2_K to WK_Q6_K) super-blocks of 256 with sub-block scales (kkernels.c). */
 enum wk_qtype {
     WK_Q8_0 = 0, WK_Q4_0 = 1, WK_Q4_1 = 2, WK_Q5_0 = 3, WK_Q5_1 = 4,
     WK_Q4_K = 5, WK_Q6_K = 6, WK_Q5_K = 7, WK_Q3_K = 8, WK_Q2_K = 9
@@ -35,9 +34,12 @@ enum wk_qtype {
 long wk_block_values(int qtype);
 
 /* Or'ed into a block type: the matrix is in the interleaved layout wk_qrepack_x4 makes (rows in
-   groups of four, each block index's four scales together, then their quants). Every function
-   here takes either layout. */
+   groups of four, each block index's four scales together, then their quants; for Q4_K the
+   super-blocks' pieces interleaved the same way). Every function here takes either layout. */
 #define WK_QX4 32
+
+/* 1 when qtype has the interleaved layout: the 32-value types, Q4_K and Q6_K. */
+int wk_qx4_supported(int qtype);
 
 /* Bytes of the interleaved copy of a [rows, cols] matrix (rows padded to a multiple of 4). */
 long wk_qx4_bytes(int qtype, long rows, long cols);
@@ -45,11 +47,11 @@ long wk_qx4_bytes(int qtype, long rows, long cols);
 /* Writes the interleaved copy of src ([rows, cols], ordinary layout) to dst (wk_qx4_bytes). */
 void wk_qrepack_x4(int qtype, const void *src, long rows, long cols, void *dst);
 
-/* Blocks [b0, b0+n) of row r of an interleaved matrix (nb blocks per row), copied out in the
-   ordinary block layout. */
+/* Blocks [b0, b0+n) of row r of an interleaved matrix (nb blocks — super-blocks for a K type —
+   per row), copied out in the ordinary block layout. */
 void wk_qx4_row_blocks(int qtype, const uint8_t *base, long nb, long r, long b0, long n, uint8_t *out);
 
-/* Blocks [b0, b0+n) of row r of an interleaved matrix, decoded to out[32 * n]. */
+/* Blocks [b0, b0+n) of row r of an interleaved matrix, decoded to out[wk_block_values * n]. */
 void wk_qdequantize_x4_blocks(int isa, int qtype, const void *w, long cols, long r, long b0, long n, float *out);
 
 /* y[r] = sum_c W[r, c] * x[c] for r in [row0, row1). */

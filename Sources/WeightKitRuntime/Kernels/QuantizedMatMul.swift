@@ -3,7 +3,8 @@ import WeightKitCore
 import WeightKitGraph
 
 /// Matrix products straight on Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 weights (C bodies in `qkernels.c`) and on
-/// the K super-blocks Q2_K to Q6_K (`kkernels.c`; never interleaved: their rows stay as stored).
+/// the K super-blocks Q2_K to Q6_K (`kkernels.c`; Q4_K and Q6_K interleaved like the 32-value
+/// types, the others' rows stay as stored).
 ///
 /// The products go through `MatMul` with a `KernelConfig`. Decode (matrix-vector) with AVX2 and
 /// `ActivationPrecision.int16` rounds the activations to 16 bits per block of 32 and multiplies
@@ -38,8 +39,10 @@ public enum QuantizedMatMul {
     }
 
     /// `w` copied into the interleaved layout (rows in groups of four, each block index's four
-    /// scales together, then their quants): decode reads one sequential stream and loads four
-    /// scales at once. Not quantized, or not a matrix of whole blocks: `w` itself.
+    /// scales together, then their quants; Q4_K's and Q6_K's super-blocks cut into pieces
+    /// interleaved the same way): decode reads one sequential stream and loads four scales, or a chunk of quants from
+    /// four rows, at once. Not quantized with that layout (Q5_K, Q3_K, Q2_K), or not a
+    /// matrix of whole blocks: `w` itself.
     public static func interleaved(_ w: Weight) -> Weight {
         guard let size = interleavedBytes(w) else { return w }
         let buffer = AlignedBuffer(count: size)
@@ -49,7 +52,8 @@ public enum QuantizedMatMul {
 
     /// Bytes of `w`'s interleaved copy; nil when `interleaved` would return `w` itself.
     static func interleavedBytes(_ w: Weight) -> Int? {
-        guard w.blockOrder == .rows, let type = code(w.dtype), w.dtype.blockElements == 32, w.info.shape.rank == 2, w.columns % 32 == 0
+        guard w.blockOrder == .rows, let type = code(w.dtype), wk_qx4_supported(type) != 0, w.info.shape.rank == 2,
+              w.columns % w.dtype.blockElements == 0
         else { return nil }
         return wk_qx4_bytes(type, w.rows, w.columns)
     }
@@ -65,7 +69,7 @@ public enum QuantizedMatMul {
     static func interleave(_ w: Weight, rows: Range<Int>, into dst: UnsafeMutableRawPointer) {
         guard let type = code(w.dtype) else { preconditionFailure("no quantized kernel for \(w.dtype)") }
         precondition(rows.lowerBound % 4 == 0 && rows.upperBound <= w.rows, "interleaved pieces start at a group of four rows")
-        let rowBytes = w.columns / 32 * w.dtype.blockBytes
+        let rowBytes = w.columns / w.dtype.blockElements * w.dtype.blockBytes
         unsafe w.storage.withUnsafeBytes { src in
             // SAFETY: src holds rows × cols/32 blocks (checked by the readers), rows lie inside it;
             // dst has the interleaved bytes of rows.count rows.
