@@ -207,7 +207,7 @@ void wk_gemm(wk_config cfg, int kind, const void *w, const float *x, float *y, l
              long row1) {
     /* Q2_K stays on f32 panels: its two 16-value sub-blocks in a group of 32 have different
        mins, which the VNNI kernel's one min per block cannot hold. */
-    int vnni_type = kind >= WK_GEMM_Q && kind - WK_GEMM_Q != WK_Q2_K;
+    int vnni_type = kind >= WK_GEMM_Q && ((kind - WK_GEMM_Q) & ~WK_QX4) != WK_Q2_K;
     if (vnni_type && cfg.isa >= WK_ISA_AVX512VNNI && !cfg.f32_activations) {
         wk_qgemm_vnni(kind - WK_GEMM_Q, w, x, y, n, cols, ystride, row0, row1);
         return;

@@ -29,8 +29,7 @@
 /* Row r's block b as 32 int16 values (Q4_0: q - 8; Q5_0: q - 16; Q4_1, Q5_1: q, the min apart;
    Q8_0: q; Q4_K, Q5_K: 32-value group b, its sub-block's q, scale d·sc and min −dmin·m; Q3_K:
    sc·q with scale d; Q6_K: sc·(q − 32) with scale d) and its scale (and min). qtype may carry
-   WK_QX4 (of the K types Q4_K and Q6_K have that layout: wk_kx4_segment); Q2_K never comes
-   here (wk_gemm). */
+   WK_QX4 (the K types' units: wk_kx4_segment); Q2_K never comes here (wk_gemm). */
 WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, long r, long b, float *d, float *m) {
     int plain = qtype & ~WK_QX4;
     if (plain == WK_Q4_K || plain == WK_Q5_K) {
@@ -39,18 +38,25 @@ WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, lo
         int five = plain == WK_Q5_K, g = (int)(b % 8);
         const uint8_t *blk = w + (r * (nb / 8) + b / 8) * (five ? 176 : 144), *dp = blk, *mp = blk + 2, *scales = blk + 4;
         uint8_t packed[12];
-        __m256i v;
-        if (qtype & WK_QX4) { /* d, dmin, the scales' three dwords and four chunks of quants (wk_kx4_segment) */
-            const uint8_t *unit = w + ((r / 4) * (nb / 8) + b / 8) * 576, *chunk = unit + 64 + (16 * (g / 2) + r % 4) * 8;
-            long long c[4];
-            for (int k = 0; k < 4; k++) memcpy(c + k, chunk + 32 * k, 8);
+        __m256i v, qh = _mm256_setzero_si256();
+        if (qtype & WK_QX4) { /* d, dmin, the scales' three dwords, four chunks of quants (and of qh): wk_kx4_segment */
+            long k = r % 4;
+            const uint8_t *unit = w + ((r / 4) * (nb / 8) + b / 8) * (five ? 704 : 576);
+            const uint8_t *chunk = unit + (five ? 192 : 64) + (16 * (g / 2) + k) * 8;
+            long long c[4], hc[4];
+            for (int i = 0; i < 4; i++) {
+                memcpy(c + i, chunk + 32 * i, 8);
+                if (five) memcpy(hc + i, unit + 64 + 32 * i + 8 * k, 8);
+            }
             v = _mm256_setr_epi64x(c[0], c[1], c[2], c[3]);
-            for (int i = 0; i < 3; i++) memcpy(packed + 4 * i, unit + 16 + 16 * i + 4 * (r % 4), 4);
+            if (five) qh = _mm256_setr_epi64x(hc[0], hc[1], hc[2], hc[3]);
+            for (int i = 0; i < 3; i++) memcpy(packed + 4 * i, unit + 16 + 16 * i + 4 * k, 4);
             scales = packed;
-            dp = unit + 2 * (r % 4);
+            dp = unit + 2 * k;
             mp = dp + 8;
         } else {
             v = _mm256_loadu_si256((const __m256i *)(blk + (five ? 48 : 16) + 32 * (g / 2)));
+            if (five) qh = _mm256_loadu_si256((const __m256i *)(blk + 16));
         }
         uint8_t sc[8], mn[8];
         wk_q4k_scales(scales, sc, mn);
@@ -62,20 +68,35 @@ WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, lo
         if (g % 2) v = _mm256_srli_epi16(v, 4);
         __m512i q = _mm512_cvtepu8_epi16(_mm256_and_si256(v, _mm256_set1_epi8(0x0F)));
         if (!five) return q;
-        __mmask32 high = _mm256_test_epi8_mask(_mm256_loadu_si256((const __m256i *)(blk + 16)), _mm256_set1_epi8((char)(1 << g)));
+        __mmask32 high = _mm256_test_epi8_mask(qh, _mm256_set1_epi8((char)(1 << g)));
         return _mm512_mask_add_epi16(q, high, q, _mm512_set1_epi16(16));
     }
     if (plain == WK_Q3_K) {
         /* Group g: two sub-blocks of 16 with signed 6-bit scales; the int16 weights are
            sc·q (|sc·q| <= 128, q = 2 low bits − 4 when the hmask bit is clear), the float scale d. */
-        const uint8_t *blk = w + (r * (nb / 8) + b / 8) * 110;
+        const uint8_t *blk = w + (r * (nb / 8) + b / 8) * 110, *packed = blk + 96, *dp = blk + 108;
         int g = (int)(b % 8);
+        __m256i bits;
+        if (qtype & WK_QX4) { /* hmask and qs from four chunks each (wk_kx4_segment) */
+            const uint8_t *unit = w + ((r / 4) * (nb / 8) + b / 8) * 440;
+            long k = r % 4;
+            long long hm[4], qs[4];
+            for (int c = 0; c < 4; c++) {
+                memcpy(hm + c, unit + 56 + 64 * c + 8 * k, 8);
+                memcpy(qs + c, unit + (g / 4 ? 312 + 32 * c : 88 + 64 * c) + 8 * k, 8);
+            }
+            bits = wk_q3k_bits(_mm256_setr_epi64x(qs[0], qs[1], qs[2], qs[3]), _mm256_setr_epi64x(hm[0], hm[1], hm[2], hm[3]), g);
+            packed = unit + 8 + 12 * k;
+            dp = unit + 2 * k;
+        } else {
+            bits = wk_q3k_group(blk, g);
+        }
         uint16_t h;
-        memcpy(&h, blk + 108, 2);
+        memcpy(&h, dp, 2);
         *d = _cvtsh_ss(h);
         *m = 0;
-        __m512i q = _mm512_sub_epi16(_mm512_cvtepu8_epi16(wk_q3k_group(blk, g)), _mm512_set1_epi16(4));
-        __m512i scales = _mm512_inserti64x4(_mm512_set1_epi16(wk_q3k_scale(blk + 96, 2 * g)), _mm256_set1_epi16(wk_q3k_scale(blk + 96, 2 * g + 1)), 1);
+        __m512i q = _mm512_sub_epi16(_mm512_cvtepu8_epi16(bits), _mm512_set1_epi16(4));
+        __m512i scales = _mm512_inserti64x4(_mm512_set1_epi16(wk_q3k_scale(packed, 2 * g)), _mm256_set1_epi16(wk_q3k_scale(packed, 2 * g + 1)), 1);
         return _mm512_mullo_epi16(q, scales);
     }
     if (plain == WK_Q6_K) {

@@ -296,7 +296,7 @@ WK_AVX2 static inline __attribute__((always_inline)) void krows_i16(int qtype, c
     }
 }
 
-/* For each Q4_K sub-block j of a unit, the int16 lanes of its scale in q4k_x4_group's products:
+/* For each Q4_K/Q5_K sub-block j of a unit, the int16 lanes of its scale in q45k_x4_group:
    bytes j (row 0 or 2) and 8 + j (row 1 or 3) of each 128-bit half of the unit's scale vector,
    zero-extended, four lanes each. */
 static const int8_t q4k_x4_pick[8][32] __attribute__((aligned(32))) = {
@@ -306,21 +306,25 @@ static const int8_t q4k_x4_pick[8][32] __attribute__((aligned(32))) = {
 #undef PICK
 };
 
-/* Four rows of an interleaved Q4_K matrix (units of 576 bytes, wk_kx4_segment) over super-blocks
-   [0, nsb) of the activations: out[0..3]. A 32-byte load holds chunk c (8 bytes) of pair p from
-   the four rows; its low nibbles meet activations 64p + 8c .. +7 (sub-block 2p), its high ones
-   the same 8 of sub-block 2p + 1, each broadcast to the four rows' lanes. The four chunks of a
-   sub-block sum in int16 before one madd applies the four rows' scales: a chunk's maddubs pair is
-   at most 2·15·128 (hi) or 2·255·15 (lo), four of them 30600 < 2^15. Lanes of the int32 sums:
-   row 0 in 0-1, row 1 in 2-3, row 2 in 4-5, row 3 in 6-7; then, as for one row, one float per
-   super-block (d·da per lane) and the mins' term from the f32 sums of 32. */
-WK_AVX2 static inline __attribute__((always_inline)) void q4k_x4_group(const uint8_t *units, const wk_kact *q, long nsb, float out[4]) {
+/* Four rows of an interleaved Q4_K or (`five`) Q5_K matrix (units of 576 or 704 bytes,
+   wk_kx4_segment) over super-blocks [0, nsb) of the activations: out[0..3]. A 32-byte load holds
+   chunk c (8 bytes) of pair p from the four rows; its low nibbles meet activations 64p + 8c .. +7
+   (sub-block 2p), its high ones the same 8 of sub-block 2p + 1, each broadcast to the four rows'
+   lanes; Q5_K adds bits 2p and 2p + 1 of the four rows' qh chunk c as the fifth. A sub-block's
+   chunks sum in int16 before one madd applies the four rows' scales: a chunk's maddubs pair is at
+   most 2·15·128 (hi) or 2·255·15 (lo) for Q4_K, four of them 30600 < 2^15; for Q5_K 2·31·128 and
+   2·255·31, so its lo products sum two chunks at a time. Lanes of the int32 sums: row 0 in 0-1,
+   row 1 in 2-3, row 2 in 4-5, row 3 in 6-7; then, as for one row, one float per super-block (d·da
+   per lane) and the mins' term from the f32 sums of 32. */
+WK_AVX2 static inline __attribute__((always_inline)) void q45k_x4_group(int five, const uint8_t *units, const wk_kact *q, long nsb,
+                                                                       float out[4]) {
     __m256 acc = _mm256_setzero_ps();
     __m256 macc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     const __m128i m3f = _mm_set1_epi32(0x3f3f3f3f), m0f = _mm_set1_epi32(0x0f0f0f0f), m03 = _mm_set1_epi32(0x03030303);
-    const __m256i low = _mm256_set1_epi8(0x0F), pairs = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+    const __m256i low = _mm256_set1_epi8(0x0F), bit = _mm256_set1_epi8(0x10), pairs = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+    const long unit = five ? 704 : 576;
     for (long s = 0; s < nsb; s++) {
-        const uint8_t *u = units + s * 576;
+        const uint8_t *u = units + s * unit;
         __m128 d4 = _mm_mul_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)u)), _mm_set1_ps(q->da[s]));
         float dmin[4];
         _mm_storeu_ps(dmin, _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(u + 8))));
@@ -337,22 +341,31 @@ WK_AVX2 static inline __attribute__((always_inline)) void q4k_x4_group(const uin
         for (int k = 0; k < 4; k++)
             macc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mins[k])), _mm256_mul_ps(xsum, _mm256_set1_ps(dmin[k])), macc[k]);
         __m256i hs = _mm256_setzero_si256(), ls = _mm256_setzero_si256();
-        const uint8_t *qs = u + 64;
+        const uint8_t *qh = u + 64, *qs = u + (five ? 192 : 64);
         for (int p = 0; p < 4; p++) {
+            __m256i s0 = _mm256_shuffle_epi8(sc, _mm256_load_si256((const __m256i *)q4k_x4_pick[2 * p]));
+            __m256i s1 = _mm256_shuffle_epi8(sc, _mm256_load_si256((const __m256i *)q4k_x4_pick[2 * p + 1]));
             __m256i h0 = _mm256_setzero_si256(), l0 = h0, h1 = h0, l1 = h0;
             for (int c = 0; c < 4; c++) {
                 __m256i v = _mm256_loadu_si256((const __m256i *)(qs + (4 * p + c) * 32));
                 __m256i w0 = _mm256_and_si256(v, low), w1 = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+                if (five) {
+                    __m256i hb = _mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)(qh + 32 * c)), 2 * p);
+                    w0 = _mm256_or_si256(w0, _mm256_and_si256(_mm256_slli_epi16(hb, 4), bit));
+                    w1 = _mm256_or_si256(w1, _mm256_and_si256(_mm256_slli_epi16(hb, 3), bit));
+                }
                 const uint8_t *hp = (const uint8_t *)q->hi + 256 * s + 64 * p + 8 * c, *lp = q->lo + 256 * s + 64 * p + 8 * c;
                 h0 = _mm256_add_epi16(h0, _mm256_maddubs_epi16(w0, _mm256_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)hp))));
                 l0 = _mm256_add_epi16(l0, _mm256_maddubs_epi16(_mm256_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)lp)), w0));
                 h1 = _mm256_add_epi16(h1, _mm256_maddubs_epi16(w1, _mm256_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)(hp + 32)))));
                 l1 = _mm256_add_epi16(l1, _mm256_maddubs_epi16(_mm256_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)(lp + 32))), w1));
+                if (five && c % 2) { /* two chunks of Q5_K lo pairs are as many as int16 holds */
+                    ls = _mm256_add_epi32(ls, _mm256_add_epi32(_mm256_madd_epi16(l0, s0), _mm256_madd_epi16(l1, s1)));
+                    l0 = l1 = _mm256_setzero_si256();
+                }
             }
-            __m256i s0 = _mm256_shuffle_epi8(sc, _mm256_load_si256((const __m256i *)q4k_x4_pick[2 * p]));
-            __m256i s1 = _mm256_shuffle_epi8(sc, _mm256_load_si256((const __m256i *)q4k_x4_pick[2 * p + 1]));
             hs = _mm256_add_epi32(hs, _mm256_add_epi32(_mm256_madd_epi16(h0, s0), _mm256_madd_epi16(h1, s1)));
-            ls = _mm256_add_epi32(ls, _mm256_add_epi32(_mm256_madd_epi16(l0, s0), _mm256_madd_epi16(l1, s1)));
+            if (!five) ls = _mm256_add_epi32(ls, _mm256_add_epi32(_mm256_madd_epi16(l0, s0), _mm256_madd_epi16(l1, s1)));
         }
         __m256 f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(hs), _mm256_set1_ps(256.0f), _mm256_cvtepi32_ps(ls));
         acc = _mm256_fmadd_ps(f, _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d4), pairs), acc);
@@ -363,67 +376,101 @@ WK_AVX2 static inline __attribute__((always_inline)) void q4k_x4_group(const uin
     for (int k = 0; k < 4; k++) out[k] = a[2 * k] + a[2 * k + 1] - m[k];
 }
 
-/* For each Q6_K sub-block k of a half (0-7), the int16 lanes of its scale in q6k_x4_group: bytes k
-   (row 0 or 2) and 8 + k (row 1 or 3) of each 128-bit half, doubled into both bytes of a lane
-   (then shifted right by 8 with sign: the signed scale). */
-static const int8_t q6k_x4_pick[8][32] __attribute__((aligned(32))) = {
+/* For each sub-block k of a half (0-7) of a Q6_K, Q3_K or Q2_K unit, the int16 lanes of its scale
+   in k16_x4_group: bytes k (row 0 or 2) and 8 + k (row 1 or 3) of each 128-bit half of the half's
+   scale vector, doubled into both bytes of a lane (then shifted right by 8 with sign: the scale). */
+static const int8_t k16_x4_pick[8][32] __attribute__((aligned(32))) = {
 #define PICK(j) {j, j, j, j, j, j, j, j, 8 + j, 8 + j, 8 + j, 8 + j, 8 + j, 8 + j, 8 + j, 8 + j, \
                  j, j, j, j, j, j, j, j, 8 + j, 8 + j, 8 + j, 8 + j, 8 + j, 8 + j, 8 + j, 8 + j}
     PICK(0), PICK(1), PICK(2), PICK(3), PICK(4), PICK(5), PICK(6), PICK(7)
 #undef PICK
 };
 
-/* Four rows of an interleaved Q6_K matrix (units of 840 bytes, wk_kx4_segment) over super-blocks
-   [0, nsb): out[0..3]. Per half h and chunk c, three 32-byte loads (the half's ql bytes 8c.. and
-   32 + 8c.., qh bytes 8c.., each from the four rows) give the four groups' 8 values q (0..63) at
-   8c..8c+7 (wk_q6k_groups). A sub-block of 16 is two chunks: their hi products sum in
-   int16 (two maddubs pairs of at most 2·63·128) before the madd with the four rows' scales; the
-   lo products (pairs up to 2·255·63) are widened one by one. The −32 through the integer Σa of
-   each 16, in floats per row. */
-WK_AVX2 static inline __attribute__((always_inline)) void q6k_x4_group(const uint8_t *units, const wk_kact *q, long nsb, float out[4]) {
+/* Row k's term over a super-block's 16 sub-blocks: off += f·Σ_k v_k·x_k, v the 16 bytes in r
+   (signed, or with `unsigned_bytes` unsigned), x in x0 (sub-blocks 0-7) and x1 (8-15). */
+WK_AVX2 static inline __m256 kx4_term16(__m128i r, int unsigned_bytes, __m256 x0, __m256 x1, float f, __m256 off) {
+    __m128i r1 = _mm_srli_si128(r, 8);
+    __m256i v0 = unsigned_bytes ? _mm256_cvtepu8_epi32(r) : _mm256_cvtepi8_epi32(r);
+    __m256i v1 = unsigned_bytes ? _mm256_cvtepu8_epi32(r1) : _mm256_cvtepi8_epi32(r1);
+    __m256 t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(v1), x1, _mm256_mul_ps(_mm256_cvtepi32_ps(v0), x0));
+    return _mm256_fmadd_ps(t, _mm256_set1_ps(f), off);
+}
+
+/* Four rows of an interleaved Q6_K, Q3_K or Q2_K matrix (sub-blocks of 16; units of 840, 440 or
+   336 bytes, wk_kx4_segment) over super-blocks [0, nsb): out[0..3]. Per half h and chunk c the
+   four groups' 8 values at 8c..8c+7 from the four rows, as unsigned bytes: Q6_K's q (0..63,
+   wk_q6k_groups), Q3_K's q + 4 (0..7, wk_q3k_bits), Q2_K's q (0..3, wk_q2k_bits), each met by its 8
+   activations broadcast to the four rows. A sub-block is two chunks: their maddubs pairs sum in
+   int16 before the madd with the four rows' scales (at most 2·2·63·128 for hi; lo pairs reach
+   2·255·63 for Q6_K, which are widened one by one, and 2·255·7 for the others). The offsets —
+   Q6_K's −32 and Q3_K's −4 through the integer Σa of each 16, Q2_K's mins through the f32 Σx of
+   each 16 — in floats per row. */
+WK_AVX2 static inline __attribute__((always_inline)) void k16_x4_group(int qtype, const uint8_t *units, const wk_kact *q, long nsb,
+                                                                      float out[4]) {
     __m256 acc = _mm256_setzero_ps();
     __m256 off[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     const __m256i pairs = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+    const long unit = 4 * wk_block_bytes[qtype];
     for (long s = 0; s < nsb; s++) {
-        const uint8_t *u = units + s * 840;
+        const uint8_t *u = units + s * unit;
         __m128 d4 = _mm_mul_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)u)), _mm_set1_ps(q->da[s]));
         float d[4];
         _mm_storeu_ps(d, d4);
-        __m128i r0 = _mm_loadu_si128((const __m128i *)(u + 8)), r1 = _mm_loadu_si128((const __m128i *)(u + 24));
-        __m128i r2 = _mm_loadu_si128((const __m128i *)(u + 40)), r3 = _mm_loadu_si128((const __m128i *)(u + 56));
-        /* The −32: Σ_k sc_k·Σa_k per row, times 32·d·da. */
-        __m256 a0 = _mm256_cvtepi32_ps(_mm256_load_si256((const __m256i *)(q->s16 + 16 * s)));
-        __m256 a1 = _mm256_cvtepi32_ps(_mm256_load_si256((const __m256i *)(q->s16 + 16 * s + 8)));
-        __m128i rows[4] = {r0, r1, r2, r3};
-        for (int k = 0; k < 4; k++) {
-            __m256 t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(rows[k], 8))), a1,
-                                       _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(rows[k])), a0));
-            off[k] = _mm256_fmadd_ps(t, _mm256_set1_ps(32.0f * d[k]), off[k]);
+        __m128i r[4]; /* each row's 16 scales as bytes */
+        if (qtype == WK_Q2_K) {
+            float dmin[4];
+            _mm_storeu_ps(dmin, _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(u + 8))));
+            __m256 x0 = _mm256_loadu_ps(q->xs16 + 16 * s), x1 = _mm256_loadu_ps(q->xs16 + 16 * s + 8);
+            for (int k = 0; k < 4; k++) {
+                __m128i packed = _mm_loadu_si128((const __m128i *)(u + 16 + 16 * k));
+                r[k] = _mm_and_si128(packed, _mm_set1_epi8(0x0F));
+                off[k] = kx4_term16(_mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0F)), 1, x0, x1, dmin[k], off[k]);
+            }
+        } else {
+            __m256 a0 = _mm256_cvtepi32_ps(_mm256_load_si256((const __m256i *)(q->s16 + 16 * s)));
+            __m256 a1 = _mm256_cvtepi32_ps(_mm256_load_si256((const __m256i *)(q->s16 + 16 * s + 8)));
+            for (int k = 0; k < 4; k++) {
+                r[k] = qtype == WK_Q6_K ? _mm_loadu_si128((const __m128i *)(u + 8 + 16 * k)) : q3k_scales(u + 8 + 12 * k);
+                off[k] = kx4_term16(r[k], 0, a0, a1, (qtype == WK_Q6_K ? 32.0f : 4.0f) * d[k], off[k]);
+            }
         }
         __m256i hs = _mm256_setzero_si256(), ls = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
-            __m256i sc = h ? _mm256_set_m128i(_mm_unpackhi_epi64(r2, r3), _mm_unpackhi_epi64(r0, r1))
-                           : _mm256_set_m128i(_mm_unpacklo_epi64(r2, r3), _mm_unpacklo_epi64(r0, r1));
+            __m256i sc = h ? _mm256_set_m128i(_mm_unpackhi_epi64(r[2], r[3]), _mm_unpackhi_epi64(r[0], r[1]))
+                           : _mm256_set_m128i(_mm_unpacklo_epi64(r[2], r[3]), _mm_unpacklo_epi64(r[0], r[1]));
             for (int half = 0; half < 2; half++) { /* chunks 2·half, 2·half + 1: sub-blocks 2j + half */
-                __m256i hsum[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
-                __m256i S[4];
-                for (int j = 0; j < 4; j++)
-                    S[j] = _mm256_srai_epi16(_mm256_shuffle_epi8(sc, _mm256_load_si256((const __m256i *)q6k_x4_pick[2 * j + half])), 8);
+                __m256i hsum[4], lsum[4], S[4];
+                for (int j = 0; j < 4; j++) {
+                    hsum[j] = lsum[j] = _mm256_setzero_si256();
+                    S[j] = _mm256_srai_epi16(_mm256_shuffle_epi8(sc, _mm256_load_si256((const __m256i *)k16_x4_pick[2 * j + half])), 8);
+                }
                 for (int c = 2 * half; c < 2 * half + 2; c++) {
-                    const uint8_t *t = u + 72 + 96 * (4 * h + c);
-                    __m256i A = _mm256_loadu_si256((const __m256i *)t), B = _mm256_loadu_si256((const __m256i *)(t + 32));
-                    __m256i H = _mm256_loadu_si256((const __m256i *)(t + 64));
                     __m256i g[4];
-                    wk_q6k_groups(A, B, H, g);
+                    if (qtype == WK_Q6_K) {
+                        const uint8_t *t = u + 72 + 96 * (4 * h + c);
+                        wk_q6k_groups(_mm256_loadu_si256((const __m256i *)t), _mm256_loadu_si256((const __m256i *)(t + 32)),
+                                      _mm256_loadu_si256((const __m256i *)(t + 64)), g);
+                    } else if (qtype == WK_Q3_K) {
+                        __m256i hm = _mm256_loadu_si256((const __m256i *)(u + 56 + 64 * c));
+                        __m256i qs = _mm256_loadu_si256((const __m256i *)(u + (h ? 312 + 32 * c : 88 + 64 * c)));
+                        for (int j = 0; j < 4; j++) g[j] = wk_q3k_bits(qs, hm, 4 * h + j);
+                    } else {
+                        __m256i qs = _mm256_loadu_si256((const __m256i *)(u + 80 + 32 * (4 * h + c)));
+                        for (int j = 0; j < 4; j++) g[j] = wk_q2k_bits(qs, j);
+                    }
                     for (int j = 0; j < 4; j++) {
                         long pos = 256 * s + 128 * h + 32 * j + 8 * c;
                         __m256i hi = _mm256_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)(q->hi + pos)));
                         __m256i lo = _mm256_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)(q->lo + pos)));
                         hsum[j] = _mm256_add_epi16(hsum[j], _mm256_maddubs_epi16(g[j], hi));
-                        ls = _mm256_add_epi32(ls, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, g[j]), S[j]));
+                        if (qtype == WK_Q6_K) ls = _mm256_add_epi32(ls, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, g[j]), S[j]));
+                        else lsum[j] = _mm256_add_epi16(lsum[j], _mm256_maddubs_epi16(lo, g[j]));
                     }
                 }
-                for (int j = 0; j < 4; j++) hs = _mm256_add_epi32(hs, _mm256_madd_epi16(hsum[j], S[j]));
+                for (int j = 0; j < 4; j++) {
+                    hs = _mm256_add_epi32(hs, _mm256_madd_epi16(hsum[j], S[j]));
+                    if (qtype != WK_Q6_K) ls = _mm256_add_epi32(ls, _mm256_madd_epi16(lsum[j], S[j]));
+                }
             }
         }
         __m256 f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(hs), _mm256_set1_ps(256.0f), _mm256_cvtepi32_ps(ls));
@@ -435,7 +482,7 @@ WK_AVX2 static inline __attribute__((always_inline)) void q6k_x4_group(const uin
     for (int k = 0; k < 4; k++) out[k] = a[2 * k] + a[2 * k + 1] - m[k];
 }
 
-/* Rows [row0, row1) of an interleaved Q4_K or Q6_K matrix (nsb super-blocks per row) over its
+/* Rows [row0, row1) of an interleaved K matrix (nsb super-blocks per row) over its
    super-blocks [b0, b0 + nq): y set, or with `accumulate` added to. A group only partly in the
    range is computed whole and only its rows in range are kept. */
 WK_AVX2 static inline __attribute__((always_inline)) void krows_x4_i16(int qtype, const uint8_t *base, long nsb, long b0, const wk_kact *q,
@@ -443,8 +490,14 @@ WK_AVX2 static inline __attribute__((always_inline)) void krows_x4_i16(int qtype
     long unit = 4 * wk_block_bytes[qtype];
     for (long g = row0 / 4; g * 4 < row1; g++) {
         float y4[4];
-        if (qtype == WK_Q4_K) q4k_x4_group(base + (g * nsb + b0) * unit, q, nq, y4);
-        else q6k_x4_group(base + (g * nsb + b0) * unit, q, nq, y4);
+        const uint8_t *units = base + (g * nsb + b0) * unit;
+        switch (qtype) {
+        case WK_Q4_K: q45k_x4_group(0, units, q, nq, y4); break;
+        case WK_Q5_K: q45k_x4_group(1, units, q, nq, y4); break;
+        case WK_Q3_K: k16_x4_group(WK_Q3_K, units, q, nq, y4); break;
+        case WK_Q2_K: k16_x4_group(WK_Q2_K, units, q, nq, y4); break;
+        default: k16_x4_group(WK_Q6_K, units, q, nq, y4); break;
+        }
         for (long j = 0; j < 4; j++)
             if (g * 4 + j >= row0 && g * 4 + j < row1) y[g * 4 + j] = accumulate ? y[g * 4 + j] + y4[j] : y4[j];
     }

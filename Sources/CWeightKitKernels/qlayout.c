@@ -11,11 +11,6 @@
    (or four rows' chunks of quants) with one instruction; ggml repacks Q4_0 and Q4_K the same way
    for the same reasons. */
 
-int wk_qx4_supported(int qtype) {
-    long from;
-    return !wk_is_k(qtype) || wk_kx4_segment(qtype, 0, &from) > 0;
-}
-
 long wk_qx4_bytes(int qtype, long rows, long cols) {
     return (rows + 3) / 4 * (cols / wk_block_values(qtype)) * 4 * wk_block_bytes[qtype];
 }
@@ -32,6 +27,7 @@ static void kx4_block(int qtype, uint8_t *blk, uint8_t *x4, long nb, long r, lon
         case 2: memcpy(to, at, 2); break;
         case 4: memcpy(to, at, 4); break;
         case 8: memcpy(to, at, 8); break;
+        case 12: memcpy(to, at, 12); break;
         default: memcpy(to, at, 16); break;
         }
     }

@@ -25,7 +25,7 @@ static inline int wk_has_min(int qtype) { return qtype == WK_Q4_1 || qtype == WK
 static inline long wk_x4_header(int qtype) { return wk_has_min(qtype) ? 16 : 8; }
 static inline long wk_x4_quants(int qtype) { return qtype == WK_Q8_0 ? 32 : qtype >= WK_Q5_0 ? 20 : 16; }
 
-/* The interleaved layout of a K type (WK_QX4 with Q4_K or Q6_K): each super-block is cut into
+/* The interleaved layout of the K types (WK_QX4): each super-block is cut into
    segments, and a unit (four rows, one super-block index) holds segment 0 of the four rows, then
    segment 1 of the four rows, and so on, in the order decode reads them: one 32-byte load then
    gives a chunk of quants from four rows, the four rows' scales decode together, and a unit is
@@ -35,10 +35,25 @@ static inline long wk_x4_quants(int qtype) { return qtype == WK_Q8_0 ? 32 : qtyp
    bytes 64h + 8c, ql bytes 64h + 32 + 8c and qh bytes 128 + 32h + 8c, 8 of each. Segment i's
    length (0 past the last), its offset in the block in *src. */
 static inline int wk_kx4_segment(int qtype, int i, long *src) {
-    if (qtype == WK_Q4_K) {
-        if (i > 20) return 0;
-        *src = i < 2 ? 2 * i : i < 5 ? 4 + 4 * (i - 2) : 16 + 8 * (i - 5);
-        return i < 2 ? 2 : i < 5 ? 4 : 8;
+    if (qtype == WK_Q2_K) { /* 336: d (0), dmin (8), scales (16), qs chunk t = 4h + c (80 + 32t) */
+        if (i > 10) return 0;
+        if (i < 3) { *src = i == 0 ? 80 : i == 1 ? 82 : 0; return i < 2 ? 2 : 16; }
+        *src = 16 + 8 * (i - 3);
+        return 8;
+    }
+    if (qtype == WK_Q3_K) { /* 440: d (0), packed scales (8), hmask chunk c (56 + 64c) with the first half's qs chunk c after it, the second half's qs chunks (312 + 32c) */
+        if (i > 13) return 0;
+        if (i < 2) { *src = i ? 96 : 108; return i ? 12 : 2; }
+        if (i < 10) { long c = (i - 2) / 2; *src = (i - 2) % 2 ? 32 + 8 * c : 8 * c; return 8; }
+        *src = 64 + 8 * (i - 10);
+        return 8;
+    }
+    if (qtype == WK_Q4_K || qtype == WK_Q5_K) { /* Q5_K: qh's chunks (64 + 32c) between the scales and qs (192 + 32i) */
+        int five = qtype == WK_Q5_K;
+        if (i > (five ? 24 : 20)) return 0;
+        if (i < 5) { *src = i < 2 ? 2 * i : 4 + 4 * (i - 2); return i < 2 ? 2 : 4; }
+        *src = five && i < 9 ? 16 + 8 * (i - 5) : (five ? 48 : 16) + 8 * (i - (five ? 9 : 5));
+        return 8;
     }
     if (qtype == WK_Q6_K) {
         if (i > 25) return 0;
@@ -193,14 +208,19 @@ WK_AVX2 static inline void wk_q6k_half(const uint8_t *blk, int h, __m256i g[4]) 
 }
 
 /* Group g (0..7, 32 values) of a K super-block as bytes: Q3_K's q + 4 (0..7: two bits of qs,
-   plus 4 where bit g of hmask is set), Q2_K's q (0..3). */
-WK_AVX2 static inline __m256i wk_q3k_group(const uint8_t *blk, int g) {
-    __m256i qs = _mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)(blk + 32 + 32 * (g / 4))), 2 * (g % 4));
-    __m256i hm = _mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)blk), g);
-    return _mm256_add_epi8(_mm256_and_si256(qs, _mm256_set1_epi8(3)), _mm256_slli_epi16(_mm256_and_si256(hm, _mm256_set1_epi8(1)), 2));
+   plus 4 where bit g of hmask is set), Q2_K's q (0..3). The _bits forms take the 32 bytes of qs
+   (of the group's half) and of hmask, or any 32 of their bytes at the same places (the
+   interleaved layout's four rows' chunks). */
+WK_AVX2 static inline __m256i wk_q3k_bits(__m256i qs, __m256i hm, int g) {
+    __m256i low = _mm256_and_si256(_mm256_srli_epi16(qs, 2 * (g % 4)), _mm256_set1_epi8(3));
+    return _mm256_add_epi8(low, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, g), _mm256_set1_epi8(1)), 2));
 }
+WK_AVX2 static inline __m256i wk_q3k_group(const uint8_t *blk, int g) {
+    return wk_q3k_bits(_mm256_loadu_si256((const __m256i *)(blk + 32 + 32 * (g / 4))), _mm256_loadu_si256((const __m256i *)blk), g);
+}
+WK_AVX2 static inline __m256i wk_q2k_bits(__m256i qs, int j) { return _mm256_and_si256(_mm256_srli_epi16(qs, 2 * j), _mm256_set1_epi8(3)); }
 WK_AVX2 static inline __m256i wk_q2k_group(const uint8_t *blk, int g) {
-    return _mm256_and_si256(_mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * (g / 4))), 2 * (g % 4)), _mm256_set1_epi8(3));
+    return wk_q2k_bits(_mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * (g / 4))), g % 4);
 }
 
 /* name_avx2 and name_vnni: `body`, an always-inline matrix-vector product, compiled for AVX2 and

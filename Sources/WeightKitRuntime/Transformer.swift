@@ -227,8 +227,8 @@ public final class Transformer {
         let interleaved: Bool
     }
 
-    /// Bytes `preparedGraph` copies for `w`: the interleaved size of a 32-value block, Q4_K or
-    /// Q6_K matrix, the bytes of an f32/f16/bf16 or other K-quant matrix still in a file's mapping, or of a norm or bias
+    /// Bytes `preparedGraph` copies for `w`: the interleaved size of a block-quantized matrix,
+    /// the bytes of an f32/f16/bf16 matrix still in a file's mapping, or of a norm or bias
     /// vector there (each read of one would fault in the file pages around it); nil for anything
     /// else (already copied, or no kernel reads it in place).
     static func copyBytes(_ w: Weight) -> Int? {
@@ -236,7 +236,7 @@ public final class Transformer {
         if w.info.shape.rank == 1, w.storage.isMapped { return w.storage.count }
         guard w.info.shape.rank == 2, w.blockOrder == .rows, w.storage.isMapped else { return nil }
         switch w.dtype {
-        case .float32, .float16, .bfloat16, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: return w.storage.count  // other K rows are copied as stored
+        case .float32, .float16, .bfloat16: return w.storage.count
         default: return nil
         }
     }

@@ -38,9 +38,6 @@ long wk_block_values(int qtype);
    super-blocks' pieces interleaved the same way). Every function here takes either layout. */
 #define WK_QX4 32
 
-/* 1 when qtype has the interleaved layout: the 32-value types, Q4_K and Q6_K. */
-int wk_qx4_supported(int qtype);
-
 /* Bytes of the interleaved copy of a [rows, cols] matrix (rows padded to a multiple of 4). */
 long wk_qx4_bytes(int qtype, long rows, long cols);
 

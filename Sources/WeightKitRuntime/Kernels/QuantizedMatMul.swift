@@ -3,8 +3,8 @@ import WeightKitCore
 import WeightKitGraph
 
 /// Matrix products straight on Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 weights (C bodies in `qkernels.c`) and on
-/// the K super-blocks Q2_K to Q6_K (`kkernels.c`; Q4_K and Q6_K interleaved like the 32-value
-/// types, the others' rows stay as stored).
+/// the K super-blocks Q2_K to Q6_K (`kkernels.c`), in the files' layout or interleaved
+/// (`interleaved`).
 ///
 /// The products go through `MatMul` with a `KernelConfig`. Decode (matrix-vector) with AVX2 and
 /// `ActivationPrecision.int16` rounds the activations to 16 bits per block of 32 and multiplies
@@ -39,10 +39,9 @@ public enum QuantizedMatMul {
     }
 
     /// `w` copied into the interleaved layout (rows in groups of four, each block index's four
-    /// scales together, then their quants; Q4_K's and Q6_K's super-blocks cut into pieces
-    /// interleaved the same way): decode reads one sequential stream and loads four scales, or a chunk of quants from
-    /// four rows, at once. Not quantized with that layout (Q5_K, Q3_K, Q2_K), or not a
-    /// matrix of whole blocks: `w` itself.
+    /// scales together, then their quants; K super-blocks cut into pieces interleaved the same
+    /// way): decode reads one sequential stream and loads four scales, or a chunk of quants from
+    /// four rows, at once. Not quantized, or not a matrix of whole blocks: `w` itself.
     public static func interleaved(_ w: Weight) -> Weight {
         guard let size = interleavedBytes(w) else { return w }
         let buffer = AlignedBuffer(count: size)
@@ -52,7 +51,7 @@ public enum QuantizedMatMul {
 
     /// Bytes of `w`'s interleaved copy; nil when `interleaved` would return `w` itself.
     static func interleavedBytes(_ w: Weight) -> Int? {
-        guard w.blockOrder == .rows, let type = code(w.dtype), wk_qx4_supported(type) != 0, w.info.shape.rank == 2,
+        guard w.blockOrder == .rows, let type = code(w.dtype), w.info.shape.rank == 2,
               w.columns % w.dtype.blockElements == 0
         else { return nil }
         return wk_qx4_bytes(type, w.rows, w.columns)
