@@ -18,7 +18,14 @@
  * Nothing overflows: a maddubs pair is at most 2·63·128 (hi) or 2·255·63 (lo) < 2^15, an int32
  * lane of a super-block gathers 8 madds of at most 2·32130·128 < 2^23.
  * The error bound is the int16 activations' (wk_private.h): ~1.5e-5 of a 256-value super-block's
- * largest |x| per element. With f32 activations, and in the portable body, each super-block is
+ * largest |x| per element.
+ * The runtime's decode copy has its K matrices in the interleaved layout (WK_QX4, wk_kx4_segment:
+ * four rows' super-blocks cut into chunks of 8 quants, a chunk of the four rows one 32-byte load).
+ * Its kernels (q45k_x4_group, k16_x4_group) compute four rows at once: the 8 activations of a
+ * chunk are broadcast to the four rows, a sub-block's chunks sum their byte products in int16,
+ * and one madd applies the four rows' scales — a quarter of the row kernel's scale madds for
+ * Q4_K, with the scale and mins decoding shared by four rows (ggml repacks Q4_K and Q2_K into
+ * eight-row blocks on AVX2 for the same reasons). Same products, same error bound. With f32 activations, and in the portable body, each super-block is
  * decoded to f32 (wk_kdequantize_block) and multiplied with x.
  * Prefill: gemm_vnni.c (Q4_K, Q5_K, Q3_K with AVX-512 VNNI), else super-blocks decoded into gemm.c's
  * f32 panels (wk_qdequantize_blocks). */
