@@ -1,7 +1,7 @@
 /// The element type of a tensor: every safetensors dtype, plus ggml's block-quantized types.
 ///
 /// Plain types have a fixed byte width per element. Block types (every type in ggml's table:
-/// `q8_0` … `q6_K`, the IQ and ternary types, `mxfp4`, `nvfp4`) store `blockElements` values in
+/// `q8_0` … `q6_K`, the IQ and ternary types, `mxfp4`, `nvfp4`, `q1_0`, `q2_0`) store `blockElements` values in
 /// `blockBytes` bytes; their layouts and reference decoders live in `QuantBlocks*.swift`. Which
 /// of them the runtime computes on directly is the Graph binder's business; the rest are
 /// dequantized to f32 when read. `unknown` stands for a type code a file declares that WeightKit
@@ -16,7 +16,7 @@ public enum DType: String, CaseIterable, Sendable, Hashable, Codable {
     case q5_0, q5_1, q4_K, q6_K
     case q8_1, q2_K, q3_K, q5_K, q8_K
     case iq2_XXS, iq2_XS, iq2_S, iq3_XXS, iq3_S, iq1_S, iq1_M, iq4_NL, iq4_XS
-    case tq1_0, tq2_0, mxfp4, nvfp4, q1_0
+    case tq1_0, tq2_0, mxfp4, nvfp4, q1_0, q2_0
     /// A type code the file declares and WeightKit does not know (`TensorInfo.unknownTypeCode`).
     case unknown
 
@@ -25,7 +25,7 @@ public enum DType: String, CaseIterable, Sendable, Hashable, Codable {
     public var blockElements: Int {
         switch self {
         case .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q8_1, .iq4_NL, .mxfp4: return 32
-        case .nvfp4: return 64
+        case .nvfp4, .q2_0: return 64
         case .q1_0: return 128
         case .q4_K, .q6_K, .q2_K, .q3_K, .q5_K, .q8_K, .iq2_XXS, .iq2_XS, .iq2_S, .iq3_XXS, .iq3_S, .iq1_S, .iq1_M,
             .iq4_XS, .tq1_0, .tq2_0:
@@ -69,6 +69,7 @@ public enum DType: String, CaseIterable, Sendable, Hashable, Codable {
         case .mxfp4: return 17  // e8m0 exponent + 16 bytes of e2m1 nibbles
         case .nvfp4: return 36  // 4 ue4m3 sub-block scales + 32 bytes of e2m1 nibbles
         case .q1_0: return 18  // f16 d + 16 bytes of sign bits
+        case .q2_0: return 18  // f16 d + 16 bytes of 2-bit codes (−1, 0, +1, +2)
         case .unknown: return 0  // unknown: the size of its data cannot be known
         }
     }
@@ -136,6 +137,7 @@ public enum DType: String, CaseIterable, Sendable, Hashable, Codable {
         case .mxfp4: return "mxfp4"
         case .nvfp4: return "nvfp4"
         case .q1_0: return "q1_0"
+        case .q2_0: return "q2_0"
         case .unknown: return "unknown"
         }
     }

@@ -1,6 +1,6 @@
-// Block types outside the K and IQ families: q8_1, q1_0, the ternary tq1_0/tq2_0 and the FP4
+// Block types outside the K and IQ families: q8_1, q1_0, q2_0, the ternary tq1_0/tq2_0 and the FP4
 // types mxfp4/nvfp4. Where gguf-py has a decoder (TQ1_0, TQ2_0, MXFP4, NVFP4) each mirrors its
-// `dequantize_blocks` in float32 operation by operation; q8_1 and q1_0 follow ggml-quants.c.
+// `dequantize_blocks` in float32 operation by operation; q8_1, q1_0 and q2_0 follow ggml-quants.c.
 
 extension QuantBlocks {
     /// `block_q8_1` (36 bytes): `d: f16`, `s: f16` (d·Σq, unused here), `qs: [32]int8`; x = d·q.
@@ -18,6 +18,17 @@ extension QuantBlocks {
         let d = unsafe half(p, 0)
         for j in 0..<128 {
             unsafe y[j] = (unsafe byte(p, 2 + j / 8) >> UInt8(j % 8)) & 1 == 1 ? d : -d
+        }
+    }
+
+    /// `block_q2_0` (18 bytes): `d: f16`, `qs: [16]u8`; value j is (q − 1)·d for the two bits q at
+    /// bit 2·(j % 4) of byte j / 4: codes 0, 1, 2, 3 mean −1, 0, +1, +2 (ggml's
+    /// `dequantize_row_q2_0`; gguf-py has no decoder for it).
+    static func decodeQ2_0(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+        let d = unsafe half(p, 0)
+        for j in 0..<64 {
+            let q = (unsafe byte(p, 2 + j / 4) >> UInt8(2 * (j % 4))) & 3
+            unsafe y[j] = Float(Int(q) - 1) * d
         }
     }
 

@@ -3,7 +3,7 @@
 // Reference: ggml/src/ggml-common.h (block_q8_0 …) and ggml-quants.c (dequantize_row_*);
 // the numpy versions in gguf-py's quants.py give the same floats and are what tests compare to.
 // The other K-quants are in QuantBlocks+KQuants.swift, the IQ types in QuantBlocks+IQ.swift,
-// q8_1, q1_0, the ternary and FP4 types in QuantBlocks+Small.swift; their tables in
+// q8_1, q1_0, q2_0, the ternary and FP4 types in QuantBlocks+Small.swift; their tables in
 // QuantTables.swift (generated).
 
 /// Where each field of one ggml block sits, in bytes from the start of the block.
@@ -121,6 +121,7 @@ public enum QuantBlocks {
             case .mxfp4: unsafe decodeMXFP4(block, out)
             case .nvfp4: unsafe decodeNVFP4(block, out)
             case .q1_0: unsafe decodeQ1_0(block, out)
+            case .q2_0: unsafe decodeQ2_0(block, out)
             default: preconditionFailure("dequantize of plain dtype \(dtype)")
             }
         }

@@ -20,14 +20,14 @@ struct AllTypesCLITests {
             let result = try weightkit("convert", Self.allTypes, folder.file(name), "--dtype", "f32")
             #expect(result.status == 0, "\(result.stderr)")
             let source = try FormatRegistry.open(path: folder.file(name))
-            #expect(source.tensors.count == 34)
+            #expect(source.tensors.count == 35)
             for t in source.tensors where t.dtype == .float32 {
                 let want = (try #require(expected[t.name]?["values"] as? [Double], "\(t.name)")).map { Float($0).bitPattern }
                 let got = try source.storage(of: t).bytes
                 let bits = stride(from: 0, to: got.count, by: 4).map { UInt32(got[$0]) | UInt32(got[$0 + 1]) << 8 | UInt32(got[$0 + 2]) << 16 | UInt32(got[$0 + 3]) << 24 }
                 #expect(bits == want, "\(name): \(t.name)")
             }
-            #expect(source.tensors.filter { $0.dtype == .float32 }.count == 30, "every float and block tensor decoded to f32")
+            #expect(source.tensors.filter { $0.dtype == .float32 }.count == 31, "every float and block tensor decoded to f32")
         }
     }
 
@@ -36,7 +36,7 @@ struct AllTypesCLITests {
         let result = try weightkit("inspect", Self.allTypes, "--tensors")
         #expect(result.status == 0)
         for name in ["q8_1", "q2_k", "q3_k", "q5_k", "q8_k", "iq2_xxs", "iq2_xs", "iq2_s", "iq3_xxs", "iq3_s", "iq1_s", "iq1_m",
-                     "iq4_nl", "iq4_xs", "tq1_0", "tq2_0", "mxfp4", "nvfp4", "q1_0", "i8", "i16", "i32", "i64", "f64"] {
+                     "iq4_nl", "iq4_xs", "tq1_0", "tq2_0", "mxfp4", "nvfp4", "q1_0", "q2_0", "i8", "i16", "i32", "i64", "f64"] {
             #expect(result.stdout.contains("  t.\(name)  ") || result.stdout.contains("t.\(name) "), "\(name)")
             #expect(result.stdout.contains(" \(name) "), "\(name)")
         }

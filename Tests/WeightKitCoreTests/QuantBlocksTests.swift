@@ -4,7 +4,7 @@ import WeightKitCore
 import WeightKitTestSupport
 
 /// Every block type's decoder against gguf-py's `gguf.quants.dequantize` (ggml's formula for
-/// Q8_1, Q8_K and Q1_0, which gguf-py cannot decode), on the blocks of
+/// Q8_1, Q8_K, Q1_0 and Q2_0, which gguf-py cannot decode), on the blocks of
 /// `fixtures/quant/generate_all_types.py`: random blocks with finite scales and edge blocks.
 @Suite("Block dequantization against gguf-py")
 struct QuantBlocksTests {
@@ -23,7 +23,7 @@ struct QuantBlocksTests {
         let files = try FileManager.default.contentsOfDirectory(atPath: fixture("quant/all_types"))
         let named = Set(files.filter { $0.hasSuffix(".bin") }.map { String($0.dropLast(4)) })
         #expect(named == Set(Self.blockTypes.map(\.shortName)))
-        #expect(Self.blockTypes.count == 26)
+        #expect(Self.blockTypes.count == 27)
     }
 
     @Test("every value's bits equal gguf-py's", arguments: blockTypes)
@@ -55,7 +55,7 @@ struct QuantBlocksTests {
             .q8_1: (32, 36), .q2_K: (256, 84), .q3_K: (256, 110), .q5_K: (256, 176), .q8_K: (256, 292),
             .iq2_XXS: (256, 66), .iq2_XS: (256, 74), .iq2_S: (256, 82), .iq3_XXS: (256, 98), .iq3_S: (256, 110),
             .iq1_S: (256, 50), .iq1_M: (256, 56), .iq4_NL: (32, 18), .iq4_XS: (256, 136), .tq1_0: (256, 54),
-            .tq2_0: (256, 66), .mxfp4: (32, 17), .nvfp4: (64, 36), .q1_0: (128, 18),
+            .tq2_0: (256, 66), .mxfp4: (32, 17), .nvfp4: (64, 36), .q1_0: (128, 18), .q2_0: (64, 18),
         ]
         for (dtype, (elements, bytes)) in table {
             #expect(dtype.blockElements == elements && dtype.blockBytes == bytes, "\(dtype)")

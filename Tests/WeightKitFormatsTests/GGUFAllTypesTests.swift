@@ -35,7 +35,7 @@ struct GGUFAllTypesTests {
     func values() throws {
         let file = try GGUFFile(path: Self.path)
         let expected = try Self.expected()
-        #expect(file.tensors.count == 34 && expected.count == 34)
+        #expect(file.tensors.count == 35 && expected.count == 35)
         #expect(Set(file.tensors.map(\.dtype)) == Set(DType.allCases).subtracting([.bool, .uint8, .uint16, .uint32, .uint64, .float8E4M3, .float8E5M2, .unknown]))
         for t in file.tensors {
             let want = try #require(expected[t.name], "\(t.name)")
@@ -49,13 +49,13 @@ struct GGUFAllTypesTests {
 
     @Test("every code in gguf-py's GGMLQuantizationType maps to a DType and back")
     func codes() {
-        let known: [UInt32] = [0, 1, 2, 3] + Array(6...30) + [34, 35, 39, 40, 41]
+        let known: [UInt32] = [0, 1, 2, 3] + Array(6...30) + [34, 35, 39, 40, 41, 42]
         for code in known {
             let dtype = GGMLType.dtype(code: code)
             #expect(dtype != nil, "code \(code)")
             #expect(dtype.flatMap(GGMLType.code(of:)) == code, "code \(code)")
         }
-        for code: UInt32 in [4, 5, 31, 32, 33, 36, 37, 38, 42, 99] { #expect(GGMLType.dtype(code: code) == nil, "code \(code)") }
+        for code: UInt32 in [4, 5, 31, 32, 33, 36, 37, 38, 43, 99] { #expect(GGMLType.dtype(code: code) == nil, "code \(code)") }
         #expect(GGMLType.name(code: 31) == "Q4_0_4_4" && GGMLType.name(code: 99) == "type 99")
         #expect(GGMLType.name(code: 24) == "I8" && GGMLType.name(code: 23) == "IQ4_XS")
     }

@@ -9,7 +9,7 @@ public enum GGMLType {
         10: .q2_K, 11: .q3_K, 12: .q4_K, 13: .q5_K, 14: .q6_K, 15: .q8_K, 16: .iq2_XXS, 17: .iq2_XS,
         18: .iq3_XXS, 19: .iq1_S, 20: .iq4_NL, 21: .iq3_S, 22: .iq2_S, 23: .iq4_XS, 24: .int8,
         25: .int16, 26: .int32, 27: .int64, 28: .float64, 29: .iq1_M, 30: .bfloat16, 34: .tq1_0,
-        35: .tq2_0, 39: .mxfp4, 40: .nvfp4, 41: .q1_0,
+        35: .tq2_0, 39: .mxfp4, 40: .nvfp4, 41: .q1_0, 42: .q2_0,
     ]
 
     /// Codes ggml once defined and has removed (their layouts are gone from ggml-common.h):
