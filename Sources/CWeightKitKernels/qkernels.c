@@ -47,6 +47,12 @@ static void dequantize_block(int qtype, const uint8_t *b, float *out) {
             out[j + 16] = d * (float)((b[2 + j] >> 4) - 8);
         }
         break;
+    case WK_IQ4_NL:
+        for (int j = 0; j < 16; j++) {
+            out[j] = d * (float)wk_iq4nl_values[b[2 + j] & 0x0F];
+            out[j + 16] = d * (float)wk_iq4nl_values[b[2 + j] >> 4];
+        }
+        break;
     default: {
         float m = qhalf(b + 2);
         for (int j = 0; j < 16; j++) {
@@ -192,6 +198,11 @@ WK_AVX2 static inline __attribute__((always_inline)) __m256i qblock_i32(int qtyp
         __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(qs + 4)));
         w0 = _mm256_or_si256(_mm256_and_si256(v, _mm256_set1_epi16(0x0F)), fifth_bits(qh & 0xFFFF));
         w1 = _mm256_or_si256(_mm256_srli_epi16(v, 4), fifth_bits(qh >> 16));
+    } else if (qtype == WK_IQ4_NL) { /* each nibble looked up in the 16 values, then widened */
+        __m128i v = _mm_loadu_si128((const __m128i *)qs), low = _mm_set1_epi8(0x0F);
+        __m128i values = _mm_loadu_si128((const __m128i *)wk_iq4nl_values);
+        w0 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(values, _mm_and_si128(v, low)));
+        w1 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(values, _mm_and_si128(_mm_srli_epi16(v, 4), low)));
     } else {
         __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)qs));
         w0 = _mm256_and_si256(v, _mm256_set1_epi16(0x0F));
@@ -276,6 +287,7 @@ WK_AVX2 static inline __attribute__((always_inline)) void qrows_i16(int qtype, c
     case WK_Q4_0: WK_QROWS(WK_Q4_0) break;
     case WK_Q5_0: WK_QROWS(WK_Q5_0) break;
     case WK_Q5_1: WK_QROWS(WK_Q5_1) break;
+    case WK_IQ4_NL: WK_QROWS(WK_IQ4_NL) break;
     default: WK_QROWS(WK_Q4_1) break;
     }
 #undef WK_QROWS
@@ -320,6 +332,7 @@ WK_AVX2 static inline __attribute__((always_inline)) void qrows_x4_i16(int qtype
         case WK_Q4_0: qgroup_x4_i16(WK_Q4_0, group, q, nq, y4); break;
         case WK_Q5_0: qgroup_x4_i16(WK_Q5_0, group, q, nq, y4); break;
         case WK_Q5_1: qgroup_x4_i16(WK_Q5_1, group, q, nq, y4); break;
+        case WK_IQ4_NL: qgroup_x4_i16(WK_IQ4_NL, group, q, nq, y4); break;
         default: qgroup_x4_i16(WK_Q4_1, group, q, nq, y4); break;
         }
         for (long j = 0; j < 4; j++)

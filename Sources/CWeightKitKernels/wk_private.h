@@ -8,11 +8,14 @@
 
 /* Bytes of one block of each wk_qtype: for the 32-value types a 2-byte f16 scale [+ 2-byte min]
    then the quants (Q5's 4 bytes of high bits first); Q4_K 144, Q6_K 210, Q5_K 176, Q3_K 110,
-   Q2_K 84. */
-static const long wk_block_bytes[10] = {34, 18, 20, 22, 24, 144, 210, 176, 110, 84};
+   Q2_K 84, IQ4_NL 18. */
+static const long wk_block_bytes[11] = {34, 18, 20, 22, 24, 144, 210, 176, 110, 84, 18};
+
+/* IQ4_NL's 16 values (ggml's kvalues_iq4nl): a nibble n stands for d·wk_iq4nl_values[n]. */
+static const int8_t wk_iq4nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
 /* A K type (super-blocks of 256 values); qtype may carry WK_QX4. */
-static inline int wk_is_k(int qtype) { return (qtype & ~WK_QX4) >= WK_Q4_K; }
+static inline int wk_is_k(int qtype) { return (qtype & ~WK_QX4) >= WK_Q4_K && (qtype & ~WK_QX4) <= WK_Q2_K; }
 
 /* Bytes of one row of `cols` values. */
 static inline long wk_row_bytes(int qtype, long cols) { return cols / (wk_is_k(qtype) ? 256 : 32) * wk_block_bytes[qtype]; }
@@ -23,7 +26,7 @@ static inline int wk_has_min(int qtype) { return qtype == WK_Q4_1 || qtype == WK
 /* The interleaved layout (WK_QX4, 32-value types only): per block index, the four rows' scales
    (and Q4_1/Q5_1's mins), then each row's quants of wk_x4_quants bytes (Q5: high bits, nibbles). */
 static inline long wk_x4_header(int qtype) { return wk_has_min(qtype) ? 16 : 8; }
-static inline long wk_x4_quants(int qtype) { return qtype == WK_Q8_0 ? 32 : qtype >= WK_Q5_0 ? 20 : 16; }
+static inline long wk_x4_quants(int qtype) { return qtype == WK_Q8_0 ? 32 : qtype == WK_Q5_0 || qtype == WK_Q5_1 ? 20 : 16; }
 
 /* The interleaved layout of the K types (WK_QX4): each super-block is cut into
    segments, and a unit (four rows, one super-block index) holds segment 0 of the four rows, then

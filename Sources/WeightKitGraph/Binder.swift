@@ -16,7 +16,7 @@ final class Binder {
     let multimodal: MultimodalLayout?
     /// Dtypes matrices may have for the runtime to compute on them directly (other block types
     /// are dequantized to f32 by the loader).
-    public static let matrixDTypes: Set<DType> = [.float32, .float16, .bfloat16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
+    public static let matrixDTypes: Set<DType> = [.float32, .float16, .bfloat16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL]
 
     /// Prepares to bind `source`; with `listsUnused`, leftovers are collected rather than refused.
     public init(source: any TensorSource, listsUnused: Bool = false) {

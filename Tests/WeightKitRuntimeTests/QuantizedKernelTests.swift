@@ -168,6 +168,7 @@ extension KernelSwitches.QuantizedKernelTests {
         case .q6_K: (208, nil, 1.0 / 4096, 0)
         case .q3_K: (108, nil, 1.0 / 128, 0)
         case .q2_K: (80, 82, 1.0 / 90, 1.0 / 30)
+        case .iq4_NL: (0, nil, 1.0 / 127, 0)
         default: fatalError("no random blocks for \(dtype)")
         }
         func put(_ value: Float, at offset: Int) {
@@ -186,7 +187,7 @@ extension KernelSwitches.QuantizedKernelTests {
     }
 
     @Test("Q5 and K blocks: matVec, matMul and row lookup against the scalar reference, odd sizes",
-          arguments: [DType.q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K], Body.allCases)
+          arguments: [DType.q5_0, .q5_1, .iq4_NL, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K], Body.allCases)
     func blocksFromFiles(dtype: DType, body: Body) {
         let kernels = body.kernels
         let tolerance: Float = body == .int16Activations || body == .int16WithVNNI ? 1.6e-5 : 1e-5
@@ -218,7 +219,7 @@ extension KernelSwitches.QuantizedKernelTests {
         }
     }
 
-    @Test("Q5 and K decode: 16-bit activations close to, not bit-equal with, f32 ones", arguments: [DType.q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K])
+    @Test("Q5 and K decode: 16-bit activations close to, not bit-equal with, f32 ones", arguments: [DType.q5_0, .q5_1, .iq4_NL, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K])
     func blocksInt16(dtype: DType) throws {
         try #require(InstructionSet.cpu >= .avx2, "the 16-bit path is AVX2-only")
         let (rows, cols) = (40, 1536)

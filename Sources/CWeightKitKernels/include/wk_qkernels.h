@@ -23,11 +23,12 @@
 
 #include "wk_config.h"
 
-/* Block types, matching the order the Swift side passes. Q8_0 to Q5_1 have blocks of 32 values;
+/* Block types, matching the order the Swift side passes. Q8_0 to Q5_1 and IQ4_NL (Q4_0's layout,
+   each nibble an index into ggml's 16 non-linear values) have blocks of 32 values;
    the K types (WK_Q2_K to WK_Q6_K) super-blocks of 256 with sub-block scales (kkernels.c). */
 enum wk_qtype {
     WK_Q8_0 = 0, WK_Q4_0 = 1, WK_Q4_1 = 2, WK_Q5_0 = 3, WK_Q5_1 = 4,
-    WK_Q4_K = 5, WK_Q6_K = 6, WK_Q5_K = 7, WK_Q3_K = 8, WK_Q2_K = 9
+    WK_Q4_K = 5, WK_Q6_K = 6, WK_Q5_K = 7, WK_Q3_K = 8, WK_Q2_K = 9, WK_IQ4_NL = 10
 };
 
 /* Values per block of a block type (32, or 256 for the K types). */

@@ -2,7 +2,7 @@ import CWeightKitKernels
 import WeightKitCore
 import WeightKitGraph
 
-/// Matrix products straight on Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 weights (C bodies in `qkernels.c`) and on
+/// Matrix products straight on Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL weights (C bodies in `qkernels.c`) and on
 /// the K super-blocks Q2_K to Q6_K (`kkernels.c`), in the files' layout or interleaved
 /// (`interleaved`).
 ///
@@ -28,6 +28,7 @@ public enum QuantizedMatMul {
         case .q5_K: return Int32(WK_Q5_K.rawValue)
         case .q3_K: return Int32(WK_Q3_K.rawValue)
         case .q2_K: return Int32(WK_Q2_K.rawValue)
+        case .iq4_NL: return Int32(WK_IQ4_NL.rawValue)
         default: return nil
         }
     }
