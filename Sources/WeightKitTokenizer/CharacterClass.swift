@@ -108,4 +108,35 @@ enum CharacterClass {
         default: return false
         }
     }
+
+    /// General categories in the order of their abbreviations in `categoryNames`.
+    private static let categories: [Unicode.GeneralCategory] = [
+        .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+        .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .letterNumber, .otherNumber,
+        .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation, .initialPunctuation,
+        .finalPunctuation, .otherPunctuation, .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol,
+        .spaceSeparator, .lineSeparator, .paragraphSeparator, .control, .format, .surrogate, .privateUse,
+        .unassigned,
+    ]
+    private static let categoryNames = [
+        "Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po",
+        "Sm", "Sc", "Sk", "So", "Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co", "Cn",
+    ]
+
+    /// One bit for the scalar's general category, in the layout of `categoryMask(named:)`.
+    static func categoryBit(_ s: Unicode.Scalar) -> UInt32 {
+        let c = s.properties.generalCategory
+        return 1 << UInt32(categories.firstIndex(of: c) ?? categories.count - 1)
+    }
+
+    /// The mask for a regex property name: a two-letter category (`Lu`, `Nd`, `Po`, …) or a
+    /// one-letter group (`L`, `M`, `N`, `P`, `S`, `Z`, `C`); nil for anything else (scripts,
+    /// binary properties), which a caller refuses.
+    static func categoryMask(named name: String) -> UInt32? {
+        if let i = categoryNames.firstIndex(of: name) { return 1 << UInt32(i) }
+        guard name.count == 1 else { return nil }
+        var mask: UInt32 = 0
+        for (i, n) in categoryNames.enumerated() where n.hasPrefix(name) { mask |= 1 << UInt32(i) }
+        return mask == 0 ? nil : mask
+    }
 }

@@ -29,7 +29,7 @@ enum SplitBehavior: String, Sendable {
         // (range, isMatch) segments covering the whole piece, as `find_matches` yields them.
         var segments: [(range: Range<Int>, isMatch: Bool)] = []
         var last = 0
-        for m in matches where !m.isEmpty {
+        for m in matches {
             if m.lowerBound > last { segments.append((last..<m.lowerBound, invert)) }
             segments.append((m, !invert))
             last = m.upperBound
@@ -129,18 +129,21 @@ struct ByteLevelPreTokenizer: PreTokenizer {
     }
 }
 
-/// A regex or literal split with a delimiter behavior; the regexes are the known byte-level
-/// BPE patterns (see `SplitPattern`).
+/// A regex or literal split with a delimiter behavior. The byte-level BPE patterns run through
+/// their hand-written scanners (`SplitPattern`), any other regex through `SplitRegex`.
 struct SplitPreTokenizer: PreTokenizer {
-    let regex: SplitPattern?
-    let literal: [Unicode.Scalar]
+    enum Matcher: Sendable {
+        case scanner(SplitPattern)
+        case regex(SplitRegex)
+        case literal([Unicode.Scalar])
+    }
+    let matcher: Matcher
     let behavior: SplitBehavior
     let invert: Bool
 
     /// An isolating split with one of the known regexes.
     init(pattern: SplitPattern) {
-        regex = pattern
-        literal = []
+        matcher = .scanner(pattern)
         behavior = .isolated
         invert = false
     }
@@ -148,14 +151,19 @@ struct SplitPreTokenizer: PreTokenizer {
     init(_ f: JSONFields) throws(TokenizerError) {
         switch try f.pattern("pattern") {
         case .regex(let source):
-            guard let known = SplitPattern.known[source] else {
-                throw TokenizerError(.unsupported, "unsupported Split regex \(source)", field: f.field("pattern"))
+            if let known = SplitPattern.known[source] {
+                matcher = .scanner(known)
+            } else {
+                do {
+                    matcher = .regex(try SplitRegex(source))
+                } catch {
+                    var located = error
+                    located.field = f.field("pattern")
+                    throw located
+                }
             }
-            regex = known
-            literal = []
         case .string(let text):
-            regex = nil
-            literal = Array(text.unicodeScalars)
+            matcher = .literal(Array(text.unicodeScalars))
         }
         let name = try f.string("behavior")
         guard let behavior = SplitBehavior(rawValue: name) else {
@@ -168,13 +176,18 @@ struct SplitPreTokenizer: PreTokenizer {
     func split(_ piece: Piece, into out: inout [Piece]) {
         let s = piece.scalars
         var matches: [Range<Int>] = []
-        if let regex {
+        switch matcher {
+        case .scanner(let regex):
             if behavior == .isolated && !invert {
                 regex.forEachMatch(s) { r in out.append(Piece(scalars: Array(s[r]), startsText: piece.startsText && r.lowerBound == 0)) }
                 return
             }
             regex.forEachMatch(s) { matches.append($0) }
-        } else if !literal.isEmpty {
+        case .regex(let regex):
+            if s.isEmpty { return }
+            regex.forEachMatch(s) { matches.append($0) }
+        case .literal(let literal):
+            guard !literal.isEmpty else { break }
             var i = 0
             while i + literal.count <= s.count {
                 if s[i..<(i + literal.count)].elementsEqual(literal) {
