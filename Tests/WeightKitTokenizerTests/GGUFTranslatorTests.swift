@@ -80,7 +80,10 @@ struct GGUFTranslatorTests {
     }
 
     @Test("Each tokenizer.ggml.pre family splits as its reference model's tokenizer.json does",
-          arguments: ["gpt-2", "llama-bpe", "smaug-bpe", "qwen2", "smollm"])
+          arguments: [
+            "gpt-2", "llama-bpe", "smaug-bpe", "qwen2", "smollm", "mpt", "command-r", "falcon", "qwen35", "deepseek-llm",
+            "deepseek-coder",
+          ])
     func preFamily(name: String) throws {
         let expected = try ggufPreExpected(name)
         let (gguf, converted) = try ggufAndConverted(try llama3Vocabulary(pre: name))

@@ -55,7 +55,7 @@ struct SplitRegexParser {
         case "[":
             if caseInsensitive { throw unsupported("a character class inside (?i: )") }
             return (.set(try characterClass()), true)
-        case ".": return (.set(ScalarSet(items: [], negated: true)), true)
+        case ".": return (.set(ScalarSet(items: [.range(0x0A...0x0A)], negated: true)), true)
         case "^": return (.lineStart, false)
         case "$": return (.lineEnd, false)
         case "\\": return (try escape(inClass: false), true)

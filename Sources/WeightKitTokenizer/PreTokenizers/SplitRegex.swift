@@ -3,7 +3,7 @@
 /// alternative that lets the rest match wins, greedy quantifiers that give back one scalar at a
 /// time.
 ///
-/// The subset: literals, `.` (any scalar, line breaks included), classes with ranges and
+/// The subset: literals, `.` (any scalar but `\n`), classes with ranges and
 /// negation, `\s \S \d \D \p{…} \P{…}` (general categories), groups `( )`, `(?: )`, `(?i: )`
 /// (around literals, compared by simple case folding; a class inside is refused), lookahead `(?= )`/`(?! )`, anchors `^`/`$`
 /// (at line starts and ends, as Oniguruma's Ruby syntax has them), alternation and the greedy
