@@ -79,6 +79,23 @@ struct GGUFTranslatorTests {
         try checkBothWays(m, expected: "sp_gguf")
     }
 
+    @Test("A gemma4 GGUF vocabulary (SentencePiece-style BPE with stored merges): GGUF and converted tokenizer.json agree with tokenizers")
+    func gemma4() throws {
+        let m = metadata(fromJSON: try #require(fixtureJSON("tokenizer/gemma4/gguf_metadata.json").object))
+        try checkBothWays(m, expected: "gemma4_gguf")
+        let json = try #require(GGUFTokenizer.tokenizerJSON(ggufMetadata: m)?.object)
+        #expect(json["model"]?.object?["byte_fallback"]?.bool == true)
+    }
+
+    @Test("A merge string splits at its first space scalar, even where a combining mark makes the space part of a Character")
+    func mergeBeforeCombiningMark() throws {
+        let pair = try #require(BPEModel.mergePair(.string("▁ह ै")))
+        #expect(pair.0.unicodeScalars.elementsEqual("▁ह".unicodeScalars) && pair.1.unicodeScalars.elementsEqual("\u{0948}".unicodeScalars))
+        var m = try llama3Vocabulary(pre: "gpt-2")
+        m["tokenizer.ggml.merges"] = .array([.string("a \u{0301}")])
+        #expect(throws: Never.self) { try GGUFTokenizer.tokenizerJSON(validating: m) }
+    }
+
     @Test("Each tokenizer.ggml.pre family splits as its reference model's tokenizer.json does",
           arguments: [
             "gpt-2", "llama-bpe", "smaug-bpe", "qwen2", "smollm", "mpt", "command-r", "falcon", "qwen35", "deepseek-llm",

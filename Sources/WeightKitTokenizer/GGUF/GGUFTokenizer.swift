@@ -6,7 +6,8 @@ import WeightKitCore
 /// a GGUF and running what `convert` writes from it cannot disagree.
 ///
 /// Vocabularies: `gpt2` (byte-level BPE: GPT-2, Llama 3, Qwen2, SmolLM2; pre-tokenizer from
-/// `GGUFPreTokenizer`) and `llama` (SentencePiece BPE with byte fallback: Llama 2, Mistral).
+/// `GGUFPreTokenizer`), `llama` (SentencePiece BPE with byte fallback: Llama 2, Mistral),
+/// `gemma4` (SentencePiece-style BPE with stored merges) and `bert` (WordPiece).
 public enum GGUFTokenizer {
     /// llama.cpp token types (`llama_token_type`).
     public enum TokenType: Int64, Sendable {
@@ -37,6 +38,7 @@ public enum GGUFTokenizer {
         switch kind {
         case "gpt2": parts = try byteLevel(m, tokens: tokens)
         case "llama": parts = try sentencePiece(m, tokens: tokens)
+        case "gemma4": parts = try gemma4(m, tokens: tokens)
         case "bert": parts = try wordPiece(m, tokens: tokens, types: types)
         default:
             throw TokenizerError(.unsupported, "unsupported GGUF tokenizer model \"\(kind)\"", field: "tokenizer.ggml.model")
@@ -46,7 +48,7 @@ public enum GGUFTokenizer {
             "added_tokens": .array(addedTokens(tokens: tokens, types: types)),
             "normalizer": parts.normalizer, "pre_tokenizer": parts.preTokenizer,
             "post_processor": specials.postProcessor(
-                tokens: tokens, addBosByDefault: kind == "llama" || kind == "bert", addEosByDefault: kind == "bert", otherwise: parts.postProcessor),
+                tokens: tokens, addBosByDefault: kind == "llama" || kind == "bert" || kind == "gemma4", addEosByDefault: kind == "bert", otherwise: parts.postProcessor),
             "decoder": parts.decoder, "model": parts.model,
         ]
     }
@@ -88,15 +90,21 @@ public enum GGUFTokenizer {
         var model: JSONValue
     }
 
-    /// Byte-level BPE: tokens and merges as stored, stages from the pre-tokenizer table.
-    private static func byteLevel(_ m: GGUFFields, tokens: [String]) throws(TokenizerError) -> Parts {
+    /// `tokenizer.ggml.merges`, checked: under the cap, each "left right".
+    private static func storedMerges(_ m: GGUFFields) throws(TokenizerError) -> [String] {
         let merges = try m.strings("tokenizer.ggml.merges")
         guard merges.count <= BPEModel.maxMerges else {
             throw TokenizerError(.limitExceeded, "\(merges.count) merges exceed the limit of \(BPEModel.maxMerges)", field: "tokenizer.ggml.merges")
         }
-        for (i, merge) in merges.enumerated() where !merge.contains(" ") {
+        for (i, merge) in merges.enumerated() where !merge.unicodeScalars.contains(" ") {
             throw TokenizerError(.invalidValue, "merge \"\(merge)\" has no space", field: "tokenizer.ggml.merges[\(i)]")
         }
+        return merges
+    }
+
+    /// Byte-level BPE: tokens and merges as stored, stages from the pre-tokenizer table.
+    private static func byteLevel(_ m: GGUFFields, tokens: [String]) throws(TokenizerError) -> Parts {
+        let merges = try storedMerges(m)
         let pre = try GGUFPreTokenizer.named(try m.optionalString("tokenizer.ggml.pre"))
         let model = bpeModel(
             tokens: tokens, merges: merges.map { .string($0) }, unkToken: .null, byteFallback: false, ignoreMerges: pre.ignoreMerges)
@@ -131,6 +139,23 @@ public enum GGUFTokenizer {
             model: bpeModel(
                 tokens: tokens, merges: merges.map { .array([.string($0.0), .string($0.1)]) }, unkToken: unk,
                 byteFallback: true, ignoreMerges: false))
+    }
+
+    /// Gemma 4's BPE (llama.cpp's `gemma4`): SentencePiece-style pieces (`▁` for each space,
+    /// `<0xNN>` byte fallback) with merges stored as byte-level files store them. Nothing is
+    /// prefixed and no pre-tokenizer splits the text, so the merges run over the whole text, as
+    /// `tokenizers` runs Gemma 4's tokenizer.json (llama.cpp gets the same ids by cutting only
+    /// at line breaks). `add_space_prefix`, which llama.cpp ignores for this model, is not read.
+    private static func gemma4(_ m: GGUFFields, tokens: [String]) throws(TokenizerError) -> Parts {
+        let merges = try storedMerges(m)
+        let unkId = try m.optionalInt("tokenizer.ggml.unknown_token_id")
+        let unk: JSONValue = unkId.flatMap { tokens.indices.contains($0) ? .string(tokens[$0]) : nil } ?? .null
+        return Parts(
+            normalizer: ["type": "Replace", "pattern": ["String": " "], "content": "▁"],
+            decoder: ["type": "Sequence", "decoders": [
+                ["type": "Replace", "pattern": ["String": "▁"], "content": " "], ["type": "ByteFallback"], ["type": "Fuse"],
+            ]],
+            model: bpeModel(tokens: tokens, merges: merges.map { .string($0) }, unkToken: unk, byteFallback: true, ignoreMerges: false))
     }
 
     /// WordPiece (llama.cpp's `bert`): the converter's "phantom space" vocabulary turned back

@@ -28,11 +28,14 @@ extension BPEModel {
             endOfWordSuffix: try f.optionalString("end_of_word_suffix"), field: f.field("merges"))
     }
 
-    /// A merge in either on-disk form.
+    /// A merge in either on-disk form. A "left right" string splits at its first space scalar
+    /// (not Character: a space followed by a combining mark is one Character, as in Gemma 4's
+    /// "▁ह ै").
     static func mergePair(_ item: JSONValue) -> (String, String)? {
         if let s = item.string {
-            guard let space = s.firstIndex(of: " ") else { return nil }
-            return (String(s[..<space]), String(s[s.index(after: space)...]))
+            let scalars = s.unicodeScalars
+            guard let space = scalars.firstIndex(of: " ") else { return nil }
+            return (String(scalars[..<space]), String(scalars[scalars.index(after: space)...]))
         }
         if let a = item.array, a.count == 2, let l = a[0].string, let r = a[1].string { return (l, r) }
         return nil
