@@ -109,15 +109,7 @@ enum CharacterClass {
         }
     }
 
-    /// General categories in the order of their abbreviations in `categoryNames`.
-    private static let categories: [Unicode.GeneralCategory] = [
-        .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
-        .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .letterNumber, .otherNumber,
-        .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation, .initialPunctuation,
-        .finalPunctuation, .otherPunctuation, .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol,
-        .spaceSeparator, .lineSeparator, .paragraphSeparator, .control, .format, .surrogate, .privateUse,
-        .unassigned,
-    ]
+    /// Two-letter general category names, in the bit order of `categoryIndex`.
     private static let categoryNames = [
         "Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po",
         "Sm", "Sc", "Sk", "So", "Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co", "Cn",
@@ -125,8 +117,43 @@ enum CharacterClass {
 
     /// One bit for the scalar's general category, in the layout of `categoryMask(named:)`.
     static func categoryBit(_ s: Unicode.Scalar) -> UInt32 {
-        let c = s.properties.generalCategory
-        return 1 << UInt32(categories.firstIndex(of: c) ?? categories.count - 1)
+        1 << categoryIndex(s.properties.generalCategory)
+    }
+
+    private static func categoryIndex(_ c: Unicode.GeneralCategory) -> UInt32 {
+        switch c {
+        case .uppercaseLetter: 0
+        case .lowercaseLetter: 1
+        case .titlecaseLetter: 2
+        case .modifierLetter: 3
+        case .otherLetter: 4
+        case .nonspacingMark: 5
+        case .spacingMark: 6
+        case .enclosingMark: 7
+        case .decimalNumber: 8
+        case .letterNumber: 9
+        case .otherNumber: 10
+        case .connectorPunctuation: 11
+        case .dashPunctuation: 12
+        case .openPunctuation: 13
+        case .closePunctuation: 14
+        case .initialPunctuation: 15
+        case .finalPunctuation: 16
+        case .otherPunctuation: 17
+        case .mathSymbol: 18
+        case .currencySymbol: 19
+        case .modifierSymbol: 20
+        case .otherSymbol: 21
+        case .spaceSeparator: 22
+        case .lineSeparator: 23
+        case .paragraphSeparator: 24
+        case .control: 25
+        case .format: 26
+        case .surrogate: 27
+        case .privateUse: 28
+        case .unassigned: 29
+        @unknown default: 29
+        }
     }
 
     /// The mask for a regex property name: a two-letter category (`Lu`, `Nd`, `Po`, …) or a

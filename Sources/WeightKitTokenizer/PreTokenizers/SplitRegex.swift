@@ -14,6 +14,9 @@ struct SplitRegex: Sendable {
     /// The pattern as tokenizer.json spells it.
     let source: String
     let root: Node
+    /// Sets and literals one of which the first scalar of every match is in; nil when a match
+    /// can be empty or starts with a lookahead. Lets the search skip positions cheaply.
+    private let firstScalars: [Node]?
 
     indirect enum Node: Sendable {
         /// One scalar from a set.
@@ -35,6 +38,7 @@ struct SplitRegex: Sendable {
         self.source = source
         var parser = SplitRegexParser(source)
         root = try parser.parse()
+        firstScalars = Self.nullable(root) ? nil : Self.first(root)
     }
 
     /// The end of the match that starts exactly at `i`, or nil.
@@ -56,6 +60,9 @@ struct SplitRegex: Sendable {
         while position <= s.count {
             var found: Range<Int>? = nil
             for start in position...s.count {
+                if let first = firstScalars {
+                    guard start < s.count, first.contains(where: { Self.match($0, s, start) { _ in true } }) else { continue }
+                }
                 if let end = matchEnd(s, at: start) {
                     found = start..<end
                     break
@@ -69,6 +76,46 @@ struct SplitRegex: Sendable {
             body(m)
             position = m.upperBound
             lastMatchEnd = m.upperBound
+        }
+    }
+
+    // MARK: Analysis
+
+    /// Whether `node` can match without consuming a scalar.
+    private static func nullable(_ node: Node) -> Bool {
+        switch node {
+        case .set, .literal: return false
+        case .sequence(let nodes): return nodes.allSatisfy(nullable)
+        case .alternation(let nodes): return nodes.contains(where: nullable)
+        case .repeated(let body, let min, _): return min == 0 || nullable(body)
+        case .lookahead, .lineStart, .lineEnd: return true
+        }
+    }
+
+    /// The sets and literals a non-empty match of `node` can start with (a superset), or nil
+    /// when that is not known (a lookahead).
+    private static func first(_ node: Node) -> [Node]? {
+        switch node {
+        case .set, .literal: return [node]
+        case .sequence(let nodes):
+            var out: [Node] = []
+            for n in nodes {
+                if case .lookahead = n { return nil }
+                guard let f = first(n) else { return nil }
+                out += f
+                if !nullable(n) { break }
+            }
+            return out
+        case .alternation(let nodes):
+            var out: [Node] = []
+            for n in nodes {
+                guard let f = first(n) else { return nil }
+                out += f
+            }
+            return out
+        case .repeated(let body, _, _): return first(body)
+        case .lookahead: return nil
+        case .lineStart, .lineEnd: return []
         }
     }
 
@@ -87,15 +134,20 @@ struct SplitRegex: Sendable {
             for n in nodes where match(n, s, i, k) { return true }
             return false
         case .repeated(let body, let min, let max):
-            if let single = singleScalar(body) {
-                // One scalar per iteration: take the longest run, then give back one at a time.
-                var run = 0
-                while (max == nil || run < max!) && i + run < s.count && single(s[i + run]) { run += 1 }
-                guard run >= min else { return false }
-                for j in stride(from: run, through: min, by: -1) where k(i + j) { return true }
-                return false
+            // One scalar per iteration: take the longest run, then give back one at a time.
+            let limit = Swift.min(max ?? Int.max, s.count - i)
+            var run = 0
+            switch body {
+            case .set(let set):
+                while run < limit && set.contains(s[i + run]) { run += 1 }
+            case .literal(let c, let caseInsensitive):
+                while run < limit && literalMatches(c, s[i + run], caseInsensitive: caseInsensitive) { run += 1 }
+            default:
+                return repeated(body, min: min, max: max, count: 0, s, i, k)
             }
-            return repeated(body, min: min, max: max, count: 0, s, i, k)
+            guard run >= min else { return false }
+            for j in stride(from: run, through: min, by: -1) where k(i + j) { return true }
+            return false
         case .lookahead(let body, let negated):
             let found = match(body, s, i) { _ in true }
             return found != negated && k(i)
@@ -123,15 +175,6 @@ struct SplitRegex: Sendable {
             if more { return true }
         }
         return count >= min && k(i)
-    }
-
-    /// The test for a body that always matches exactly one scalar.
-    private static func singleScalar(_ node: Node) -> ((Unicode.Scalar) -> Bool)? {
-        switch node {
-        case .set(let set): return { set.contains($0) }
-        case .literal(let c, let caseInsensitive): return { literalMatches(c, $0, caseInsensitive: caseInsensitive) }
-        default: return nil
-        }
     }
 
     @inline(__always) private static func literalMatches(_ c: Unicode.Scalar, _ x: Unicode.Scalar, caseInsensitive: Bool) -> Bool {
