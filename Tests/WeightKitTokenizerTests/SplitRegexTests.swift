@@ -73,7 +73,7 @@ struct SplitRegexTests {
     @Test("A construct outside the subset is refused, naming the pattern", arguments: [
         #"(?<=a)b"#, #"a*?"#, #"a++"#, #"a{2}?"#, #"\w+"#, #"\bx"#, #"(a)\1"#, #"(?i)a"#, #"(?x: a)"#, #"[[:alpha:]]"#,
         #"[a&&b]"#, #"[z-a]"#, #"(?i:[a-z])"#, #"\p{Han}"#, #"(a"#, #"a)"#, #"*a"#, #"a{3,1}"#, #"[abc"#, #"\"#, #"$+"#,
-        #"(?!a)*"#,
+        #"(?!a)*"#, #"(?:ab)+"#, #"(?:a+)+"#, #"(a|bc){2}"#,
     ])
     func refused(pattern: String) {
         #expect {
@@ -82,6 +82,22 @@ struct SplitRegexTests {
             let e = error as? TokenizerError
             return e?.kind == .unsupported && e?.description.contains(pattern) == true
         }
+    }
+
+    @Test("A pattern longer than the cap is refused")
+    func tooLong() {
+        #expect {
+            try SplitRegex(String(repeating: "a", count: SplitRegexParser.maxLength + 1))
+        } throws: { error in (error as? TokenizerError)?.kind == .limitExceeded }
+    }
+
+    @Test("Repetitions are loops: a long input neither recurses deeply nor backtracks for long")
+    func longInput() throws {
+        let regex = try SplitRegex(#"((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*|\s+$"#)
+        let text = Array((String(repeating: "A", count: 200_000) + String(repeating: "b", count: 200_000) + String(repeating: " ", count: 2000) + "\n").unicodeScalars)
+        var matches: [Range<Int>] = []
+        regex.forEachMatch(text) { matches.append($0) }
+        #expect(matches == [0..<400_000, 400_000..<402_001])
     }
 
     @Test("Matching details: leftmost-first alternation, greedy give-back, case folding, line anchors")

@@ -9,6 +9,9 @@ struct SplitRegexParser {
     /// Group nesting, capped so a hostile pattern cannot exhaust the stack.
     private var depth = 0
     private static let maxDepth = 64
+    /// The longest pattern read, in scalars. The longest real one known, DeepSeek LLM's letter
+    /// class, has about 600; matching recurses once per sequence item, so length bounds depth.
+    static let maxLength = 4096
 
     init(_ source: String) {
         self.source = source
@@ -16,6 +19,9 @@ struct SplitRegexParser {
     }
 
     mutating func parse() throws(TokenizerError) -> SplitRegex.Node {
+        guard p.count <= Self.maxLength else {
+            throw TokenizerError(.limitExceeded, "Split regex of \(p.count) scalars exceeds the limit of \(Self.maxLength)")
+        }
         let node = try alternation()
         if i < p.count { throw unsupported("unbalanced \")\"") }
         return node
@@ -108,6 +114,11 @@ struct SplitRegexParser {
             throw unsupported("a lazy, possessive or repeated quantifier")
         }
         if let max = bounds.1, max < bounds.0 { throw unsupported("the interval {\(bounds.0),\(max)}") }
+        // Repetitions run as loops, one scalar per iteration, so no input can make matching
+        // recurse deeply or backtrack exponentially; only `?` may hold anything else.
+        guard SplitRegex.matchesOneScalar(atom) || (bounds.0 == 0 && bounds.1 == 1) else {
+            throw unsupported("a repeated group that can match other than exactly one scalar")
+        }
         return .repeated(atom, min: bounds.0, max: bounds.1)
     }
 

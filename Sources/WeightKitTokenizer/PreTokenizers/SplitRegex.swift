@@ -3,13 +3,15 @@
 /// alternative that lets the rest match wins, greedy quantifiers that give back one scalar at a
 /// time.
 ///
-/// The subset: literals, `.` (any scalar but `\n`), classes with ranges and
-/// negation, `\s \S \d \D \p{…} \P{…}` (general categories), groups `( )`, `(?: )`, `(?i: )`
-/// (around literals, compared by simple case folding; a class inside is refused), lookahead `(?= )`/`(?! )`, anchors `^`/`$`
-/// (at line starts and ends, as Oniguruma's Ruby syntax has them), alternation and the greedy
-/// quantifiers `? * + {m} {m,} {m,n}`. Anything else (lazy or possessive quantifiers,
-/// lookbehind, backreferences, `\w`, `\b`, nested classes…) is refused when the pattern is read,
-/// naming the pattern, so a tokenizer that needs it is never run on a guess.
+/// The subset: literals, `.` (any scalar but `\n`), classes with ranges and negation,
+/// `\s \S \d \D \p{…} \P{…}` (general categories), groups `( )`, `(?: )`, `(?i: )` (around
+/// literals, compared by simple case folding; a class inside is refused), lookahead `(?= )` and
+/// `(?! )`, anchors `^`/`$` (at line starts and ends, as Oniguruma's Ruby syntax has them),
+/// alternation, and the greedy quantifiers `? * + {m} {m,} {m,n}` on what matches exactly one
+/// scalar (`?` on anything). Anything else (lazy or possessive quantifiers, repeated groups of
+/// other widths, lookbehind, backreferences, `\w`, `\b`, nested classes…) is refused when the
+/// pattern is read, naming the pattern, so a tokenizer that needs it is never run on a guess;
+/// and no input can make matching recurse deeply or backtrack exponentially.
 struct SplitRegex: Sendable {
     /// The pattern as tokenizer.json spells it.
     let source: String
@@ -81,6 +83,27 @@ struct SplitRegex: Sendable {
 
     // MARK: Analysis
 
+    /// Whether every match of `node` consumes exactly one scalar (sets, literals, alternations of
+    /// them, one of them with lookaheads or anchors around it), so repeating it is a loop.
+    static func matchesOneScalar(_ node: Node) -> Bool {
+        switch node {
+        case .set, .literal: return true
+        case .alternation(let nodes): return nodes.allSatisfy(matchesOneScalar)
+        case .sequence(let nodes):
+            let consuming = nodes.filter { !isZeroWidth($0) }
+            return consuming.count == 1 && matchesOneScalar(consuming[0])
+        case .repeated(let body, let min, let max): return min == 1 && max == 1 && matchesOneScalar(body)
+        case .lookahead, .lineStart, .lineEnd: return false
+        }
+    }
+
+    private static func isZeroWidth(_ node: Node) -> Bool {
+        switch node {
+        case .lookahead, .lineStart, .lineEnd: return true
+        default: return false
+        }
+    }
+
     /// Whether `node` can match without consuming a scalar.
     private static func nullable(_ node: Node) -> Bool {
         switch node {
@@ -143,7 +166,8 @@ struct SplitRegex: Sendable {
             case .literal(let c, let caseInsensitive):
                 while run < limit && literalMatches(c, s[i + run], caseInsensitive: caseInsensitive) { run += 1 }
             default:
-                return repeated(body, min: min, max: max, count: 0, s, i, k)
+                guard matchesOneScalar(body) else { return repeated(body, min: min, max: max, count: 0, s, i, k) }
+                while run < limit && match(body, s, i + run, { _ in true }) { run += 1 }
             }
             guard run >= min else { return false }
             for j in stride(from: run, through: min, by: -1) where k(i + j) { return true }
@@ -163,8 +187,9 @@ struct SplitRegex: Sendable {
         return match(nodes[index], s, i) { j in sequence(nodes, index + 1, s, j, k) }
     }
 
-    /// Greedy repetition of a general body: one more iteration first (only if it consumed
-    /// something, once `min` is reached, so an empty loop ends), then stop here.
+    /// Greedy repetition of a general body (the parser allows only `?` of one): one more
+    /// iteration first (only if it consumed something, once `min` is reached, so an empty loop
+    /// ends), then stop here.
     private static func repeated(
         _ body: Node, min: Int, max: Int?, count: Int, _ s: [Unicode.Scalar], _ i: Int, _ k: (Int) -> Bool
     ) -> Bool {
