@@ -85,6 +85,41 @@ struct GGUFTranslatorTests {
         try checkBothWays(m, expected: "gemma4_gguf")
         let json = try #require(GGUFTokenizer.tokenizerJSON(ggufMetadata: m)?.object)
         #expect(json["model"]?.object?["byte_fallback"]?.bool == true)
+        let config = GGUFTokenizer.tokenizerConfig(ggufMetadata: m, contextLength: nil).object
+        #expect(config?["tokenizer_class"]?.string == "PreTrainedTokenizerFast")
+    }
+
+    @Test("tokenizer.json stages spelled another way name the same pre-tokenizer")
+    func preNamesSpelledOtherwise() throws {
+        func named(normalizer: JSONValue, _ stages: [JSONValue]) -> String {
+            var json = JSONObject()
+            json.set("normalizer", normalizer)
+            json.set("pre_tokenizer", ["type": "Sequence", "pretokenizers": .array(stages)])
+            json.set("model", ["type": "BPE"])
+            return GGUFPreTokenizer.name(tokenizerJSON: json)
+        }
+        func split(_ regex: String) -> JSONValue {
+            ["type": "Split", "pattern": ["Regex": .string(regex)], "behavior": "Isolated", "invert": false]
+        }
+        let byteLevel: JSONValue = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false]
+        // DeepSeek LLM with its numbers as a Digits stage and its line breaks as regex escapes.
+        var llm = GGUFPreTokenizer.deepseekLLMRegexes.dropLast().map(split)
+        llm[0] = split(#"[\r\n]"#)
+        #expect(named(normalizer: .null, llm + [["type": "Digits", "individual_digits": false], byteLevel]) == "deepseek-llm")
+        // DeepSeek Coder with its digits as a Split.
+        let coder = GGUFPreTokenizer.deepseekCoderRegexes.map(split) + [split(#"\p{N}"#), byteLevel]
+        #expect(named(normalizer: ["type": "Sequence", "normalizers": []], coder) == "deepseek-coder")
+        // Without NFC, GPT-2's ByteLevel and the digit split are gpt-2 and smollm, not mpt and command-r.
+        let gpt2Level: JSONValue = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
+        #expect(named(normalizer: ["type": "NFC"], [gpt2Level]) == "mpt")
+        #expect(named(normalizer: .null, [gpt2Level]) == "gpt-2")
+        #expect(named(normalizer: ["type": "NFC"], [["type": "Digits", "individual_digits": true], gpt2Level]) == "command-r")
+        #expect(named(normalizer: .null, [["type": "Digits", "individual_digits": true], gpt2Level]) == "smollm")
+        // Falcon's stages with the Punctuation split isolating instead are not Falcon's.
+        #expect(named(normalizer: .null, [
+            ["type": "Punctuation", "behavior": "Isolated"], gpt2Level, ["type": "Digits", "individual_digits": false],
+            split("[0-9][0-9][0-9]"),
+        ]) == "default")
     }
 
     @Test("A merge string splits at its first space scalar, even where a combining mark makes the space part of a Character")

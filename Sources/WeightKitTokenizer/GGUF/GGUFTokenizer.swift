@@ -70,6 +70,7 @@ public enum GGUFTokenizer {
         if let contextLength { config.set("model_max_length", .integer(contextLength)) }
         switch metadata["tokenizer.ggml.model"]?.stringValue {
         case "llama": config.set("tokenizer_class", "LlamaTokenizerFast")
+        case "gemma4": config.set("tokenizer_class", "PreTrainedTokenizerFast")  // tokenizer.json as written
         case "bert":
             config.set("tokenizer_class", "BertTokenizerFast")
             if case .bool(let b)? = metadata["tokenizer.ggml.normalizer.lowercase"] { config.set("do_lower_case", .bool(b)) }
