@@ -49,12 +49,13 @@ struct SplitRegexTests {
 
     @Test("The regex matcher and the hand-written scanners agree on the golden corpus", arguments: [
         #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#,
-        GGUFPreTokenizer.llama3Regex, GGUFPreTokenizer.qwen2Regex,
+        GGUFPreTokenizer.llama3Regex, GGUFPreTokenizer.qwen2Regex, GGUFPreTokenizer.qwen35Regex,
     ])
     func scannersAgree(pattern: String) throws {
         let scanner = try #require(SplitPattern.known[pattern])
         let regex = try SplitRegex(pattern)
-        for text in try goldenCorpus() {
+        let texts = try #require(Self.fixture["texts"]?.array).map { try #require($0.string) }
+        for text in try goldenCorpus() + texts + ["é \u{0301}x a\u{0301}\u{0302} .\u{0301}. 1\u{0301} \u{0301}\u{0301}!", "'\u{0301}s x'ſ"] {
             let s = Array(text.unicodeScalars)
             var a: [Range<Int>] = [], b: [Range<Int>] = []
             scanner.forEachMatch(s) { a.append($0) }

@@ -8,8 +8,10 @@ enum SplitPattern: Sendable, Equatable {
     /// GPT-2's: `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`.
     case gpt2
     /// Llama 3's (`maxDigits` 3) and Qwen2's (`maxDigits` 1):
-    /// `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`.
-    case llama3(maxDigits: Int)
+    /// `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`;
+    /// with `marks`, Qwen3.5's, where combining marks go with letters (`[\p{L}\p{M}]+`, and
+    /// `\p{M}` out of the punctuation run's class).
+    case llama3(maxDigits: Int, marks: Bool = false)
 
     /// The regex source strings these scanners implement, as tokenizer.json spells them.
     static let known: [String: SplitPattern] = [
@@ -18,13 +20,15 @@ enum SplitPattern: Sendable, Equatable {
             .llama3(maxDigits: 3),
         #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#:
             .llama3(maxDigits: 1),
+        #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#:
+            .llama3(maxDigits: 1, marks: true),
     ]
 
     /// The end of the match that starts at `i` (always > `i` for `i < s.count`).
     func matchEnd(_ s: [Unicode.Scalar], at i: Int) -> Int {
         switch self {
         case .gpt2: return Self.gpt2End(s, i)
-        case .llama3(let maxDigits): return Self.llama3End(s, i, maxDigits: maxDigits)
+        case .llama3(let maxDigits, let marks): return Self.llama3End(s, i, maxDigits: maxDigits, marks: marks)
         }
     }
 
@@ -57,14 +61,15 @@ enum SplitPattern: Sendable, Equatable {
 
     // MARK: Llama 3 / Qwen2
 
-    private static func llama3End(_ s: [Unicode.Scalar], _ i: Int, maxDigits: Int) -> Int {
+    private static func llama3End(_ s: [Unicode.Scalar], _ i: Int, maxDigits: Int, marks: Bool) -> Int {
         let n = s.count
         let c = s[i]
         if c == "'", let end = contraction(s, i, caseInsensitive: true) { return end }
-        // [^\r\n\p{L}\p{N}]?\p{L}+
-        if CharacterClass.isLetter(c) { return run(s, from: i + 1, CharacterClass.isLetter) }
-        if c != "\r" && c != "\n" && !CharacterClass.isNumber(c), i + 1 < n, CharacterClass.isLetter(s[i + 1]) {
-            return run(s, from: i + 2, CharacterClass.isLetter)
+        // [^\r\n\p{L}\p{N}]?\p{L}+ (with marks: [\p{L}\p{M}]+; a leading mark is then either
+        // the optional scalar or the run's first, and the match ends at the run's end either way)
+        if isWord(c, marks: marks) { return run(s, from: i + 1) { isWord($0, marks: marks) } }
+        if c != "\r" && c != "\n" && !CharacterClass.isNumber(c), i + 1 < n, isWord(s[i + 1], marks: marks) {
+            return run(s, from: i + 2) { isWord($0, marks: marks) }
         }
         // \p{N}{1,3}
         if CharacterClass.isNumber(c) {
@@ -72,11 +77,11 @@ enum SplitPattern: Sendable, Equatable {
             while j < n && j - i < maxDigits && CharacterClass.isNumber(s[j]) { j += 1 }
             return j
         }
-        // ' ?[^\s\p{L}\p{N}]+[\r\n]*'
+        // ' ?[^\s\p{L}\p{N}]+[\r\n]*' (with marks: [^\s\p{L}\p{M}\p{N}])
         var j = i
         if c == " " { j += 1 }
-        if j < n && isOther(s[j]) {
-            j = run(s, from: j + 1, isOther)
+        if j < n && isPunctuationRun(s[j], marks: marks) {
+            j = run(s, from: j + 1) { isPunctuationRun($0, marks: marks) }
             while j < n && (s[j] == "\r" || s[j] == "\n") { j += 1 }
             return j
         }
@@ -86,6 +91,25 @@ enum SplitPattern: Sendable, Equatable {
         while k > i && s[k - 1] != "\r" && s[k - 1] != "\n" { k -= 1 }
         if k > i { return k }
         return whitespaceEnd(s, i)
+    }
+
+    /// `\p{M}`: general category Mn, Mc or Me.
+    private static func isMark(_ c: Unicode.Scalar) -> Bool {
+        guard c.value >= 0x300 else { return false }
+        switch c.properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: return true
+        default: return false
+        }
+    }
+
+    /// `\p{L}`, or `[\p{L}\p{M}]` with `marks`.
+    @inline(__always) private static func isWord(_ c: Unicode.Scalar, marks: Bool) -> Bool {
+        CharacterClass.isLetter(c) || (marks && isMark(c))
+    }
+
+    /// `[^\s\p{L}\p{N}]`, or `[^\s\p{L}\p{M}\p{N}]` with `marks`.
+    @inline(__always) private static func isPunctuationRun(_ c: Unicode.Scalar, marks: Bool) -> Bool {
+        isOther(c) && !(marks && isMark(c))
     }
 
     // MARK: Shared pieces
