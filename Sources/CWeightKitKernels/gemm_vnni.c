@@ -135,12 +135,7 @@ WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, lo
     *d = _cvtsh_ss(h);
     if (ref.min != NULL) { memcpy(&h, ref.min, 2); *m = _cvtsh_ss(h); } else *m = 0;
     if (plain == WK_Q8_0) return _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)ref.quants));
-    if (plain == WK_IQ4_NL) { /* the nibbles' values (|v| <= 127), low nibbles first */
-        __m128i v = _mm_loadu_si128((const __m128i *)ref.quants), low = _mm_set1_epi8(0x0F);
-        __m128i values = _mm_loadu_si128((const __m128i *)wk_iq4nl_values);
-        return _mm512_cvtepi8_epi16(_mm256_set_m128i(_mm_shuffle_epi8(values, _mm_and_si128(_mm_srli_epi16(v, 4), low)),
-                                                      _mm_shuffle_epi8(values, _mm_and_si128(v, low))));
-    }
+    if (plain == WK_IQ4_NL) return _mm512_cvtepi8_epi16(wk_iq4nl_lookup(ref.quants)); /* |v| <= 127 */
     int five = plain == WK_Q5_0 || plain == WK_Q5_1;
     const uint8_t *qs = ref.quants + (five ? 4 : 0);
     __m128i v = _mm_loadu_si128((const __m128i *)qs), low = _mm_set1_epi8(0x0F);

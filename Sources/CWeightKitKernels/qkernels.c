@@ -199,10 +199,9 @@ WK_AVX2 static inline __attribute__((always_inline)) __m256i qblock_i32(int qtyp
         w0 = _mm256_or_si256(_mm256_and_si256(v, _mm256_set1_epi16(0x0F)), fifth_bits(qh & 0xFFFF));
         w1 = _mm256_or_si256(_mm256_srli_epi16(v, 4), fifth_bits(qh >> 16));
     } else if (qtype == WK_IQ4_NL) { /* each nibble looked up in the 16 values, then widened */
-        __m128i v = _mm_loadu_si128((const __m128i *)qs), low = _mm_set1_epi8(0x0F);
-        __m128i values = _mm_loadu_si128((const __m128i *)wk_iq4nl_values);
-        w0 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(values, _mm_and_si128(v, low)));
-        w1 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(values, _mm_and_si128(_mm_srli_epi16(v, 4), low)));
+        __m256i v = wk_iq4nl_lookup(qs);
+        w0 = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(v));
+        w1 = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(v, 1));
     } else {
         __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)qs));
         w0 = _mm256_and_si256(v, _mm256_set1_epi16(0x0F));

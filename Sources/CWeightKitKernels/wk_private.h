@@ -167,6 +167,15 @@ WK_AVX2 static inline float wk_round_block_i16(const float *x, int16_t *a, __m25
     return wk_hsum(_mm256_add_ps(_mm256_add_ps(v0, v1), _mm256_add_ps(v2, v3)));
 }
 
+/* An IQ4_NL block's 16 quant bytes looked up in wk_iq4nl_values: the 16 low nibbles' values, then
+   the 16 high nibbles' (the block's first and second halves), as int8. */
+WK_AVX2 static inline __m256i wk_iq4nl_lookup(const uint8_t *qs) {
+    __m128i v = _mm_loadu_si128((const __m128i *)qs), low = _mm_set1_epi8(0x0F);
+    __m128i values = _mm_loadu_si128((const __m128i *)wk_iq4nl_values);
+    return _mm256_set_m128i(_mm_shuffle_epi8(values, _mm_and_si128(_mm_srli_epi16(v, 4), low)),
+                            _mm_shuffle_epi8(values, _mm_and_si128(v, low)));
+}
+
 /* The largest |x| of x[0 ..< 32·n]. */
 WK_AVX2 static inline float wk_absmax32(const float *x, long n) {
     const __m256 sign = _mm256_set1_ps(-0.0f);

@@ -93,6 +93,15 @@ enum CharacterClass {
         isWhitespace(s)
     }
 
+    /// `\p{M}`: general category Mn, Mc or Me.
+    static func isMark(_ s: Unicode.Scalar) -> Bool {
+        guard s.value >= 0x300 else { return false }
+        switch s.properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: return true
+        default: return false
+        }
+    }
+
     /// A nonspacing mark (Mn), what BERT's accent stripping removes after NFD.
     static func isNonspacingMark(_ s: Unicode.Scalar) -> Bool {
         s.value >= 0x300 && s.properties.generalCategory == .nonspacingMark

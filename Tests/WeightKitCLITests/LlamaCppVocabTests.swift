@@ -6,8 +6,8 @@ import WeightKitTestSupport
 /// llama.cpp's own tokenizer suite: `models/ggml-vocab-NAME.gguf` with `.inp` (texts separated by
 /// `__ggml_vocab_test__` lines) and `.out` (the ids Hugging Face tokenizers gives each text, no
 /// special tokens). scripts/test.sh unpacks them from the llama-cpp-python sdist and sets
-/// WEIGHTKIT_LLAMA_VOCABS. Every vocabulary WeightKit reads must give every case's ids; the others
-/// must be refused by name (a pre-tokenizer or tokenizer model WeightKit does not implement).
+/// WEIGHTKIT_LLAMA_VOCABS. Every vocabulary in the suite must be listed and give every case's ids
+/// (a pre-tokenizer WeightKit does not implement is refused by name: GGUFTokenizerTests).
 @Suite("llama.cpp's tokenizer suite", .enabled(if: ProcessInfo.processInfo.environment["WEIGHTKIT_LLAMA_VOCABS"] != nil))
 struct LlamaCppVocabTests {
     static let folder = ProcessInfo.processInfo.environment["WEIGHTKIT_LLAMA_VOCABS"] ?? ""
@@ -16,8 +16,6 @@ struct LlamaCppVocabTests {
         "bert-bge", "command-r", "deepseek-coder", "deepseek-llm", "falcon", "gemma-4", "gpt-2", "llama-bpe", "llama-spm", "mpt",
         "phi-3", "qwen2", "qwen35", "refact", "starcoder",
     ]
-    /// Vocabularies refused, with the stage named in the error (issue 21, item 4).
-    static let refused: [String: String] = [:]
 
     static func cases(_ name: String) throws -> [(text: String, ids: [Int])] {
         let base = folder + "/ggml-vocab-\(name).gguf"
@@ -26,11 +24,11 @@ struct LlamaCppVocabTests {
         return zip(texts, ids).map { ($0, $1.split(separator: " ").compactMap { Int($0) }) }
     }
 
-    @Test("every vocabulary with a test file is either read or refused by name")
+    @Test("every vocabulary with a test file is listed")
     func coverage() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: Self.folder)
             .filter { $0.hasSuffix(".gguf.inp") }.map { String($0.dropFirst("ggml-vocab-".count).dropLast(".gguf.inp".count)) }
-        #expect(Set(names) == Set(Self.supported).union(Self.refused.keys), "new vocabularies: \(Set(names).subtracting(Self.supported).subtracting(Self.refused.keys))")
+        #expect(Set(names) == Set(Self.supported), "vocabularies not listed: \(Set(names).subtracting(Self.supported))")
     }
 
     @Test("a vocabulary WeightKit reads gives Hugging Face's ids for every case", arguments: supported)
@@ -45,12 +43,5 @@ struct LlamaCppVocabTests {
             if got == ids { passed += 1 }
         }
         print("llama.cpp vocab \(name): \(passed) of \(cases.count)")
-    }
-
-    @Test("a vocabulary WeightKit does not read is refused, naming what", arguments: refused.keys.sorted())
-    func refuses(_ name: String) throws {
-        #expect { try ModelLoader.tokenizer(path: Self.folder + "/ggml-vocab-\(name).gguf") } throws: { error in
-            "\(error)".contains("unsupported") && "\(error)".contains("\"\(Self.refused[name]!)\"")
-        }
     }
 }

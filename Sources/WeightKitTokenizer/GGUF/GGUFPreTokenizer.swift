@@ -43,11 +43,7 @@ struct GGUFPreTokenizer: Sendable {
 
     /// SmolLM and StarCoder: every digit (`\p{N}`, so `½` and `①` too) alone, then GPT-2's pattern.
     static let digits = GGUFPreTokenizer(
-        names: ["smollm", "starcoder", "refact"], normalizer: .null,
-        preTokenizer: ["type": "Sequence", "pretokenizers": [
-            ["type": "Digits", "individual_digits": true], byteLevel(trimOffsets: true, useRegex: true),
-        ]],
-        ignoreMerges: false)
+        names: ["smollm", "starcoder", "refact"], normalizer: .null, preTokenizer: digitsThenGPT2, ignoreMerges: false)
 
     /// MPT (GPT-NeoX-20B's tokenizer): NFC, then GPT-2's pattern.
     static let mpt = GGUFPreTokenizer(
@@ -55,11 +51,7 @@ struct GGUFPreTokenizer: Sendable {
 
     /// Command-R: NFC, every digit alone, then GPT-2's pattern.
     static let commandR = GGUFPreTokenizer(
-        names: ["command-r"], normalizer: ["type": "NFC"],
-        preTokenizer: ["type": "Sequence", "pretokenizers": [
-            ["type": "Digits", "individual_digits": true], byteLevel(trimOffsets: true, useRegex: true),
-        ]],
-        ignoreMerges: false)
+        names: ["command-r"], normalizer: ["type": "NFC"], preTokenizer: digitsThenGPT2, ignoreMerges: false)
 
     /// Falcon: runs of punctuation together, GPT-2's pattern, runs of digits, then ASCII digits
     /// in threes (a fourth digit on is left over as its own piece).
@@ -188,10 +180,14 @@ struct GGUFPreTokenizer: Sendable {
         ["type": "Split", "pattern": ["Regex": .string(regex)], "behavior": "Isolated", "invert": false]
     }
 
+    /// Every digit alone, then GPT-2's pattern (SmolLM, StarCoder, Command-R).
+    private static let digitsThenGPT2: JSONValue = ["type": "Sequence", "pretokenizers": [
+        ["type": "Digits", "individual_digits": true], byteLevel(trimOffsets: true, useRegex: true),
+    ]]
+
     private static func split(_ regex: String, trimOffsets: Bool) -> JSONValue {
         ["type": "Sequence", "pretokenizers": [
-            ["type": "Split", "pattern": ["Regex": .string(regex)], "behavior": "Isolated", "invert": false],
-            byteLevel(trimOffsets: trimOffsets, useRegex: false),
+            isolated(regex), byteLevel(trimOffsets: trimOffsets, useRegex: false),
         ]]
     }
 }

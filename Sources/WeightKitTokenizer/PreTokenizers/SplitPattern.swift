@@ -93,23 +93,14 @@ enum SplitPattern: Sendable, Equatable {
         return whitespaceEnd(s, i)
     }
 
-    /// `\p{M}`: general category Mn, Mc or Me.
-    private static func isMark(_ c: Unicode.Scalar) -> Bool {
-        guard c.value >= 0x300 else { return false }
-        switch c.properties.generalCategory {
-        case .nonspacingMark, .spacingMark, .enclosingMark: return true
-        default: return false
-        }
-    }
-
     /// `\p{L}`, or `[\p{L}\p{M}]` with `marks`.
     @inline(__always) private static func isWord(_ c: Unicode.Scalar, marks: Bool) -> Bool {
-        CharacterClass.isLetter(c) || (marks && isMark(c))
+        CharacterClass.isLetter(c) || (marks && CharacterClass.isMark(c))
     }
 
     /// `[^\s\p{L}\p{N}]`, or `[^\s\p{L}\p{M}\p{N}]` with `marks`.
     @inline(__always) private static func isPunctuationRun(_ c: Unicode.Scalar, marks: Bool) -> Bool {
-        isOther(c) && !(marks && isMark(c))
+        isOther(c) && !(marks && CharacterClass.isMark(c))
     }
 
     // MARK: Shared pieces
