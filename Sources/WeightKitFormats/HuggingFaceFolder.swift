@@ -43,6 +43,7 @@ public struct HuggingFaceFolder: Sendable {
         let sideNames: Set<String> = [
             "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
             "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt", "tokenizer.model",
+            "added_tokens.json", "chat_template.jinja", "chat_template.json",
         ]
         sideFiles = names.filter { sideNames.contains($0) }
     }

@@ -175,16 +175,41 @@ extension Converter {
                 warnings.append(ConversionWarning(.metadataDropped, "llama.cpp's GGUF cannot carry \"no normalisation\": embeddings from it are L2-normalised"))
             }
         }
-        if folder.sideFiles.contains("tokenizer.json") {
-            let tokenizer = try HuggingFaceFolder.readJSONObject(joinPath(input, "tokenizer.json"))
-            let tokConfig = folder.sideFiles.contains("tokenizer_config.json")
-                ? try HuggingFaceFolder.readJSONObject(joinPath(input, "tokenizer_config.json")) : nil
-            if let keys = GGUFTokenizer.ggufMetadata(tokenizerJSON: tokenizer, tokenizerConfig: tokConfig, config: config) {
-                for (k, v) in keys.entries { metadata[k] = v }
-            } else {
-                warnings.append(ConversionWarning(.tokenizerNotConverted, "tokenizer.json is neither byte-level BPE nor WordPiece; no tokenizer keys written"))
-            }
+        if let keys = try tokenizerKeys(folder: folder, config: config, warnings: &warnings) {
+            for (k, v) in keys.entries { metadata[k] = v }
         }
         return GGUFSource(source: source, metadata: metadata, warnings: warnings)
+    }
+
+    /// The `tokenizer.ggml.*` keys for a folder, chosen as llama.cpp's converter chooses: the
+    /// SentencePiece tokenizer.model for the Llama family (Llama 2, Mistral, Mixtral) when the
+    /// folder has one, else tokenizer.json (byte-level BPE or WordPiece). nil, with a warning,
+    /// when neither applies.
+    static func tokenizerKeys(folder: HuggingFaceFolder, config: JSONObject, warnings: inout [ConversionWarning]) throws -> Metadata? {
+        func json(_ name: String) throws -> JSONObject? {
+            folder.sideFiles.contains(name) ? try HuggingFaceFolder.readJSONObject(joinPath(folder.path, name)) : nil
+        }
+        let folderConfig = folder.config ?? config  // gguf-py reads the whole config.json for special ids
+        let architecture = folderConfig["architectures"]?.array?.first?.string ?? ""
+        if folder.sideFiles.contains("tokenizer.model"), GGUFTokenizer.sentencePieceArchitectures.contains(architecture) {
+            let path = joinPath(folder.path, "tokenizer.model")
+            let model: SentencePieceModel
+            do { model = try SentencePieceModel(path: path) } catch { throw error.at(path: path) }
+            var files = GGUFTokenizer.FolderFiles(
+                tokenizerJSON: try json("tokenizer.json"), tokenizerConfig: try json("tokenizer_config.json"),
+                config: folderConfig, addedTokens: try json("added_tokens.json"))
+            if folder.sideFiles.contains("chat_template.jinja") {
+                files.chatTemplateJinja = try TextFile.read(joinPath(folder.path, "chat_template.jinja"), cap: 16 << 20)
+            } else if let templates = try json("chat_template.json") {
+                files.chatTemplateJSON = templates["chat_template"]
+            }
+            do { return try GGUFTokenizer.ggufMetadata(sentencePiece: model, files: files) } catch { throw error.at(path: folder.path) }
+        }
+        guard let tokenizer = try json("tokenizer.json") else { return nil }
+        if let keys = GGUFTokenizer.ggufMetadata(tokenizerJSON: tokenizer, tokenizerConfig: try json("tokenizer_config.json"), config: config) {
+            return keys
+        }
+        warnings.append(ConversionWarning(.tokenizerNotConverted, "tokenizer.json is neither byte-level BPE nor WordPiece; no tokenizer keys written"))
+        return nil
     }
 }

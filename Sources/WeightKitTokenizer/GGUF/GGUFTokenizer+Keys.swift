@@ -100,3 +100,115 @@ extension GGUFTokenizer {
         return meta
     }
 }
+
+extension GGUFTokenizer {
+    /// Hugging Face architectures whose llama.cpp converter (`LlamaModel.set_vocab`) reads the
+    /// vocabulary from tokenizer.model first: Llama 2, Mistral, Mixtral, TinyLlama.
+    public static let sentencePieceArchitectures: Set<String> = [
+        "LlamaForCausalLM", "LLaMAForCausalLM", "MistralForCausalLM", "MixtralForCausalLM",
+    ]
+
+    /// The files of a Hugging Face folder that decide its GGUF tokenizer keys.
+    public struct FolderFiles: Sendable {
+        /// tokenizer.json, tokenizer_config.json, config.json, added_tokens.json.
+        public var tokenizerJSON, tokenizerConfig, config, addedTokens: JSONObject?
+        /// chat_template.jinja's text.
+        public var chatTemplateJinja: String?
+        /// chat_template.json's `chat_template`.
+        public var chatTemplateJSON: JSONValue?
+
+        public init(
+            tokenizerJSON: JSONObject? = nil, tokenizerConfig: JSONObject? = nil, config: JSONObject? = nil,
+            addedTokens: JSONObject? = nil, chatTemplateJinja: String? = nil, chatTemplateJSON: JSONValue? = nil
+        ) {
+            self.tokenizerJSON = tokenizerJSON
+            self.tokenizerConfig = tokenizerConfig
+            self.config = config
+            self.addedTokens = addedTokens
+            self.chatTemplateJinja = chatTemplateJinja
+            self.chatTemplateJSON = chatTemplateJSON
+        }
+    }
+
+    /// `tokenizer.ggml.*` keys for a SentencePiece tokenizer.model, as llama.cpp's converter
+    /// writes them for Llama-family folders (`_create_vocab_sentencepiece`, `SpecialVocab`):
+    /// model `llama`, pre `default`; one token per id up to config.json's `vocab_size` (missing
+    /// ids `[PADn]`, score −10000, unused); each piece's score and type (user-defined pieces
+    /// count as normal, as `SentencePieceProcessor` reports them); added_tokens.json entries and
+    /// tokenizer_config's `added_tokens_decoder` over them (score −1000; control when marked
+    /// special or looking special, else user-defined with ▁ read as a space); special ids,
+    /// add-BOS/EOS and chat template from `SpecialVocabulary`; `add_space_prefix` from
+    /// tokenizer_config's `add_prefix_space`.
+    ///
+    /// - Throws: `TokenizerError` for an added-token id that is not an integer, a negative
+    ///   special id, or CodeLlama's 32016-token vocabulary (its infill ids are not written).
+    public static func ggufMetadata(sentencePiece model: SentencePieceModel, files: FolderFiles) throws(TokenizerError) -> Metadata {
+        let config = files.config
+        let declared = (config?["vocab_size_per_layer_input"]?.int).flatMap { $0 > 0 ? $0 : nil }
+            ?? (config?["vocab_size"]?.int).flatMap { $0 > 0 ? $0 : nil }
+        let count = declared ?? model.pieces.count
+        guard count <= maxVocabularySize else {
+            throw TokenizerError(.limitExceeded, "vocab_size \(count) exceeds the limit of \(maxVocabularySize)", field: "config.json vocab_size")
+        }
+        guard count != 32016 else {
+            throw TokenizerError(.unsupported, "CodeLlama's vocabulary (vocab_size 32016, infill tokens 32007–32010) is not converted", field: "config.json vocab_size")
+        }
+        var tokens = (0..<count).map { "[PAD\($0)]" }
+        var scores = [Float](repeating: -10000, count: count)
+        var types = [TokenType](repeating: .unused, count: count)
+        for (id, piece) in model.pieces.enumerated() where id < count {
+            tokens[id] = piece.text
+            scores[id] = piece.score
+            switch piece.type {
+            case .unknown: types[id] = .unknown
+            case .control: types[id] = .control
+            case .unused: types[id] = .unused
+            case .byte: types[id] = .byte
+            case .normal, .userDefined: types[id] = .normal
+            }
+        }
+        for (text, value) in files.addedTokens?.entries ?? [] {
+            guard let id = value.int, value.number == Double(id) else {
+                throw TokenizerError(.invalidValue, "expected an integer id for \"\(text)\", found \(value)", field: "added_tokens.json")
+            }
+            guard id >= 0, id < count else { continue }  // the converter skips ids past vocab_size
+            tokens[id] = text
+            scores[id] = -1000
+            types[id] = .userDefined
+        }
+        for (key, entry) in files.tokenizerConfig?["added_tokens_decoder"]?.object?.entries ?? [] {
+            guard let id = Int(key), let content = entry.object?["content"]?.string else {
+                throw TokenizerError(.invalidValue, "expected an integer key and a content string, found \"\(key)\"", field: "tokenizer_config.json added_tokens_decoder")
+            }
+            guard id >= 0, id < count else { continue }
+            if entry.object?["special"]?.bool == true || looksSpecial(content) {
+                tokens[id] = content
+                types[id] = .control
+            } else {
+                tokens[id] = String(String.UnicodeScalarView(content.unicodeScalars.map { $0 == "\u{2581}" ? " " : $0 }))
+                types[id] = .userDefined
+            }
+            scores[id] = -1000
+        }
+        var meta = Metadata()
+        meta["tokenizer.ggml.model"] = .string("llama")
+        meta["tokenizer.ggml.pre"] = .string("default")
+        meta["tokenizer.ggml.tokens"] = .array(tokens.map { .string($0) })
+        meta["tokenizer.ggml.scores"] = .array(scores.map { .float(Double($0)) })
+        meta["tokenizer.ggml.token_type"] = .array(types.map { .int($0.rawValue) })
+        if let prefix = files.tokenizerConfig?["add_prefix_space"]?.bool { meta["tokenizer.ggml.add_space_prefix"] = .bool(prefix) }
+        let special = try SpecialVocabulary(
+            tokenizerJSON: files.tokenizerJSON, tokenizerConfig: files.tokenizerConfig, config: config,
+            chatTemplateJinja: files.chatTemplateJinja, chatTemplateJSON: files.chatTemplateJSON, vocabularySize: count)
+        for (k, v) in special.metadata.entries { meta[k] = v }
+        return meta
+    }
+
+    /// The converter's `does_token_look_special`: added tokens some models forget to mark special.
+    static func looksSpecial(_ text: String) -> Bool {
+        ["<pad>", "<mask>", "<2mass>", "[@BOS@]"].contains(text)
+            || (text.hasPrefix("<|") && text.hasSuffix("|>"))
+            || (text.hasPrefix("<\u{FF5C}") && text.hasSuffix("\u{FF5C}>"))
+            || (text.hasPrefix("<unused") && text.hasSuffix(">"))
+    }
+}
