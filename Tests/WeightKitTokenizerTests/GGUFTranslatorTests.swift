@@ -96,7 +96,7 @@ struct GGUFTranslatorTests {
             json.set("normalizer", normalizer)
             json.set("pre_tokenizer", ["type": "Sequence", "pretokenizers": .array(stages)])
             json.set("model", ["type": "BPE"])
-            return GGUFPreTokenizer.name(tokenizerJSON: json)
+            return GGUFPreTokenizer.name(tokenizerJSON: json) ?? "(none)"
         }
         func split(_ regex: String) -> JSONValue {
             ["type": "Split", "pattern": ["Regex": .string(regex)], "behavior": "Isolated", "invert": false]
@@ -119,7 +119,7 @@ struct GGUFTranslatorTests {
         #expect(named(normalizer: .null, [
             ["type": "Punctuation", "behavior": "Isolated"], gpt2Level, ["type": "Digits", "individual_digits": false],
             split("[0-9][0-9][0-9]"),
-        ]) == "default")
+        ]) == "(none)")  // no entry: HF → GGUF refuses it (SentencePieceConvertTests.unknownPreTokenizer)
     }
 
     @Test("A merge string splits at its first space scalar, even where a combining mark makes the space part of a Character")
@@ -171,7 +171,7 @@ struct GGUFTranslatorTests {
         var config = JSONObject()
         config.set("bos_token", "<|begin_of_text|>")
         config.set("add_bos_token", true)
-        let m = try #require(GGUFTokenizer.ggufMetadata(tokenizerJSON: json, tokenizerConfig: config, config: nil))
+        let m = try #require(try GGUFTokenizer.ggufMetadata(tokenizerJSON: json, tokenizerConfig: config, config: nil))
         #expect(m["tokenizer.ggml.pre"] == .string("llama-bpe"))
         try checkBothWays(m, expected: "llama3")
     }
@@ -194,7 +194,7 @@ struct GGUFTranslatorTests {
         let tokConfig = try #require(GGUFTokenizer.tokenizerConfig(ggufMetadata: m, contextLength: 8192).object)
         #expect(tokConfig["bos_token"] == "<|im_start|>")
         #expect(tokConfig["chat_template"] == "{{ messages }}")
-        let back = try #require(GGUFTokenizer.ggufMetadata(tokenizerJSON: json, tokenizerConfig: tokConfig, config: nil))
+        let back = try #require(try GGUFTokenizer.ggufMetadata(tokenizerJSON: json, tokenizerConfig: tokConfig, config: nil))
         for key in ["tokenizer.ggml.model", "tokenizer.ggml.pre", "tokenizer.ggml.tokens", "tokenizer.ggml.token_type",
                     "tokenizer.ggml.merges", "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
                     "tokenizer.ggml.add_bos_token", "tokenizer.chat_template"] {

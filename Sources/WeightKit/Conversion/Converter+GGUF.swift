@@ -191,24 +191,24 @@ extension Converter {
         }
         let folderConfig = folder.config ?? config  // gguf-py reads the whole config.json for special ids
         let architecture = folderConfig["architectures"]?.array?.first?.string ?? ""
+        var files = GGUFTokenizer.FolderFiles(
+            tokenizerJSON: try json("tokenizer.json"), tokenizerConfig: try json("tokenizer_config.json"),
+            config: folderConfig, addedTokens: try json("added_tokens.json"))
+        if folder.sideFiles.contains("chat_template.jinja") {
+            files.chatTemplateJinja = try TextFile.read(joinPath(folder.path, "chat_template.jinja"), cap: 16 << 20)
+        } else if let templates = try json("chat_template.json") {
+            files.chatTemplateJSON = templates["chat_template"]
+        }
         if folder.sideFiles.contains("tokenizer.model"), GGUFTokenizer.sentencePieceArchitectures.contains(architecture) {
             let path = joinPath(folder.path, "tokenizer.model")
             let model: SentencePieceModel
             do { model = try SentencePieceModel(path: path) } catch { throw error.at(path: path) }
-            var files = GGUFTokenizer.FolderFiles(
-                tokenizerJSON: try json("tokenizer.json"), tokenizerConfig: try json("tokenizer_config.json"),
-                config: folderConfig, addedTokens: try json("added_tokens.json"))
-            if folder.sideFiles.contains("chat_template.jinja") {
-                files.chatTemplateJinja = try TextFile.read(joinPath(folder.path, "chat_template.jinja"), cap: 16 << 20)
-            } else if let templates = try json("chat_template.json") {
-                files.chatTemplateJSON = templates["chat_template"]
-            }
             do { return try GGUFTokenizer.ggufMetadata(sentencePiece: model, files: files) } catch { throw error.at(path: folder.path) }
         }
-        guard let tokenizer = try json("tokenizer.json") else { return nil }
-        if let keys = GGUFTokenizer.ggufMetadata(tokenizerJSON: tokenizer, tokenizerConfig: try json("tokenizer_config.json"), config: config) {
-            return keys
-        }
+        guard files.tokenizerJSON != nil else { return nil }
+        let keys: Metadata?
+        do { keys = try GGUFTokenizer.ggufMetadata(files: files) } catch { throw error.at(path: joinPath(folder.path, "tokenizer.json")) }
+        if let keys { return keys }
         warnings.append(ConversionWarning(.tokenizerNotConverted, "tokenizer.json is neither byte-level BPE nor WordPiece; no tokenizer keys written"))
         return nil
     }

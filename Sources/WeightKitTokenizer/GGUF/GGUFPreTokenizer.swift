@@ -123,14 +123,21 @@ struct GGUFPreTokenizer: Sendable {
     }
 
     /// The `tokenizer.ggml.pre` name for a tokenizer.json: the entry whose normalizer and split
-    /// stages (see `signature`) and `ignore_merges` it has; `default` when none matches.
-    static func name(tokenizerJSON json: JSONObject) -> String {
+    /// stages (see `signature`) and `ignore_merges` it has; nil when none matches.
+    static func name(tokenizerJSON json: JSONObject) -> String? {
         let model = json["model"]?.object
         let ignoreMerges = model?["ignore_merges"]?.bool ?? false
         let wanted = signature(normalizer: json["normalizer"], preTokenizer: json["pre_tokenizer"])
         let entry = all.first { $0.ignoreMerges == ignoreMerges && $0.signature == wanted }
             ?? all.first { $0.signature == wanted }
-        return entry?.names[0] ?? "default"
+        return entry?.names[0]
+    }
+
+    /// The stages `name(tokenizerJSON:)` compares, in a line, for an error message.
+    static func stages(tokenizerJSON json: JSONObject) -> String {
+        let found = signature(normalizer: json["normalizer"], preTokenizer: json["pre_tokenizer"])
+        let text = found.isEmpty ? "none" : found.joined(separator: ", ")
+        return text.unicodeScalars.count > 600 ? String(String.UnicodeScalarView(text.unicodeScalars.prefix(600))) + "…" : text
     }
 
     private var signature: [String] { Self.signature(normalizer: normalizer, preTokenizer: preTokenizer) }

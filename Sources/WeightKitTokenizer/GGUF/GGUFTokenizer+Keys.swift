@@ -1,17 +1,57 @@
 import WeightKitCore
 
 extension GGUFTokenizer {
-    /// `tokenizer.ggml.*` keys for a byte-level BPE tokenizer.json (nil for other kinds), with
-    /// `tokenizer.ggml.pre` from the same table that reads them back.
+    /// `tokenizer.ggml.*` keys for a tokenizer.json (nil for kinds other than byte-level BPE and
+    /// WordPiece), with `tokenizer.ggml.pre` from the same table that reads them back.
     ///
     /// - Parameters:
     ///   - tokenizerConfig: tokenizer_config.json (special token strings, add_bos, chat template).
     ///   - config: config.json (`bos_token_id`, `eos_token_id` when the tokenizer config has none).
-    public static func ggufMetadata(tokenizerJSON json: JSONObject, tokenizerConfig: JSONObject?, config: JSONObject?) -> Metadata? {
-        if json["model"]?.object?["type"]?.string == "WordPiece" { return wordPieceMetadata(tokenizerJSON: json, config: config) }
+    /// - Throws: `TokenizerError` `.unsupported` when the normalizer and pre-tokenizer stages
+    ///   match no `tokenizer.ggml.pre` llama.cpp knows (as llama.cpp's converter refuses them).
+    public static func ggufMetadata(tokenizerJSON json: JSONObject, tokenizerConfig: JSONObject?, config: JSONObject?) throws(TokenizerError) -> Metadata? {
+        try ggufMetadata(files: FolderFiles(tokenizerJSON: json, tokenizerConfig: tokenizerConfig, config: config))
+    }
+
+    /// `tokenizer.ggml.*` keys for a folder's tokenizer.json: the vocabulary (byte-level BPE as
+    /// `gpt2`, WordPiece as `bert`) and the special ids, add flags and chat template llama.cpp's
+    /// converter takes from the folder's files (`SpecialVocabulary`). nil without a tokenizer.json
+    /// or for another kind.
+    ///
+    /// - Throws: `TokenizerError` `.unsupported` for byte-level BPE stages matching no
+    ///   `tokenizer.ggml.pre`.
+    public static func ggufMetadata(files: FolderFiles) throws(TokenizerError) -> Metadata? {
+        guard let json = files.tokenizerJSON else { return nil }
+        var meta: Metadata
+        let vocabularySize: Int?
+        if json["model"]?.object?["type"]?.string == "WordPiece" {
+            guard let words = wordPieceMetadata(tokenizerJSON: json, config: files.config) else { return nil }
+            meta = words
+            vocabularySize = { if case .array(let t)? = words["tokenizer.ggml.tokens"] { t.count } else { nil } }()
+        } else {
+            guard let bpe = try byteLevelMetadata(tokenizerJSON: json) else { return nil }
+            meta = bpe
+            vocabularySize = nil  // _set_vocab_gpt2's SpecialVocab takes no n_vocab
+        }
+        let special = try SpecialVocabulary(
+            tokenizerJSON: json, tokenizerConfig: files.tokenizerConfig, config: files.config,
+            chatTemplateJinja: files.chatTemplateJinja, chatTemplateJSON: files.chatTemplateJSON, vocabularySize: vocabularySize)
+        for (k, v) in special.metadata.entries { meta[k] = v }
+        return meta
+    }
+
+    /// The vocabulary keys of a byte-level BPE tokenizer.json (`get_vocab_base`): tokens by id
+    /// (holes `[PADn]`, unused), added tokens control or user-defined, merges, pre-tokenizer.
+    static func byteLevelMetadata(tokenizerJSON json: JSONObject) throws(TokenizerError) -> Metadata? {
         guard let model = json["model"]?.object, model["type"]?.string == "BPE", let vocab = model["vocab"]?.object,
             model["byte_fallback"]?.bool != true
         else { return nil }
+        guard let pre = GGUFPreTokenizer.name(tokenizerJSON: json) else {
+            throw TokenizerError(
+                .unsupported,
+                "the normalizer and pre-tokenizer stages (\(GGUFPreTokenizer.stages(tokenizerJSON: json))) match no tokenizer.ggml.pre llama.cpp knows; llama.cpp's converter refuses such a tokenizer too",
+                field: "pre_tokenizer")
+        }
         var byID: [Int: String] = [:]
         for (token, id) in vocab.entries { if let id = id.int, id >= 0 { byID[id] = token } }
         var types: [Int: TokenType] = [:]
@@ -23,12 +63,9 @@ extension GGUFTokenizer {
         let count = (byID.keys.max() ?? -1) + 1
         var tokens: [MetadataValue] = [], tokenTypes: [MetadataValue] = []
         tokens.reserveCapacity(count)
-        var ids: [String: Int] = [:]
         for i in 0..<count {
-            let token = byID[i] ?? "[PAD\(i)]"
-            tokens.append(.string(token))
+            tokens.append(.string(byID[i] ?? "[PAD\(i)]"))
             tokenTypes.append(.int((byID[i] == nil ? .unused : types[i] ?? .normal).rawValue))
-            if ids[token] == nil { ids[token] = i }
         }
         let merges: [MetadataValue] = (model["merges"]?.array ?? []).compactMap { m in
             if let s = m.string { return .string(s) }
@@ -36,23 +73,10 @@ extension GGUFTokenizer {
         }
         var meta = Metadata()
         meta["tokenizer.ggml.model"] = .string("gpt2")
-        meta["tokenizer.ggml.pre"] = .string(GGUFPreTokenizer.name(tokenizerJSON: json))
+        meta["tokenizer.ggml.pre"] = .string(pre)
         meta["tokenizer.ggml.tokens"] = .array(tokens)
         meta["tokenizer.ggml.token_type"] = .array(tokenTypes)
         meta["tokenizer.ggml.merges"] = .array(merges)
-        for (key, which, configKey) in [
-            ("bos_token", "bos", "bos_token_id"), ("eos_token", "eos", "eos_token_id"),
-            ("unk_token", "unknown", "unk_token_id"), ("pad_token", "padding", "pad_token_id"),
-        ] {
-            let text = tokenizerConfig?[key].flatMap { $0.string ?? $0.object?["content"]?.string }
-            if let text, let id = ids[text] {
-                meta["tokenizer.ggml.\(which)_token_id"] = .uint(UInt64(id))
-            } else if let id = config?[configKey]?.int, id >= 0 {
-                meta["tokenizer.ggml.\(which)_token_id"] = .uint(UInt64(id))
-            }
-        }
-        meta["tokenizer.ggml.add_bos_token"] = .bool(tokenizerConfig?["add_bos_token"]?.bool ?? false)
-        if let template = tokenizerConfig?["chat_template"]?.string { meta["tokenizer.chat_template"] = .string(template) }
         return meta
     }
 
