@@ -160,6 +160,16 @@ struct LlamaGGUFSplitTests {
         try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix(prefix + "-") }.sorted().map(folder.file)
     }
 
+    /// What we read from `path`: its tensors' SHA-256 manifest (`validate --hash`, in order) and
+    /// its metadata (`inspect --json`).
+    static func readByUs(_ path: String) throws -> (hashes: String, metadata: NSObject?) {
+        let hashes = try weightkit("validate", path, "--hash", "--no-numerics")
+        #expect(hashes.status == 0, "\(hashes.stderr)")
+        let inspect = try weightkit("inspect", path, "--json")
+        let root = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any]
+        return (hashes.stdout, root?["metadata"] as? NSObject)
+    }
+
     /// Tensor names per shard, as gguf-py reads them.
     static func layout(_ files: [String]) throws -> String {
         try python("""
@@ -184,6 +194,10 @@ struct LlamaGGUFSplitTests {
         #expect(try python(compareGGUFSets, [tiny, shards.joined(separator: ",")]) == "same\n")
         let inspect = try weightkit("inspect", shards[0])
         #expect(inspect.stdout.contains("gguf (\(shards.count) shards)") || shards.count == 1, "\(inspect.stdout)")
+        // Read by us from its last shard: the same tensor bytes in the same order, the same metadata.
+        let (a, b) = (try Self.readByUs(tiny), try Self.readByUs(shards.last!))
+        #expect(a.hashes == b.hashes && a.hashes.split(separator: "\n").count == 21)
+        #expect(a.metadata != nil && a.metadata == b.metadata)
     }
 
     @Test("our --shard-size shards merged by llama-gguf-split --merge give the unsharded file's tensors")
