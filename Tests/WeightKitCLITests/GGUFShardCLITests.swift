@@ -212,7 +212,7 @@ struct LlamaGGUFSplitTests {
         #expect(try python(compareGGUFSets, [tiny, folder.file("merged.gguf"), addedByUs]) == "same\n")
     }
 
-    @Test("SmolLM2 135M: --split-max-size 40M and our --shard-size 40MB cut the same tensors into the same shards; both merge to the file's tensors")
+    @Test("SmolLM2 135M: --split-max-size 40M and our --shard-size 40MB cut the same tensors into the same shards; both merge to the file's tensors; llama-simple runs ours")
     func sizeSplitSmolLM2() throws {
         let source = try #require(Self.smollm2, "WEIGHTKIT_SMOLLM2_GGUF is not set (scripts/test.sh fetches the model)")
         let folder = TemporaryFolder()
@@ -226,6 +226,12 @@ struct LlamaGGUFSplitTests {
         let merged = folder.file("merged.gguf")
         #expect(try weightkit("convert", its[0], merged, "-q").status == 0)
         #expect(try python(compareGGUFSets, [source, merged]) == "same\n")
+        // llama.cpp loads our set as one model (llama-simple is built beside llama-gguf-split).
+        let simple = (Self.tool as NSString).deletingLastPathComponent + "/llama-simple"
+        if FileManager.default.isExecutableFile(atPath: simple) {
+            let run = try run(simple, ["-m", ours[0], "-n", "4", "The capital of France is"])
+            #expect(run.status == 0 && run.stdout.contains("The capital of France is Paris."), "\(run.stdout)\(run.stderr.suffix(2000))")
+        }
         let theirs = folder.file("theirs.gguf")
         let merge = try run(Self.tool, ["--merge", ours[0], theirs])
         try #require(merge.status == 0, "\(merge.stdout)\(merge.stderr)")
