@@ -113,7 +113,7 @@ struct GGUFShardCLITests {
         #expect(bench.status == 0, "\(bench.stderr)")
     }
 
-    @Test("quantize reads a shard set; convert --shard-size from a Hugging Face folder writes one")
+    @Test("quantize reads a shard set and writes one (--shard-size); convert --shard-size from a Hugging Face folder writes one")
     func quantizeAndFolder() throws {
         let folder = TemporaryFolder()
         let shards = try Self.shards(in: folder)
@@ -122,6 +122,13 @@ struct GGUFShardCLITests {
         let result = try weightkit("quantize", shards[0], b, "--type", "q8_0", "--json")
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try readBytes(a) == readBytes(b))
+        // quantize --shard-size: the shards merge back to the unsharded quantized file.
+        let q = try weightkit("quantize", shards[0], folder.file("q.gguf"), "--type", "q8_0", "--shard-size", "20KB", "--json")
+        #expect(q.status == 0 && q.stdout.contains("q-00004-of-00004.gguf"), "\(q.stdout)\(q.stderr)")  // 74 kB of q8_0
+        #expect(try weightkit("convert", folder.file("q-00004-of-00004.gguf"), folder.file("q.gguf"), "-q").status == 0)
+        #expect(try readBytes(folder.file("q.gguf")) == readBytes(a))
+        let pack = try weightkit("quantize", Self.tiny, folder.file("p.wkp"), "--type", "q8_0", "--shard-size", "20KB")
+        #expect(pack.status != 0 && pack.stderr.contains("cannot be sharded"), "\(pack.stderr)")
         let hf = folder.file("hf") + "/"
         #expect(try weightkit("convert", Self.tiny, hf, "-q").status == 0)
         let fromFolder = try weightkit("convert", hf, folder.file("back.gguf"), "--shard-size", "60KB", "-q")
