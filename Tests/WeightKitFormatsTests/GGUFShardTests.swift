@@ -133,6 +133,10 @@ struct GGUFShardTests {
             to: one)
         let single = try GGUFFile(path: one)
         #expect(!single.isShardSet && single.metadata == original.metadata)
+        // Renamed, a set of one is still the whole model.
+        let renamed = folder.file("renamed.gguf")
+        try FileManager.default.moveItem(atPath: one, toPath: renamed)
+        #expect(try GGUFFile(path: renamed).metadata == original.metadata)
     }
 
     // MARK: malformed sets
@@ -169,6 +173,7 @@ struct GGUFShardTests {
         ("tensors count missing", [(a, 0..<10, 0, 2, nil), (b, 10..<21, 1, 2, 21)], 0, .invalidHeader, 0, ["split.tensors.count is missing"]),
         ("a tensor in two shards", [(a, 0..<12, 0, 2, 21), (b, 10..<21, 1, 2, 21)], 0, .duplicateName, 1, ["also in", "two models"]),
         ("not named as a shard", [("m.gguf", 0..<21, 0, 2, 21)], 0, .invalidHeader, 0, ["PREFIX-00001-of-00002.gguf"]),
+        ("a set of one whose count is wrong", [("m.gguf", 0..<20, 0, 1, 21)], 0, .invalidHeader, 0, ["split.tensors.count is 21", "hold 20"]),
         ("named as the wrong shard", [(b, 0..<21, 0, 2, 21)], 0, .invalidHeader, 0, ["PREFIX-00001-of-00002.gguf"]),
     ]
 

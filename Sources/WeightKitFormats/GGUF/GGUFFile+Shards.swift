@@ -33,7 +33,7 @@ extension GGUFFile {
 
     /// The checked shard set `opened` belongs to, every shard in order (`opened` among them);
     /// nil when `opened` is a plain file (no `split.count`, or 0 as llama-gguf-split's merge
-    /// leaves it).
+    /// leaves it). A set of one needs no shard name.
     ///
     /// - Throws: `FormatError` naming the file and what was expected: `.truncated` for a missing
     ///   shard (naming the file expected), `.invalidHeader` for a file not named as its
@@ -53,6 +53,12 @@ extension GGUFFile {
         let index = try splitInteger(indexValue, key: splitNoKey, path: path)
         guard index < count else {
             throw FormatError(.invalidHeader, "\(splitNoKey) is \(index), expected below \(splitCountKey) \(count)", path: path)
+        }
+        if count == 1 {
+            // A set of one is the whole model whatever the file is called (llama.cpp loads it as
+            // a plain file); its split keys must still agree with it.
+            try check([opened], count: 1)
+            return [opened]
         }
         guard let prefix = shardPrefix(of: path, index: index, count: count) else {
             let expected = shardPath(prefix: "PREFIX", index: index, count: count)

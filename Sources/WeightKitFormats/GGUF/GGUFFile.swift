@@ -9,6 +9,11 @@ import WeightKitCore
 /// lies inside the file without overlapping another's. A tensor type code WeightKit does not
 /// know is kept (`DType.unknown`, `TensorInfo.unknownTypeCode`): headers read, its data does not. Tensor shapes are presented numpy-style
 /// (outermost first), the reverse of GGUF's innermost-first `ne`.
+///
+/// `init(path:)` on one shard of a `llama-gguf-split` set opens the whole set as one model
+/// (`GGUFFile+Shards.swift`): one mapping per shard, `TensorInfo.fileIndex` naming each tensor's
+/// shard, the first shard's metadata without the `split.*` keys. `init(singleFile:)` reads one
+/// file as stored.
 public final class GGUFFile: TensorSource {
     /// The four bytes every GGUF file starts with.
     public static let magic: [UInt8] = Array("GGUF".utf8)
