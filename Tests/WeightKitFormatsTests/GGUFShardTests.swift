@@ -72,7 +72,7 @@ struct GGUFShardTests {
             let shard = try GGUFFile(singleFile: name)
             #expect(!shard.isShardSet)
             let keys = shard.typedMetadata.map(\.key)
-            #expect(Array(keys.suffix(3)) == ["split.no", "split.count", "split.tensors.count"])
+            #expect(Array(keys.suffix(3)) == ["split.no", "split.tensors.count", "split.count"])
             #expect(keys.count == (i == 0 ? original.typedMetadata.count + 3 : 3))
             #expect(shard.value("split.no") == .uint16(UInt16(i)))
             #expect(shard.value("split.count") == .uint16(3))

@@ -42,8 +42,9 @@ extension GGUFWriter {
     }
 
     /// Writes a shard set (or `path` alone when everything fits in one shard): the first shard
-    /// carries all metadata, every shard `split.no`, `split.count` and `split.tensors.count` after
-    /// it, as llama-gguf-split writes them. Every shard is written to a temporary file; they are
+    /// carries all metadata, every shard `split.no`, `split.tensors.count` and `split.count` after
+    /// it, as llama-gguf-split writes them (so a GGUF we wrote, split here, gives its files byte
+    /// for byte). Every shard is written to a temporary file; they are
     /// renamed into place only when all are complete (and removed again if a rename fails).
     static func writeSharded(
         _ tensors: [TensorPayload], typedMetadata: [(String, GGUFValue)], to path: String, shardSize: Int, options: WriteOptions
@@ -67,9 +68,10 @@ extension GGUFWriter {
         var outputs: [OutputFile] = []
         for (i, (range, shardPath)) in zip(ranges, paths).enumerated() {
             var kvs = i == 0 ? metadata : []
+            // In llama-gguf-split's order: it sets split.count last (gguf_set_val re-appends a key).
             kvs.append((GGUFFile.splitNoKey, .uint16(UInt16(i))))
-            kvs.append((GGUFFile.splitCountKey, .uint16(UInt16(ranges.count))))
             kvs.append((GGUFFile.splitTensorsCountKey, .int32(Int32(clamping: tensors.count))))
+            kvs.append((GGUFFile.splitCountKey, .uint16(UInt16(ranges.count))))
             let output = try OutputFile(path: shardPath)
             try writeFile(
                 Array(tensors[range]), typedMetadata: kvs, into: output, options: options, done: range.lowerBound, total: tensors.count)
