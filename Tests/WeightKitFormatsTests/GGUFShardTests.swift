@@ -190,6 +190,19 @@ struct GGUFShardTests {
         #expect(try GGUFFile(singleFile: paths[c.open]).tensors.count == c.shards[c.open].tensors.count)
     }
 
+    @Test("a damaged shard is an error naming that shard, at every truncation of its header")
+    func truncatedShard() throws {
+        let folder = TemporaryFolder()
+        let paths = try Self.writeSet(in: folder, [(Self.a, 0..<10, 0, 2, 21), (Self.b, 10..<21, 1, 2, 21)])
+        let whole = try readBytes(paths[1])
+        let header = try GGUFFile(singleFile: paths[1]).dataOffset
+        for length in stride(from: 0, to: whole.count, by: max(1, whole.count / 97)).map({ $0 }) + Array(0..<header) {
+            try writeBytes(Array(whole.prefix(length)), to: paths[1])
+            let error = try #require(throws: FormatError.self) { try GGUFFile(path: paths[0]) }
+            #expect(error.path == paths[1], "\(length): \(error)")
+        }
+    }
+
     @Test("writing a set leaves nothing behind when a tensor fails")
     func atomicWrite() throws {
         let folder = TemporaryFolder()
