@@ -142,8 +142,6 @@ extension GGUFFile {
         }
     }
 
-    static func pad5(_ n: Int) -> String {
-        let s = String(n)
-        return String(repeating: "0", count: max(0, 5 - s.count)) + s
-    }
+    /// `%05d`, as both shard namings (transformers', llama.cpp's) write the numbers.
+    static func pad5(_ n: Int) -> String { SafetensorsWriter.pad5(n) }
 }
