@@ -248,3 +248,27 @@ struct LlamaGGUFSplitTests {
         #expect(try python(compareGGUFSets, [source, theirs]) == "same\n")
     }
 }
+
+/// SmolLM2-135M-Instruct's Q4_1 GGUF (WEIGHTKIT_SMOLLM2_GGUF, fetched by scripts/test.sh) split by
+/// us, run from its shards and merged back.
+@Suite("Real model: SmolLM2 as GGUF shards", .serialized,
+       .enabled(if: ProcessInfo.processInfo.environment["WEIGHTKIT_SMOLLM2_GGUF"] != nil,
+                "WEIGHTKIT_SMOLLM2_GGUF is not set: scripts/test.sh fetches the model"))
+struct SmolLM2ShardTests {
+    let gguf = ProcessInfo.processInfo.environment["WEIGHTKIT_SMOLLM2_GGUF"] ?? ""
+
+    @Test("--shard-size 40MB: three shards that still answer \" Paris.\", merged back into the original file byte for byte")
+    func splitRunMerge() throws {
+        let folder = TemporaryFolder()
+        let split = try weightkit("convert", gguf, folder.file("smol.gguf"), "--shard-size", "40MB", "-q")
+        #expect(split.status == 0, "\(split.stderr)")
+        let shards = (1...3).map { folder.file("smol-0000\($0)-of-00003.gguf") }
+        let answer = try weightkit("generate", shards[1], "--prompt", "The capital of France is", "-n", "2", "--temperature", "0")
+        #expect(answer.status == 0, "\(answer.stderr)")
+        #expect(answer.stdout.hasPrefix(" Paris."), "\(answer.stdout)")
+        let merged = folder.file("merged.gguf")
+        #expect(try weightkit("convert", shards[0], merged, "-q").status == 0)
+        // The original was written by llama.cpp's tooling; the merge is the same file.
+        #expect(try readBytes(merged) == readBytes(gguf))
+    }
+}
