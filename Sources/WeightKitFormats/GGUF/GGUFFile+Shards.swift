@@ -57,7 +57,7 @@ extension GGUFFile {
         if count == 1 {
             // A set of one is the whole model whatever the file is called (llama.cpp loads it as
             // a plain file); its split keys must still agree with it.
-            try check([opened], count: 1)
+            try checkShards([opened], count: 1)
             return [opened]
         }
         guard let prefix = shardPrefix(of: path, index: index, count: count) else {
@@ -80,13 +80,13 @@ extension GGUFFile {
             }
             parts.append(try GGUFPart(file: MappedFile(path: shard)))
         }
-        try check(parts, count: count)
+        try checkShards(parts, count: count)
         return parts
     }
 
     /// Every shard's split keys in place, tensor names unique across shards, and the tensor
     /// total equal to `split.tensors.count`.
-    static func check(_ parts: [GGUFPart], count: Int) throws(FormatError) {
+    static func checkShards(_ parts: [GGUFPart], count: Int) throws(FormatError) {
         let first = parts[0].file.path
         var owner: [String: Int] = [:]
         for (i, part) in parts.enumerated() {
