@@ -33,4 +33,9 @@ if [ -n "${WEIGHTKIT_SMOLLM2_GGUF:-}" ]; then
         echo "test.sh: the SmolLM2 K-quant file tests are skipped (see above)" >&2
     fi
 fi
+if split=$(find_llama_gguf_split); then
+    export WEIGHTKIT_LLAMA_GGUF_SPLIT="$split"
+else
+    echo "test.sh: the llama-gguf-split shard tests are skipped (see above)" >&2
+fi
 swift test --skip-build "$@"

@@ -46,7 +46,10 @@ public enum MetadataEditor {
     public static func edit(input: String, output: String? = nil, edit: MetadataEdit, overwrite: Bool = false) throws -> MetadataEditReport {
         let target = output ?? input
         if output != nil { try OutputCheck.check(target, inputs: [input], overwrite: overwrite) }
-        let source = try FormatRegistry.open(path: input)
+        // One file, as stored: a shard of a llama-gguf-split set is edited alone, its split.*
+        // keys kept, the other shards untouched.
+        let source: any TensorSource = try FormatDetector.detect(path: input) == .gguf
+            ? GGUFFile(singleFile: input) : FormatRegistry.open(path: input)
         if let file = source as? SafetensorsFile { return try editSafetensors(file, input: input, target: target, edit: edit) }
         guard let file = source as? GGUFFile else {
             throw FormatError(

@@ -2,7 +2,7 @@ import WeightKitCore
 
 /// Options every writer understands; a writer ignores what its format cannot use.
 public struct WriteOptions: Sendable {
-    /// Largest shard in bytes (safetensors): nil writes one file.
+    /// Largest shard in bytes (safetensors; GGUF as llama-gguf-split counts it): nil writes one file.
     public var shardSize: Int?
     /// Deflate tensor data where the format allows it (npz, wkp).
     public var compress: Bool

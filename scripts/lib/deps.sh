@@ -123,3 +123,15 @@ make_kquant_models() {
     done
     echo "$out"
 }
+
+# llama.cpp's llama-gguf-split, when Benchmarks/llama-cpp/build.sh has built it (the shard tests
+# split and merge with it); prints its path, or fails with the reason on stderr.
+find_llama_gguf_split() {
+    local cache="${WEIGHTKIT_CACHE:-$HOME/.cache/weightkit}" split
+    split=$(ls "$cache"/llama.cpp-src-*/build/bin/llama-gguf-split 2>/dev/null | head -n 1)
+    if [ -z "$split" ]; then
+        echo "no llama-gguf-split under $cache/llama.cpp-src-*/build/bin (Benchmarks/llama-cpp/build.sh builds it)" >&2
+        return 1
+    fi
+    echo "$split"
+}

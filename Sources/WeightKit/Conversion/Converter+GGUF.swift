@@ -25,10 +25,10 @@ extension Converter {
         input: String, format: TensorFormat, output: String, target: TensorFormat, options: ConversionOptions
     ) throws -> ConversionReport {
         if format != .gguf {
-            return try huggingFaceToGGUF(input: input, output: output, dtype: options.dtype, progress: options.progress)
+            return try huggingFaceToGGUF(input: input, output: output, options: options)
         }
         if target == .gguf {
-            return try ggufToGGUF(input: input, output: output, dtype: options.dtype)
+            return try ggufToGGUF(input: input, output: output, options: options)
         }
         return try ggufToHuggingFace(input: input, output: output, target: target, options: options)
     }
@@ -93,8 +93,10 @@ extension Converter {
     }
 
     /// GGUF → GGUF: block types GGUF output cannot hold (q5_*, K types) are dequantized to f32,
-    /// `dtype` casts 2-D float weights; metadata keeps its exact types.
-    static func ggufToGGUF(input: String, output: String, dtype: DType?) throws -> ConversionReport {
+    /// `options.dtype` casts 2-D float weights; metadata keeps its exact types. A shard set reads
+    /// as one model (so this merges one), and `options.shardSize` writes one.
+    static func ggufToGGUF(input: String, output: String, options: ConversionOptions) throws -> ConversionReport {
+        let dtype = options.dtype
         let file = try GGUFFile(path: input)
         let source = try decodingBlocks(file, keeping: GGMLType.writable)
         let payloads = try source.tensors.map { t in
@@ -102,7 +104,10 @@ extension Converter {
             return try TensorPayload(source: source, input: t, dtype: cast)
         }
         let hints = Dictionary(file.typedMetadata, uniquingKeysWith: { a, _ in a })
-        let written = try GGUFWriter.write(payloads, metadata: file.metadata, typedHints: hints, to: output)
+        try checkShardPaths(payloads, output: output, inputs: file.files, options: options)
+        let written = try GGUFWriter.write(
+            payloads, metadata: file.metadata, typedHints: hints, to: output,
+            options: WriteOptions(shardSize: options.shardSize, progress: options.progress))
         return ConversionReport(
             inputFormat: .gguf, outputFormat: .gguf, files: written.files, tensorCount: payloads.count,
             bytesWritten: written.bytesWritten, warnings: [], seconds: 0)
@@ -110,9 +115,8 @@ extension Converter {
 
     /// HF folder → GGUF v3: GGUF names, Q/K permuted, floats as `dtype` (1-D tensors stay f32,
     /// as llama.cpp's converter keeps norms), hyperparameters and tokenizer keys.
-    static func huggingFaceToGGUF(
-        input: String, output: String, dtype requested: DType?, progress: (@Sendable (Int, Int) -> Void)?
-    ) throws -> ConversionReport {
+    static func huggingFaceToGGUF(input: String, output: String, options: ConversionOptions) throws -> ConversionReport {
+        let requested = options.dtype
         let gguf = try ggufSource(huggingFaceFolder: input, fileType: requested)
         let source = gguf.source
         let payloads = try source.tensors.map { t throws -> TensorPayload in
@@ -123,11 +127,22 @@ extension Converter {
             if t.shape.rank <= 1, !dtype.isQuantized { dtype = .float32 }
             return try TensorPayload(source: source, input: t, dtype: t.dtype.isQuantized ? nil : dtype)
         }
+        try checkShardPaths(payloads, output: output, inputs: source.files, options: options)
         let written = try GGUFWriter.write(
-            payloads, metadata: gguf.metadata, typedHints: gguf.typedHints, to: output, options: WriteOptions(progress: progress))
+            payloads, metadata: gguf.metadata, typedHints: gguf.typedHints, to: output,
+            options: WriteOptions(shardSize: options.shardSize, progress: options.progress))
         return ConversionReport(
             inputFormat: .huggingFace, outputFormat: .gguf, files: written.files, tensorCount: payloads.count,
             bytesWritten: written.bytesWritten, warnings: gguf.warnings, seconds: 0)
+    }
+
+    /// `OutputCheck` on each shard a sharded GGUF output would write (the output path itself was
+    /// checked before reading): none may be an input, none may exist without `overwrite`.
+    static func checkShardPaths(_ payloads: [TensorPayload], output: String, inputs: [String], options: ConversionOptions) throws {
+        let paths = GGUFWriter.outputPaths(for: payloads.map(\.info), path: output, shardSize: options.shardSize)
+        for path in paths where path != output {
+            try OutputCheck.check(path, inputs: inputs, overwrite: options.overwrite)
+        }
     }
 
     /// An HF folder's tensors under GGUF names (Q/K permuted), with the GGUF metadata that

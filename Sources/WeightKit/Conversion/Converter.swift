@@ -13,7 +13,8 @@ public struct ConversionOptions: Sendable {
     public var dtype: DType?
     /// Deflate tensor data where the format allows it (npz, wkp).
     public var compress: Bool
-    /// Split safetensors output into shards of at most this many bytes, with an index.
+    /// Split safetensors output into shards of at most this many bytes, with an index; GGUF
+    /// output into a `llama-gguf-split` shard set (`OUT-00001-of-0000N.gguf`).
     public var shardSize: Int?
     /// Write only the tensor with this name (needed to write a multi-tensor input as one .npy).
     public var tensor: String?

@@ -21,6 +21,8 @@ public struct QuantizationReport: Sendable {
 
     /// The output path.
     public var output: String
+    /// The files written: `output`, or the shards of a sharded .gguf.
+    public var files: [String] = []
     /// Every output tensor, in output order.
     public var rows: [Row]
     /// Values written, over all tensors.

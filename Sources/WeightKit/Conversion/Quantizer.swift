@@ -13,18 +13,22 @@ public struct QuantizationOptions: Sendable {
     public var threads: Int
     /// Replace an existing output (never the input itself).
     public var overwrite: Bool
+    /// Write a .gguf output as a `llama-gguf-split` shard set of at most this many bytes of
+    /// tensor data per shard (`OUT-00001-of-0000N.gguf`); nil writes one file.
+    public var shardSize: Int?
     /// Called with (tensors written, total) as writing progresses.
     public var progress: (@Sendable (_ done: Int, _ total: Int) -> Void)?
 
-    /// Creates options: `policy` on a detected input, all cores, no overwriting.
+    /// Creates options: `policy` on a detected input, all cores, no overwriting, one file.
     public init(
         policy: QuantPolicy, inputFormat: TensorFormat? = nil, threads: Int = 0, overwrite: Bool = false,
-        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+        shardSize: Int? = nil, progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) {
         self.policy = policy
         self.inputFormat = inputFormat
         self.threads = threads
         self.overwrite = overwrite
+        self.shardSize = shardSize
         self.progress = progress
     }
 }
@@ -50,6 +54,9 @@ public enum Quantizer {
                 .unsupported, "quantized blocks can only be written to .gguf or .wkp (\(target?.rawValue ?? "unknown format") cannot hold them)",
                 path: output)
         }
+        if options.shardSize != nil, target != .gguf {
+            throw FormatError(.unsupported, "a \(target.rawValue) file cannot be sharded; shards are written for .gguf output", path: output)
+        }
         try OutputCheck.check(output, inputs: [input], overwrite: options.overwrite)
         let plan = try QuantizationPlan.make(input: input, format: options.inputFormat, target: target, policy: options.policy)
         let parallel = Parallel(threads: options.threads)
@@ -62,11 +69,17 @@ public enum Quantizer {
         }
         var writeOptions = plan.options
         writeOptions.progress = options.progress
+        writeOptions.shardSize = options.shardSize
+        for path in GGUFWriter.outputPaths(for: payloads.map(\.info), path: output, shardSize: options.shardSize) where path != output {
+            try OutputCheck.check(path, inputs: plan.source.files, overwrite: options.overwrite)
+        }
         let written = target == .gguf
             ? try GGUFWriter.write(payloads, metadata: plan.metadata, typedHints: plan.typedHints, to: output, options: writeOptions)
             : try FormatRegistry.write(payloads, metadata: plan.metadata, to: output, format: target, options: writeOptions)
-        return QuantizationReport(
+        var report = QuantizationReport(
             output: output, input: plan.source, payloads: payloads, stats: quantized.errorStats, bytesWritten: written.bytesWritten,
             seconds: (clock.now - started).seconds, warnings: plan.warnings)
+        report.files = written.files
+        return report
     }
 }

@@ -16,7 +16,10 @@ extension WeightKitCommand {
                 GGUF → folder (or .safetensors) renames tensors to Hugging Face names, undoes \
                 llama.cpp's Q/K permutation and dequantizes blocks to --dtype (default f32), \
                 writing config.json and tokenizer files too; folder → .gguf does the reverse \
-                (GGUF v3, --dtype f32 or f16; norms stay f32).
+                (GGUF v3, --dtype f32 or f16; norms stay f32). A GGUF shard set \
+                (model-00001-of-00003.gguf, as llama-gguf-split writes it) reads as one model \
+                from any of its shards, so converting one to a .gguf merges the set; \
+                --shard-size writes GGUF as such a set.
 
                 Examples:
                   weightkit convert model.safetensors model-f16.safetensors --dtype f16
@@ -24,6 +27,8 @@ extension WeightKitCommand {
                   weightkit convert ./my-model/ my-model.wkp     (config and tokenizer.json go in the pack)
                   weightkit convert SmolLM2-135M-Instruct.Q4_1.gguf ./smollm2/
                   weightkit convert ./smollm2/ smollm2-f16.gguf --dtype f16
+                  weightkit convert model.gguf out.gguf --shard-size 2GB   (out-00001-of-0000N.gguf …)
+                  weightkit convert model-00001-of-00003.gguf merged.gguf
                 """)
 
         @OptionGroup var input: InputOptions
@@ -40,7 +45,7 @@ extension WeightKitCommand {
         @Flag(name: .long, help: "Deflate tensor data where the format allows it (npz, wkp).")
         var compress = false
 
-        @Option(name: .long, help: "Split safetensors output into shards of at most this size (e.g. 2GB, 500MB), with an index.")
+        @Option(name: .long, help: "Split safetensors (with an index) or GGUF output (OUT-00001-of-0000N.gguf, as llama-gguf-split) into shards of at most this size (e.g. 2GB, 500MB).")
         var shardSize: String?
 
         @Option(name: .long, help: "Write only the tensor with this name (required to write a multi-tensor input as one .npy).")

@@ -40,6 +40,9 @@ extension WeightKitCommand {
         @Flag(name: .long, help: "Print the report as JSON on stdout.")
         var json = false
 
+        @Option(name: .long, help: "Write .gguf output as shards of at most this size (e.g. 2GB), named OUT-00001-of-0000N.gguf as llama-gguf-split names them.")
+        var shardSize: String?
+
         @Flag(name: .long, help: "Overwrite an existing output (never the input itself).")
         var force = false
 
@@ -50,6 +53,9 @@ extension WeightKitCommand {
             guard QuantPolicy.Embeddings(rawValue: embeddings.lowercased()) != nil else {
                 throw ValidationError("--embeddings must be q8_0, f16 or keep (got '\(embeddings)')")
             }
+            if let shardSize, parseByteSize(shardSize) == nil {
+                throw ValidationError("--shard-size must be a size like 2GB, 500MB or 1GiB (got '\(shardSize)')")
+            }
         }
 
         func run() throws {
@@ -59,6 +65,7 @@ extension WeightKitCommand {
                     embeddings: QuantPolicy.Embeddings(rawValue: embeddings.lowercased())!)
                 let options = QuantizationOptions(
                     policy: policy, inputFormat: input.resolvedFormat, threads: threads, overwrite: force,
+                    shardSize: shardSize.flatMap(parseByteSize),
                     progress: { done, total in Console.progress("quantizing", done, total) })
                 let report = try Quantizer.quantize(input: input.path, output: output, options: options)
                 Console.warn(report.warnings)

@@ -96,12 +96,12 @@ struct InspectReport {
             lines.append("Tensors")
             let width = min(60, tensors.map(\.name.count).max() ?? 0)
             let typeWidth = max(8, tensors.map(\.typeName.count).max() ?? 0)
-            var header = "  " + "name".padded(width) + "  " + "dtype".padded(typeWidth) + " " + "shape".padded(18) + " " + "bytes".padded(12) + " offset"
+            var header = "  " + "name".padded(width) + "  " + "dtype".padded(typeWidth) + " " + "shape".padded(18) + " " + "bytes".padded(12) + (files.count > 1 ? " file:offset" : " offset")
             if !stats.isEmpty { header += "        min        max       mean        std  nan  inf" }
             lines.append(header)
             for t in tensors {
                 var line = "  " + t.name.padded(width) + "  " + t.typeName.padded(typeWidth) + " "
-                    + t.shape.description.padded(18) + " " + (t.dtype == .unknown ? "?" : String(t.byteCount)).padded(12) + " " + (t.fileOffset.map(String.init) ?? "-")
+                    + t.shape.description.padded(18) + " " + (t.dtype == .unknown ? "?" : String(t.byteCount)).padded(12) + " " + (t.fileOffset.map { files.count > 1 ? "\(t.fileIndex + 1):\($0)" : String($0) } ?? "-")
                 if let s = stats[t.name] {
                     line = line.padded(line.count + 1)
                     for v in [s.min, s.max, s.mean, s.std] { line += " " + (v.map(compact) ?? "-").leftPadded(10) }
@@ -179,6 +179,7 @@ struct InspectReport {
         o.set("elements", .integer(t.elementCount))
         o.set("bytes", .integer(t.byteCount))
         if let offset = t.fileOffset { o.set("offset", .integer(offset)) }
+        if t.fileIndex > 0 { o.set("file", .integer(t.fileIndex)) }
         return o
     }
 

@@ -18,7 +18,7 @@ extension QuantizationReport {
         }
         Console.out(
             "\(quantizedCount) of \(rows.count) tensors quantized; \(formatBytes(bytesBefore)) → \(formatBytes(bytesAfter)) "
-                + "(\(Double(Int((bitsPerWeight * 100).rounded())) / 100) bits/weight), wrote \(output) in \(compact(seconds)) s, \(Int(throughput)) MB/s")
+                + "(\(Double(Int((bitsPerWeight * 100).rounded())) / 100) bits/weight), wrote \(files.count > 1 ? files.joined(separator: ", ") : output) in \(compact(seconds)) s, \(Int(throughput)) MB/s")
     }
 
     /// The report as JSON (keys in docs/JSON.md).
@@ -41,6 +41,7 @@ extension QuantizationReport {
         }
         var o = JSONObject()
         o.set("output", .string(output))
+        if files.count > 1 { o.set("files", .array(files.map { .string($0) })) }
         o.set("tensors", .array(tensors))
         o.set("bytesBefore", .int(Int64(bytesBefore)))
         o.set("bytesAfter", .int(Int64(bytesAfter)))

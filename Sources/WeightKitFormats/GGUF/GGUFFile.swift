@@ -9,6 +9,11 @@ import WeightKitCore
 /// lies inside the file without overlapping another's. A tensor type code WeightKit does not
 /// know is kept (`DType.unknown`, `TensorInfo.unknownTypeCode`): headers read, its data does not. Tensor shapes are presented numpy-style
 /// (outermost first), the reverse of GGUF's innermost-first `ne`.
+///
+/// `init(path:)` on one shard of a `llama-gguf-split` set opens the whole set as one model
+/// (`GGUFFile+Shards.swift`): one mapping per shard, `TensorInfo.fileIndex` naming each tensor's
+/// shard, the first shard's metadata without the `split.*` keys. `init(singleFile:)` reads one
+/// file as stored.
 public final class GGUFFile: TensorSource {
     /// The four bytes every GGUF file starts with.
     public static let magic: [UInt8] = Array("GGUF".utf8)
@@ -34,43 +39,64 @@ public final class GGUFFile: TensorSource {
     /// Cap on a tensor name: ggml's own limit is 63 bytes; we accept longer names other writers emit.
     public static let maxNameLength = 1024
 
-    /// The path as given.
+    /// The path of the first file: the one opened, or shard 1 of a set.
     public let path: String
-    /// The mapping every tensor view shares.
+    /// The first file's mapping (shard 1 of a set).
     public let file: MappedFile
-    /// GGUF version (2 or 3).
+    /// One mapping per file, in `TensorInfo.fileIndex` order (one for a plain file).
+    public let mappings: [MappedFile]
+    /// GGUF version (2 or 3) of the first file.
     public let version: UInt32
-    /// Data alignment in bytes (`general.alignment`, default 32).
+    /// Data alignment in bytes of the first file (`general.alignment`, default 32).
     public let alignment: Int
-    /// Absolute offset of the data section.
+    /// Absolute offset of the first file's data section.
     public let dataOffset: Int
-    /// Metadata with exact GGUF types, in file order.
+    /// Metadata with exact GGUF types, in file order (a shard set: shard 1's, without `split.*`).
     public let typedMetadata: [(key: String, value: GGUFValue)]
     /// Metadata as Core values, in file order.
     public let metadata: Metadata
-    /// Tensors in file order; `fileOffset` is absolute.
+    /// Tensors in file order (a shard set: shard by shard); `fileOffset` is absolute in the file
+    /// `fileIndex` names.
     public let tensors: [TensorInfo]
     private let typedIndex: [String: Int]
 
-    /// `gguf`.
-    public var formatName: String { "gguf" }
-    /// The one file.
-    public var files: [String] { [path] }
+    /// `gguf`, or `gguf (N shards)` for a shard set.
+    public var formatName: String { mappings.count > 1 ? "gguf (\(mappings.count) shards)" : "gguf" }
+    /// The files, in shard order.
+    public var files: [String] { mappings.map(\.path) }
+    /// True when the tensors come from a llama-gguf-split shard set of more than one file.
+    public var isShardSet: Bool { mappings.count > 1 }
 
-    /// Opens and validates `path`.
+    /// Opens and validates `path`; a shard of a `llama-gguf-split` set (`split.count` > 1) opens
+    /// the whole set as one model (`GGUFFile+Shards.swift`), whichever shard is named.
     public convenience init(path: String) throws {
+        let opened = try GGUFPart(file: MappedFile(path: path))
+        let set = try Self.shardSet(opened: opened)
+        self.init(parts: set ?? [opened], stripSplitKeys: set != nil)
+    }
+
+    /// Opens and validates exactly the file at `path`, as stored: a shard stays one shard with
+    /// its `split.*` keys (for tools that edit one file).
+    public convenience init(singleFile path: String) throws {
         try self.init(file: MappedFile(path: path))
     }
 
-    /// Validates an already mapped file.
-    public init(file: MappedFile) throws(FormatError) {
-        self.file = file
-        self.path = file.path
-        var reader = ByteReader(file: file, context: "GGUF")
-        let head = try GGUFParser.header(&reader)
-        version = head.version
-        var parser = GGUFParser(reader: reader)
-        let kvs = try parser.metadata(count: head.kvCount)
+    /// Validates an already mapped file, as stored (a shard stays one shard).
+    public convenience init(file: MappedFile) throws(FormatError) {
+        try self.init(parts: [GGUFPart(file: file)])
+    }
+
+    /// Joins validated files (one, or a checked shard set) into one tensor source; a shard set's
+    /// metadata is its first shard's without the `split.*` keys.
+    init(parts: [GGUFPart], stripSplitKeys: Bool = false) {
+        let first = parts[0]
+        file = first.file
+        path = first.file.path
+        mappings = parts.map(\.file)
+        version = first.version
+        alignment = first.alignment
+        dataOffset = first.dataOffset
+        let kvs = stripSplitKeys ? first.typedMetadata.filter { !Self.splitKeys.contains($0.key) } : first.typedMetadata
         typedMetadata = kvs
         var index: [String: Int] = [:]
         var meta = Metadata()
@@ -80,14 +106,14 @@ public final class GGUFFile: TensorSource {
         }
         typedIndex = index
         metadata = meta
-        alignment = try GGUFParser.alignment(kvs.first { $0.key == "general.alignment" }?.value, path: file.path)
-        let infos = try parser.tensorInfos(count: head.tensorCount, alignment: alignment)
-        let (aligned, overflow) = parser.reader.offset.addingReportingOverflow((alignment - parser.reader.offset % alignment) % alignment)
-        guard !overflow, aligned <= file.count || infos.isEmpty else {
-            throw .truncated("GGUF data section", at: parser.reader.offset, needed: alignment, available: parser.reader.remaining, path: path)
+        var all: [TensorInfo] = []
+        for (i, part) in parts.enumerated() {
+            for var info in part.tensors {
+                info.fileIndex = i
+                all.append(info)
+            }
         }
-        dataOffset = aligned
-        tensors = try GGUFParser.placeTensors(infos, dataOffset: aligned, fileSize: file.count, path: file.path)
+        tensors = all
     }
 
     /// The typed value of `key`.
@@ -99,11 +125,54 @@ public final class GGUFFile: TensorSource {
     ///
     /// - Throws: `.unknownDType` naming the tensor and its type code when the type is unknown.
     public func storage(of tensor: TensorInfo) throws -> TensorStorage {
-        guard tensor.dtype != .unknown else { throw FormatError.unknownTensorType(tensor, path: path) }
-        guard let offset = tensor.fileOffset, file.contains(offset: offset, length: tensor.byteCount) else {
+        guard tensor.dtype != .unknown else { throw FormatError.unknownTensorType(tensor, in: self) }
+        guard mappings.indices.contains(tensor.fileIndex), let offset = tensor.fileOffset,
+            mappings[tensor.fileIndex].contains(offset: offset, length: tensor.byteCount)
+        else {
             throw FormatError(.tensorNotFound, "tensor is not part of this file", path: path, tensorName: tensor.name)
         }
+        let file = mappings[tensor.fileIndex]
         try file.checkNotShrunk(tensorName: tensor.name)
         return TensorStorage(file: file, range: offset..<offset + tensor.byteCount)
+    }
+}
+
+/// One GGUF file parsed and checked: header, metadata, tensor infos placed in its data section.
+struct GGUFPart {
+    /// The file's mapping.
+    var file: MappedFile
+    /// GGUF version (2 or 3).
+    var version: UInt32
+    /// Data alignment in bytes.
+    var alignment: Int
+    /// Absolute offset of the data section.
+    var dataOffset: Int
+    /// Metadata with exact GGUF types, in file order.
+    var typedMetadata: [(key: String, value: GGUFValue)]
+    /// Tensors in file order; `fileOffset` absolute in this file.
+    var tensors: [TensorInfo]
+
+    /// Parses and validates `file`.
+    init(file: MappedFile) throws(FormatError) {
+        self.file = file
+        let path = file.path
+        var reader = ByteReader(file: file, context: "GGUF")
+        let head = try GGUFParser.header(&reader)
+        version = head.version
+        var parser = GGUFParser(reader: reader)
+        typedMetadata = try parser.metadata(count: head.kvCount)
+        alignment = try GGUFParser.alignment(typedMetadata.first { $0.key == "general.alignment" }?.value, path: path)
+        let infos = try parser.tensorInfos(count: head.tensorCount, alignment: alignment)
+        let (aligned, overflow) = parser.reader.offset.addingReportingOverflow((alignment - parser.reader.offset % alignment) % alignment)
+        guard !overflow, aligned <= file.count || infos.isEmpty else {
+            throw .truncated("GGUF data section", at: parser.reader.offset, needed: alignment, available: parser.reader.remaining, path: path)
+        }
+        dataOffset = aligned
+        tensors = try GGUFParser.placeTensors(infos, dataOffset: aligned, fileSize: file.count, path: path)
+    }
+
+    /// The typed value of `key`.
+    func value(_ key: String) -> GGUFValue? {
+        typedMetadata.first { $0.key == key }?.value
     }
 }

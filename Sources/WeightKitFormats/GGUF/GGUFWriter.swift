@@ -35,11 +35,27 @@ public enum GGUFWriter {
         return report
     }
 
-    /// Writes `tensors` with metadata of exact GGUF types, in the order given.
+    /// Writes `tensors` with metadata of exact GGUF types, in the order given; with
+    /// `options.shardSize`, a `llama-gguf-split` shard set (`GGUFWriter+Shards.swift`).
     public static func write(
         _ tensors: [TensorPayload], typedMetadata: [(String, GGUFValue)], to path: String,
         options: WriteOptions = WriteOptions()
     ) throws -> WriteReport {
+        if let shardSize = options.shardSize {
+            return try writeSharded(tensors, typedMetadata: typedMetadata, to: path, shardSize: shardSize, options: options)
+        }
+        let output = try OutputFile(path: path)
+        try writeFile(tensors, typedMetadata: typedMetadata, into: output, options: options, done: 0, total: tensors.count)
+        try output.commit()
+        return WriteReport(files: [path], bytesWritten: output.written)
+    }
+
+    /// Header and tensor data of one GGUF file into `output` (not committed).
+    static func writeFile(
+        _ tensors: [TensorPayload], typedMetadata: [(String, GGUFValue)], into output: OutputFile, options: WriteOptions,
+        done: Int, total: Int
+    ) throws {
+        let path = output.path
         var header = GGUFBytes()
         header.append(GGUFFile.magic)
         header.append(UInt32(3))
@@ -56,7 +72,6 @@ public enum GGUFWriter {
         }
         let offsets = try tensorInfos(tensors, into: &header, path: path)
         header.pad(to: alignment)
-        let output = try OutputFile(path: path)
         try output.write(header.bytes)
         for (i, tensor) in tensors.enumerated() {
             let start = output.written
@@ -70,10 +85,8 @@ public enum GGUFWriter {
             if i + 1 < tensors.count {
                 try output.writeZeros(header.bytes.count + offsets[i + 1] - output.written)
             }
-            options.progress?(i + 1, tensors.count)
+            options.progress?(done + i + 1, total)
         }
-        try output.commit()
-        return WriteReport(files: [path], bytesWritten: output.written)
     }
 
     /// Appends the tensor infos; returns each tensor's data offset relative to the data section.
