@@ -21,12 +21,18 @@ public final class PipelineTokenizer: Tokenizer {
     public let bosTokenId: Int?
     /// The end-of-sequence id, when known.
     public let eosTokenId: Int?
+    /// The tokenizer.json's `padding`, applied by `encodeAsDeclared` (never by `encode`).
+    public let padding: Padding?
+    /// The tokenizer.json's `truncation`, applied by `encodeAsDeclared` (never by `encode`).
+    public let truncation: Truncation?
 
     init(
         normalizer: (any Normalizer)?, preTokenizer: (any PreTokenizer)?, model: any TokenModel,
         postProcessor: (any PostProcessor)?, decoder: (any Decoder)?, addedTokens: [AddedToken],
-        bosTokenId: Int? = nil, eosTokenId: Int? = nil
+        bosTokenId: Int? = nil, eosTokenId: Int? = nil, padding: Padding? = nil, truncation: Truncation? = nil
     ) {
+        self.padding = padding
+        self.truncation = truncation
         self.normalizer = normalizer
         self.preTokenizer = preTokenizer
         self.model = model
@@ -64,7 +70,7 @@ public final class PipelineTokenizer: Tokenizer {
         PipelineTokenizer(
             normalizer: normalizer, preTokenizer: preTokenizer, model: model, postProcessor: postProcessor,
             decoder: decoder, addedTokens: Array(addedTokens.values).sorted { $0.id < $1.id },
-            bosTokenId: bos, eosTokenId: eos)
+            bosTokenId: bos, eosTokenId: eos, padding: padding, truncation: truncation)
     }
 
     /// One past the largest model or added-token id.

@@ -52,7 +52,7 @@ public enum TokenizerJSON {
             model: try makeModel(f.value("model"), path: "model"),
             postProcessor: try makePostProcessor(f.value("post_processor"), path: "post_processor"),
             decoder: try makeDecoder(f.value("decoder"), path: "decoder"),
-            addedTokens: added)
+            addedTokens: added, padding: try padding(f), truncation: try truncation(f))
     }
 
     /// The `added_tokens` array.

@@ -9,7 +9,10 @@ extension WeightKitCommand {
             discussion: """
                 PATH is a tokenizer.json file, a Hugging Face model folder holding one, a .wkp pack, or a GGUF \
                 file with an embedded tokenizer. Special tokens (BOS, [CLS] … [SEP]) are added as \
-                the tokenizer defines them unless --no-special is given.
+                the tokenizer defines them unless --no-special is given. A text is cut and padded as \
+                the tokenizer.json's `truncation` and `padding` declare, as Hugging Face tokenizers' \
+                encode does (all-MiniLM-L6-v2 pads to 128 ids); --no-truncation and --no-padding \
+                leave those steps out. --file counts tokens without either.
 
                 Examples:
                   weightkit tokenize ./SmolLM2/ "The capital of France is"
@@ -35,6 +38,12 @@ extension WeightKitCommand {
         @Flag(name: .long, help: "Do not add special tokens when encoding, and keep them when decoding.")
         var noSpecial = false
 
+        @Flag(name: .long, help: "Do not pad to the tokenizer.json's declared padding.")
+        var noPadding = false
+
+        @Flag(name: .long, help: "Do not cut to the tokenizer.json's declared truncation length.")
+        var noTruncation = false
+
         @Flag(name: .long, help: "Print the result as JSON on stdout (keys in docs/JSON.md).")
         var json = false
 
@@ -54,18 +63,24 @@ extension WeightKitCommand {
                 } else if let file {
                     try encodeFile(file, tokenizer)
                 } else if let text {
-                    printEncoding(tokenizer.encode(text, addSpecialTokens: !noSpecial), tokenizer)
+                    let encoding = tokenizer.encodeAsDeclared(text, addSpecialTokens: !noSpecial, truncate: !noTruncation, pad: !noPadding)
+                    if encoding.overflowCount > 0 {
+                        Console.info("truncated: \(encoding.overflowCount) ids past the tokenizer's max_length \(tokenizer.truncation?.maxLength ?? 0) left out (--no-truncation keeps them)")
+                    }
+                    printEncoding(encoding, tokenizer)
                 }
             }
         }
 
-        private func printEncoding(_ ids: [Int], _ tokenizer: PipelineTokenizer) {
+        private func printEncoding(_ encoding: Encoding, _ tokenizer: PipelineTokenizer) {
+            let ids = encoding.ids
             let tokens = ids.map { tokenizer.token(for: $0) ?? "" }
             let pieces = tokenizer.pieces(ids)
             if json {
                 let value: JSONValue = [
                     "count": .int(Int64(ids.count)), "ids": .array(ids.map { .int(Int64($0)) }),
                     "tokens": .array(tokens.map { .string($0) }), "pieces": .array(pieces.map { .string($0) }),
+                    "attention_mask": .array(encoding.attentionMask.map { .int(Int64($0)) }),
                 ]
                 Console.out(JSONWriter.serialize(value, indent: 2))
                 return

@@ -1,0 +1,117 @@
+import WeightKitCore
+
+/// The `padding` a tokenizer.json declares (Hugging Face tokenizers' `PaddingParams`).
+public struct Padding: Sendable, Equatable {
+    /// `Fixed(n)` pads every encoding to `n`; `BatchLongest` to the longest of a batch (for one
+    /// text: its own length).
+    public enum Strategy: Sendable, Equatable { case fixed(Int), batchLongest }
+    public var strategy: Strategy
+    /// Pads on the right (true) or the left.
+    public var right: Bool
+    /// Rounds the padded length up to a multiple of this, when set.
+    public var multipleOf: Int?
+    /// The id padding positions get.
+    public var id: Int
+
+    /// The length one encoding of `count` ids is padded to.
+    public func length(for count: Int) -> Int {
+        var target = count
+        if case .fixed(let n) = strategy { target = max(count, n) }
+        if let m = multipleOf, m > 0, target % m != 0 { target += m - target % m }
+        return target
+    }
+}
+
+/// The `truncation` a tokenizer.json declares (`TruncationParams`), for single texts.
+public struct Truncation: Sendable, Equatable {
+    /// The most ids an encoding keeps, special tokens included.
+    public var maxLength: Int
+    /// Cuts from the right (true: keeps the first ids) or the left.
+    public var right: Bool
+}
+
+/// One text encoded as the tokenizer.json declares: ids, and the attention mask (0 on padding).
+public struct Encoding: Sendable, Equatable {
+    public var ids: [Int]
+    public var attentionMask: [Int]
+    /// Ids cut by truncation (before special tokens were added), in order.
+    public var overflowCount: Int
+}
+
+extension PipelineTokenizer {
+    /// `text` encoded as Hugging Face tokenizers' `encode` does with the tokenizer.json's own
+    /// `truncation` and `padding`: cut to `max_length` counting the special tokens the
+    /// post-processor adds, special tokens added, then padded with the padding id (mask 0).
+    /// `truncate: false` / `pad: false` leave either step out.
+    public func encodeAsDeclared(_ text: String, addSpecialTokens: Bool = true, truncate: Bool = true, pad: Bool = true) -> Encoding {
+        var ids = encode(text, addSpecialTokens: false)
+        var overflow = 0
+        if truncate, let truncation {
+            let added = addSpecialTokens ? (postProcessor?.process([]).count ?? 0) : 0
+            let keep = max(0, truncation.maxLength - added)
+            if ids.count > keep {
+                overflow = ids.count - keep
+                ids = truncation.right ? Array(ids.prefix(keep)) : Array(ids.suffix(keep))
+            }
+        }
+        if addSpecialTokens, let postProcessor { ids = postProcessor.process(ids) }
+        var mask = [Int](repeating: 1, count: ids.count)
+        if pad, let padding {
+            let extra = padding.length(for: ids.count) - ids.count
+            if extra > 0 {
+                let fill = [Int](repeating: padding.id, count: extra), zeros = [Int](repeating: 0, count: extra)
+                if padding.right { ids += fill; mask += zeros } else { ids = fill + ids; mask = zeros + mask }
+            }
+        }
+        return Encoding(ids: ids, attentionMask: mask, overflowCount: overflow)
+    }
+}
+
+extension TokenizerJSON {
+    /// The `padding` object (nil for null or absent).
+    static func padding(_ f: JSONFields) throws(TokenizerError) -> Padding? {
+        guard let value = f.value("padding") else { return nil }
+        let p = try JSONFields(value, path: "padding")
+        let strategy: Padding.Strategy
+        switch p.value("strategy") {
+        case .string("BatchLongest")?, nil: strategy = .batchLongest
+        case .object(let o)? where o.count == 1 && o["Fixed"]?.int != nil:
+            let n = o["Fixed"]!.int!
+            guard n >= 0, n <= 1 << 24 else { throw TokenizerError(.invalidValue, "expected a length in 0...16777216, found \(n)", field: "padding.strategy.Fixed") }
+            strategy = .fixed(n)
+        case let other?:
+            throw TokenizerError(.unsupported, "unsupported padding strategy \(JSONWriter.serialize(other))", field: "padding.strategy")
+        }
+        let direction = try p.optionalString("direction") ?? "Right"
+        guard direction == "Right" || direction == "Left" else {
+            throw TokenizerError(.unsupported, "unsupported padding direction \"\(direction)\"", field: "padding.direction")
+        }
+        var multiple: Int?
+        if let m = p.value("pad_to_multiple_of") {
+            guard let n = m.int, n > 0, n <= 1 << 20 else { throw .wrongType("padding.pad_to_multiple_of", expected: "a positive integer", found: m.typeName) }
+            multiple = n
+        }
+        let id = try p.int("pad_id", default: 0)
+        guard id >= 0, id < maxVocabularySize else { throw TokenizerError(.invalidValue, "expected an id in 0..<\(maxVocabularySize), found \(id)", field: "padding.pad_id") }
+        return Padding(strategy: strategy, right: direction == "Right", multipleOf: multiple, id: id)
+    }
+
+    /// The `truncation` object (nil for null or absent). A stride only shapes the overflowing
+    /// pieces tokenizers also returns, and the strategy only pairs of texts; neither changes one
+    /// text's ids.
+    static func truncation(_ f: JSONFields) throws(TokenizerError) -> Truncation? {
+        guard let value = f.value("truncation") else { return nil }
+        let t = try JSONFields(value, path: "truncation")
+        let length = try t.int("max_length", default: 512)
+        guard length >= 0 else { throw TokenizerError(.invalidValue, "expected a length ≥ 0, found \(length)", field: "truncation.max_length") }
+        let direction = try t.optionalString("direction") ?? "Right"
+        guard direction == "Right" || direction == "Left" else {
+            throw TokenizerError(.unsupported, "unsupported truncation direction \"\(direction)\"", field: "truncation.direction")
+        }
+        let strategy = try t.optionalString("strategy") ?? "LongestFirst"
+        guard ["LongestFirst", "OnlyFirst", "OnlySecond"].contains(strategy) else {
+            throw TokenizerError(.unsupported, "unsupported truncation strategy \"\(strategy)\"", field: "truncation.strategy")
+        }
+        return Truncation(maxLength: length, right: direction == "Right")
+    }
+}
