@@ -53,7 +53,7 @@ func checkGolden(_ tokenizer: some Tokenizer, expected name: String) throws {
 @Suite("Tokenizer golden ids against Hugging Face tokenizers")
 struct GoldenTests {
     @Test("tokenizer.json fixtures encode and decode every corpus string exactly as tokenizers does",
-          arguments: ["smollm2", "minilm", "sp_bpe", "sp_metaspace", "llama3"])
+          arguments: ["smollm2", "minilm", "sp_bpe", "sp_metaspace", "llama3", "unigram", "unigram_unk", "wordlevel"])
     func golden(name: String) throws {
         let tokenizer = try TokenizerJSON.load(path: fixture("tokenizer/\(name)/tokenizer.json"))
         try checkGolden(tokenizer, expected: name)

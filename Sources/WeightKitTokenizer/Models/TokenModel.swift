@@ -22,6 +22,8 @@ func makeModel(_ value: JSONValue?, path: String) throws(TokenizerError) -> any 
     switch type {
     case "BPE": return try BPEModel(json: f)
     case "WordPiece": return try WordPieceModel(json: f)
+    case "Unigram": return try UnigramModel(json: f)
+    case "WordLevel": return try WordLevelModel(json: f)
     default: throw .unsupportedType("model", type, field: f.field("type"))
     }
 }
