@@ -53,9 +53,41 @@ func checkGolden(_ tokenizer: some Tokenizer, expected name: String) throws {
 @Suite("Tokenizer golden ids against Hugging Face tokenizers")
 struct GoldenTests {
     @Test("tokenizer.json fixtures encode and decode every corpus string exactly as tokenizers does",
-          arguments: ["smollm2", "minilm", "sp_bpe", "sp_metaspace", "llama3", "unigram", "unigram_unk", "wordlevel"])
+          arguments: ["smollm2", "minilm", "sp_bpe", "sp_metaspace", "llama3", "unigram", "unigram_unk", "precompiled", "wordlevel"])
     func golden(name: String) throws {
         let tokenizer = try TokenizerJSON.load(path: fixture("tokenizer/\(name)/tokenizer.json"))
         try checkGolden(tokenizer, expected: name)
+    }
+}
+
+@Suite("Precompiled (SentencePiece charsmap) normalizer against tokenizers")
+struct PrecompiledNormalizerTests {
+    @Test("nfkc's precompiled charsmap normalizes the corpus and compatibility-heavy strings as tokenizers does")
+    func normalizesAsTokenizers() throws {
+        let tokenizer = try TokenizerJSON.load(path: fixture("tokenizer/precompiled/tokenizer.json"))
+        let normalizer = try #require(tokenizer.normalizer)
+        let root = try #require(fixtureJSON("tokenizer/expected/precompiled_normalized.json").object)
+        let texts = try #require(root["texts"]?.array).map { try #require($0.string) }
+        let expected = try #require(root["normalized"]?.array).map { try #require($0.string) }
+        try #require(texts.count == expected.count && texts.count > 390)
+        var failures = 0
+        for (text, want) in zip(texts, expected) {
+            let got = String(String.UnicodeScalarView(normalizer.normalize(Array(text.unicodeScalars))))
+            if got != want {
+                failures += 1
+                if failures <= 5 { Issue.record("\(text.debugDescription): got \(got.debugDescription), tokenizers \(want.debugDescription)") }
+            }
+        }
+        #expect(failures == 0)
+        #expect(zip(texts, expected).filter { $0 != $1 }.count > 50, "the strings exercise the rules")
+    }
+
+    @Test("a charsmap that is not base64 or whose trie overruns is refused naming the field")
+    func malformed() throws {
+        for map in ["not base64!", "AAAA", "/////w=="] {
+            let json = #"{"normalizer": {"type": "Precompiled", "precompiled_charsmap": "\#(map)"}, "model": {"type": "WordLevel", "vocab": {"<unk>": 0}, "unk_token": "<unk>"}}"#
+            let error = #expect(throws: TokenizerError.self) { try TokenizerJSON.parse(json) }
+            #expect(error?.field == "normalizer.precompiled_charsmap", "\(map): \(String(describing: error))")
+        }
     }
 }

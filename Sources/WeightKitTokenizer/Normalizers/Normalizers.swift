@@ -30,6 +30,14 @@ func makeNormalizer(_ value: JSONValue?, path: String) throws(TokenizerError) ->
     case "NFD": return UnicodeNormalizer(form: .nfd)
     case "NFC": return UnicodeNormalizer(form: .nfc)
     case "StripAccents": return StripAccentsNormalizer()
+    case "Precompiled":
+        let map = try f.string("precompiled_charsmap")
+        guard let bytes = decodeBase64(map) else {
+            throw TokenizerError(.invalidValue, "expected base64 text, found \(map.utf8.count) bytes that are not", field: f.field("precompiled_charsmap"))
+        }
+        // An empty charsmap (some converted files) is tokenizers' identity.
+        if bytes.isEmpty { return SequenceNormalizer(stages: []) }
+        return try PrecompiledNormalizer(charsmap: bytes, field: f.field("precompiled_charsmap"))
     case "Strip":
         return StripNormalizer(left: try f.bool("strip_left", default: true), right: try f.bool("strip_right", default: true))
     case "Prepend": return PrependNormalizer(prefix: Array(try f.string("prepend").unicodeScalars))
