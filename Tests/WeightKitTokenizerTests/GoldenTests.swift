@@ -91,3 +91,27 @@ struct PrecompiledNormalizerTests {
         }
     }
 }
+
+@Suite("NFKC and NFKD normalizers against tokenizers")
+struct CompatibilityNormalizerTests {
+    @Test("NFKC and NFKD give tokenizers' text on the corpus and compatibility-heavy strings", arguments: ["NFKC", "NFKD"])
+    func normalizesAsTokenizers(form: String) throws {
+        let tokenizer = try TokenizerJSON.parse(#"{"normalizer": {"type": "\#(form)"}, "model": {"type": "WordLevel", "vocab": {"<unk>": 0}, "unk_token": "<unk>"}}"#)
+        let normalizer = try #require(tokenizer.normalizer)
+        let root = try #require(fixtureJSON("tokenizer/expected/nfk_normalized.json").object)
+        let texts = try #require(root["texts"]?.array).map { try #require($0.string) }
+        let expected = try #require(root[form.lowercased()]?.array).map { try #require($0.string) }
+        try #require(texts.count == expected.count && texts.count > 390)
+        var failures = 0
+        for (text, want) in zip(texts, expected) {
+            let got = String(String.UnicodeScalarView(normalizer.normalize(Array(text.unicodeScalars))))
+            // Compared scalar by scalar: Swift's == on String is canonical equivalence.
+            if Array(got.unicodeScalars) != Array(want.unicodeScalars) {
+                failures += 1
+                if failures <= 5 { Issue.record("\(text.debugDescription): got \(got.unicodeScalars.map { String($0.value, radix: 16) }), tokenizers \(want.unicodeScalars.map { String($0.value, radix: 16) })") }
+            }
+        }
+        #expect(failures == 0)
+        #expect(zip(texts, expected).filter { Array($0.unicodeScalars) != Array($1.unicodeScalars) }.count > 20, "the strings exercise the mappings")
+    }
+}

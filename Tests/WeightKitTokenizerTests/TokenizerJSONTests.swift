@@ -56,7 +56,8 @@ struct TokenizerJSONTests {
 
     @Test("Malformed or unsupported tokenizer.json is a TokenizerError naming the stage or field",
           arguments: [
-            (minimal(#""normalizer": {"type": "Precompiled", "precompiled_charsmap": ""}"#), TokenizerError.Kind.unsupported, "Precompiled"),
+            (minimal(#""normalizer": {"type": "Precompiled", "precompiled_charsmap": "!!"}"#), TokenizerError.Kind.invalidValue, "precompiled_charsmap"),
+            (minimal(#""normalizer": {"type": "NFKQ"}"#), .unsupported, "NFKQ"),
             (minimal(#""pre_tokenizer": {"type": "UnicodeScripts"}"#), .unsupported, "UnicodeScripts"),
             (minimal(#""pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(?<=a)\\w+"}, "behavior": "Isolated", "invert": false}"#), .unsupported, "(?<=a)\\w+"),
             (minimal(#""decoder": {"type": "CTC"}"#), .unsupported, "CTC"),

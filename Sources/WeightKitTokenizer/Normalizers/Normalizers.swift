@@ -29,6 +29,8 @@ func makeNormalizer(_ value: JSONValue?, path: String) throws(TokenizerError) ->
     case "Lowercase": return LowercaseNormalizer()
     case "NFD": return UnicodeNormalizer(form: .nfd)
     case "NFC": return UnicodeNormalizer(form: .nfc)
+    case "NFKD": return CompatibilityNormalizer(compose: false)
+    case "NFKC": return CompatibilityNormalizer(compose: true)
     case "StripAccents": return StripAccentsNormalizer()
     case "Precompiled":
         let map = try f.string("precompiled_charsmap")

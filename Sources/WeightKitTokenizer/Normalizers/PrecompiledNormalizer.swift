@@ -110,3 +110,41 @@ func decodeBase64(_ text: String) -> [UInt8]? {
     }
     return out
 }
+
+/// Compatibility decomposition (the K in NFKD and NFKC): each scalar with a compatibility
+/// mapping replaced by its full NFKD (CompatibilityTable.swift), then the standard library's
+/// canonical normalization over the whole text (decomposition and reordering for NFKD,
+/// composition too for NFKC).
+enum CompatibilityDecomposition {
+    /// The packed table, parsed on first use.
+    static let table: [UInt32: [Unicode.Scalar]] = {
+        var table: [UInt32: [Unicode.Scalar]] = [:]
+        table.reserveCapacity(4096)
+        for entry in packed.split(separator: ";") {
+            let parts = entry.split(separator: ":")
+            guard parts.count == 2, let key = UInt32(parts[0], radix: 16) else { continue }
+            table[key] = parts[1].split(separator: ",").compactMap { UInt32($0, radix: 16).flatMap(Unicode.Scalar.init) }
+        }
+        return table
+    }()
+
+    /// `text` with every compatibility mapping applied (not yet reordered).
+    static func mapped(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        guard text.contains(where: { $0.value >= 0xA0 }) else { return text }
+        var out: [Unicode.Scalar] = []
+        out.reserveCapacity(text.count)
+        for s in text {
+            if s.value >= 0xA0, let d = table[s.value] { out.append(contentsOf: d) } else { out.append(s) }
+        }
+        return out
+    }
+}
+
+/// NFKD or NFKC.
+struct CompatibilityNormalizer: Normalizer {
+    let compose: Bool
+    func normalize(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        let mapped = CompatibilityDecomposition.mapped(text)
+        return compose ? UnicodeNormalizer.nfc(mapped) : UnicodeNormalizer.nfd(mapped)
+    }
+}
