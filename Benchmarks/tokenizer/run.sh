@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 text="${1:-/tmp/weightkit-bench-text.txt}"
 [ -f "$text" ] || python3 Benchmarks/tokenizer/make_text.py "$text" 10
 swift build -c release --product weightkit >&2
-for name in smollm2 minilm sp_bpe llama3; do
+for name in smollm2 minilm sp_bpe llama3 unigram precompiled wordlevel; do
     tok="fixtures/tokenizer/$name/tokenizer.json"
     echo "== $name"
     echo -n "weightkit:  "; .build/release/weightkit tokenize "$tok" --file "$text" 2>&1 | tr '\n' ' '; echo
