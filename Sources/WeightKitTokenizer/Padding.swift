@@ -12,6 +12,8 @@ public struct Padding: Sendable, Equatable {
     public var multipleOf: Int?
     /// The id padding positions get.
     public var id: Int
+    /// The type id padding positions get.
+    public var typeId: Int = 0
 
     /// The length one encoding of `count` ids is padded to.
     public func length(for count: Int) -> Int {
@@ -28,11 +30,21 @@ public struct Truncation: Sendable, Equatable {
     public var maxLength: Int
     /// Cuts from the right (true: keeps the first ids) or the left.
     public var right: Bool
+    /// Which text of a pair is cut: `longestFirst`, `onlyFirst`, `onlySecond`.
+    public enum Strategy: String, Sendable { case longestFirst = "LongestFirst", onlyFirst = "OnlyFirst", onlySecond = "OnlySecond" }
+    public var strategy: Strategy = .longestFirst
+
+    /// `ids` cut to `count` from the kept side.
+    func cut(_ ids: [Int], to count: Int) -> [Int] {
+        ids.count <= count ? ids : right ? Array(ids.prefix(count)) : Array(ids.suffix(count))
+    }
 }
 
-/// One text encoded as the tokenizer.json declares: ids, and the attention mask (0 on padding).
+/// One text (or pair) encoded as the tokenizer.json declares: ids, type ids (0 for the first
+/// text, the template's for a pair), and the attention mask (0 on padding).
 public struct Encoding: Sendable, Equatable {
     public var ids: [Int]
+    public var typeIds: [Int]
     public var attentionMask: [Int]
     /// Ids cut by truncation (before special tokens were added), in order.
     public var overflowCount: Int
@@ -44,26 +56,84 @@ extension PipelineTokenizer {
     /// post-processor adds, special tokens added, then padded with the padding id (mask 0).
     /// `truncate: false` / `pad: false` leave either step out.
     public func encodeAsDeclared(_ text: String, addSpecialTokens: Bool = true, truncate: Bool = true, pad: Bool = true) -> Encoding {
-        var ids = encode(text, addSpecialTokens: false)
+        // A single text never reaches the pair-only errors.
+        (try? encodeAsDeclared(text, pair: nil, addSpecialTokens: addSpecialTokens, truncate: truncate, pad: pad))
+            ?? Encoding(ids: [], typeIds: [], attentionMask: [], overflowCount: 0)
+    }
+
+    /// `text` and, when given, `pair` encoded as tokenizers' `encode(text, pair)`: each text cut
+    /// by the declared truncation (for a pair: `LongestFirst` shortens the longer text first, as
+    /// tokenizers splits the budget), joined by the post-processor's pair template (B with type
+    /// id 1 when there is none), then padded (type id `pad_type_id`).
+    ///
+    /// - Throws: `TokenizerError` when a pair meets a post-processor without a pair template, or
+    ///   an `OnlyFirst`/`OnlySecond` truncation cannot remove enough from its text.
+    public func encodeAsDeclared(_ text: String, pair: String?, addSpecialTokens: Bool = true, truncate: Bool = true, pad: Bool = true) throws(TokenizerError) -> Encoding {
+        var a = encode(text, addSpecialTokens: false)
+        var b = pair.map { encode($0, addSpecialTokens: false) }
         var overflow = 0
         if truncate, let truncation {
-            let added = addSpecialTokens ? (postProcessor?.process([]).count ?? 0) : 0
-            let keep = max(0, truncation.maxLength - added)
-            if ids.count > keep {
-                overflow = ids.count - keep
-                ids = truncation.right ? Array(ids.prefix(keep)) : Array(ids.suffix(keep))
+            var added = 0
+            if addSpecialTokens, let postProcessor {
+                added = b == nil ? postProcessor.process([]).count : (try postProcessor.processPair([], []))?.ids.count ?? 0
+            }
+            let budget = max(0, truncation.maxLength - added)
+            if var second = b {
+                let total = a.count + second.count
+                if total > budget {
+                    overflow = total - budget
+                    switch truncation.strategy {
+                    case .longestFirst:
+                        // tokenizers: the shorter keeps its length when it fits in half, the longer gets the rest.
+                        var n1 = a.count, n2 = second.count
+                        let swapped = n1 > n2
+                        if swapped { Swift.swap(&n1, &n2) }
+                        n2 = n1 > budget ? n1 : max(n1, budget - n1)
+                        if n1 + n2 > budget { n1 = budget / 2; n2 = n1 + budget % 2 }
+                        if swapped { Swift.swap(&n1, &n2) }
+                        a = truncation.cut(a, to: n1)
+                        second = truncation.cut(second, to: n2)
+                    case .onlyFirst, .onlySecond:
+                        let first = truncation.strategy == .onlyFirst
+                        let target = first ? a.count : second.count
+                        guard target > overflow else {
+                            throw TokenizerError(.invalidValue, "truncation \(truncation.strategy.rawValue) would remove \(overflow) of the \(first ? "first" : "second") text's \(target) ids", field: "truncation.max_length")
+                        }
+                        if first { a = truncation.cut(a, to: target - overflow) } else { second = truncation.cut(second, to: target - overflow) }
+                    }
+                    b = second
+                }
+            } else if a.count > budget {
+                overflow = a.count - budget
+                a = truncation.cut(a, to: budget)
             }
         }
-        if addSpecialTokens, let postProcessor { ids = postProcessor.process(ids) }
+        var ids: [Int], types: [Int]
+        if let b {
+            if addSpecialTokens, let postProcessor, let joined = try postProcessor.processPair(a, b) {
+                (ids, types) = joined
+            } else {
+                ids = a + b
+                types = [Int](repeating: 0, count: a.count) + [Int](repeating: 1, count: b.count)
+            }
+        } else {
+            ids = addSpecialTokens ? (postProcessor?.process(a) ?? a) : a
+            types = [Int](repeating: 0, count: ids.count)
+        }
         var mask = [Int](repeating: 1, count: ids.count)
         if pad, let padding {
             let extra = padding.length(for: ids.count) - ids.count
             if extra > 0 {
                 let fill = [Int](repeating: padding.id, count: extra), zeros = [Int](repeating: 0, count: extra)
-                if padding.right { ids += fill; mask += zeros } else { ids = fill + ids; mask = zeros + mask }
+                let typeFill = [Int](repeating: padding.typeId, count: extra)
+                if padding.right {
+                    ids += fill; mask += zeros; types += typeFill
+                } else {
+                    ids = fill + ids; mask = zeros + mask; types = typeFill + types
+                }
             }
         }
-        return Encoding(ids: ids, attentionMask: mask, overflowCount: overflow)
+        return Encoding(ids: ids, typeIds: types, attentionMask: mask, overflowCount: overflow)
     }
 }
 
@@ -93,7 +163,7 @@ extension TokenizerJSON {
         }
         let id = try p.int("pad_id", default: 0)
         guard id >= 0, id < maxVocabularySize else { throw TokenizerError(.invalidValue, "expected an id in 0..<\(maxVocabularySize), found \(id)", field: "padding.pad_id") }
-        return Padding(strategy: strategy, right: direction == "Right", multipleOf: multiple, id: id)
+        return Padding(strategy: strategy, right: direction == "Right", multipleOf: multiple, id: id, typeId: try p.int("pad_type_id", default: 0))
     }
 
     /// The `truncation` object (nil for null or absent). A stride only shapes the overflowing
@@ -112,6 +182,6 @@ extension TokenizerJSON {
         guard ["LongestFirst", "OnlyFirst", "OnlySecond"].contains(strategy) else {
             throw TokenizerError(.unsupported, "unsupported truncation strategy \"\(strategy)\"", field: "truncation.strategy")
         }
-        return Truncation(maxLength: length, right: direction == "Right")
+        return Truncation(maxLength: length, right: direction == "Right", strategy: Truncation.Strategy(rawValue: strategy) ?? .longestFirst)
     }
 }

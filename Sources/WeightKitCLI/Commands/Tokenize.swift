@@ -29,6 +29,9 @@ extension WeightKitCommand {
         @Argument(help: "The text to encode.")
         var text: String?
 
+        @Option(name: .long, help: "A second text, encoded with TEXT as a pair (the post-processor's pair template; type ids in --json).")
+        var pair: String?
+
         @Option(name: .long, parsing: .upToNextOption, help: "Decode these ids instead of encoding text.")
         var decode: [Int] = []
 
@@ -52,6 +55,7 @@ extension WeightKitCommand {
         func validate() throws {
             let modes = (text != nil ? 1 : 0) + (decode.isEmpty ? 0 : 1) + (file != nil ? 1 : 0)
             guard modes == 1 else { throw ValidationError("give exactly one of: TEXT, --decode IDS…, --file FILE") }
+            guard pair == nil || text != nil else { throw ValidationError("--pair goes with TEXT") }
         }
 
         func run() throws {
@@ -63,7 +67,7 @@ extension WeightKitCommand {
                 } else if let file {
                     try encodeFile(file, tokenizer)
                 } else if let text {
-                    let encoding = tokenizer.encodeAsDeclared(text, addSpecialTokens: !noSpecial, truncate: !noTruncation, pad: !noPadding)
+                    let encoding = try tokenizer.encodeAsDeclared(text, pair: pair, addSpecialTokens: !noSpecial, truncate: !noTruncation, pad: !noPadding)
                     if encoding.overflowCount > 0 {
                         Console.info("truncated: \(encoding.overflowCount) ids past the tokenizer's max_length \(tokenizer.truncation?.maxLength ?? 0) left out (--no-truncation keeps them)")
                     }
@@ -80,6 +84,7 @@ extension WeightKitCommand {
                 let value: JSONValue = [
                     "count": .int(Int64(ids.count)), "ids": .array(ids.map { .int(Int64($0)) }),
                     "tokens": .array(tokens.map { .string($0) }), "pieces": .array(pieces.map { .string($0) }),
+                    "type_ids": .array(encoding.typeIds.map { .int(Int64($0)) }),
                     "attention_mask": .array(encoding.attentionMask.map { .int(Int64($0)) }),
                 ]
                 Console.out(JSONWriter.serialize(value, indent: 2))
