@@ -15,6 +15,13 @@ public struct QuantizationOptions: Sendable {
     public var overwrite: Bool
     /// Called with (tensors written, total) as writing progresses.
     public var progress: (@Sendable (_ done: Int, _ total: Int) -> Void)?
+    /// A llama-quantize mix (`Q4_K_M` …): when set, its per-tensor rules choose every type and
+    /// `policy` is not used.
+    public var mix: QuantMix?
+    /// llama-imatrix's importance matrix for `mix` (see `ImportanceMatrix.read(path:)`).
+    public var importance: ImportanceMatrix?
+    /// The importance matrix's path, recorded in a GGUF output as llama-quantize records it.
+    public var importancePath: String?
 
     /// Creates options: `policy` on a detected input, all cores, no overwriting.
     public init(
@@ -26,6 +33,17 @@ public struct QuantizationOptions: Sendable {
         self.threads = threads
         self.overwrite = overwrite
         self.progress = progress
+    }
+
+    /// Creates options quantizing with llama-quantize's `mix`, optionally with an importance matrix.
+    public init(
+        mix: QuantMix, importance: ImportanceMatrix? = nil, importancePath: String? = nil, inputFormat: TensorFormat? = nil,
+        threads: Int = 0, overwrite: Bool = false, progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    ) {
+        self.init(policy: QuantPolicy(scheme: .q8_0), inputFormat: inputFormat, threads: threads, overwrite: overwrite, progress: progress)
+        self.mix = mix
+        self.importance = importance
+        self.importancePath = importancePath
     }
 }
 
@@ -51,9 +69,19 @@ public enum Quantizer {
                 path: output)
         }
         try OutputCheck.check(output, inputs: [input], overwrite: options.overwrite)
-        let plan = try QuantizationPlan.make(input: input, format: options.inputFormat, target: target, policy: options.policy)
+        let plan: QuantizationPlan
+        if let mix = options.mix {
+            plan = try QuantizationPlan.make(
+                input: input, format: options.inputFormat, target: target, mix: mix, importance: options.importance,
+                importancePath: options.importancePath)
+        } else {
+            guard options.importance == nil else {
+                throw FormatError(.unsupported, "an importance matrix is used with a llama-quantize mix (q4_k_m …), not with \(options.policy.scheme.rawValue)", path: options.importancePath)
+            }
+            plan = try QuantizationPlan.make(input: input, format: options.inputFormat, target: target, policy: options.policy)
+        }
         let parallel = Parallel(threads: options.threads)
-        let quantized = try QuantizedTensorSource(base: plan.source, targets: plan.schemes) { count, body in
+        let quantized = try QuantizedTensorSource(base: plan.source, targets: plan.targets) { count, body in
             // The pool needs an escaping closure; it is released before forEachRange returns.
             withoutActuallyEscaping(body) { body in parallel.forEachRange(count, minimumPerThread: 16, body) }
         }
@@ -67,6 +95,6 @@ public enum Quantizer {
             : try FormatRegistry.write(payloads, metadata: plan.metadata, to: output, format: target, options: writeOptions)
         return QuantizationReport(
             output: output, input: plan.source, payloads: payloads, stats: quantized.errorStats, bytesWritten: written.bytesWritten,
-            seconds: (clock.now - started).seconds, warnings: plan.warnings)
+            seconds: (clock.now - started).seconds, warnings: plan.warnings, reasons: plan.reasons)
     }
 }

@@ -37,6 +37,7 @@ extension QuantizationReport {
                 o.set("snrDB", number(s.snrDB))
                 o.set("cosine", number(s.cosine))
             }
+            if let reason = r.reason { o.set("reason", .string(reason)) }
             return .object(o)
         }
         var o = JSONObject()

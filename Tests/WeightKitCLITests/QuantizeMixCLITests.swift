@@ -1,0 +1,167 @@
+import Foundation
+import Testing
+import WeightKit
+import WeightKitTestSupport
+
+/// llama.cpp's `llama-quantize` binary when Benchmarks/llama-cpp/build.sh has built it (CI has none).
+let llamaQuantize: String? = {
+    let root = FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/weightkit"
+    let dirs = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+    return dirs.filter { $0.hasPrefix("llama.cpp-src-") }.sorted().map { "\(root)/\($0)/build/bin/llama-quantize" }
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
+}()
+
+/// True once WeightKit has block encoders for the K-quants (branch kquant-enc).
+let kQuantEncoders = QuantScheme(dtype: .q4_K) != nil && QuantScheme(dtype: .q5_0) != nil
+
+/// `weightkit quantize --type MIX`: llama-quantize's per-tensor types (fixtures/quant/mixes), its
+/// general.file_type, and the bytes. On the tiny fixture models (hidden 64, no row a whole
+/// 256-block) Q6_K, Q3_K_S and Q2_K fall back to Q8_0 and Q4_0 only, which WeightKit already
+/// encodes, so those mixes run end to end today; Q4_K_M needs the K-quant encoders.
+@Suite("weightkit quantize --type MIX")
+struct QuantizeMixCLITests {
+    static let llama3 = fixture("models/llama3/llamacpp.gguf")
+
+    /// Prints `name type` per tensor and the file type, and checks each block tensor's bytes
+    /// against gguf.quants.quantize of the f32 input (Q8_0 and Q4_0 are the reference encoders
+    /// llama-quantize uses without an importance matrix).
+    static let check = """
+        import sys, numpy as np, gguf
+        from gguf import GGMLQuantizationType as T
+        q = gguf.GGUFReader(sys.argv[1]); f = {t.name: t for t in gguf.GGUFReader(sys.argv[2]).tensors}
+        print("file_type", int(q.fields["general.file_type"].contents()))
+        for t in q.tensors:
+            x = np.asarray(f[t.name].data, dtype=np.float32).reshape([int(d) for d in reversed(f[t.name].shape)])
+            if t.tensor_type in (T.Q8_0, T.Q4_0):
+                assert np.asarray(t.data).tobytes() == gguf.quants.quantize(x, t.tensor_type).tobytes(), t.name
+            print(t.name, t.tensor_type.name.lower())
+        """
+
+    /// The fixture's llama-quantize types for `model` under `mix`.
+    static func expectedTypes(model: String, mix: String) throws -> [String: String] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: fixture("quant/mixes/mixes.json")))
+        let root = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let m = (root["models"] as! [String: [String: Any]])[model]!
+        let names = (m["tensors"] as! [[Any]]).map { $0[0] as! String }
+        let types = (m["mixes"] as! [String: [String]])[mix]!
+        return Dictionary(uniqueKeysWithValues: zip(names, types.map { $0.lowercased() }))
+    }
+
+    static func parse(_ out: String) -> (fileType: Int?, types: [String: String]) {
+        var fileType: Int?, types: [String: String] = [:]
+        for line in out.split(separator: "\n") {
+            let parts = line.split(separator: " ").map(String.init)
+            guard parts.count == 2 else { continue }
+            if parts[0] == "file_type" { fileType = Int(parts[1]) } else { types[parts[0]] = parts[1] }
+        }
+        return (fileType, types)
+    }
+
+    @Test("GGUF → .gguf: llama-quantize's type for every tensor, its file_type, gguf.quants' bytes",
+          arguments: [("q6_k", 18), ("q3_k_s", 11), ("q2_k", 10)])
+    func fallbackMixes(mix: String, fileType: Int) throws {
+        let tmp = TemporaryFolder()
+        let out = tmp.file("\(mix).gguf")
+        let result = try weightkit("quantize", Self.llama3, out, "--type", mix, "--json")
+        #expect(result.status == 0, "\(result.stderr)")
+        let checked = Self.parse(try python(Self.check, [out, Self.llama3]))
+        #expect(checked.fileType == fileType)
+        #expect(checked.types == (try Self.expectedTypes(model: "llama3", mix: mix.uppercased())))
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        let rows = json["tensors"] as! [[String: Any]]
+        let v = try #require(rows.first { $0["name"] as? String == "blk.0.attn_v.weight" })
+        #expect((v["reason"] as? String)?.contains("fallback") == true)
+        #expect((v["cosine"] as? Double ?? 0) > 0.9)
+    }
+
+    @Test("the same tensor bytes as llama-quantize's own file", .enabled(if: llamaQuantize != nil, "llama-quantize is not built"),
+          arguments: ["q6_k", "q3_k_s", "q2_k"])
+    func sameBytesAsLlamaQuantize(mix: String) throws {
+        let tmp = TemporaryFolder()
+        let ours = tmp.file("ours.gguf"), theirs = tmp.file("theirs.gguf")
+        #expect(try weightkit("quantize", Self.llama3, ours, "--type", mix).status == 0)
+        let ref = try run(llamaQuantize!, [Self.llama3, theirs, mix.uppercased(), "1"])
+        #expect(ref.status == 0, "\(ref.stderr)")
+        let compare = """
+            import sys, numpy as np, gguf
+            a = {t.name: t for t in gguf.GGUFReader(sys.argv[1]).tensors}
+            b = {t.name: t for t in gguf.GGUFReader(sys.argv[2]).tensors}
+            assert set(a) == set(b), set(a) ^ set(b)
+            for n in a:
+                assert a[n].tensor_type == b[n].tensor_type, (n, a[n].tensor_type, b[n].tensor_type)
+                assert np.asarray(a[n].data).tobytes() == np.asarray(b[n].data).tobytes(), n
+            print(len(a))
+            """
+        #expect(try python(compare, [ours, theirs]).trimmingCharacters(in: .whitespacesAndNewlines) == "22")
+    }
+
+    @Test("Hugging Face folder → .wkp: HF names get the types of their GGUF tensors")
+    func folderToPack() throws {
+        let tmp = TemporaryFolder()
+        let out = tmp.file("q6.wkp")
+        let result = try weightkit("quantize", fixture("models/llama3"), out, "--type", "q6_k", "--json")
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        let rows = Dictionary(uniqueKeysWithValues: (json["tensors"] as! [[String: Any]]).map { ($0["name"] as! String, $0["to"] as! String) })
+        #expect(rows["model.layers.0.self_attn.v_proj.weight"] == "q8_0")
+        #expect(rows["model.layers.0.input_layernorm.weight"] == "f32")
+    }
+
+    @Test("Q4_K_M: every tensor gets llama-quantize's type (needs the K-quant encoders)",
+          .enabled(if: kQuantEncoders, "needs the K-quant and Q5_0 encoders (branch kquant-enc); without them quantize fails with 'no encoder for Q5_0'"))
+    func q4KM() throws {
+        let tmp = TemporaryFolder()
+        let out = tmp.file("q4km.gguf")
+        let result = try weightkit("quantize", Self.llama3, out, "--type", "q4_k_m")
+        #expect(result.status == 0, "\(result.stderr)")
+        let listed = """
+            import sys, gguf
+            r = gguf.GGUFReader(sys.argv[1])
+            print("file_type", int(r.fields["general.file_type"].contents()))
+            for t in r.tensors: print(t.name, t.tensor_type.name.lower())
+            """
+        let checked = Self.parse(try python(listed, [out]))
+        #expect(checked.fileType == 15)
+        #expect(checked.types == (try Self.expectedTypes(model: "llama3", mix: "Q4_K_M")))
+    }
+
+    @Test("until the encoders land, Q4_K_M is refused by name before anything is written", .enabled(if: !kQuantEncoders))
+    func missingEncoderIsAnError() throws {
+        let tmp = TemporaryFolder()
+        let out = tmp.file("q4km.gguf")
+        let result = try weightkit("quantize", Self.llama3, out, "--type", "q4_k_m")
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("no encoder for Q5_0"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test("--imatrix: Q8_0 ignores it as ggml does; Q4_0 with one needs an encoder WeightKit lacks")
+    func importance() throws {
+        let tmp = TemporaryFolder()
+        let plain = tmp.file("plain.gguf"), weighted = tmp.file("weighted.gguf")
+        let imatrix = fixture("quant/imatrix/llama3.imatrix.gguf")
+        #expect(try weightkit("quantize", Self.llama3, plain, "--type", "q6_k").status == 0)
+        let result = try weightkit("quantize", Self.llama3, weighted, "--type", "q6_k", "--imatrix", imatrix)
+        #expect(result.status == 0, "\(result.stderr)")
+        let tensorsEqual = """
+            import sys, numpy as np, gguf
+            a = gguf.GGUFReader(sys.argv[1]); b = gguf.GGUFReader(sys.argv[2])
+            assert all(np.asarray(x.data).tobytes() == np.asarray(y.data).tobytes() for x, y in zip(a.tensors, b.tensors))
+            print(int(b.fields["quantize.imatrix.entries_count"].contents()))
+            """
+        #expect(Int(try python(tensorsEqual, [plain, weighted]).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > 0)
+        let q4 = try weightkit("quantize", Self.llama3, tmp.file("q3.gguf"), "--type", "q3_k_s", "--imatrix", imatrix)
+        #expect(q4.status != 0)
+        #expect(q4.stderr.contains("no importance-weighted encoder for Q4_0"), "\(q4.stderr)")
+    }
+
+    @Test("a lone safetensors file has no architecture for the rules: a clear error; --keep with a mix is a usage error")
+    func refusals() throws {
+        let tmp = TemporaryFolder()
+        let st = try weightkit("quantize", fixture("models/llama3/model.safetensors"), tmp.file("o.wkp"), "--type", "q6_k")
+        #expect(st.status != 0)
+        #expect(st.stderr.contains("needs GGUF tensor names"), "\(st.stderr)")
+        let keep = try weightkit("quantize", Self.llama3, tmp.file("o.gguf"), "--type", "q4_k_m", "--keep", "*")
+        #expect(keep.status == 64)
+    }
+}
