@@ -50,11 +50,11 @@ struct QuantMixState {
         func set(_ new: DType, _ because: String) { t = new; why.append("\(because) → \(Self.label(new))") }
         let nExpert = model.expertCount
         if category == .output || (tiedEmbeddings && category == .tokenEmbd) {
-            let nx = dims.last ?? 0
+            let nx = dims.last ?? 0, role = category == .output ? "output" : "token_embd tied to the output"
             if isFalcon || nx % t.blockElements != 0 {
-                set(.q8_0, isFalcon ? "falcon output" : "output: ne[0] \(nx) not a multiple of \(t.blockElements)")
+                set(.q8_0, "\(role)\(isFalcon ? " (falcon)" : ": ne[0] \(nx) not a multiple of \(t.blockElements)")")
             } else if t != .q8_0 {
-                set(.q6_K, category == .output ? "output" : "tied token_embd as output")
+                set(.q6_K, role)
             }
         } else if category == .tokenEmbd {
             // No K-quant mix changes token_embd when the model has its own output matrix.

@@ -165,3 +165,37 @@ struct QuantizeMixCLITests {
         #expect(keep.status == 64)
     }
 }
+
+/// `quantize --dry-run`: the plan alone, so every mix's types are checked end to end through the
+/// CLI (GGUF input and a Hugging Face folder's HF names) even before the K-quant encoders exist.
+@Suite("weightkit quantize --type MIX --dry-run")
+struct QuantizeMixDryRunTests {
+    static func plan(_ input: String, _ mix: String, _ extra: [String] = []) throws -> [String: String] {
+        let tmp = TemporaryFolder()
+        let result = try weightkit(["quantize", input, tmp.file("never.gguf"), "--type", mix, "--dry-run", "--json"] + extra)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: tmp.file("never.gguf")))
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        return Dictionary(uniqueKeysWithValues: (json["tensors"] as! [[String: Any]]).map { ($0["name"] as! String, $0["to"] as! String) })
+    }
+
+    @Test("GGUF input: llama-quantize's type for every tensor, every mix",
+          arguments: ["q2_k", "q2_k_s", "q3_k_s", "q3_k_m", "q3_k_l", "q4_k_s", "q4_k_m", "q5_k_s", "q5_k_m", "q6_k", "q5_0", "q5_1"])
+    func everyMix(mix: String) throws {
+        for model in ["llama3", "mixtral", "phi3"] {
+            let extra = mix == "q2_k_s" ? ["--imatrix", fixture("quant/imatrix/\(model == "mixtral" ? "mixtral" : "llama3").imatrix.gguf")] : []
+            let got = try Self.plan(fixture("models/\(model)/llamacpp.gguf"), mix, extra)
+            let want = try QuantizeMixCLITests.expectedTypes(model: model, mix: mix.uppercased())
+            #expect(got == want, "\(model) \(mix)")
+        }
+    }
+
+    @Test("Hugging Face Mixtral folder: each expert matrix gets its stacked GGUF tensor's type")
+    func folderExperts() throws {
+        let got = try Self.plan(fixture("models/mixtral"), "q4_k_m")
+        let want = try QuantizeMixCLITests.expectedTypes(model: "mixtral", mix: "Q4_K_M")
+        #expect(got["model.layers.1.block_sparse_moe.experts.3.w2.weight"] == want["blk.1.ffn_down_exps.weight"])
+        #expect(got["model.layers.0.self_attn.v_proj.weight"] == want["blk.0.attn_v.weight"])
+        #expect(got["model.layers.0.block_sparse_moe.gate.weight"] == "f32")
+    }
+}

@@ -54,6 +54,16 @@ public struct QuantizationReport: Sendable {
         self.warnings = warnings
     }
 
+    /// A report from rows already made (a dry run).
+    init(output: String, rows: [Row], elements: Int, bytesWritten: Int, seconds: Double, warnings: [ConversionWarning]) {
+        self.output = output
+        self.rows = rows
+        self.elements = elements
+        self.bytesWritten = bytesWritten
+        self.seconds = seconds
+        self.warnings = warnings
+    }
+
     /// Tensor bytes before quantization.
     public var bytesBefore: Int { rows.reduce(0) { $0 + $1.bytesBefore } }
     /// Tensor bytes in the output.

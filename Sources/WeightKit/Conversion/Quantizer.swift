@@ -69,17 +69,7 @@ public enum Quantizer {
                 path: output)
         }
         try OutputCheck.check(output, inputs: [input], overwrite: options.overwrite)
-        let plan: QuantizationPlan
-        if let mix = options.mix {
-            plan = try QuantizationPlan.make(
-                input: input, format: options.inputFormat, target: target, mix: mix, importance: options.importance,
-                importancePath: options.importancePath)
-        } else {
-            guard options.importance == nil else {
-                throw FormatError(.unsupported, "an importance matrix is used with a llama-quantize mix (q4_k_m …), not with \(options.policy.scheme.rawValue)", path: options.importancePath)
-            }
-            plan = try QuantizationPlan.make(input: input, format: options.inputFormat, target: target, policy: options.policy)
-        }
+        let plan = try makePlan(input: input, target: target, options: options)
         let parallel = Parallel(threads: options.threads)
         let quantized = try QuantizedTensorSource(base: plan.source, targets: plan.targets) { count, body in
             // The pool needs an escaping closure; it is released before forEachRange returns.
@@ -96,5 +86,44 @@ public enum Quantizer {
         return QuantizationReport(
             output: output, input: plan.source, payloads: payloads, stats: quantized.errorStats, bytesWritten: written.bytesWritten,
             seconds: (clock.now - started).seconds, warnings: plan.warnings, reasons: plan.reasons)
+    }
+
+    /// What `quantize` would write, without encoding or writing anything (llama-quantize's
+    /// `--dry-run`): every tensor's output type and size, and under a mix the reason for it.
+    /// Types WeightKit cannot encode yet are listed too; `quantize` refuses them.
+    ///
+    /// - Throws: what planning `quantize` throws (unreadable input, a mix without GGUF names,
+    ///   Q2_K_S without an importance matrix, an importance entry of the wrong size).
+    public static func dryRun(input: String, output: String, options: QuantizationOptions) throws -> QuantizationReport {
+        let clock = ContinuousClock(), started = clock.now
+        let target = FormatDetector.outputFormat(for: output)
+        guard let target, target == .gguf || target == .wkp else {
+            throw FormatError(.unsupported, "quantized blocks can only be written to .gguf or .wkp", path: output)
+        }
+        let plan = try makePlan(input: input, target: target, options: options)
+        let rows = plan.source.tensors.map { t in
+            let to = plan.targets[t.name]?.dtype ?? plan.casts[t.name] ?? t.dtype
+            return QuantizationReport.Row(
+                name: t.name, from: t.dtype, to: to, bytesBefore: t.byteCount, bytesAfter: t.shape.byteCount(of: to) ?? t.byteCount,
+                stats: nil, reason: plan.reasons[t.name])
+        }
+        return QuantizationReport(
+            output: output, rows: rows, elements: plan.source.tensors.reduce(0) { $0 + $1.elementCount }, bytesWritten: 0,
+            seconds: (clock.now - started).seconds, warnings: plan.warnings)
+    }
+
+    /// The plan for `options`: a mix's rules, or the policy.
+    static func makePlan(input: String, target: TensorFormat, options: QuantizationOptions) throws -> QuantizationPlan {
+        if let mix = options.mix {
+            return try QuantizationPlan.make(
+                input: input, format: options.inputFormat, target: target, mix: mix, importance: options.importance,
+                importancePath: options.importancePath)
+        }
+        guard options.importance == nil else {
+            throw FormatError(
+                .unsupported, "an importance matrix is used with a llama-quantize mix (q4_k_m …), not with \(options.policy.scheme.rawValue)",
+                path: options.importancePath)
+        }
+        return try QuantizationPlan.make(input: input, format: options.inputFormat, target: target, policy: options.policy)
     }
 }

@@ -48,6 +48,9 @@ extension WeightKitCommand {
         @Option(name: .long, help: "Threads used for encoding (0: all cores).")
         var threads: Int = 0
 
+        @Flag(name: .long, help: "Only plan: print each tensor's type (and a mix's reason) without quantizing or writing.")
+        var dryRun = false
+
         @Flag(name: .long, help: "Print the report as JSON on stdout.")
         var json = false
 
@@ -88,6 +91,12 @@ extension WeightKitCommand {
                         embeddings: QuantPolicy.Embeddings(rawValue: embeddings.lowercased())!)
                     options = QuantizationOptions(
                         policy: policy, inputFormat: input.resolvedFormat, threads: threads, overwrite: force, progress: progress)
+                }
+                if dryRun {
+                    let report = try Quantizer.dryRun(input: input.path, output: output, options: options)
+                    Console.warn(report.warnings)
+                    if json { Console.out(JSONWriter.serialize(report.json(), indent: 2)) } else { report.printPlan() }
+                    return
                 }
                 let report = try Quantizer.quantize(input: input.path, output: output, options: options)
                 Console.warn(report.warnings)
