@@ -95,6 +95,32 @@ struct QuantizeMixCLITests {
         #expect(try python(compare, [ours, theirs]).trimmingCharacters(in: .whitespacesAndNewlines) == "22")
     }
 
+    @Test("with --imatrix: the same tensor bytes and quantize.imatrix.* keys as llama-quantize --imatrix",
+          .enabled(if: llamaQuantize != nil, "llama-quantize is not built"))
+    func sameAsLlamaQuantizeWithImportance() throws {
+        let tmp = TemporaryFolder()
+        let ours = tmp.file("ours.gguf"), theirs = tmp.file("theirs.gguf")
+        let imatrix = fixture("quant/imatrix/llama3.imatrix.gguf")
+        let result = try weightkit("quantize", Self.llama3, ours, "--type", "q6_k", "--imatrix", imatrix)
+        #expect(result.status == 0, "\(result.stderr)")
+        let ref = try run(llamaQuantize!, ["--imatrix", imatrix, Self.llama3, theirs, "Q6_K", "1"])
+        #expect(ref.status == 0, "\(ref.stderr)")
+        let compare = """
+            import sys, numpy as np, gguf
+            a = gguf.GGUFReader(sys.argv[1]); b = gguf.GGUFReader(sys.argv[2])
+            ta = {t.name: t for t in a.tensors}
+            for t in b.tensors:
+                assert ta[t.name].tensor_type == t.tensor_type and np.asarray(ta[t.name].data).tobytes() == np.asarray(t.data).tobytes(), t.name
+            keys = [k for k in b.fields if k.startswith("quantize.") or k in ("general.file_type", "general.quantization_version")]
+            for k in keys:
+                assert k in a.fields, k
+                assert a.fields[k].contents() == b.fields[k].contents(), (k, a.fields[k].contents(), b.fields[k].contents())
+                assert a.fields[k].types == b.fields[k].types, (k, a.fields[k].types, b.fields[k].types)
+            print(len(keys))
+            """
+        #expect(try python(compare, [ours, theirs]).trimmingCharacters(in: .whitespacesAndNewlines) == "6")
+    }
+
     @Test("Hugging Face folder → .wkp: HF names get the types of their GGUF tensors")
     func folderToPack() throws {
         let tmp = TemporaryFolder()
@@ -170,11 +196,11 @@ struct QuantizeMixCLITests {
 /// CLI (GGUF input and a Hugging Face folder's HF names) even before the K-quant encoders exist.
 @Suite("weightkit quantize --type MIX --dry-run")
 struct QuantizeMixDryRunTests {
-    static func plan(_ input: String, _ mix: String, _ extra: [String] = []) throws -> [String: String] {
+    static func plan(_ input: String, _ mix: String, _ extra: [String] = [], output: String = "never.gguf") throws -> [String: String] {
         let tmp = TemporaryFolder()
-        let result = try weightkit(["quantize", input, tmp.file("never.gguf"), "--type", mix, "--dry-run", "--json"] + extra)
+        let result = try weightkit(["quantize", input, tmp.file(output), "--type", mix, "--dry-run", "--json"] + extra)
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: tmp.file("never.gguf")))
+        #expect(!FileManager.default.fileExists(atPath: tmp.file(output)))
         let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
         return Dictionary(uniqueKeysWithValues: (json["tensors"] as! [[String: Any]]).map { ($0["name"] as! String, $0["to"] as! String) })
     }
@@ -190,9 +216,10 @@ struct QuantizeMixDryRunTests {
         }
     }
 
-    @Test("Hugging Face Mixtral folder: each expert matrix gets its stacked GGUF tensor's type")
+    @Test("Hugging Face Mixtral folder → .wkp: each expert matrix (HF names) gets its stacked GGUF tensor's type; → .gguf the GGUF names get the fixture's")
     func folderExperts() throws {
-        let got = try Self.plan(fixture("models/mixtral"), "q4_k_m")
+        #expect(try Self.plan(fixture("models/mixtral"), "q4_k_m") == (try QuantizeMixCLITests.expectedTypes(model: "mixtral", mix: "Q4_K_M")))
+        let got = try Self.plan(fixture("models/mixtral"), "q4_k_m", output: "never.wkp")
         let want = try QuantizeMixCLITests.expectedTypes(model: "mixtral", mix: "Q4_K_M")
         #expect(got["model.layers.1.block_sparse_moe.experts.3.w2.weight"] == want["blk.1.ffn_down_exps.weight"])
         #expect(got["model.layers.0.self_attn.v_proj.weight"] == want["blk.0.attn_v.weight"])
