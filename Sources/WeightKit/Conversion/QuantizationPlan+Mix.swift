@@ -127,14 +127,23 @@ extension QuantizationPlan {
     /// `general.quantization_version` (2), and with an importance matrix its file, first
     /// dataset, entry count and chunk count (`quantize.imatrix.*`, strings cut to 127 bytes as
     /// its key-value overrides are).
+    ///
+    /// As gguf's `gguf_set_val_*` does, a key set here moves to the end (in llama-quantize's
+    /// order), and the split keys are removed, so the header matches llama-quantize's.
     mutating func setMixMetadata(_ mix: QuantMix, importance: ImportanceMatrix?, importancePath: String?) {
+        for key in ["split.no", "split.count", "split.tensors.count"] {
+            metadata[key] = nil
+            typedHints[key] = nil
+        }
         func u32(_ key: String, _ value: UInt32) {
+            metadata[key] = nil
             metadata[key] = .uint(UInt64(value))
             typedHints[key] = .uint32(value)
         }
         func string(_ key: String, _ value: String) {
             var bytes = Array(value.utf8.prefix(127))
             while String(validating: bytes, as: UTF8.self) == nil, !bytes.isEmpty { bytes.removeLast() }
+            metadata[key] = nil
             metadata[key] = .string(String(decoding: bytes, as: UTF8.self))
             typedHints[key] = nil
         }

@@ -54,7 +54,8 @@ public enum Quantizer {
     ///
     /// Block-quantized inputs are decoded to f32 first; a folder → .gguf gets GGUF names,
     /// llama.cpp's Q/K order, hyperparameters and tokenizer keys, with `general.file_type` set
-    /// to the policy's scheme. Each tensor is quantized when the writer reaches it, rows split
+    /// to the policy's scheme (under a mix, llama-quantize's file type, and its tensor order in a
+    /// .gguf). Each tensor is quantized when the writer reaches it, rows split
     /// over `options.threads`, so memory stays at one tensor.
     ///
     /// - Throws: `ConversionError` when the output is the input or exists without `overwrite`,
@@ -75,7 +76,13 @@ public enum Quantizer {
             // The pool needs an escaping closure; it is released before forEachRange returns.
             withoutActuallyEscaping(body) { body in parallel.forEachRange(count, minimumPerThread: 16, body) }
         }
-        let payloads = try quantized.tensors.map { t in
+        var tensors = quantized.tensors
+        if options.mix != nil, target == .gguf {
+            // llama-quantize writes its weights_map order; so do we, so the data sections match.
+            let rank = Dictionary(uniqueKeysWithValues: QuantMix.llamaOrder(tensors.map(\.name)).enumerated().map { ($1, $0) })
+            tensors.sort { rank[$0.name]! < rank[$1.name]! }
+        }
+        let payloads = try tensors.map { t in
             try TensorPayload(source: quantized, input: t, dtype: plan.casts[t.name])
         }
         var writeOptions = plan.options
