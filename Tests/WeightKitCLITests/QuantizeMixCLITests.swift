@@ -222,3 +222,18 @@ struct QuantizeMixDryRunTests {
         #expect(got["model.layers.0.block_sparse_moe.gate.weight"] == "f32")
     }
 }
+
+/// SmolLM2-135M-Instruct's real Q4_1 GGUF (WEIGHTKIT_SMOLLM2_GGUF, set by scripts/test.sh): its
+/// blocks are decoded to f32 first, and every mix plans the types llama-quantize chose for the
+/// F32 GGUF of the same model (fixtures/quant/mixes, 30 layers, 576 columns: the fallbacks).
+@Suite("Real model: SmolLM2 mixes", .enabled(if: ProcessInfo.processInfo.environment["WEIGHTKIT_SMOLLM2_GGUF"] != nil))
+struct SmolLM2MixTests {
+    @Test("every mix's dry run gives llama-quantize's type for each of the 272 tensors",
+          arguments: ["q2_k", "q3_k_s", "q3_k_m", "q3_k_l", "q4_k_s", "q4_k_m", "q5_k_s", "q5_k_m", "q6_k", "q5_0", "q5_1"])
+    func dryRun(mix: String) throws {
+        let gguf = ProcessInfo.processInfo.environment["WEIGHTKIT_SMOLLM2_GGUF"]!
+        let got = try QuantizeMixDryRunTests.plan(gguf, mix)
+        #expect(got.count == 272)
+        #expect(got == (try QuantizeMixCLITests.expectedTypes(model: "smollm2", mix: mix.uppercased())))
+    }
+}
