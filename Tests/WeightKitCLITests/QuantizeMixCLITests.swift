@@ -198,7 +198,10 @@ struct QuantizeMixDryRunTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: tmp.file(output)))
         let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
-        return Dictionary(uniqueKeysWithValues: (json["tensors"] as! [[String: Any]]).map { ($0["name"] as! String, $0["to"] as! String) })
+        let rows = json["tensors"] as! [[String: Any]]
+        // Every row planned by the mix's rules (a reason), not by the q8_0/q4_0/q4_1 policy.
+        #expect(rows.allSatisfy { $0["reason"] is String }, "\(mix): a row without a mix reason")
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0["name"] as! String, $0["to"] as! String) })
     }
 
     @Test("GGUF input: llama-quantize's type for every tensor, every mix",

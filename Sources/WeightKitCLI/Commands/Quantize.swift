@@ -57,9 +57,10 @@ extension WeightKitCommand {
         @Flag(name: .long, help: "Overwrite an existing output (never the input itself).")
         var force = false
 
-        /// The llama-quantize mix `--type` names, when it names one (q4_0, q4_1 and q8_0 are
-        /// WeightKit's own policies).
-        var mix: QuantMix? { QuantScheme(rawValue: type.lowercased()) == nil ? QuantMix(name: type) : nil }
+        /// The llama-quantize mix `--type` names, when it names one. A mix name wins over a
+        /// block type of the same name (q5_0, q6_k …); q4_0, q4_1 and q8_0 are WeightKit's own
+        /// policies.
+        var mix: QuantMix? { QuantMix(name: type) }
 
         func validate() throws {
             guard QuantScheme(rawValue: type.lowercased()) != nil || mix != nil else {
@@ -86,6 +87,7 @@ extension WeightKitCommand {
                         mix: mix, importance: try imatrix.map(ImportanceMatrix.read(path:)), importancePath: imatrix,
                         inputFormat: input.resolvedFormat, threads: threads, overwrite: force, progress: progress)
                 } else {
+                    // validate() admits only a mix or a scheme.
                     let policy = QuantPolicy(
                         scheme: QuantScheme(rawValue: type.lowercased())!, keep: keep,
                         embeddings: QuantPolicy.Embeddings(rawValue: embeddings.lowercased())!)
