@@ -90,6 +90,26 @@ struct QuantizeMixCLITests {
         }
     }
 
+    @Test("every other mix: byte for byte llama-quantize's file (needs the K-quant encoders)",
+          .enabled(if: llamaQuantize != nil, "llama-quantize is not built"),
+          .enabled(if: kQuantEncoders, "needs the K-quant, Q5_0 and Q5_1 encoders (branch kquant-enc)"),
+          arguments: ["q2_k_s", "q3_k_m", "q3_k_l", "q4_k_s", "q4_k_m", "q5_k_s", "q5_k_m", "q5_0", "q5_1"])
+    func sameFileAsLlamaQuantizeAfterEncoders(mix: String) throws {
+        let imatrix = fixture("quant/imatrix/llama3.imatrix.gguf")
+        for family in ["llama3", "qwen3", "gemma2", "mixtral", "phi3"] {
+            let tmp = TemporaryFolder()
+            let input = fixture("models/\(family)/llamacpp.gguf"), ours = tmp.file("ours.gguf"), theirs = tmp.file("theirs.gguf")
+            // Q2_K_S needs an importance matrix; the llama3 one has no entries for other families' names.
+            let extra = mix == "q2_k_s" ? ["--imatrix", imatrix] : []
+            if mix == "q2_k_s", family != "llama3" { continue }
+            let result = try weightkit(["quantize", input, ours, "--type", mix] + extra)
+            #expect(result.status == 0, "\(family): \(result.stderr)")
+            let ref = try run(llamaQuantize!, extra + [input, theirs, mix.uppercased(), "1"])
+            #expect(ref.status == 0, "\(ref.stderr)")
+            #expect(try readBytes(ours) == (try readBytes(theirs)), "\(family) \(mix)")
+        }
+    }
+
     @Test("with --imatrix: the same file as llama-quantize --imatrix, quantize.imatrix.* keys included",
           .enabled(if: llamaQuantize != nil, "llama-quantize is not built"))
     func sameAsLlamaQuantizeWithImportance() throws {
@@ -157,7 +177,7 @@ struct QuantizeMixCLITests {
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
-    @Test("--imatrix: Q8_0 ignores it as ggml does; Q4_0 with one needs an encoder WeightKit lacks")
+    @Test("--imatrix: Q8_0 ignores it as ggml does; Q4_0 with one needs an importance-weighted encoder (kquant-enc)")
     func importance() throws {
         let tmp = TemporaryFolder()
         let plain = tmp.file("plain.gguf"), weighted = tmp.file("weighted.gguf")
@@ -173,8 +193,13 @@ struct QuantizeMixCLITests {
             """
         #expect(Int(try python(tensorsEqual, [plain, weighted]).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > 0)
         let q4 = try weightkit("quantize", Self.llama3, tmp.file("q3.gguf"), "--type", "q3_k_s", "--imatrix", imatrix)
-        #expect(q4.status != 0)
-        #expect(q4.stderr.contains("no importance-weighted encoder for Q4_0"), "\(q4.stderr)")
+        if kQuantEncoders {
+            // After kquant-enc: Q4_0 is encoded with the importance (byte identity is tested above).
+            #expect(q4.status == 0, "\(q4.stderr)")
+        } else {
+            #expect(q4.status != 0)
+            #expect(q4.stderr.contains("no importance-weighted encoder for Q4_0"), "\(q4.stderr)")
+        }
     }
 
     @Test("a lone safetensors file has no architecture for the rules: a clear error; --keep with a mix is a usage error")
@@ -238,5 +263,25 @@ struct SmolLM2MixTests {
         let got = try QuantizeMixDryRunTests.plan(gguf, mix)
         #expect(got.count == 272)
         #expect(got == (try QuantizeMixCLITests.expectedTypes(model: "smollm2", mix: mix.uppercased())))
+    }
+}
+
+/// SmolLM2-135M F32 and llama-quantize's own Q4_K_M … files of it (WEIGHTKIT_KQUANT_MODELS, made by
+/// scripts/lib/deps.sh make_kquant_models): the issue's acceptance, the same file byte for byte.
+@Suite("Real model: SmolLM2 mixes against llama-quantize's files", .serialized,
+       .enabled(if: ProcessInfo.processInfo.environment["WEIGHTKIT_KQUANT_MODELS"] != nil),
+       .enabled(if: kQuantEncoders, "needs the K-quant and Q5_0 encoders (branch kquant-enc)"))
+struct SmolLM2MixFileTests {
+    @Test("weightkit quantize smollm2-f32.gguf --type MIX writes llama-quantize's smollm2-MIX.gguf",
+          arguments: ["q4_k_m", "q4_k_s", "q5_k_m", "q6_k", "q3_k_m", "q2_k", "q5_0", "q5_1"])
+    func sameFile(mix: String) throws {
+        let dir = ProcessInfo.processInfo.environment["WEIGHTKIT_KQUANT_MODELS"]!
+        let reference = "\(dir)/smollm2-\(mix).gguf"
+        try #require(FileManager.default.fileExists(atPath: reference), "\(reference) is missing: scripts/test.sh makes it with llama-quantize")
+        let tmp = TemporaryFolder()
+        let ours = tmp.file("ours.gguf")
+        let result = try weightkit("quantize", "\(dir)/smollm2-f32.gguf", ours, "--type", mix)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try readBytes(ours) == (try readBytes(reference)), "\(mix)")
     }
 }

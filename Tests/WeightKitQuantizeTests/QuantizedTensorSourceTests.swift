@@ -69,7 +69,12 @@ struct QuantizedTensorSourceTests {
                 return (e.kind, e.message)
             } catch { return (nil, "") }
         }
-        #expect(kind(QuantTarget(dtype: .q4_0, importance: importance)).1.contains("no importance-weighted encoder for Q4_0"))
+        if QuantScheme(dtype: .q5_0) == nil {
+            // Until kquant-enc's importance-weighted encoders land.
+            #expect(kind(QuantTarget(dtype: .q4_0, importance: importance)).1.contains("no importance-weighted encoder for Q4_0"))
+        } else {
+            #expect(kind(QuantTarget(dtype: .q4_0, importance: importance)).0 == nil)
+        }
         #expect(kind(QuantTarget(dtype: .q8_0, importance: [1, 2])).0 == .shapeMismatch)
         // One importance row per stacked matrix: 64 values for a [2, 3, 64] tensor is too few.
         #expect(kind(QuantTarget(dtype: .q8_0, importance: Array(importance.prefix(64)))).0 == .shapeMismatch)
