@@ -56,28 +56,4 @@ struct QuantizedTensorSourceTests {
             return e?.kind == .shapeMismatch && e?.tensorName == "odd"
         }
     }
-
-    @Test("targets with importance: Q8_0 takes it (ggml ignores it too), other types without such an encoder are refused by name")
-    func importance() throws {
-        let base = MemorySource([("w", [2, 3, 64], Array(Self.values.prefix(6 * 64)))])
-        let importance = [Float](repeating: 1, count: 2 * 64)
-        let q8 = try QuantizedTensorSource(base: base, targets: ["w": QuantTarget(dtype: .q8_0, importance: importance)])
-        let w = try #require(q8.tensor(named: "w"))
-        #expect(try q8.storage(of: w).bytes == QuantScheme.q8_0.encode(Array(Self.values.prefix(6 * 64))))
-        func kind(_ target: QuantTarget) -> (FormatError.Kind?, String) {
-            do { _ = try QuantizedTensorSource(base: base, targets: ["w": target]); return (nil, "") } catch let e as FormatError {
-                return (e.kind, e.message)
-            } catch { return (nil, "") }
-        }
-        if QuantScheme(dtype: .q5_0) == nil {
-            // Until kquant-enc's importance-weighted encoders land.
-            #expect(kind(QuantTarget(dtype: .q4_0, importance: importance)).1.contains("no importance-weighted encoder for Q4_0"))
-        } else {
-            #expect(kind(QuantTarget(dtype: .q4_0, importance: importance)).0 == nil)
-        }
-        #expect(kind(QuantTarget(dtype: .q8_0, importance: [1, 2])).0 == .shapeMismatch)
-        // One importance row per stacked matrix: 64 values for a [2, 3, 64] tensor is too few.
-        #expect(kind(QuantTarget(dtype: .q8_0, importance: Array(importance.prefix(64)))).0 == .shapeMismatch)
-        #expect(QuantScheme(dtype: .q4_K) != nil || kind(QuantTarget(dtype: .q4_K)).1.contains("no encoder for Q4_K"))
-    }
 }
