@@ -110,6 +110,25 @@ struct QuantizeMixCLITests {
         }
     }
 
+    @Test("--imatrix (GGUF and legacy .dat; dense and per-expert): byte for byte llama-quantize --imatrix (needs the encoders)",
+          .enabled(if: llamaQuantize != nil, "llama-quantize is not built"),
+          .enabled(if: kQuantEncoders, "needs the importance-weighted encoders (branch kquant-enc)"),
+          arguments: ["q4_k_m", "q3_k_s", "q5_0", "q2_k_s"])
+    func sameFileWithImportance(mix: String) throws {
+        for family in ["llama3", "mixtral"] {
+            for format in ["gguf", "dat"] {
+                let tmp = TemporaryFolder()
+                let input = fixture("models/\(family)/llamacpp.gguf"), imatrix = fixture("quant/imatrix/\(family).imatrix.\(format)")
+                let ours = tmp.file("ours.gguf"), theirs = tmp.file("theirs.gguf")
+                let result = try weightkit("quantize", input, ours, "--type", mix, "--imatrix", imatrix)
+                #expect(result.status == 0, "\(family) \(format): \(result.stderr)")
+                let ref = try run(llamaQuantize!, ["--imatrix", imatrix, input, theirs, mix.uppercased(), "1"])
+                #expect(ref.status == 0, "\(ref.stderr)")
+                #expect(try readBytes(ours) == (try readBytes(theirs)), "\(family) \(format) \(mix)")
+            }
+        }
+    }
+
     @Test("with --imatrix: the same file as llama-quantize --imatrix, quantize.imatrix.* keys included",
           .enabled(if: llamaQuantize != nil, "llama-quantize is not built"))
     func sameAsLlamaQuantizeWithImportance() throws {
