@@ -29,6 +29,12 @@ public struct ImportanceMatrix: Sendable {
 
         /// Values per matrix: the weight's row length ne[0].
         public var columns: Int { matrices == 0 ? 0 : values.count / matrices }
+
+        /// Creates an entry of `matrices` rows of importance.
+        public init(values: [Float], matrices: Int) {
+            self.values = values
+            self.matrices = matrices
+        }
     }
 
     /// The file format.

@@ -36,4 +36,19 @@ struct QuantMixPlanTests {
         #expect(plan.targets["model.layers.0.self_attn.q_proj.weight"]?.importance == importance.entries["blk.0.attn_q.weight"]?.values)
         #expect(plan.targets["model.layers.0.block_sparse_moe.gate.weight"] == nil)
     }
+
+    @Test("entries for tensors the model lacks are a warning; an entry of the wrong size is an error naming the tensor")
+    func unusedAndWrongSize() throws {
+        let llama3 = fixture("models/llama3/llamacpp.gguf")
+        let mixtral = try ImportanceMatrix.read(path: Self.imatrix)
+        let plan = try QuantizationPlan.make(input: llama3, format: nil, target: .gguf, mix: .q6_K, importance: mixtral, importancePath: Self.imatrix)
+        let unused = try #require(plan.warnings.first { $0.kind == .importanceUnused })
+        #expect(unused.names.contains("blk.0.ffn_down_exps.weight"))
+        #expect(!unused.names.contains("blk.0.attn_q.weight"))
+        let wrong = ImportanceMatrix(format: .gguf, entries: ["blk.1.attn_q.weight": .init(values: [1, 2, 3], matrices: 1)])
+        let error = try #require(throws: FormatError.self) {
+            try QuantizationPlan.make(input: llama3, format: nil, target: .gguf, mix: .q6_K, importance: wrong, importancePath: nil)
+        }
+        #expect(error.kind == .sizeMismatch && error.tensorName == "blk.1.attn_q.weight")
+    }
 }

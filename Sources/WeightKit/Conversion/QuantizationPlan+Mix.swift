@@ -107,7 +107,7 @@ extension QuantizationPlan {
             let unused = importance.unused(by: view.ggufTensors.map(\.name))
             if !unused.isEmpty {
                 plan.warnings.append(ConversionWarning(
-                    .metadataDropped, "the importance matrix has \(unused.count) entries for tensors not in the model (llama-quantize ignores them too)",
+                    .importanceUnused, "the importance matrix has \(unused.count) entries for tensors not in the model (llama-quantize ignores them too)",
                     names: unused))
             }
         }

@@ -60,7 +60,7 @@ struct QuantizationPlan {
         return plan
     }
 
-    /// Fills `schemes` and `casts`: each tensor's policy target, and f32 for float tensors a
+    /// Fills `targets` and `casts`: each tensor's policy target, and f32 for float tensors a
     /// GGUF output cannot hold as they are.
     mutating func choose(policy: QuantPolicy, target: TensorFormat, input: String) throws {
         for t in source.tensors {
