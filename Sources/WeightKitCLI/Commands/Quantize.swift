@@ -18,14 +18,17 @@ extension WeightKitCommand {
                 q4_k_m (q4_k), q5_k_s, q5_k_m (q5_k), q6_k, q5_0 and q5_1 give each tensor the type \
                 llama-quantize (llama.cpp 0c1e570) gives it, and set general.file_type as it does; \
                 they need GGUF names and the architecture, so the input is a GGUF or a model folder. \
-                --imatrix reads llama-imatrix's GGUF or legacy .dat importance matrix. --json \
-                gives each tensor's reason.
+                --imatrix reads llama-imatrix's GGUF or legacy .dat importance matrix. \
+                --dry-run prints each tensor's type (and why) without writing; --json gives \
+                each tensor's reason. Until WeightKit has the K-quant encoders, a mix that \
+                needs one stops before writing ("no encoder for Q4_K"). See docs/QUANTIZE.md.
 
                 Examples:
                   weightkit quantize ./SmolLM2-135M/ smol-q8_0.gguf --type q8_0
                   weightkit quantize ./SmolLM2-135M/ smol-q4_0.wkp --type q4_0 --keep '*.down_proj.*'
                   weightkit quantize model.gguf model-q4_1.gguf --type q4_1 --embeddings f16 --json
                   weightkit quantize smol-f32.gguf smol-q4_k_m.gguf --type q4_k_m --imatrix imatrix.gguf
+                  weightkit quantize ./SmolLM2-135M/ smol.gguf --type q3_k_m --dry-run
                 """)
 
         @OptionGroup var input: InputOptions
