@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "WeightKitFormatsTests", dependencies: ["WeightKitFormats", "WeightKitTestSupport"]),
         .testTarget(name: "WeightKitTokenizerTests", dependencies: ["WeightKitTokenizer", "WeightKitTestSupport"]),
         .testTarget(name: "WeightKitRuntimeTests", dependencies: ["WeightKit", "WeightKitTestSupport"]),
-        .testTarget(name: "WeightKitQuantizeTests", dependencies: ["WeightKitQuantize", "WeightKitTestSupport"]),
+        .testTarget(name: "WeightKitQuantizeTests", dependencies: ["WeightKitQuantize", "WeightKitFormats", "WeightKitTestSupport"]),
         .testTarget(name: "WeightKitGraphTests", dependencies: ["WeightKitGraph", "WeightKitTestSupport"]),
         .testTarget(name: "WeightKitCLITests", dependencies: ["WeightKitCLI", "weightkit", "WeightKitTestSupport"]),
     ],

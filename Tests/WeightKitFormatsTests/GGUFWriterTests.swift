@@ -105,11 +105,16 @@ struct GGUFWriterTests {
         let q8 = try #require(file.tensor(named: "t.q8_0"))
         _ = try GGUFWriter.write([try TensorPayload(source: file, input: q8)], metadata: Metadata(), to: folder.file("q.gguf"))
         #expect(try GGUFFile(path: folder.file("q.gguf")).value("general.quantization_version") == .uint32(2))
+        // The K-quants are stored now (llama-quantize's mixes write them); the IQ types are not.
         let q4k = try #require(file.tensor(named: "t.q4_k"))
+        _ = try GGUFWriter.write([try TensorPayload(source: file, input: q4k)], metadata: Metadata(), to: folder.file("k.gguf"))
+        #expect(try GGUFFile(path: folder.file("k.gguf")).tensor(named: "t.q4_k")?.dtype == .q4_K)
+        let types = try GGUFFile(path: fixture("quant/all_types/all_types.gguf"))
+        let iq = try #require(types.tensors.first { $0.dtype == .iq2_XXS })
         let error = try #require(throws: FormatError.self) {
-            try GGUFWriter.write([try TensorPayload(source: file, input: q4k)], metadata: Metadata(), to: folder.file("k.gguf"))
+            try GGUFWriter.write([try TensorPayload(source: types, input: iq)], metadata: Metadata(), to: folder.file("iq.gguf"))
         }
         #expect(error.kind == .unsupportedDType)
-        #expect(FormatDetector.kind(of: folder.file("k.gguf")) == .missing)
+        #expect(FormatDetector.kind(of: folder.file("iq.gguf")) == .missing)
     }
 }

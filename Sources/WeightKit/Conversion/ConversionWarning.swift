@@ -19,6 +19,9 @@ public struct ConversionWarning: Sendable, Hashable, CustomStringConvertible {
         /// A multimodal checkpoint's vision tower and projector were left out (`names`): the
         /// output holds the language model only.
         case visionTowerDropped
+        /// Importance-matrix entries name tensors the model does not have (`names`); like
+        /// llama-quantize, quantization goes on without them.
+        case importanceUnused
     }
 
     /// What happened.

@@ -14,8 +14,10 @@ struct QuantizationPlan {
     var typedHints: [String: GGUFValue] = [:]
     /// Writer options carrying config and tokenizer (pack output).
     var options = WriteOptions()
-    /// Tensors to quantize and their scheme.
-    var schemes: [String: QuantScheme] = [:]
+    /// Tensors to quantize: their block type and column importance.
+    var targets: [String: QuantTarget] = [:]
+    /// Why each tensor got its type, under a llama-quantize mix.
+    var reasons: [String: String] = [:]
     /// Float tensors written in another float dtype (`embeddings: .f16`).
     var casts: [String: DType] = [:]
     /// What could not be carried over (GGUF names, tokenizer keys).
@@ -25,11 +27,18 @@ struct QuantizationPlan {
     ///
     /// - Throws: `FormatError` `.unsupportedDType` for a non-float tensor GGUF cannot hold.
     static func make(input: String, format: TensorFormat?, target: TensorFormat, policy: QuantPolicy) throws -> QuantizationPlan {
+        var plan = try read(input: input, format: format, target: target, fileType: policy.scheme.dtype)
+        try plan.choose(policy: policy, target: target, input: input)
+        return plan
+    }
+
+    /// Reads `input` as `make` does, `general.file_type` set from `fileType` for a GGUF output.
+    static func read(input: String, format: TensorFormat?, target: TensorFormat, fileType: DType) throws -> QuantizationPlan {
         let format = try format ?? FormatDetector.detect(path: input)
         var plan: QuantizationPlan
         switch format {
         case .huggingFace where target == .gguf:
-            let gguf = try Converter.ggufSource(huggingFaceFolder: input, fileType: policy.scheme.dtype)
+            let gguf = try Converter.ggufSource(huggingFaceFolder: input, fileType: fileType)
             plan = QuantizationPlan(source: gguf.source, metadata: gguf.metadata, warnings: gguf.warnings)
             plan.typedHints = gguf.typedHints
         case .huggingFace:
@@ -44,21 +53,20 @@ struct QuantizationPlan {
             plan = QuantizationPlan(source: try Converter.decodingBlocks(base), metadata: base.metadata)
             if let gguf = base as? GGUFFile {
                 plan.typedHints = Dictionary(gguf.typedMetadata, uniquingKeysWith: { a, _ in a })
-                if target == .gguf { plan.setFileType(policy.scheme.dtype) }
+                if target == .gguf { plan.setFileType(fileType) }
             }
             if target == .wkp { try ModelFiles.add(to: &plan.options, folder: nil, source: base, cast: nil) }
         }
-        try plan.choose(policy: policy, target: target, input: input)
         return plan
     }
 
-    /// Fills `schemes` and `casts`: each tensor's policy target, and f32 for float tensors a
+    /// Fills `targets` and `casts`: each tensor's policy target, and f32 for float tensors a
     /// GGUF output cannot hold as they are.
     mutating func choose(policy: QuantPolicy, target: TensorFormat, input: String) throws {
         for t in source.tensors {
             let dtype = policy.target(for: t)
-            if let scheme = QuantScheme(dtype: dtype) {
-                schemes[t.name] = scheme
+            if QuantScheme(dtype: dtype) != nil {
+                targets[t.name] = QuantTarget(dtype: dtype)
             } else if dtype != t.dtype {
                 casts[t.name] = dtype
             } else if target == .gguf, !FormatRegistry.canStore(t.dtype, in: .gguf) {

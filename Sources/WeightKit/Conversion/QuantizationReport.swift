@@ -17,6 +17,8 @@ public struct QuantizationReport: Sendable {
         public var bytesAfter: Int
         /// The quantization error; nil for tensors kept in float.
         public var stats: QuantErrorStats?
+        /// Why a llama-quantize mix gave it this type (nil without a mix).
+        public var reason: String?
     }
 
     /// The output path.
@@ -37,17 +39,28 @@ public struct QuantizationReport: Sendable {
     /// The report for `payloads` written from `input`, with the error `stats` of the quantized ones.
     init(
         output: String, input: any TensorSource, payloads: [TensorPayload], stats: [String: QuantErrorStats], bytesWritten: Int,
-        seconds: Double, warnings: [ConversionWarning]
+        seconds: Double, warnings: [ConversionWarning], reasons: [String: String] = [:]
     ) {
         let inputs = Dictionary(input.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         rows = payloads.map { p in
             let before = inputs[p.info.name]
             return Row(
                 name: p.info.name, from: before?.dtype ?? p.info.dtype, to: p.info.dtype,
-                bytesBefore: before?.byteCount ?? p.info.byteCount, bytesAfter: p.info.byteCount, stats: stats[p.info.name])
+                bytesBefore: before?.byteCount ?? p.info.byteCount, bytesAfter: p.info.byteCount, stats: stats[p.info.name],
+                reason: reasons[p.info.name])
         }
         elements = payloads.reduce(0) { $0 + $1.info.elementCount }
         self.output = output
+        self.bytesWritten = bytesWritten
+        self.seconds = seconds
+        self.warnings = warnings
+    }
+
+    /// A report from rows already made (a dry run).
+    init(output: String, rows: [Row], elements: Int, bytesWritten: Int, seconds: Double, warnings: [ConversionWarning]) {
+        self.output = output
+        self.rows = rows
+        self.elements = elements
         self.bytesWritten = bytesWritten
         self.seconds = seconds
         self.warnings = warnings

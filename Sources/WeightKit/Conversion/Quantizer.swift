@@ -18,6 +18,13 @@ public struct QuantizationOptions: Sendable {
     public var shardSize: Int?
     /// Called with (tensors written, total) as writing progresses.
     public var progress: (@Sendable (_ done: Int, _ total: Int) -> Void)?
+    /// A llama-quantize mix (`Q4_K_M` …): when set, its per-tensor rules choose every type and
+    /// `policy` is not used.
+    public var mix: QuantMix?
+    /// llama-imatrix's importance matrix for `mix` (see `ImportanceMatrix.read(path:)`).
+    public var importance: ImportanceMatrix?
+    /// The importance matrix's path, recorded in a GGUF output as llama-quantize records it.
+    public var importancePath: String?
 
     /// Creates options: `policy` on a detected input, all cores, no overwriting, one file.
     public init(
@@ -31,6 +38,19 @@ public struct QuantizationOptions: Sendable {
         self.shardSize = shardSize
         self.progress = progress
     }
+
+    /// Creates options quantizing with llama-quantize's `mix`, optionally with an importance matrix.
+    public init(
+        mix: QuantMix, importance: ImportanceMatrix? = nil, importancePath: String? = nil, inputFormat: TensorFormat? = nil,
+        threads: Int = 0, overwrite: Bool = false, shardSize: Int? = nil, progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    ) {
+        self.init(
+            policy: QuantPolicy(scheme: .q8_0), inputFormat: inputFormat, threads: threads, overwrite: overwrite,
+            shardSize: shardSize, progress: progress)
+        self.mix = mix
+        self.importance = importance
+        self.importancePath = importancePath
+    }
 }
 
 /// Block-quantizes a model's weight matrices into a .gguf or .wkp file, one call from input
@@ -40,7 +60,8 @@ public enum Quantizer {
     ///
     /// Block-quantized inputs are decoded to f32 first; a folder → .gguf gets GGUF names,
     /// llama.cpp's Q/K order, hyperparameters and tokenizer keys, with `general.file_type` set
-    /// to the policy's scheme. Each tensor is quantized when the writer reaches it, rows split
+    /// to the policy's scheme (under a mix, llama-quantize's file type, and its tensor order in a
+    /// .gguf). Each tensor is quantized when the writer reaches it, rows split
     /// over `options.threads`, so memory stays at one tensor.
     ///
     /// - Throws: `ConversionError` when the output is the input or exists without `overwrite`,
@@ -58,13 +79,19 @@ public enum Quantizer {
             throw FormatError(.unsupported, "a \(target.rawValue) file cannot be sharded; shards are written for .gguf output", path: output)
         }
         try OutputCheck.check(output, inputs: [input], overwrite: options.overwrite)
-        let plan = try QuantizationPlan.make(input: input, format: options.inputFormat, target: target, policy: options.policy)
+        let plan = try makePlan(input: input, target: target, options: options)
         let parallel = Parallel(threads: options.threads)
-        let quantized = try QuantizedTensorSource(base: plan.source, targets: plan.schemes) { count, body in
+        let quantized = try QuantizedTensorSource(base: plan.source, targets: plan.targets) { count, body in
             // The pool needs an escaping closure; it is released before forEachRange returns.
             withoutActuallyEscaping(body) { body in parallel.forEachRange(count, minimumPerThread: 16, body) }
         }
-        let payloads = try quantized.tensors.map { t in
+        var tensors = quantized.tensors
+        if options.mix != nil, target == .gguf {
+            // llama-quantize writes its weights_map order; so do we, so the data sections match.
+            let rank = Dictionary(uniqueKeysWithValues: QuantMix.llamaOrder(tensors.map(\.name)).enumerated().map { ($1, $0) })
+            tensors.sort { rank[$0.name]! < rank[$1.name]! }
+        }
+        let payloads = try tensors.map { t in
             try TensorPayload(source: quantized, input: t, dtype: plan.casts[t.name])
         }
         var writeOptions = plan.options
@@ -78,8 +105,47 @@ public enum Quantizer {
             : try FormatRegistry.write(payloads, metadata: plan.metadata, to: output, format: target, options: writeOptions)
         var report = QuantizationReport(
             output: output, input: plan.source, payloads: payloads, stats: quantized.errorStats, bytesWritten: written.bytesWritten,
-            seconds: (clock.now - started).seconds, warnings: plan.warnings)
+            seconds: (clock.now - started).seconds, warnings: plan.warnings, reasons: plan.reasons)
         report.files = written.files
         return report
+    }
+
+    /// What `quantize` would write, without encoding or writing anything (llama-quantize's
+    /// `--dry-run`): every tensor's output type and size, and under a mix the reason for it.
+    /// Types WeightKit cannot encode yet are listed too; `quantize` refuses them.
+    ///
+    /// - Throws: what planning `quantize` throws (unreadable input, a mix without GGUF names,
+    ///   Q2_K_S without an importance matrix, an importance entry of the wrong size).
+    public static func dryRun(input: String, output: String, options: QuantizationOptions) throws -> QuantizationReport {
+        let clock = ContinuousClock(), started = clock.now
+        let target = FormatDetector.outputFormat(for: output)
+        guard let target, target == .gguf || target == .wkp else {
+            throw FormatError(.unsupported, "quantized blocks can only be written to .gguf or .wkp", path: output)
+        }
+        let plan = try makePlan(input: input, target: target, options: options)
+        let rows = plan.source.tensors.map { t in
+            let to = plan.targets[t.name]?.dtype ?? plan.casts[t.name] ?? t.dtype
+            return QuantizationReport.Row(
+                name: t.name, from: t.dtype, to: to, bytesBefore: t.byteCount, bytesAfter: t.shape.byteCount(of: to) ?? t.byteCount,
+                stats: nil, reason: plan.reasons[t.name])
+        }
+        return QuantizationReport(
+            output: output, rows: rows, elements: plan.source.tensors.reduce(0) { $0 + $1.elementCount }, bytesWritten: 0,
+            seconds: (clock.now - started).seconds, warnings: plan.warnings)
+    }
+
+    /// The plan for `options`: a mix's rules, or the policy.
+    static func makePlan(input: String, target: TensorFormat, options: QuantizationOptions) throws -> QuantizationPlan {
+        if let mix = options.mix {
+            return try QuantizationPlan.make(
+                input: input, format: options.inputFormat, target: target, mix: mix, importance: options.importance,
+                importancePath: options.importancePath)
+        }
+        guard options.importance == nil else {
+            throw FormatError(
+                .unsupported, "an importance matrix is used with a llama-quantize mix (q4_k_m …), not with \(options.policy.scheme.rawValue)",
+                path: options.importancePath)
+        }
+        return try QuantizationPlan.make(input: input, format: options.inputFormat, target: target, policy: options.policy)
     }
 }

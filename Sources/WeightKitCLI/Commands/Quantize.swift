@@ -2,10 +2,10 @@ import ArgumentParser
 import WeightKit
 
 extension WeightKitCommand {
-    /// `weightkit quantize IN OUT --type q8_0|q4_0|q4_1`: block-quantize weight matrices.
+    /// `weightkit quantize IN OUT --type q8_0|q4_0|q4_1|q4_k_m|…`: block-quantize weight matrices.
     struct Quantize: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Quantize weight matrices to Q8_0, Q4_0 or Q4_1 blocks and report the error.",
+            abstract: "Quantize weight matrices (Q8_0, Q4_0, Q4_1 or a llama-quantize mix) and report the error.",
             discussion: """
                 Any readable input (Hugging Face folder, safetensors, npz, GGUF, pack) to a .gguf or \
                 .wkp file; the blocks are byte-identical to ggml's reference quantizers. 2-D floating \
@@ -14,10 +14,21 @@ extension WeightKitCommand {
                 and output matrices. Block-quantized inputs are decoded to f32 first. A folder → \
                 .gguf gets GGUF names, llama.cpp's Q/K order, hyperparameters and tokenizer keys.
 
+                The llama-quantize mixes q2_k, q2_k_s, q3_k_s, q3_k_m (q3_k), q3_k_l, q4_k_s, \
+                q4_k_m (q4_k), q5_k_s, q5_k_m (q5_k), q6_k, q5_0 and q5_1 give each tensor the type \
+                llama-quantize (llama.cpp 0c1e570) gives it, and set general.file_type as it does; \
+                they need GGUF names and the architecture, so the input is a GGUF or a model folder. \
+                --imatrix reads llama-imatrix's GGUF or legacy .dat importance matrix. \
+                --dry-run prints each tensor's type (and why) without writing; --json gives \
+                each tensor's reason. Until WeightKit has the K-quant encoders, a mix that \
+                needs one stops before writing ("no encoder for Q4_K"). See docs/QUANTIZE.md.
+
                 Examples:
                   weightkit quantize ./SmolLM2-135M/ smol-q8_0.gguf --type q8_0
                   weightkit quantize ./SmolLM2-135M/ smol-q4_0.wkp --type q4_0 --keep '*.down_proj.*'
                   weightkit quantize model.gguf model-q4_1.gguf --type q4_1 --embeddings f16 --json
+                  weightkit quantize smol-f32.gguf smol-q4_k_m.gguf --type q4_k_m --imatrix imatrix.gguf
+                  weightkit quantize ./SmolLM2-135M/ smol.gguf --type q3_k_m --dry-run
                 """)
 
         @OptionGroup var input: InputOptions
@@ -25,8 +36,11 @@ extension WeightKitCommand {
         @Argument(help: "The output file: .gguf or .wkp.")
         var output: String
 
-        @Option(name: .long, help: "Block type: q8_0, q4_0 or q4_1.")
+        @Option(name: .long, help: "Block type (q8_0, q4_0, q4_1) or llama-quantize mix (q2_k … q6_k, q5_0, q5_1).")
         var type: String
+
+        @Option(name: .long, help: "An importance matrix from llama-imatrix (GGUF or legacy .dat), for a mix.")
+        var imatrix: String?
 
         @Option(name: .long, help: "Keep tensors whose name matches this glob in float (repeatable).")
         var keep: [String] = []
@@ -37,6 +51,9 @@ extension WeightKitCommand {
         @Option(name: .long, help: "Threads used for encoding (0: all cores).")
         var threads: Int = 0
 
+        @Flag(name: .long, help: "Only plan: print each tensor's type (and a mix's reason) without quantizing or writing.")
+        var dryRun = false
+
         @Flag(name: .long, help: "Print the report as JSON on stdout.")
         var json = false
 
@@ -46,9 +63,21 @@ extension WeightKitCommand {
         @Flag(name: .long, help: "Overwrite an existing output (never the input itself).")
         var force = false
 
+        /// The llama-quantize mix `--type` names, when it names one. A mix name wins over a
+        /// block type of the same name (q5_0, q6_k …); q4_0, q4_1 and q8_0 are WeightKit's own
+        /// policies.
+        var mix: QuantMix? { QuantMix(name: type) }
+
         func validate() throws {
-            guard QuantScheme(rawValue: type.lowercased()) != nil else {
-                throw ValidationError("--type must be q8_0, q4_0 or q4_1 (got '\(type)')")
+            guard QuantScheme(rawValue: type.lowercased()) != nil || mix != nil else {
+                let mixes = QuantMix.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ValidationError("--type must be q8_0, q4_0, q4_1 or a mix (\(mixes)) (got '\(type)')")
+            }
+            if mix != nil, !keep.isEmpty || embeddings.lowercased() != "q8_0" {
+                throw ValidationError("--keep and --embeddings apply to q8_0, q4_0 and q4_1; a mix follows llama-quantize's rules")
+            }
+            if imatrix != nil, mix == nil {
+                throw ValidationError("--imatrix needs a llama-quantize mix (q4_k_m …), not \(type)")
             }
             guard QuantPolicy.Embeddings(rawValue: embeddings.lowercased()) != nil else {
                 throw ValidationError("--embeddings must be q8_0, f16 or keep (got '\(embeddings)')")
@@ -60,13 +89,28 @@ extension WeightKitCommand {
 
         func run() throws {
             try reportingErrors(verbose: input.verbose, quiet: input.quiet) {
-                let policy = QuantPolicy(
-                    scheme: QuantScheme(rawValue: type.lowercased())!, keep: keep,
-                    embeddings: QuantPolicy.Embeddings(rawValue: embeddings.lowercased())!)
-                let options = QuantizationOptions(
-                    policy: policy, inputFormat: input.resolvedFormat, threads: threads, overwrite: force,
-                    shardSize: shardSize.flatMap(parseByteSize),
-                    progress: { done, total in Console.progress("quantizing", done, total) })
+                let progress: @Sendable (Int, Int) -> Void = { done, total in Console.progress("quantizing", done, total) }
+                let options: QuantizationOptions
+                if let mix {
+                    options = QuantizationOptions(
+                        mix: mix, importance: try imatrix.map(ImportanceMatrix.read(path:)), importancePath: imatrix,
+                        inputFormat: input.resolvedFormat, threads: threads, overwrite: force,
+                        shardSize: shardSize.flatMap(parseByteSize), progress: progress)
+                } else {
+                    // validate() admits only a mix or a scheme.
+                    let policy = QuantPolicy(
+                        scheme: QuantScheme(rawValue: type.lowercased())!, keep: keep,
+                        embeddings: QuantPolicy.Embeddings(rawValue: embeddings.lowercased())!)
+                    options = QuantizationOptions(
+                        policy: policy, inputFormat: input.resolvedFormat, threads: threads, overwrite: force,
+                        shardSize: shardSize.flatMap(parseByteSize), progress: progress)
+                }
+                if dryRun {
+                    let report = try Quantizer.dryRun(input: input.path, output: output, options: options)
+                    Console.warn(report.warnings)
+                    if json { Console.out(JSONWriter.serialize(report.json(), indent: 2)) } else { report.printPlan() }
+                    return
+                }
                 let report = try Quantizer.quantize(input: input.path, output: output, options: options)
                 Console.warn(report.warnings)
                 if json {

@@ -21,6 +21,16 @@ extension QuantizationReport {
                 + "(\(Double(Int((bitsPerWeight * 100).rounded())) / 100) bits/weight), wrote \(files.count > 1 ? files.joined(separator: ", ") : output) in \(compact(seconds)) s, \(Int(throughput)) MB/s")
     }
 
+    /// Prints a dry run: one row per tensor with its type change and reason, and the size.
+    func printPlan() {
+        let width = max(6, rows.map(\.name.count).max() ?? 0)
+        for r in rows {
+            Console.out(r.name.padded(width) + "  " + "\(r.from.shortName)→\(r.to.shortName)".padded(12) + "  " + (r.reason ?? ""))
+        }
+        Console.out(
+            "dry run: \(formatBytes(bytesBefore)) → \(formatBytes(bytesAfter)) (\(Double(Int((bitsPerWeight * 100).rounded())) / 100) bits/weight); nothing written")
+    }
+
     /// The report as JSON (keys in docs/JSON.md).
     func json() -> JSONValue {
         func number(_ x: Double) -> JSONValue { x.isFinite ? .double(x) : .null }
@@ -37,6 +47,7 @@ extension QuantizationReport {
                 o.set("snrDB", number(s.snrDB))
                 o.set("cosine", number(s.cosine))
             }
+            if let reason = r.reason { o.set("reason", .string(reason)) }
             return .object(o)
         }
         var o = JSONObject()

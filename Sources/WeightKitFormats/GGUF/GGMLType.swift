@@ -48,4 +48,9 @@ public enum GGMLType {
 
     /// The types the GGUF writer stores (those llama.cpp and WeightKit both compute on).
     public static let writable: Set<DType> = [.float32, .float16, .bfloat16, .q8_0, .q4_0, .q4_1]
+
+    /// The types the GGUF writer accepts: `writable` plus the block types llama-quantize's
+    /// mixes write (the K-quants, Q5_0/Q5_1 fallbacks and IQ4_NL), which the quantizer produces.
+    /// Conversion keeps using `writable`, so it never passes these blocks through unchanged.
+    public static let storable: Set<DType> = writable.union([.q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL])
 }

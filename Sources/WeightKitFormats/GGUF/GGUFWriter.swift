@@ -99,9 +99,9 @@ public enum GGUFWriter {
             guard names.insert(info.name).inserted else {
                 throw FormatError(.duplicateName, "two tensors would be written with the same name", path: path, tensorName: info.name)
             }
-            guard GGMLType.writable.contains(info.dtype), let code = GGMLType.code(of: info.dtype) else {
+            guard GGMLType.storable.contains(info.dtype), let code = GGMLType.code(of: info.dtype) else {
                 throw FormatError(
-                    .unsupportedDType, "GGUF output holds f32, f16, bf16, q8_0, q4_0 or q4_1, not \(info.dtype.shortName)",
+                    .unsupportedDType, "GGUF output holds f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K…q6_K or iq4_nl, not \(info.dtype.shortName)",
                     path: path, tensorName: info.name)
             }
             guard info.shape.rank <= GGUFFile.maxDims else {
