@@ -1678,7 +1678,7 @@ static void quantize_row_iq4_nl_impl(const int super_block_size, const int block
 /* ---- ggml_quantize_chunk ------------------------------------------------------------------ */
 
 long wk_quantize_row_bytes(int qtype, long n_per_row) {
-    if (qtype < WK_Q8_0 || qtype > WK_IQ4_NL || n_per_row <= 0 || n_per_row % wk_block_values(qtype)) return 0;
+    if (qtype < WK_Q8_0 || qtype > WK_IQ4_NL || n_per_row <= 0 || n_per_row % (wk_is_k(qtype) ? 256 : 32)) return 0;
     return wk_row_bytes(qtype, n_per_row);
 }
 

@@ -11,7 +11,7 @@
  * (`n_per_row` weights, one per column, applied to every row) the imatrix quantizers
  * quantize_row_*_impl; Q8_0 ignores it, as ggml does.
  *
- * n_per_row must be a multiple of wk_block_values(qtype) (256 for the K types, else 32), the
+ * n_per_row must be a multiple of the block (256 values for the K types, else 32), the
  * input finite (ggml's arithmetic is only defined for finite values; the caller refuses the rest),
  * and dst 2-byte aligned with room for nrow rows of wk_quantize_row_bytes bytes.
  */
