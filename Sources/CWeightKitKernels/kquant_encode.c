@@ -334,11 +334,17 @@ static float make_qx_quants(int n, int nmax, const float * restrict x, int8_t * 
     }
     float sumlx = 0;
     float suml2 = 0;
+    /* WeightKit: each value's weight once (n <= 32 at every call), the same float both loops
+       below computed per use in ggml; clang does not hoist the choice out of the loops. */
+    float wq[32];
+    for (int i = 0; i < n; ++i) {
+        wq[i] = qw ? qw[i] : rmse_type == 1 ? x[i] * x[i] : rmse_type == 2 ? 1 : rmse_type == 3 ? fabsf(x[i]) : sqrtf(fabsf(x[i]));
+    }
     for (int i = 0; i < n; ++i) {
         int l = nearest_int(iscale * x[i]);
         l = MAX(-nmax, MIN(nmax-1, l));
         L[i] = l + nmax;
-        float w = qw ? qw[i] : rmse_type == 1 ? x[i] * x[i] : rmse_type == 2 ? 1 : rmse_type == 3 ? fabsf(x[i]) : sqrtf(fabsf(x[i]));
+        float w = wq[i];
         sumlx += w*x[i]*l;
         suml2 += w*l*l;
     }
@@ -354,7 +360,7 @@ static float make_qx_quants(int n, int nmax, const float * restrict x, int8_t * 
         for (int i = 0; i < n; ++i) {
             int l = nearest_int(iscale * x[i]);
             l = MAX(-nmax, MIN(nmax-1, l));
-            float w = qw ? qw[i] : rmse_type == 1 ? x[i] * x[i] : rmse_type == 2 ? 1 : rmse_type == 3 ? fabsf(x[i]) : sqrtf(fabsf(x[i]));
+            float w = wq[i];
             sumlx += w*x[i]*l;
             suml2 += w*l*l;
         }
