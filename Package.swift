@@ -5,8 +5,9 @@
 // library product) on all of them; the CLI on WeightKit.
 // C modules: CZlib and CJSONC are imported only by WeightKitCore/Interop/. CWeightKitKernels is
 // imported by WeightKitRuntime (its kernels and the thread pool's spin hint), by WeightKitCore
-// (the CRC-32 fold in Interop/Zlib.swift, writeback in OutputFile) and by WeightKit (validate's
-// value census in Validation/).
+// (the CRC-32 fold in Interop/Zlib.swift, writeback in OutputFile), by WeightKitQuantize (ggml's
+// block encoders, kquant_encode.c, in QuantScheme) and by WeightKit (validate's value census in
+// Validation/).
 import PackageDescription
 
 let strict: [SwiftSetting] = [.strictMemorySafety()]
@@ -32,7 +33,7 @@ let package = Package(
         .target(name: "WeightKitFormats", dependencies: ["WeightKitCore"], swiftSettings: strict),
         .target(name: "WeightKitGraph", dependencies: ["WeightKitCore"], swiftSettings: strict),
         .target(name: "WeightKitTokenizer", dependencies: ["WeightKitCore"], swiftSettings: strict),
-        .target(name: "WeightKitQuantize", dependencies: ["WeightKitCore"], swiftSettings: strict),
+        .target(name: "WeightKitQuantize", dependencies: ["WeightKitCore", "CWeightKitKernels"], swiftSettings: strict),
         // The kernels are optimized in debug builds too: at -O0 a 270M-parameter model decodes at
         // ~1 token/s, which made the real-model tests take minutes; the Swift code stays debug.
         .target(name: "CWeightKitKernels", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),

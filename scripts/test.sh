@@ -29,6 +29,11 @@ swift build --build-tests
 if [ -n "${WEIGHTKIT_SMOLLM2_GGUF:-}" ]; then
     if kquants=$(WEIGHTKIT_BIN="$(swift build --show-bin-path)/weightkit" make_kquant_models "$WEIGHTKIT_SMOLLM2_GGUF"); then
         export WEIGHTKIT_KQUANT_MODELS="$kquants"
+        if make_kquant_pure_models >/dev/null; then
+            export WEIGHTKIT_KQUANT_PURE="$kquants"
+        else
+            echo "test.sh: the block encoders' llama-quantize comparison is skipped (see above)" >&2
+        fi
     else
         echo "test.sh: the SmolLM2 K-quant file tests are skipped (see above)" >&2
     fi

@@ -45,6 +45,8 @@ public struct FormatError: Error, Sendable, CustomStringConvertible {
         case writeFailed
         /// The format of the input could not be determined.
         case unknownFormat
+        /// A value that must be finite (a weight to quantize) is NaN or ±Inf.
+        case nonFinite
     }
 
     /// What went wrong.

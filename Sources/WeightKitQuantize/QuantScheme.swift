@@ -1,11 +1,16 @@
+import CWeightKitKernels
 import WeightKitCore
 
-// Block encoders for ggml's Q8_0, Q4_0 and Q4_1, byte-identical to gguf-py's numpy reference
-// (`gguf.quants.quantize`, itself bit-exact with ggml-quants.c's `quantize_row_*_ref`). Every
-// step is one IEEE f32 operation in the reference's order (no fused multiply-add), scales are
-// rounded to f16 to nearest-even, and float → integer casts behave as numpy's on x86-64: NaN,
-// ±Inf and out-of-range values become 0 (the low byte of cvttss2si's 0x80000000), in-range
-// values truncate toward zero and keep their low 8 bits. Decoding reuses Core's `QuantBlocks`.
+// Block encoders for the ggml types WeightKit writes, byte-identical to what llama-quantize
+// writes for the same rows. Q8_0, Q4_0 and Q4_1 without an importance vector are encoded here in
+// Swift, byte-identical to gguf-py's numpy reference (`gguf.quants.quantize`, itself bit-exact
+// with ggml-quants.c's `quantize_row_*_ref`): every step is one IEEE f32 operation in the
+// reference's order (no fused multiply-add), scales are rounded to f16 to nearest-even, and
+// float → integer casts behave as numpy's on x86-64: NaN, ±Inf and out-of-range values become 0
+// (the low byte of cvttss2si's 0x80000000), in-range values truncate toward zero and keep their
+// low 8 bits. Everything else (Q5_0, Q5_1, IQ4_NL, Q2_K … Q6_K, and Q4_0/Q4_1 with importance)
+// calls ggml's own quantizers, ported to C in CWeightKitKernels' kquant_encode.c
+// (`wk_quantize_rows`). Decoding reuses Core's `QuantBlocks`.
 
 /// How a tensor is block-quantized: one of the ggml types WeightKit writes.
 public enum QuantScheme: String, CaseIterable, Sendable, Hashable {
@@ -15,6 +20,22 @@ public enum QuantScheme: String, CaseIterable, Sendable, Hashable {
     case q4_0
     /// `d = (max − min) / 15`, `m = min`, `q = min(15, trunc((x − m) / d + 0.5))`; 5 bits per weight.
     case q4_1
+    /// Q4_0 with a fifth bit: `d = x[argmax|x|] / −16`; 5.5 bits per weight.
+    case q5_0
+    /// Q4_1 with a fifth bit: `d = (max − min) / 31`; 6 bits per weight.
+    case q5_1
+    /// 4-bit indices into ggml's 16 non-linear values, one f16 scale per 32; 4.5 bits per weight.
+    case iq4_nl
+    /// Super-blocks of 256: 16 sub-blocks of 2-bit values with 4-bit scales and mins; 2.625 bits per weight.
+    case q2_k
+    /// Super-blocks of 256: 16 sub-blocks of 3-bit values with 6-bit scales; 3.4375 bits per weight.
+    case q3_k
+    /// Super-blocks of 256: 8 sub-blocks of 4-bit values with 6-bit scales and mins; 4.5 bits per weight.
+    case q4_k
+    /// Super-blocks of 256: 8 sub-blocks of 5-bit values with 6-bit scales and mins; 5.5 bits per weight.
+    case q5_k
+    /// Super-blocks of 256: 16 sub-blocks of 6-bit values with 8-bit scales; 6.5625 bits per weight.
+    case q6_k
 
     /// The block dtype this scheme writes.
     public var dtype: DType {
@@ -22,47 +43,74 @@ public enum QuantScheme: String, CaseIterable, Sendable, Hashable {
         case .q8_0: return .q8_0
         case .q4_0: return .q4_0
         case .q4_1: return .q4_1
+        case .q5_0: return .q5_0
+        case .q5_1: return .q5_1
+        case .iq4_nl: return .iq4_NL
+        case .q2_k: return .q2_K
+        case .q3_k: return .q3_K
+        case .q4_k: return .q4_K
+        case .q5_k: return .q5_K
+        case .q6_k: return .q6_K
         }
     }
 
     /// The scheme writing `dtype`, or nil for types WeightKit does not encode.
     public init?(dtype: DType) {
-        switch dtype {
-        case .q8_0: self = .q8_0
-        case .q4_0: self = .q4_0
-        case .q4_1: self = .q4_1
-        default: return nil
-        }
+        guard let scheme = Self.allCases.first(where: { $0.dtype == dtype }) else { return nil }
+        self = scheme
     }
 
-    /// Values per block (32).
+    /// Values per block of the 32-value schemes (Q8_0 … Q5_1, IQ4_NL).
+    @available(*, deprecated, message: "blocks are per scheme (256 values for the K types): use `blockElements` of the scheme")
     public static let blockElements = 32
 
-    /// Encodes `blocks` blocks of 32 floats at `src` into `blocks × dtype.blockBytes` bytes at `dst`.
+    /// Values per block: 256 for the K types, 32 for the others. Rows are whole blocks.
+    public var blockElements: Int { dtype.blockElements }
+
+    /// Whether an importance vector changes this scheme's bytes (every scheme but Q8_0, which
+    /// ggml quantizes the same way with or without one).
+    public var usesImportance: Bool { self != .q8_0 }
+
+    /// Encodes `blocks` blocks of `blockElements` floats at `src` into `blocks × dtype.blockBytes`
+    /// bytes at `dst`, without an importance vector.
+    ///
+    /// The values must be finite: this is the unchecked block path (NaN and ±Inf give
+    /// meaningless blocks). `encode(rows:count:columns:importance:into:)` checks and refuses them.
     public func encode(_ src: UnsafePointer<Float>, blocks: Int, into dst: UnsafeMutableRawPointer) {
-        let step = dtype.blockBytes
-        for b in 0..<blocks {
-            // SAFETY: b < blocks; the caller gives `blocks` whole blocks on both sides.
-            let x = unsafe src + b * 32, out = unsafe dst + b * step
-            switch self {
-            case .q8_0: unsafe Self.encodeQ8_0(x, out)
-            case .q4_0: unsafe Self.encodeQ4_0(x, out)
-            case .q4_1: unsafe Self.encodeQ4_1(x, out)
+        switch self {
+        case .q8_0, .q4_0, .q4_1:
+            let step = dtype.blockBytes
+            for b in 0..<blocks {
+                // SAFETY: b < blocks; the caller gives `blocks` whole blocks on both sides.
+                let x = unsafe src + b * 32, out = unsafe dst + b * step
+                switch self {
+                case .q8_0: unsafe Self.encodeQ8_0(x, out)
+                case .q4_0: unsafe Self.encodeQ4_0(x, out)
+                default: unsafe Self.encodeQ4_1(x, out)
+                }
             }
+        default:
+            // Without importance every block is quantized on its own, so `blocks` one-block rows
+            // give the bytes of any row split.
+            guard blocks > 0 else { return }
+            // SAFETY: src holds blocks × blockElements floats and dst blocks × blockBytes bytes.
+            let written = unsafe wk_quantize_rows(kernelType, src, dst, blocks, blockElements, nil)
+            precondition(written == blocks * dtype.blockBytes, "wk_quantize_rows wrote \(written) bytes for \(blocks) \(rawValue) blocks")
         }
     }
 
-    /// Encodes `values` (a whole number of blocks) into block bytes.
+    /// Encodes `values` (a whole number of blocks) into block bytes, without an importance vector.
     ///
-    /// - Precondition: `values.count` is a multiple of 32.
+    /// - Precondition: `values.count` is a multiple of `blockElements`; the values are finite
+    ///   (see `encode(_:blocks:into:)`; `encode(_:columns:importance:)` checks).
     public func encode(_ values: [Float]) -> [UInt8] {
-        precondition(values.count % 32 == 0, "encode: \(values.count) values is not whole blocks of 32")
-        let blocks = values.count / 32
+        precondition(values.count % blockElements == 0, "encode: \(values.count) values is not whole blocks of \(blockElements)")
+        let blocks = values.count / blockElements
         var out = [UInt8](repeating: 0, count: blocks * dtype.blockBytes)
         unsafe values.withUnsafeBufferPointer { src in
             unsafe out.withUnsafeMutableBytes { dst in
                 guard blocks > 0 else { return }
-                // SAFETY: src holds blocks*32 floats and dst blocks*blockBytes bytes.
+                // SAFETY: src holds blocks*blockElements floats and dst blocks*blockBytes bytes.
                 unsafe encode(src.baseAddress!, blocks: blocks, into: dst.baseAddress!)
             }
         }

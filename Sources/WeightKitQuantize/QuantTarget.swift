@@ -18,25 +18,14 @@ public struct QuantTarget: Sendable, Hashable {
 /// How a `QuantTarget` finds its encoder: the one place that knows which block types and which
 /// importance-weighted encoders WeightKit has.
 enum QuantEncoder {
-    /// ggml types whose quantizer ignores the importance matrix (`quantize_q8_0` does:
-    /// `(void)quant_weights`), so the reference encoder is already what llama-quantize writes.
-    static let importanceIgnored: Set<DType> = [.q8_0]
-
     /// The encoder for `target`.
     ///
     /// - Throws: `FormatError` `.unsupported` naming the type when WeightKit has no encoder for
-    ///   it, or no importance-weighted one when the target carries importance (ggml's
-    ///   `quantize_row_*_impl` path, which writes other bytes than the reference encoder).
+    ///   it (every encoder takes an importance vector, as ggml's `quantize_*` functions do).
     static func scheme(for target: QuantTarget, tensor: String) throws(FormatError) -> QuantScheme {
         let name = target.dtype.shortName.uppercased()
         guard let scheme = QuantScheme(dtype: target.dtype) else {
             throw FormatError(.unsupported, "no encoder for \(name): WeightKit cannot write \(name) blocks yet", tensorName: tensor)
-        }
-        // INTEGRATION (kquant-enc): its schemes all take an importance vector; delete this check.
-        if target.importance != nil, !importanceIgnored.contains(target.dtype) {
-            throw FormatError(
-                .unsupported, "no importance-weighted encoder for \(name) (ggml's quantize_row_\(target.dtype.shortName)_impl): cannot use the importance matrix",
-                tensorName: tensor)
         }
         return scheme
     }
@@ -46,9 +35,8 @@ extension QuantizedTensorSource {
     /// Presents `base` with the tensors named in `targets` quantized to their block dtype, with
     /// the importance of their columns when a target carries one.
     ///
-    /// - Throws: `.unsupported` when WeightKit has no encoder for a target's type (or none that
-    ///   weighs columns by importance, when one is given), and the designated initializer's
-    ///   `.shapeMismatch`.
+    /// - Throws: `.unsupported` when WeightKit has no encoder for a target's type, and the
+    ///   designated initializer's `.shapeMismatch`.
     public convenience init(
         base: any TensorSource, targets: [String: QuantTarget], split: @escaping RowSplitter = { n, body in body(0..<n) }
     ) throws(FormatError) {
@@ -65,8 +53,6 @@ extension QuantizedTensorSource {
                 }
             }
         }
-        // Only Q8_0 takes importance today, and ggml's Q8_0 ignores it.
-        // INTEGRATION (kquant-enc): pass `importance: targets.compactMapValues(\.importance)`.
-        try self.init(base: base, targets: schemes, split: split)
+        try self.init(base: base, targets: schemes, importance: targets.compactMapValues(\.importance), split: split)
     }
 }

@@ -11,13 +11,9 @@ let llamaQuantize: String? = {
         .first { FileManager.default.isExecutableFile(atPath: $0) }
 }()
 
-/// True once WeightKit has block encoders for the K-quants (branch kquant-enc).
-let kQuantEncoders = QuantScheme(dtype: .q4_K) != nil && QuantScheme(dtype: .q5_0) != nil
-
 /// `weightkit quantize --type MIX`: llama-quantize's per-tensor types (fixtures/quant/mixes), its
 /// general.file_type, and the bytes. On the tiny fixture models (hidden 64, no row a whole
-/// 256-block) Q6_K, Q3_K_S and Q2_K fall back to Q8_0 and Q4_0 only, which WeightKit already
-/// encodes, so those mixes run end to end today; Q4_K_M needs the K-quant encoders.
+/// 256-block) the K types fall back to Q8_0, Q5_0, Q5_1 and Q4_0 as llama-quantize's rules say.
 @Suite("weightkit quantize --type MIX")
 struct QuantizeMixCLITests {
     static let llama3 = fixture("models/llama3/llamacpp.gguf")
@@ -92,7 +88,6 @@ struct QuantizeMixCLITests {
 
     @Test("every other mix: byte for byte llama-quantize's file (needs the K-quant encoders)",
           .enabled(if: llamaQuantize != nil, "llama-quantize is not built"),
-          .enabled(if: kQuantEncoders, "needs the K-quant, Q5_0 and Q5_1 encoders (branch kquant-enc)"),
           arguments: ["q2_k_s", "q3_k_m", "q3_k_l", "q4_k_s", "q4_k_m", "q5_k_s", "q5_k_m", "q5_0", "q5_1"])
     func sameFileAsLlamaQuantizeAfterEncoders(mix: String) throws {
         let imatrix = fixture("quant/imatrix/llama3.imatrix.gguf")
@@ -112,7 +107,6 @@ struct QuantizeMixCLITests {
 
     @Test("--imatrix (GGUF and legacy .dat; dense and per-expert): byte for byte llama-quantize --imatrix (needs the encoders)",
           .enabled(if: llamaQuantize != nil, "llama-quantize is not built"),
-          .enabled(if: kQuantEncoders, "needs the importance-weighted encoders (branch kquant-enc)"),
           arguments: ["q4_k_m", "q3_k_s", "q5_0", "q2_k_s"])
     func sameFileWithImportance(mix: String) throws {
         for family in ["llama3", "mixtral"] {
@@ -168,8 +162,7 @@ struct QuantizeMixCLITests {
         #expect(rows["model.layers.0.input_layernorm.weight"] == "f32")
     }
 
-    @Test("Q4_K_M: every tensor gets llama-quantize's type (needs the K-quant encoders)",
-          .enabled(if: kQuantEncoders, "needs the K-quant and Q5_0 encoders (branch kquant-enc); without them quantize fails with 'no encoder for Q5_0'"))
+    @Test("Q4_K_M: every tensor gets llama-quantize's type (needs the K-quant encoders)")
     func q4KM() throws {
         let tmp = TemporaryFolder()
         let out = tmp.file("q4km.gguf")
@@ -186,17 +179,7 @@ struct QuantizeMixCLITests {
         #expect(checked.types == (try Self.expectedTypes(model: "llama3", mix: "Q4_K_M")))
     }
 
-    @Test("until the encoders land, Q4_K_M is refused by name before anything is written", .enabled(if: !kQuantEncoders))
-    func missingEncoderIsAnError() throws {
-        let tmp = TemporaryFolder()
-        let out = tmp.file("q4km.gguf")
-        let result = try weightkit("quantize", Self.llama3, out, "--type", "q4_k_m")
-        #expect(result.status != 0)
-        #expect(result.stderr.contains("no encoder for Q5_0"), "\(result.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: out))
-    }
-
-    @Test("--imatrix: Q8_0 ignores it as ggml does; Q4_0 with one needs an importance-weighted encoder (kquant-enc)")
+    @Test("--imatrix: Q8_0 ignores it as ggml does; Q4_0 is encoded with it")
     func importance() throws {
         let tmp = TemporaryFolder()
         let plain = tmp.file("plain.gguf"), weighted = tmp.file("weighted.gguf")
@@ -212,13 +195,8 @@ struct QuantizeMixCLITests {
             """
         #expect(Int(try python(tensorsEqual, [plain, weighted]).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > 0)
         let q4 = try weightkit("quantize", Self.llama3, tmp.file("q3.gguf"), "--type", "q3_k_s", "--imatrix", imatrix)
-        if kQuantEncoders {
-            // After kquant-enc: Q4_0 is encoded with the importance (byte identity is tested above).
-            #expect(q4.status == 0, "\(q4.stderr)")
-        } else {
-            #expect(q4.status != 0)
-            #expect(q4.stderr.contains("no importance-weighted encoder for Q4_0"), "\(q4.stderr)")
-        }
+        // Q4_0 is encoded with the importance (byte identity with llama-quantize is tested above).
+        #expect(q4.status == 0, "\(q4.stderr)")
     }
 
     @Test("a lone safetensors file has no architecture for the rules: a clear error; --keep with a mix is a usage error")
@@ -288,8 +266,7 @@ struct SmolLM2MixTests {
 /// SmolLM2-135M F32 and llama-quantize's own Q4_K_M … files of it (WEIGHTKIT_KQUANT_MODELS, made by
 /// scripts/lib/deps.sh make_kquant_models): the issue's acceptance, the same file byte for byte.
 @Suite("Real model: SmolLM2 mixes against llama-quantize's files", .serialized,
-       .enabled(if: ProcessInfo.processInfo.environment["WEIGHTKIT_KQUANT_MODELS"] != nil),
-       .enabled(if: kQuantEncoders, "needs the K-quant and Q5_0 encoders (branch kquant-enc)"))
+       .enabled(if: ProcessInfo.processInfo.environment["WEIGHTKIT_KQUANT_MODELS"] != nil))
 struct SmolLM2MixFileTests {
     @Test("weightkit quantize smollm2-f32.gguf --type MIX writes llama-quantize's smollm2-MIX.gguf",
           arguments: ["q4_k_m", "q4_k_s", "q5_k_m", "q6_k", "q3_k_m", "q2_k", "q5_0", "q5_1"])

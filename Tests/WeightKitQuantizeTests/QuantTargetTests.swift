@@ -22,8 +22,7 @@ private final class Floats: TensorSource, @unchecked Sendable {
 }
 
 /// `QuantizedTensorSource(base:targets: [String: QuantTarget])`, the mix path's entry: missing
-/// encoders and importance the encoders cannot use are refused by name; importance reaches the
-/// encoder once kquant-enc's importance-weighted encoders exist.
+/// encoders are refused by name; importance reaches the encoder.
 @Suite("Quant targets")
 struct QuantTargetTests {
     static let values: [Float] = (0..<(6 * 64)).map { Float(($0 * 37) % 101) / 50 - 1 }
@@ -47,19 +46,15 @@ struct QuantTargetTests {
         #expect(Self.error(QuantTarget(dtype: .q8_0, importance: Array(importance.prefix(64))))?.kind == .shapeMismatch)
     }
 
-    @Test("a type without an encoder is refused by name", .enabled(if: QuantScheme(dtype: .q4_K) == nil, "kquant-enc's Q4_K encoder is here"))
+    @Test("a type without an encoder is refused by name")
     func missingEncoder() {
-        #expect(Self.error(QuantTarget(dtype: .q4_K))?.message.contains("no encoder for Q4_K") == true)
+        #expect(Self.error(QuantTarget(dtype: .iq2_XXS))?.message.contains("no encoder for IQ2_XXS") == true)
     }
 
-    @Test("Q4_0 with importance: refused until kquant-enc, then the importance changes the blocks")
+    @Test("importance reaches the encoder: Q4_0 with an importance vector writes other blocks")
     func importanceReachesTheEncoder() throws {
         // Column 0 of every 32 matters 1000× more: ggml's weighted Q4_0 then fits it better than the reference.
         let importance = (0..<(2 * 64)).map { $0 % 32 == 0 ? Float(1000) : 1 }
-        if QuantScheme(dtype: .q5_0) == nil {
-            #expect(Self.error(QuantTarget(dtype: .q4_0, importance: importance))?.message.contains("no importance-weighted encoder for Q4_0") == true)
-        } else {
-            #expect(try Self.bytes(QuantTarget(dtype: .q4_0, importance: importance)) != (try Self.bytes(QuantTarget(dtype: .q4_0))))
-        }
+        #expect(try Self.bytes(QuantTarget(dtype: .q4_0, importance: importance)) != (try Self.bytes(QuantTarget(dtype: .q4_0))))
     }
 }

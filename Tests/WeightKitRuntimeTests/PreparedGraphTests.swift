@@ -69,7 +69,7 @@ struct PreparedGraphTests {
         #expect(enough.allSatisfy { !$0.storage.isMapped })
     }
 
-    @Test("block-quantized projections are interleaved in the copy and give the same products", arguments: QuantScheme.allCases)
+    @Test("block-quantized projections are interleaved in the copy and give the same products", arguments: [QuantScheme.q8_0, .q4_0, .q4_1])
     func quantized(_ scheme: QuantScheme) throws {
         var graph = try ModelLoader.load(path: fixture("models/llama")).graph
         func quantize(_ w: Weight) -> Weight {

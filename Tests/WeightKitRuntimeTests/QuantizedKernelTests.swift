@@ -33,7 +33,7 @@ extension KernelSwitches {
             }
         }
 
-        @Test("matVec, matMul and row lookup", arguments: QuantScheme.allCases, Body.allCases)
+        @Test("matVec, matMul and row lookup", arguments: [QuantScheme.q8_0, .q4_0, .q4_1], Body.allCases)
         func products(scheme: QuantScheme, body: Body) {
             let kernels = body.kernels
             // 16-bit activations: each x is off by at most 0.5 · max|x| / 32767 ≈ 1.5e-5 (|x| ≤ 1 here,
@@ -71,7 +71,7 @@ extension KernelSwitches {
 
 extension KernelSwitches.QuantizedKernelTests {
     @Test("decode uses 16-bit activations by default on AVX2, at any row width: close to, but not bit-equal with, f32 activations",
-          arguments: QuantScheme.allCases, [576, 8192 + 96])
+          arguments: [QuantScheme.q8_0, .q4_0, .q4_1], [576, 8192 + 96])
     func int16IsTheDefault(scheme: QuantScheme, cols: Int) throws {
         try #require(InstructionSet.cpu >= .avx2, "the 16-bit path is AVX2-only")
         #expect(KernelConfig.automatic.activations == .int16 && RuntimeOptions().kernelConfig == .automatic)
@@ -122,7 +122,7 @@ extension KernelSwitches.QuantizedKernelTests {
 
     // Skipped (and reported so) on CPUs without AVX-512 VNNI, where prefill runs on f32 panels.
     @Test("VNNI prefill is close to, but not bit-equal with, the f32-panel one", .enabled(if: KernelConfig.automatic.usesVNNIPrefill),
-          arguments: QuantScheme.allCases)
+          arguments: [QuantScheme.q8_0, .q4_0, .q4_1])
     func vnniWhereAvailable(scheme: QuantScheme) {
         // 8 tokens per pass: 14 and 15 end in passes of 6 and 7 tokens, 11 in one of 3.
         for n in [11, 14, 15] { Self.expectVNNIClose(scheme: scheme, n: n) }

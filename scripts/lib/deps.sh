@@ -135,3 +135,36 @@ find_llama_gguf_split() {
     fi
     echo "$split"
 }
+
+# make_kquant_pure_models: next to make_kquant_models' files (run it first), SmolLM2's f32 GGUF
+# through `llama-quantize --pure` for every type WeightKit encodes, without and with an importance
+# matrix that llama-imatrix computes from the committed Jargon File excerpt (8 chunks of 128
+# tokens); the block-encoder tests compare every tensor's bytes with ours. Prints the folder.
+make_kquant_pure_models() {
+    local cache="${WEIGHTKIT_CACHE:-$HOME/.cache/weightkit}" bin out name text
+    bin=$(dirname "$(ls "$cache"/llama.cpp-src-*/build/bin/llama-quantize 2>/dev/null | head -n 1)")
+    out="$cache/kquant-models"
+    text="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/fixtures/text/jargon-file-4.4.7-excerpt.txt"
+    if [ ! -x "$bin/llama-quantize" ] || [ ! -x "$bin/llama-imatrix" ] || [ ! -f "$out/smollm2-f32.gguf" ]; then
+        echo "no llama-quantize/llama-imatrix or no $out/smollm2-f32.gguf (Benchmarks/llama-cpp/build.sh, make_kquant_models)" >&2
+        return 1
+    fi
+    if [ ! -f "$out/smollm2.imatrix.gguf" ]; then
+        "$bin/llama-imatrix" -m "$out/smollm2-f32.gguf" -f "$text" -c 128 --chunks 8 -t 2 \
+            -o "$out/smollm2.imatrix.gguf.part.gguf" > "$out/smollm2-imatrix.log" 2>&1 || return 1
+        mv "$out/smollm2.imatrix.gguf.part.gguf" "$out/smollm2.imatrix.gguf"
+    fi
+    for name in q2_k q3_k q4_k q5_k q6_k q4_0 q4_1 q5_0 q5_1 q8_0 iq4_nl; do
+        if [ ! -f "$out/smollm2-pure-$name.gguf" ]; then
+            "$bin/llama-quantize" --pure "$out/smollm2-f32.gguf" "$out/smollm2-pure-$name.gguf.part" "${name^^}" 2 \
+                > "$out/smollm2-pure-$name.log" 2>&1 || return 1
+            mv "$out/smollm2-pure-$name.gguf.part" "$out/smollm2-pure-$name.gguf"
+        fi
+        if [ ! -f "$out/smollm2-pure-imatrix-$name.gguf" ]; then
+            "$bin/llama-quantize" --pure --imatrix "$out/smollm2.imatrix.gguf" "$out/smollm2-f32.gguf" \
+                "$out/smollm2-pure-imatrix-$name.gguf.part" "${name^^}" 2 > "$out/smollm2-pure-imatrix-$name.log" 2>&1 || return 1
+            mv "$out/smollm2-pure-imatrix-$name.gguf.part" "$out/smollm2-pure-imatrix-$name.gguf"
+        fi
+    done
+    echo "$out"
+}
