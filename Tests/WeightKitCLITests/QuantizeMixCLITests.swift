@@ -70,6 +70,23 @@ struct QuantizeMixCLITests {
         #expect((v["cosine"] as? Double ?? 0) > 0.9)
     }
 
+    /// llama-quantize's own files, committed (fixtures/quant/mixes/files/generate.sh), so CI
+    /// checks whole-file identity without a llama.cpp build.
+    @Test("byte for byte llama-quantize's committed files: Q4_K_M, Q3_K_M and Q4_K_M --imatrix on llama3 and mixtral",
+          arguments: ["llama3", "mixtral"])
+    func committedFiles(family: String) throws {
+        let input = "fixtures/models/\(family)/llamacpp.gguf"
+        for (name, extra) in [("q4_k_m", [String]()), ("q3_k_m", []), ("q4_k_m-imatrix", ["--imatrix", "fixtures/quant/imatrix/\(family).imatrix.gguf"])] {
+            let tmp = TemporaryFolder()
+            let ours = tmp.file("ours.gguf")
+            let mix = name.hasPrefix("q4_k_m") ? "q4_k_m" : name
+            let result = try weightkit(["quantize", input, ours, "--type", mix] + extra)
+            #expect(result.status == 0, "\(family) \(name): \(result.stderr)")
+            let a = try readBytes(ours), b = try readBytes(fixture("quant/mixes/files/\(family)-\(name).gguf"))
+            #expect(a == b, "\(family) \(name): \(a.count) vs \(b.count) bytes, first difference at \(zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(a.count, b.count))")
+        }
+    }
+
     @Test("byte for byte the file llama-quantize writes, for every tiny family",
           .enabled(if: llamaQuantize != nil, "llama-quantize is not built"),
           arguments: ["q6_k", "q3_k_s", "q2_k"])

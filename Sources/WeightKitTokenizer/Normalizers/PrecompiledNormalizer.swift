@@ -11,6 +11,8 @@ struct PrecompiledNormalizer: Normalizer {
     let units: [UInt32]
     /// The replacement strings, NUL-terminated, as bytes.
     let normalized: [UInt8]
+    /// Each ASCII scalar's replacement (nil: kept), looked up once.
+    private var ascii: [[Unicode.Scalar]?] = []
 
     /// Parses the decoded `precompiled_charsmap`: u32 trie size in bytes, the trie, the strings.
     init(charsmap bytes: [UInt8], field: String) throws(TokenizerError) {
@@ -28,6 +30,7 @@ struct PrecompiledNormalizer: Normalizer {
         }
         self.units = units
         normalized = Array(bytes[(4 + size)...])
+        ascii = (0..<128).map { b in transform([UInt8(b)][...]).map { Array(String(decoding: $0, as: UTF8.self).unicodeScalars) } }
     }
 
     @inline(__always) private static func offset(_ unit: UInt32) -> Int { Int((unit >> 10) << ((unit & (1 << 9)) >> 6)) }
@@ -58,9 +61,33 @@ struct PrecompiledNormalizer: Normalizer {
         return normalized[start..<end]
     }
 
+
     func normalize(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
         var out: [Unicode.Scalar] = []
         out.reserveCapacity(text.count)
+        let n = text.count
+        var i = 0
+        while i < n {
+            // An ASCII scalar followed by another ASCII scalar (or the end), CR LF aside, is a
+            // grapheme cluster of its own: the common case, without segmenting.
+            let v = text[i].value
+            if v < 128, i + 1 == n || (text[i + 1].value < 128 && !(v == 13 && text[i + 1].value == 10)) {
+                if let r = ascii[Int(v)] { out.append(contentsOf: r) } else { out.append(text[i]) }
+                i += 1
+                continue
+            }
+            // Otherwise segment up to a sure boundary: before an ASCII scalar that follows an
+            // ASCII scalar other than CR (no cluster spans that).
+            var k = i + 1
+            while k < n && !(text[k].value < 128 && text[k - 1].value < 128 && text[k - 1].value != 13) { k += 1 }
+            normalizeClusters(text[i..<k], into: &out)
+            i = k
+        }
+        return out
+    }
+
+    /// tokenizers' rule on each grapheme cluster of `text`.
+    private func normalizeClusters(_ text: ArraySlice<Unicode.Scalar>, into out: inout [Unicode.Scalar]) {
         var string = String()
         string.unicodeScalars.append(contentsOf: text)
         var bytes: [UInt8] = []
@@ -80,7 +107,6 @@ struct PrecompiledNormalizer: Normalizer {
                 if let replacement = transform(bytes[...]) { append(replacement) } else { out.append(s) }
             }
         }
-        return out
     }
 }
 
