@@ -351,25 +351,57 @@ static float make_qx_quants(int n, int nmax, const float * restrict x, int8_t * 
     float scale = suml2 ? sumlx/suml2 : 0.0f;
     if (return_early) return suml2 > 0 ? 0.5f*(scale + 1/iscale) : 1/iscale;
     float best = scale * sumlx;
-    for (int is = -9; is <= 9; ++is) {
-        if (is == 0) {
-            continue;
+    /* WeightKit: ggml tries is = -9…9 (not 0) one after another, each candidate's sums over i in
+       order, then keeps a candidate when it beats the best so far. The candidates' sums do not
+       depend on one another, so the 18 are computed a vector lane each (every lane the same
+       rounded multiplies and adds in the same order as ggml's scalar loop: no reassociation, no
+       contraction), and only the comparisons run in ggml's order. L is rewritten by each kept
+       candidate in ggml, so it is written once here, for the last one kept. */
+    typedef float wk_v8f __attribute__((vector_size(32)));
+    typedef int32_t wk_v8i __attribute__((vector_size(32)));
+    enum { CANDIDATES = 18, VECTORS = 3 };
+    float iscales[VECTORS * 8];
+    for (int c = 0; c < VECTORS * 8; ++c) {
+        int is = c < 9 ? c - 9 : c - 8;  /* -9…-1, then 1…9 */
+        iscales[c] = c < CANDIDATES ? -(nmax + 0.1f*is) / max : 0.0f;
+    }
+    wk_v8f sx[VECTORS], s2[VECTORS], isv[VECTORS];
+    for (int v = 0; v < VECTORS; ++v) {
+        memcpy(&isv[v], iscales + 8 * v, sizeof(wk_v8f));
+        sx[v] = (wk_v8f){0}; s2[v] = (wk_v8f){0};
+    }
+    const wk_v8i lo = (wk_v8i){0} - nmax, hi = (wk_v8i){0} + (nmax - 1);
+    for (int i = 0; i < n; ++i) {
+        const float w = wq[i], wx = w*x[i];
+        for (int v = 0; v < VECTORS; ++v) {
+            wk_v8f val = isv[v] * x[i] + 12582912.f;   /* nearest_int, lane by lane */
+            wk_v8i bits;
+            memcpy(&bits, &val, sizeof bits);
+            wk_v8i l = (bits & 0x007fffff) - 0x00400000;
+            wk_v8i below = l < lo, above = l > hi;     /* MAX(-nmax, MIN(nmax-1, l)) */
+            l = (below & lo) | (~below & l);
+            l = (above & hi) | (~above & l);
+            wk_v8f lf = __builtin_convertvector(l, wk_v8f);
+            sx[v] = sx[v] + wx * lf;                   /* sumlx += w*x[i]*l */
+            s2[v] = s2[v] + (w * lf) * lf;             /* suml2 += w*l*l */
         }
-        iscale = -(nmax + 0.1f*is) / max;
-        sumlx = suml2 = 0;
+    }
+    float lanes_x[VECTORS * 8], lanes_2[VECTORS * 8];
+    memcpy(lanes_x, sx, sizeof lanes_x);
+    memcpy(lanes_2, s2, sizeof lanes_2);
+    int kept = -1;
+    for (int c = 0; c < CANDIDATES; ++c) {
+        sumlx = lanes_x[c]; suml2 = lanes_2[c];
+        if (suml2 > 0 && sumlx*sumlx > best*suml2) {
+            kept = c;
+            scale = sumlx/suml2; best = scale*sumlx;
+        }
+    }
+    if (kept >= 0) {
+        iscale = iscales[kept];
         for (int i = 0; i < n; ++i) {
             int l = nearest_int(iscale * x[i]);
-            l = MAX(-nmax, MIN(nmax-1, l));
-            float w = wq[i];
-            sumlx += w*x[i]*l;
-            suml2 += w*l*l;
-        }
-        if (suml2 > 0 && sumlx*sumlx > best*suml2) {
-            for (int i = 0; i < n; ++i) {
-                int l = nearest_int(iscale * x[i]);
-                L[i] = nmax + MAX(-nmax, MIN(nmax-1, l));
-            }
-            scale = sumlx/suml2; best = scale*sumlx;
+            L[i] = nmax + MAX(-nmax, MIN(nmax-1, l));
         }
     }
     return scale;
