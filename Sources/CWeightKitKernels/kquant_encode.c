@@ -502,42 +502,91 @@ static float make_qkx2_quants(int n, int nmax, const float * restrict x, const f
         *the_min = -min;
         return scale;
     }
-    for (int is = 0; is <= nstep; ++is) {
-        iscale = (rmin + rdelta*is + nmax)/(max - min);
-        float sum_l = 0, sum_l2 = 0, sum_xl = 0;
-        for (int i = 0; i < n; ++i) {
-            int l = nearest_int(iscale*(x[i] - min));
-            l = MAX(0, MIN(nmax, l));
-            Laux[i] = l;
-            float w = weights[i];
-            sum_l += w*l;
-            sum_l2 += w*l*l;
-            sum_xl += w*l*x[i];
+    /* WeightKit: ggml tries is = 0…nstep one after another. A candidate's sums depend only on
+       `min`, which changes when a candidate is kept; so the candidates from `first` on are
+       computed a vector lane each with the current `min` (each lane ggml's rounded operations in
+       ggml's order: no reassociation, no contraction), then compared in ggml's order, and when
+       one is kept with another `min` the ones after it are computed again. */
+    typedef float wk_v8f __attribute__((vector_size(32)));
+    typedef int32_t wk_v8i __attribute__((vector_size(32)));
+    enum { VECTORS = 3 };  /* nstep <= 20 at every call: 21 candidates */
+    float iscales[VECTORS * 8], sl[VECTORS * 8], sl2[VECTORS * 8], sxl[VECTORS * 8], err[VECTORS * 8];
+    float t_scale[VECTORS * 8], t_min[VECTORS * 8], t_d[VECTORS * 8];
+    wk_v8i lv[VECTORS][32];
+    const wk_v8i zero = (wk_v8i){0}, top = (wk_v8i){0} + nmax;
+    const wk_v8i absmask = (wk_v8i){0} + 0x7fffffff;
+    int first = 0;
+    while (first <= nstep) {
+        const int count = nstep + 1 - first;
+        const int vectors = (count + 7) / 8;
+        for (int c = 0; c < vectors * 8; ++c) {
+            int is = first + c;
+            iscales[c] = c < count ? (rmin + rdelta*is + nmax)/(max - min) : 0.0f;
         }
-        float D = sum_w * sum_l2 - sum_l * sum_l;
-        if (D > 0) {
-            float this_scale = (sum_w * sum_xl - sum_x * sum_l)/D;
-            float this_min   = (sum_l2 * sum_x - sum_l * sum_xl)/D;
+        wk_v8f vl[VECTORS], vl2[VECTORS], vxl[VECTORS], isv[VECTORS];
+        for (int v = 0; v < vectors; ++v) {
+            memcpy(&isv[v], iscales + 8 * v, sizeof(wk_v8f));
+            vl[v] = (wk_v8f){0}; vl2[v] = (wk_v8f){0}; vxl[v] = (wk_v8f){0};
+        }
+        for (int i = 0; i < n; ++i) {
+            const float w = weights[i], xm = x[i] - min;
+            for (int v = 0; v < vectors; ++v) {
+                wk_v8f val = isv[v] * xm + 12582912.f;  /* nearest_int(iscale*(x[i] - min)) */
+                wk_v8i bits;
+                memcpy(&bits, &val, sizeof bits);
+                wk_v8i l = (bits & 0x007fffff) - 0x00400000;
+                wk_v8i below = l < zero, above = l > top;  /* MAX(0, MIN(nmax, l)) */
+                l = ~below & l;
+                l = (above & top) | (~above & l);
+                lv[v][i] = l;
+                wk_v8f wl = w * __builtin_convertvector(l, wk_v8f);
+                vl[v] = vl[v] + wl;                                             /* sum_l += w*l */
+                vl2[v] = vl2[v] + wl * __builtin_convertvector(l, wk_v8f);      /* sum_l2 += w*l*l */
+                vxl[v] = vxl[v] + wl * x[i];                                    /* sum_xl += w*l*x[i] */
+            }
+        }
+        memcpy(sl, vl, sizeof(wk_v8f) * vectors);
+        memcpy(sl2, vl2, sizeof(wk_v8f) * vectors);
+        memcpy(sxl, vxl, sizeof(wk_v8f) * vectors);
+        for (int c = 0; c < vectors * 8; ++c) {
+            float D = sum_w * sl2[c] - sl[c] * sl[c];
+            float this_scale = (sum_w * sxl[c] - sum_x * sl[c])/D;
+            float this_min   = (sl2[c] * sum_x - sl[c] * sxl[c])/D;
             if (this_min > 0) {
                 this_min = 0;
-                this_scale = sum_xl / sum_l2;
+                this_scale = sxl[c] / sl2[c];
             }
-            float cur_error = 0;
-            for (int i = 0; i < n; ++i) {
-                float diff = this_scale * Laux[i] + this_min - x[i];
-                diff = use_mad ? fabsf(diff) : diff * diff;
-                float w = weights[i];
-                cur_error += w * diff;
-            }
-            if (cur_error < best_error) {
-                for (int i = 0; i < n; ++i) {
-                    L[i] = Laux[i];
-                }
-                best_error = cur_error;
-                scale = this_scale;
-                min = this_min;
-            }
+            t_d[c] = D; t_scale[c] = this_scale; t_min[c] = this_min;
         }
+        for (int v = 0; v < vectors; ++v) {
+            wk_v8f ts, tm, e = (wk_v8f){0};
+            memcpy(&ts, t_scale + 8 * v, sizeof ts);
+            memcpy(&tm, t_min + 8 * v, sizeof tm);
+            for (int i = 0; i < n; ++i) {
+                wk_v8f diff = ts * __builtin_convertvector(lv[v][i], wk_v8f) + tm - x[i];
+                if (use_mad) {
+                    wk_v8i b;
+                    memcpy(&b, &diff, sizeof b);
+                    b = b & absmask;  /* fabsf */
+                    memcpy(&diff, &b, sizeof b);
+                } else {
+                    diff = diff * diff;
+                }
+                e = e + weights[i] * diff;
+            }
+            memcpy(err + 8 * v, &e, sizeof e);
+        }
+        int next = nstep + 1;
+        for (int c = 0; c < count; ++c) {
+            if (!(t_d[c] > 0) || !(err[c] < best_error)) continue;
+            for (int i = 0; i < n; ++i) L[i] = (uint8_t)lv[c / 8][i][c % 8];
+            best_error = err[c];
+            scale = t_scale[c];
+            float old = min;
+            min = t_min[c];
+            if (memcmp(&old, &min, sizeof min) != 0) { next = first + c + 1; break; }
+        }
+        first = next;
     }
     *the_min = -min;
     return scale;
