@@ -20,8 +20,8 @@ extension WeightKitCommand {
                 they need GGUF names and the architecture, so the input is a GGUF or a model folder. \
                 --imatrix reads llama-imatrix's GGUF or legacy .dat importance matrix. \
                 --dry-run prints each tensor's type (and why) without writing; --json gives \
-                each tensor's reason. Until WeightKit has the K-quant encoders, a mix that \
-                needs one stops before writing ("no encoder for Q4_K"). See docs/QUANTIZE.md.
+                each tensor's reason. The file is byte for byte what llama-quantize writes for a \
+                GGUF input (K-quants, Q5_0/Q5_1 and IQ4_NL fallbacks included). See docs/QUANTIZE.md.
 
                 Examples:
                   weightkit quantize ./SmolLM2-135M/ smol-q8_0.gguf --type q8_0
