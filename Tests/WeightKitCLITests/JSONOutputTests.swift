@@ -52,7 +52,8 @@ struct JSONOutputTests {
     func tokenize() throws {
         let tokenizer = fixture("tokenizer/smollm2/tokenizer.json")
         let encoded = try Self.json(["tokenize", tokenizer, "The capital of France is", "--json"])
-        Self.expectKeys(encoded, ["count", "ids", "tokens", "pieces"], "tokenize")
+        Self.expectKeys(encoded, ["count", "ids", "tokens", "pieces", "type_ids", "attention_mask"], "tokenize")
+        #expect(encoded["type_ids"] as? [Int] == [0, 0, 0, 0, 0] && encoded["attention_mask"] as? [Int] == [1, 1, 1, 1, 1])
         #expect(encoded["ids"] as? [Int] == [504, 3575, 282, 4649, 314])
         #expect(encoded["count"] as? Int == 5)
         #expect((encoded["pieces"] as? [String])?[1] == " capital")
