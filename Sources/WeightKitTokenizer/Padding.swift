@@ -51,24 +51,15 @@ public struct Encoding: Sendable, Equatable {
 }
 
 extension PipelineTokenizer {
-    /// `text` encoded as Hugging Face tokenizers' `encode` does with the tokenizer.json's own
-    /// `truncation` and `padding`: cut to `max_length` counting the special tokens the
-    /// post-processor adds, special tokens added, then padded with the padding id (mask 0).
-    /// `truncate: false` / `pad: false` leave either step out.
-    public func encodeAsDeclared(_ text: String, addSpecialTokens: Bool = true, truncate: Bool = true, pad: Bool = true) -> Encoding {
-        // A single text never reaches the pair-only errors.
-        (try? encodeAsDeclared(text, pair: nil, addSpecialTokens: addSpecialTokens, truncate: truncate, pad: pad))
-            ?? Encoding(ids: [], typeIds: [], attentionMask: [], overflowCount: 0)
-    }
-
-    /// `text` and, when given, `pair` encoded as tokenizers' `encode(text, pair)`: each text cut
+    /// `text` and, when given, `pair` encoded as tokenizers' `encode(text, pair)` with the
+    /// tokenizer.json's own `truncation` and `padding` (`encode` applies neither): each text cut
     /// by the declared truncation (for a pair: `LongestFirst` shortens the longer text first, as
     /// tokenizers splits the budget), joined by the post-processor's pair template (B with type
     /// id 1 when there is none), then padded (type id `pad_type_id`).
     ///
     /// - Throws: `TokenizerError` when a pair meets a post-processor without a pair template, or
     ///   an `OnlyFirst`/`OnlySecond` truncation cannot remove enough from its text.
-    public func encodeAsDeclared(_ text: String, pair: String?, addSpecialTokens: Bool = true, truncate: Bool = true, pad: Bool = true) throws(TokenizerError) -> Encoding {
+    public func encodeAsDeclared(_ text: String, pair: String? = nil, addSpecialTokens: Bool = true, truncate: Bool = true, pad: Bool = true) throws(TokenizerError) -> Encoding {
         var a = encode(text, addSpecialTokens: false)
         var b = pair.map { encode($0, addSpecialTokens: false) }
         var overflow = 0

@@ -179,6 +179,18 @@ final class WordCache: Sendable {
     static let capacity = 100_000
     private let storage = Mutex<[[Unicode.Scalar]: [Int32]]>([:])
 
+    /// Appends the ids of `word`: cached, or from `compute` (then cached).
+    func append(_ word: [Unicode.Scalar], to ids: inout [Int], compute: ([Unicode.Scalar]) -> [Int32]) {
+        let pieces: [Int32]
+        if let cached = get(word) {
+            pieces = cached
+        } else {
+            pieces = compute(word)
+            put(word, pieces)
+        }
+        for id in pieces { ids.append(Int(id)) }
+    }
+
     func get(_ word: [Unicode.Scalar]) -> [Int32]? {
         storage.withLock { $0[word] }
     }

@@ -13,6 +13,8 @@ struct UnigramModel: TokenModel {
     let vocab: [ExactString: Int]
     let unkId: Int
     let byteFallback: Bool
+    /// The id of `<0x00>`…`<0xFF>`, byte by byte (nil where the vocabulary lacks one).
+    private let byteIds: [Int?]
     private let unkScore: Double
     /// Pieces as a scalar trie: node → (children, piece id at this node).
     private let children: [[Unicode.Scalar: Int32]]
@@ -64,6 +66,7 @@ struct UnigramModel: TokenModel {
         unkId = unk
         byteFallback = try f.bool("byte_fallback", default: false)
         unkScore = (scores.min() ?? 0) - Self.unknownPenalty
+        byteIds = (0..<256).map { vocab[ExactString(BPEModel.byteToken(UInt8($0)))] }
     }
 
     var vocabularySize: Int { tokens.count }
@@ -72,13 +75,7 @@ struct UnigramModel: TokenModel {
 
     func tokenize(_ word: [Unicode.Scalar], into ids: inout [Int]) {
         if word.isEmpty { return }
-        if let cached = cache.get(word) {
-            for id in cached { ids.append(Int(id)) }
-            return
-        }
-        let pieces = segment(word)
-        cache.put(word, pieces)
-        for id in pieces { ids.append(Int(id)) }
+        cache.append(word, to: &ids, compute: segment)
     }
 
     /// tokenizers' `encode_optimized` then `tokenize`.
@@ -138,21 +135,15 @@ struct UnigramModel: TokenModel {
             if byteFallback {
                 var bytes: [UInt8] = []
                 for s in word[range] { appendUTF8(s, to: &bytes) }
-                let byteIds = bytes.map { vocab[ExactString("<0x" + Self.hex($0) + ">")] }
-                if byteIds.allSatisfy({ $0 != nil }) {
-                    out.append(contentsOf: byteIds.map { Int32($0!) })
+                let pieces = bytes.compactMap { byteIds[Int($0)] }
+                if pieces.count == bytes.count {  // tokenizers falls back only when every byte has its piece
+                    out.append(contentsOf: pieces.map { Int32($0) })
                     continue
                 }
             }
             out.append(Int32(unkId))
         }
         return out
-    }
-
-    /// Two uppercase hex digits.
-    static func hex(_ b: UInt8) -> String {
-        let digits = Array("0123456789ABCDEF")
-        return String([digits[Int(b >> 4)], digits[Int(b & 15)]])
     }
 }
 

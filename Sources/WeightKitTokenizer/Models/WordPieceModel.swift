@@ -34,13 +34,7 @@ struct WordPieceModel: TokenModel {
             ids.append(unkId)
             return
         }
-        if let cached = cache.get(word) {
-            for id in cached { ids.append(Int(id)) }
-            return
-        }
-        let pieces = split(word)
-        cache.put(word, pieces)
-        for id in pieces { ids.append(Int(id)) }
+        cache.append(word, to: &ids, compute: split)
     }
 
     /// The greedy longest-match split, or `[unk]`.
