@@ -31,18 +31,34 @@ public struct TensorPayload: Sendable {
     /// Elements converted per chunk (1 Mi elements: at most 8 MB of output in flight).
     public static let chunkElements = 1 << 20
 
+    /// Input bytes handed on or read between releases of the input's mapped pages (32 MB).
+    static let releaseBytes = 32 << 20
+
     /// Calls `sink` with the output bytes in order, in chunks of bounded size.
+    ///
+    /// When the input is a view into a mapped file, the pages already read are released from
+    /// this process's resident set as the cursor passes them (`TensorStorage.releaseResidentPages`),
+    /// so converting a file larger than memory keeps resident memory at a few tens of MB beyond
+    /// the writer's own: the page cache still holds them, the process no longer does.
     public func stream(_ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         let storage = try source.storage(of: input)
         let from = input.dtype, to = info.dtype
         if from == to {
-            try unsafe storage.withUnsafeBytes { try unsafe sink($0) }
+            try unsafe storage.withUnsafeBytes { src in
+                var done = 0
+                while done < src.count {
+                    let n = min(Self.releaseBytes, src.count - done)
+                    try unsafe sink(UnsafeRawBufferPointer(rebasing: src[done..<done + n]))
+                    storage.slice(done..<done + n).releaseResidentPages()
+                    done += n
+                }
+            }
             return
         }
         let total = input.elementCount
         let scratch = AlignedBuffer(count: min(total, Self.chunkElements) * to.blockBytes)
         try unsafe storage.withUnsafeBytes { src in
-            var done = 0
+            var done = 0, released = 0
             while done < total {
                 let n = min(Self.chunkElements, total - done)
                 try unsafe scratch.withUnsafeMutableBytes { dst in
@@ -52,6 +68,11 @@ public struct TensorPayload: Sendable {
                     try unsafe sink(UnsafeRawBufferPointer(start: dst.baseAddress!, count: n * to.blockBytes))
                 }
                 done += n
+                let read = done * from.blockBytes
+                if read - released >= Self.releaseBytes || done == total {
+                    storage.slice(released..<read).releaseResidentPages()
+                    released = read
+                }
             }
         }
     }

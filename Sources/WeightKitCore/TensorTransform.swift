@@ -101,7 +101,8 @@ public final class TransformedTensorSource: TensorSource {
             throw FormatError(.tensorNotFound, "no tensor named \"\(tensor.name)\"", path: files.first, tensorName: tensor.name)
         }
         let entry = entries[i]
-        var storage = try base.storage(of: entry.input)
+        let original = try base.storage(of: entry.input)
+        var storage = original
         var dtype = entry.input.dtype
         var dims = entry.input.shape.dims
         for step in entry.steps {
@@ -117,6 +118,8 @@ public final class TransformedTensorSource: TensorSource {
                 dims.reverse()
             }
         }
+        // A step made a copy: the input's mapped pages have been read and are not needed again.
+        if !entry.steps.isEmpty && !storage.isMapped { original.releaseResidentPages() }
         return storage
     }
 

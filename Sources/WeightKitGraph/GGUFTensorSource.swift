@@ -99,6 +99,8 @@ public final class GGUFTensorSource: TensorSource {
                 for k in 0..<total / 4 { unsafe floats[k] += entry.addend }
             }
         }
+        // The inputs were copied: their mapped pages leave the resident set.
+        for (storage, _) in pieces { storage.releaseResidentPages() }
         return TensorStorage(buffer: out)
     }
 }

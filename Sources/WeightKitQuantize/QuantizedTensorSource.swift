@@ -20,6 +20,7 @@ public final class QuantizedTensorSource: TensorSource {
     private let inputs: [String: TensorInfo]
     private let importance: [String: [Float]]
     private let split: RowSplitter
+    private let body: EncoderBody
     private let errors = Mutex<[String: QuantErrorStats]>([:])
 
     /// Presents `base` with the tensors named in `targets` quantized to their block dtype.
@@ -28,14 +29,17 @@ public final class QuantizedTensorSource: TensorSource {
     /// per column (the last dimension), or for a 3-D tensor `[experts, rows, columns]` one
     /// vector per expert, `experts × columns` weights, as llama-imatrix stores them.
     ///
+    /// `body` chooses the fused Q8_0/Q4_0/Q4_1 encoder's body (the same bytes either way).
+    ///
     /// - Throws: `.shapeMismatch` when a target's rows are not whole blocks of its scheme (32
     ///   values, 256 for the K types) or an importance vector's length fits neither form.
     public init(
         base: any TensorSource, targets: [String: QuantScheme], importance: [String: [Float]] = [:],
-        split: @escaping RowSplitter = { n, body in body(0..<n) }
+        body: EncoderBody = .best, split: @escaping RowSplitter = { n, body in body(0..<n) }
     ) throws(FormatError) {
         self.base = base
         self.split = split
+        self.body = body
         var presented: [TensorInfo] = [], inputs: [String: TensorInfo] = [:]
         for t in base.tensors {
             guard let scheme = targets[t.name] else { presented.append(t); continue }
@@ -100,7 +104,7 @@ public final class QuantizedTensorSource: TensorSource {
                 unsafe weights.withUnsafeBufferPointer { w in
                     let job = unsafe RowJob(
                         src: src.baseAddress!, dst: dst.baseAddress!, dtype: input.dtype, scheme: scheme, cols: cols,
-                        importance: weights.isEmpty ? nil : w.baseAddress, rowsPerVector: max(rowsPerVector, 1))
+                        importance: weights.isEmpty ? nil : w.baseAddress, rowsPerVector: max(rowsPerVector, 1), body: body)
                     split(rows) { range in
                         do throws(RowFailure) {
                             let stats = try unsafe job.run(range)
@@ -119,6 +123,9 @@ public final class QuantizedTensorSource: TensorSource {
         }
         let stats = total.withLock { $0 }
         errors.withLock { $0[tensor.name] = stats }
+        // The input has been read in full: its mapped pages leave the resident set (the quantized
+        // copy is what the writer reads next), so RSS stays at about one tensor, not the file.
+        storage.releaseResidentPages()
         return TensorStorage(buffer: out)
     }
 }
@@ -143,6 +150,8 @@ struct RowFailure: Error {
     let importance: UnsafePointer<Float>?
     /// Rows quantized with each importance vector (an expert's rows in a 3-D tensor).
     let rowsPerVector: Int
+    /// The fused encoder's body.
+    let body: EncoderBody
 
     /// Rows in per staging chunk when the input is not f32.
     static let chunkRows = 16
@@ -152,6 +161,22 @@ struct RowFailure: Error {
     /// - Throws: the first row holding NaN or ±Inf, with a `FormatError.nonFinite` naming its
     ///   (tensor-wide) row and column.
     func run(_ range: Range<Int>) throws(RowFailure) -> QuantErrorStats {
+        if importance == nil || !scheme.usesImportance {
+            // Q8_0, Q4_0 and Q4_1 from f32, f16 or bf16: one pass over the rows, no staging.
+            do throws(NonFiniteValue) {
+                // SAFETY: rows `range` of the input and of the output lie inside the tensor.
+                if let stats = try unsafe scheme.encodeFused(
+                    src + range.lowerBound * cols * dtype.blockBytes, dtype: dtype, values: range.count * cols,
+                    into: dst + range.lowerBound * scheme.rowBytes(columns: cols)!, body: body) {
+                    return stats
+                }
+            } catch {
+                let row = range.lowerBound + error.index / cols
+                throw RowFailure(row: row, error: FormatError(
+                    .nonFinite,
+                    "row \(row), column \(error.index % cols) is \(error.value); \(scheme.rawValue) can only encode finite values"))
+            }
+        }
         var stats = QuantErrorStats()
         let block = scheme.blockElements
         let outRow = scheme.rowBytes(columns: cols)!, inRow = cols * dtype.blockBytes

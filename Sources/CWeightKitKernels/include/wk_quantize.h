@@ -25,4 +25,23 @@ long wk_quantize_row_bytes(int qtype, long n_per_row);
    this file encodes or n_per_row is not whole blocks. */
 long wk_quantize_rows(int qtype, const float *src, void *dst, long nrow, long n_per_row, const float *imatrix);
 
+/* What a quantized block's decoded values lost: sums over the values compared (x the input, y
+   the decoded block), each block's float partial sums added in double, as WeightKitQuantize's
+   QuantErrorStats.add does. */
+typedef struct {
+    double sum_squared_error;     /* Σ (x − y)² */
+    double sum_squared_reference; /* Σ x² */
+    double sum_squared_quantized; /* Σ y² */
+    double dot;                   /* Σ x·y */
+    double max_abs_error;         /* max |x − y| */
+} wk_qerror;
+
+/* Encodes `nblocks` blocks of 32 values at `src` (dtype: enum wk_dtype, WK_F32, WK_F16 or
+   WK_BF16) as qtype WK_Q8_0, WK_Q4_0 or WK_Q4_1 into `dst` — the bytes of ggml's
+   quantize_row_*_ref on the values converted to f32 (legacy_encode.c) — and adds the decoded
+   blocks' error to *err. isa: enum wk_isa (WK_ISA_AVX2 or above needs AVX2 and F16C).
+   Returns -1 when done; the index from `src` of the first NaN or ±Inf (blocks before it are
+   written, nothing is promised of that block or *err); -2 for a qtype or dtype it does not do. */
+long wk_encode_blocks32(int isa, int qtype, int dtype, const void *src, long nblocks, void *dst, wk_qerror *err);
+
 #endif
