@@ -102,11 +102,43 @@ struct BPEModel: TokenModel {
         for id in out { ids.append(Int(id)) }
     }
 
+    func tokenSpans(_ word: [Unicode.Scalar]) -> [(id: Int, span: Range<Int>)] {
+        if word.isEmpty { return [] }
+        if ignoreMerges, let id = vocab[ExactString(String(String.UnicodeScalarView(word)))] { return [(id, 0..<word.count)] }
+        var spans: [Range<Int>] = []
+        var symbols = initialSymbols(word, spans: &spans)
+        // Merges lowest rank first, leftmost on ties (what mergeAll does), spans joined alongside.
+        while symbols.count > 1 {
+            var bestRank = UInt32.max, bestPos = -1, bestId: Int32 = 0
+            for i in 0..<(symbols.count - 1) {
+                if let m = merge(symbols[i], symbols[i + 1]), m.rank < bestRank {
+                    bestRank = m.rank
+                    bestPos = i
+                    bestId = m.id
+                }
+            }
+            if bestPos < 0 { break }
+            symbols[bestPos] = bestId
+            symbols.remove(at: bestPos + 1)
+            spans[bestPos] = spans[bestPos].lowerBound..<spans[bestPos + 1].upperBound
+            spans.remove(at: bestPos + 1)
+        }
+        return zip(symbols, spans).map { (Int($0), $1) }
+    }
+
     /// One symbol per character (with prefix/suffix when configured), or byte fallback / unk.
     func initialSymbols(_ word: [Unicode.Scalar]) -> [Int32] {
+        var spans: [Range<Int>] = []
+        return initialSymbols(word, spans: &spans)
+    }
+
+    /// The initial symbols, and the scalars of `word` each covers (a byte-fallback symbol: its
+    /// character; a fused unknown: its run).
+    func initialSymbols(_ word: [Unicode.Scalar], spans: inout [Range<Int>]) -> [Int32] {
         var symbols: [Int32] = []
         symbols.reserveCapacity(word.count)
         var pendingUnk: Int32? = nil
+        var pendingSpan = 0..<0
         let plain = continuingSubwordPrefix == nil && endOfWordSuffix == nil
         for (i, s) in word.enumerated() {
             var id: Int32 = -1
@@ -121,21 +153,23 @@ struct BPEModel: TokenModel {
                 piece = text
             }
             if id >= 0 {
-                if let unk = pendingUnk { symbols.append(unk); pendingUnk = nil }
+                if let unk = pendingUnk { symbols.append(unk); spans.append(pendingSpan); pendingUnk = nil }
                 symbols.append(id)
+                spans.append(i..<(i + 1))
                 continue
             }
             let utf8 = Array((piece ?? String(Character(s))).utf8)
             if byteFallback, let byteIds {
-                for b in utf8 { symbols.append(Int32(byteIds[Int(b)])) }
+                for b in utf8 { symbols.append(Int32(byteIds[Int(b)])); spans.append(i..<(i + 1)) }
                 continue
             }
             if let unkId {
-                if let unk = pendingUnk, !fuseUnk { symbols.append(unk) }
+                if let unk = pendingUnk, !fuseUnk { symbols.append(unk); spans.append(pendingSpan) }
+                pendingSpan = pendingUnk != nil && fuseUnk ? pendingSpan.lowerBound..<(i + 1) : i..<(i + 1)
                 pendingUnk = Int32(unkId)
             }
         }
-        if let unk = pendingUnk { symbols.append(unk) }
+        if let unk = pendingUnk { symbols.append(unk); spans.append(pendingSpan) }
         return symbols
     }
 

@@ -6,6 +6,9 @@ import WeightKitCore
 protocol Normalizer: Sendable {
     /// The normalized text.
     func normalize(_ text: [Unicode.Scalar]) -> [Unicode.Scalar]
+    /// The normalized text with its alignments to the original (Offsets.swift), or why this
+    /// stage cannot give them.
+    func normalizeAligned(_ text: inout AlignedText) -> String?
 }
 
 /// Builds the normalizer a tokenizer.json `normalizer` object describes (nil for JSON null).

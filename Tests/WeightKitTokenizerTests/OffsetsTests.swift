@@ -1,0 +1,63 @@
+import Testing
+import WeightKitCore
+import WeightKitTestSupport
+@testable import WeightKitTokenizer
+
+/// Token offsets against Hugging Face tokenizers' `Encoding.offsets` (fixtures/tokenizer/
+/// generate_offsets.py → expected/offsets.json): single texts and pairs, with each fixture's
+/// post-processor, truncation and padding. Offsets are either exactly tokenizers' or absent with
+/// a reason; which fixtures must have them is pinned too.
+@Suite("Token offsets")
+struct OffsetsTests {
+    /// Fixtures whose every case must have offsets; the others name why not, per case.
+    static let complete = ["smollm2", "llama3", "minilm", "unigram", "unigram_unk", "wordlevel", "sp_bpe", "sp_metaspace"]
+
+    @Test("offsets equal tokenizers' or are absent with a reason", arguments: [
+        "smollm2", "llama3", "minilm", "added_flags", "unigram", "unigram_unk", "wordlevel", "sp_bpe", "sp_metaspace", "precompiled",
+    ])
+    func fixtureOffsets(_ name: String) throws {
+        let tokenizer = try TokenizerJSON.load(path: fixture("tokenizer/\(name)/tokenizer.json"))
+        let cases = try #require(fixtureJSON("tokenizer/expected/offsets.json").object?[name]?.array)
+        #expect(cases.count >= (["smollm2", "minilm", "unigram"].contains(name) ? 170 : 30))
+        var available = 0, reasons: Set<String> = []
+        for item in cases {
+            let c = try #require(item.object)
+            let text = try #require(c["text"]?.string), pair = c["pair"]?.string
+            let ids = try #require(c["ids"]?.array).map { try #require($0.int) }
+            let offsets = try #require(c["offsets"]?.array).map { o -> TokenOffsets in
+                let pair = try #require(o.array)
+                return TokenOffsets(start: try #require(pair[0].int), end: try #require(pair[1].int))
+            }
+            let encoding = try tokenizer.encodeAsDeclared(text, pair: pair, pad: c["pad"]?.bool ?? true, offsets: true)
+            #expect(encoding.ids == ids, "\(name) \(text.debugDescription) ids")
+            if let got = encoding.offsets {
+                available += 1
+                if got != offsets {
+                    let diff = zip(got, offsets).enumerated().first { $0.element.0 != $0.element.1 }
+                    Issue.record("\(name) \(text.debugDescription) \(pair ?? ""): first difference at \(diff.map { "\($0.offset): \($0.element.0) vs \($0.element.1)" } ?? "count \(got.count) vs \(offsets.count)")")
+                }
+            } else {
+                reasons.insert(try #require(encoding.offsetsUnavailable))
+            }
+        }
+        if Self.complete.contains(name) {
+            #expect(available == cases.count, "\(name): \(reasons)")
+        } else if name == "precompiled" {
+            // Only the empty text, which no normalizer sees, has offsets: none.
+            #expect(available == 1 && reasons.count == 1 && reasons.first!.contains("Precompiled"), "\(available) \(reasons)")
+        } else if name == "added_flags" {  // NFC: ASCII-range texts have offsets, the rest say NFC
+            #expect(available > 10 && reasons == ["NFC normalization of text with characters from U+00C0 on (its alignments are not implemented)"], "\(available) \(reasons)")
+        }
+    }
+
+    @Test("ByteLevel trim_offsets: the post-processor's own setting (SmolLM2's is off; on, the leading space leaves the offsets)")
+    func byteLevelTrim() throws {
+        let trim = ByteLevelOffsetTrim(addPrefixSpace: false)
+        var offsets = [TokenOffsets(start: 0, end: 5), TokenOffsets(start: 5, end: 11)]
+        trim.apply(&offsets, tokens: ["Hello", "Ġworld"])
+        #expect(offsets == [TokenOffsets(start: 0, end: 5), TokenOffsets(start: 6, end: 11)])
+        let parsed = ByteLevelOffsetTrim.of(try JSON.parse(#"{"type":"Sequence","processors":[{"type":"ByteLevel","trim_offsets":true,"add_prefix_space":false}]}"#))
+        #expect(parsed?.addPrefixSpace == false)
+        #expect(ByteLevelOffsetTrim.of(try JSON.parse(#"{"type":"ByteLevel","trim_offsets":false}"#)) == nil)
+    }
+}
