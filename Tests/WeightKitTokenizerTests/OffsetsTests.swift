@@ -50,6 +50,36 @@ struct OffsetsTests {
         }
     }
 
+    @Test("each normalizer's alignments, in front of SmolLM2's byte-level BPE: equal to tokenizers', NFC/NFKC only within Latin-1")
+    func normalizers() throws {
+        var root = try #require(fixtureJSON("tokenizer/smollm2/tokenizer.json").object)
+        let variants = try #require(fixtureJSON("tokenizer/expected/offsets.json").object?["normalizers on smollm2"]?.array)
+        #expect(variants.count >= 10)
+        for variant in variants {
+            let v = try #require(variant.object)
+            let normalizer = try #require(v["normalizer"])
+            let type = normalizer.object?["type"]?.string ?? ""
+            root.set("normalizer", normalizer)
+            let tokenizer = try TokenizerJSON.parse(.object(root))
+            for item in try #require(v["cases"]?.array) {
+                let c = try #require(item.object)
+                let text = try #require(c["text"]?.string)
+                let ids = try #require(c["ids"]?.array).map { try #require($0.int) }
+                let offsets = try #require(c["offsets"]?.array).map { o in
+                    TokenOffsets(start: try #require(o.array?[0].int), end: try #require(o.array?[1].int))
+                }
+                let encoding = try tokenizer.encodeAsDeclared(text, offsets: true)
+                #expect(encoding.ids == ids, "\(JSONWriter.serialize(normalizer)) \(text.debugDescription) ids")
+                let limit: UInt32? = type == "NFC" ? 0xC0 : type == "NFKC" ? 0xA0 : nil
+                if let limit, text.unicodeScalars.contains(where: { $0.value >= limit }) {
+                    #expect(encoding.offsets == nil && encoding.offsetsUnavailable?.contains(type) == true)
+                } else {
+                    #expect(encoding.offsets == offsets, "\(JSONWriter.serialize(normalizer)) \(text.debugDescription): \(encoding.offsetsUnavailable ?? "")")
+                }
+            }
+        }
+    }
+
     @Test("ByteLevel trim_offsets: the post-processor's own setting (SmolLM2's is off; on, the leading space leaves the offsets)")
     func byteLevelTrim() throws {
         let trim = ByteLevelOffsetTrim(addPrefixSpace: false)
