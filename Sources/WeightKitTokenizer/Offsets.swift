@@ -31,7 +31,10 @@ struct AlignedText {
     /// replaces the next old character and takes its alignment; +1: inserted, aligned as the
     /// last old character consumed; -n: replaces the next old one and removes n after it), after
     /// `initialOffset` old characters were removed.
-    mutating func transform(_ dest: [(Unicode.Scalar, Int)], initialOffset: Int = 0) {
+    ///
+    /// Returns false (text unchanged) when `dest` would consume more characters than there are.
+    @discardableResult
+    mutating func transform(_ dest: [(Unicode.Scalar, Int)], initialOffset: Int = 0) -> Bool {
         var consumed = initialOffset
         var newScalars: [Unicode.Scalar] = [], newOrigins: [Range<Int>] = []
         newScalars.reserveCapacity(dest.count)
@@ -39,8 +42,10 @@ struct AlignedText {
         for (c, change) in dest {
             let origin: Range<Int>
             if change > 0 {
+                guard consumed <= origins.count else { return false }
                 origin = consumed == 0 ? base..<base : origins[consumed - 1]
             } else {
+                guard consumed < origins.count else { return false }
                 origin = origins[consumed]
                 consumed += 1 - change
             }
@@ -49,6 +54,7 @@ struct AlignedText {
         }
         scalars = newScalars
         origins = newOrigins
+        return true
     }
 
     /// Each scalar replaced by `f`'s scalars (all aligned as it), or removed when `f` gives none:
@@ -74,17 +80,76 @@ struct AlignedText {
         origins = [Range<Int>](repeating: first, count: prefix.count) + origins
     }
 
-    /// Unicode decomposition as tokenizers' `unicode-normalization-alignments` yields it: each
+    /// Unicode decomposition as tokenizers' `unicode_normalization_alignments` yields it: each
     /// character's decomposition (the first scalar replacing it, the rest inserted), then every
     /// run of non-starters stably sorted by combining class, the changes travelling with their
     /// scalars; the result is applied position by position (`transform`).
     mutating func decompose(_ one: ([Unicode.Scalar]) -> [Unicode.Scalar]) {
+        transform(decomposed(one))
+    }
+
+    /// Decomposition, then canonical composition as that crate's `Recompositions` does it: a
+    /// scalar composed into the one before takes the change `k + change - 1` (so a base and a mark
+    /// that were two characters become one character aligned as the base).
+    mutating func recompose(_ one: ([Unicode.Scalar]) -> [Unicode.Scalar]) {
+        var out: [(Unicode.Scalar, Int)] = [], buffer: [(Unicode.Scalar, Int)] = []
+        var composee: (Unicode.Scalar, Int)? = nil
+        var lastClass: Int? = nil
+        for (ch, change) in decomposed(one) {
+            let cls = Self.combiningClass(ch)
+            guard let k = composee else {
+                if cls != 0 { out.append((ch, change)) } else { composee = (ch, change) }
+                continue
+            }
+            if let last = lastClass, last >= cls {  // blocked from the composee
+                if cls == 0 {
+                    out.append(k)
+                    out += buffer
+                    buffer.removeAll()
+                    composee = (ch, change)
+                    lastClass = nil
+                } else {
+                    buffer.append((ch, change))
+                    lastClass = cls
+                }
+                continue
+            }
+            if let r = Self.compose(k.0, ch) {
+                composee = (r, k.1 + change - 1)
+                continue
+            }
+            if lastClass == nil && cls == 0 {
+                out.append(k)
+                composee = (ch, change)
+                continue
+            }
+            buffer.append((ch, change))
+            lastClass = cls
+        }
+        if let k = composee { out.append(k) }
+        transform(out + buffer)
+    }
+
+    static func combiningClass(_ s: Unicode.Scalar) -> Int { Int(s.properties.canonicalCombiningClass.rawValue) }
+
+    /// The primary composite of `a` and `b` (Unicode's canonical composition of a pair, Hangul
+    /// included), or nil: `a b` composes under NFC to one scalar whose full decomposition is
+    /// `a`'s followed by `b`'s (which rules out a composite reached by reordering marks).
+    static func compose(_ a: Unicode.Scalar, _ b: Unicode.Scalar) -> Unicode.Scalar? {
+        let composed = UnicodeNormalizer.nfcAlways([a, b])
+        guard composed.count == 1 else { return nil }
+        guard UnicodeNormalizer.nfdAlways(composed) == UnicodeNormalizer.nfdAlways([a]) + UnicodeNormalizer.nfdAlways([b]) else { return nil }
+        return composed[0]
+    }
+
+    /// Each character's decomposition with its changes, non-starter runs stably sorted by class.
+    func decomposed(_ one: ([Unicode.Scalar]) -> [Unicode.Scalar]) -> [(Unicode.Scalar, Int)] {
         var dest: [(Unicode.Scalar, Int)] = []
         dest.reserveCapacity(scalars.count)
         for s in scalars {
             for (k, d) in one([s]).enumerated() { dest.append((d, k == 0 ? 0 : 1)) }
         }
-        func ccc(_ s: Unicode.Scalar) -> Int { Int(s.properties.canonicalCombiningClass.rawValue) }
+        let ccc = Self.combiningClass
         var i = 0
         while i < dest.count {
             guard ccc(dest[i].0) != 0 else { i += 1; continue }
@@ -104,12 +169,13 @@ struct AlignedText {
             }
             i = j
         }
-        transform(dest)
+        return dest
     }
 }
 
-/// Offsets through the normalizers: each supported stage moves the alignments as its tokenizers
-/// counterpart does; the others say why they cannot (the encoding then has no offsets).
+/// Offsets through the normalizers: each stage moves the alignments as its tokenizers
+/// counterpart does. A stage without its own version says so (the encoding then has no
+/// offsets); every normalizer makeNormalizer builds has one.
 extension Normalizer {
     func normalizeAligned(_ text: inout AlignedText) -> String? {
         "the normalizer \(Self.self) (its alignments are not implemented)"
@@ -162,10 +228,7 @@ extension UnicodeNormalizer {
             text.decompose(Self.nfd)
             return nil
         case .nfc:
-            // Below U+00C0 nothing decomposes or composes: every character stays, aligned as it was.
-            guard text.scalars.allSatisfy({ $0.value < 0xC0 }) else {
-                return "NFC normalization of text with characters from U+00C0 on (its alignments are not implemented)"
-            }
+            text.recompose(Self.nfd)
             return nil
         }
     }
@@ -173,15 +236,50 @@ extension UnicodeNormalizer {
 
 extension CompatibilityNormalizer {
     func normalizeAligned(_ text: inout AlignedText) -> String? {
-        guard compose else {
-            text.decompose { CompatibilityNormalizer(compose: false).normalize($0) }
-            return nil
-        }
-        // Below U+00A0 nothing has a compatibility or canonical mapping.
-        guard text.scalars.allSatisfy({ $0.value < 0xA0 }) else {
-            return "NFKC normalization of text with characters from U+00A0 on (its alignments are not implemented)"
-        }
+        let decomposeOne = { CompatibilityNormalizer(compose: false).normalize($0) }
+        if compose { text.recompose(decomposeOne) } else { text.decompose(decomposeOne) }
         return nil
+    }
+}
+
+extension PrecompiledNormalizer {
+    /// tokenizers' `Precompiled::normalize`: per grapheme cluster (under 6 bytes) or per scalar,
+    /// a replacement's scalars replace the old ones (change 0), extra ones are insertions (the
+    /// last ones get +1), and fewer ones put the difference on the last entry so far — which
+    /// may be an earlier character's, as tokenizers does; applied only when a rule matched.
+    func normalizeAligned(_ text: inout AlignedText) -> String? {
+        var dest: [(Unicode.Scalar, Int)] = []
+        dest.reserveCapacity(text.scalars.count)
+        var modified = false
+        func replace(_ oldCount: Int, _ replacement: ArraySlice<UInt8>) {
+            modified = true
+            let new = Array(String(decoding: replacement, as: UTF8.self).unicodeScalars)
+            let diff = new.count - oldCount
+            dest += new.map { ($0, 0) }
+            if diff > 0 {
+                for k in (dest.count - diff)..<dest.count { dest[k].1 = 1 }
+            } else if diff < 0, !dest.isEmpty {
+                dest[dest.count - 1].1 += diff
+            }
+        }
+        var string = String()
+        string.unicodeScalars.append(contentsOf: text.scalars)
+        var bytes: [UInt8] = []
+        for cluster in string {
+            bytes.removeAll(keepingCapacity: true)
+            for s in cluster.unicodeScalars { appendUTF8(s, to: &bytes) }
+            if bytes.count < 6, let replacement = transform(bytes[...]) {
+                replace(cluster.unicodeScalars.count, replacement)
+                continue
+            }
+            for s in cluster.unicodeScalars {
+                bytes.removeAll(keepingCapacity: true)
+                appendUTF8(s, to: &bytes)
+                if let replacement = transform(bytes[...]) { replace(1, replacement) } else { dest.append((s, 0)) }
+            }
+        }
+        guard modified else { return nil }
+        return text.transform(dest) ? nil : "the Precompiled normalizer's changes do not fit this text"
     }
 }
 

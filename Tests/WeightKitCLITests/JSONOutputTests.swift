@@ -56,8 +56,8 @@ struct JSONOutputTests {
         #expect(encoded["type_ids"] as? [Int] == [0, 0, 0, 0, 0] && encoded["attention_mask"] as? [Int] == [1, 1, 1, 1, 1])
         // SmolLM2's offsets, as tokenizers gives them ("The", " capital", " of", " France", " is").
         #expect(encoded["offsets"] as? [[Int]] == [[0, 3], [3, 11], [11, 14], [14, 21], [21, 24]], "\(encoded)")
-        let precompiled = try Self.json(["tokenize", fixture("tokenizer/precompiled/tokenizer.json"), "Hello", "--json"])
-        Self.expectKeys(precompiled, ["count", "ids", "tokens", "pieces", "type_ids", "attention_mask", "offsets_unavailable"], "tokenize (no offsets)")
+        let precompiled = try Self.json(["tokenize", fixture("tokenizer/precompiled/tokenizer.json"), "Hello", "--pair", "wörld", "--json"])
+        #expect(precompiled["offsets"] as? [[Int]] == [[0, 5], [0, 1], [1, 2], [1, 2], [2, 3], [3, 4], [4, 5]], "\(precompiled)")  // byte fallback: each byte its character
         #expect(encoded["ids"] as? [Int] == [504, 3575, 282, 4649, 314])
         #expect(encoded["count"] as? Int == 5)
         #expect((encoded["pieces"] as? [String])?[1] == " capital")

@@ -14,8 +14,7 @@ extension WeightKitCommand {
                 encode does (all-MiniLM-L6-v2 pads to 128 ids); --no-truncation and --no-padding \
                 leave those steps out. --file counts tokens without either. --json also gives each \
                 token's offsets in its text (Python character indices, as tokenizers' \
-                Encoding.offsets), or offsets_unavailable naming the stage without an exact \
-                alignment (a Precompiled normalizer; NFC/NFKC on text beyond Latin-1).
+                Encoding.offsets; special tokens and padding at [0, 0]).
 
                 Examples:
                   weightkit tokenize ./SmolLM2/ "The capital of France is"

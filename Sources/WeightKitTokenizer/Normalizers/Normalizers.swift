@@ -133,6 +133,20 @@ struct UnicodeNormalizer: Normalizer {
         return Array(s._nfd)
     }
 
+    /// NFD without the ASCII shortcut.
+    static func nfdAlways(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        var s = String()
+        s.unicodeScalars.append(contentsOf: text)
+        return Array(s._nfd)
+    }
+
+    /// NFC without the shortcut.
+    static func nfcAlways(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        var s = String()
+        s.unicodeScalars.append(contentsOf: text)
+        return Array(s._nfc)
+    }
+
     static func nfc(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
         if text.allSatisfy({ $0.value < 0x300 }) { return text }
         var s = String()
