@@ -79,7 +79,10 @@ extension PipelineTokenizer {
                     guard let origins = p.origins, origins.count == p.scalars.count else {
                         return (ids, nil, "a pre-tokenizer stage without alignments (a defect: please report it)")
                     }
-                    for (id, span) in model.tokenSpans(p.scalars) {
+                    guard let spans = model.tokenSpans(p.scalars) else {
+                        return (ids, nil, "BPE byte fallback on a piece with a continuing_subword_prefix or end_of_word_suffix (its offsets run past the word)")
+                    }
+                    for (id, span) in spans {
                         found.append(id)
                         offsets.append(Self.span(origins[span]))
                     }

@@ -66,6 +66,31 @@ struct OffsetsTests {
         }
     }
 
+    @Test("pre-tokenizers (whitespace, punctuation, literal and inverted regex splits, digits, metaspace) and ByteLevel's trim_offsets, swapped into SmolLM2: equal to tokenizers'")
+    func stages() throws {
+        let original = try #require(fixtureJSON("tokenizer/smollm2/tokenizer.json").object)
+        let variants = try #require(fixtureJSON("tokenizer/expected/offsets.json").object?["stages on smollm2"]?.array)
+        #expect(variants.count >= 7)
+        for variant in variants {
+            let v = try #require(variant.object)
+            var root = original
+            for key in ["pre_tokenizer", "post_processor"] { if let stage = v[key] { root.set(key, stage) } }
+            let tokenizer = try TokenizerJSON.parse(.object(root))
+            for item in try #require(v["cases"]?.array) {
+                let c = try #require(item.object)
+                let text = try #require(c["text"]?.string)
+                let ids = try #require(c["ids"]?.array).map { try #require($0.int) }
+                let offsets = try #require(c["offsets"]?.array).map { o in
+                    TokenOffsets(start: try #require(o.array?[0].int), end: try #require(o.array?[1].int))
+                }
+                let encoding = try tokenizer.encodeAsDeclared(text, offsets: true)
+                let what = JSONWriter.serialize(v["pre_tokenizer"] ?? v["post_processor"] ?? .null)
+                #expect(encoding.ids == ids, "\(what) \(text.debugDescription) ids")
+                #expect(encoding.offsets == offsets, "\(what) \(text.debugDescription): \(encoding.offsetsUnavailable ?? "")")
+            }
+        }
+    }
+
     @Test("ByteLevel trim_offsets: the post-processor's own setting (SmolLM2's is off; on, the leading space leaves the offsets)")
     func byteLevelTrim() throws {
         let trim = ByteLevelOffsetTrim(addPrefixSpace: false)

@@ -78,7 +78,7 @@ struct UnigramModel: TokenModel {
         cache.append(word, to: &ids, compute: segment)
     }
 
-    func tokenSpans(_ word: [Unicode.Scalar]) -> [(id: Int, span: Range<Int>)] {
+    func tokenSpans(_ word: [Unicode.Scalar]) -> [(id: Int, span: Range<Int>)]? {
         word.isEmpty ? [] : segmentSpans(word).map { (Int($0.id), $0.span) }
     }
 
@@ -184,7 +184,7 @@ struct WordLevelModel: TokenModel {
         ids.append(vocab[ExactString(String(String.UnicodeScalarView(word)))] ?? unkId)
     }
 
-    func tokenSpans(_ word: [Unicode.Scalar]) -> [(id: Int, span: Range<Int>)] {
+    func tokenSpans(_ word: [Unicode.Scalar]) -> [(id: Int, span: Range<Int>)]? {
         var ids: [Int] = []
         tokenize(word, into: &ids)
         return ids.map { ($0, 0..<word.count) }

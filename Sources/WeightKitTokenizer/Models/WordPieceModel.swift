@@ -37,7 +37,7 @@ struct WordPieceModel: TokenModel {
         cache.append(word, to: &ids, compute: split)
     }
 
-    func tokenSpans(_ word: [Unicode.Scalar]) -> [(id: Int, span: Range<Int>)] {
+    func tokenSpans(_ word: [Unicode.Scalar]) -> [(id: Int, span: Range<Int>)]? {
         if word.isEmpty { return [] }
         if word.count > maxInputCharsPerWord { return [(unkId, 0..<word.count)] }
         return splitSpans(word).map { (Int($0.id), $0.span) }
