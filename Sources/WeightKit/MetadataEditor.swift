@@ -1,13 +1,13 @@
 import WeightKitCore
 import WeightKitFormats
 
-/// Changes to a GGUF file's metadata; tensors are copied byte for byte.
+/// Changes to a GGUF, pack or safetensors file's metadata; tensors are copied byte for byte.
 public struct MetadataEdit: Sendable {
     /// `KEY=VALUE` or `KEY:TYPE=VALUE` assignments, in order (see `MetadataEditor.value`).
     public var sets: [String]
     /// Keys to remove; each must exist.
     public var removals: [String]
-    /// A new `tokenizer.chat_template`.
+    /// A new chat template: GGUF `tokenizer.chat_template`, pack `chat_template`.
     public var chatTemplate: String?
 
     /// The edit.
@@ -33,15 +33,16 @@ public struct MetadataEditReport: Sendable {
 
 /// `weightkit edit`: GGUF metadata set, removed or replaced without touching the tensors, as
 /// gguf-py's `gguf_set_metadata.py` (existing scalars keep their type) and `gguf_new_metadata.py`
-/// (`--remove-metadata`, `--chat-template`) do; and a safetensors file's `__metadata__` (strings).
-/// Pack metadata is not edited yet.
+/// (`--remove-metadata`, `--chat-template`) do; a safetensors file's `__metadata__` and a pack's
+/// `metadata` (strings only; a pack's chat template is its `chat_template` key).
 public enum MetadataEditor {
     /// Writes `input` with `edit` applied to `output` (nil: `input` itself, replaced only when the
     /// new file is complete).
     ///
     /// - Throws: `FormatError` naming the key for an unknown key to remove, a value that does not
-    ///   parse as its type, an unknown type, `general.alignment` (it sets the data layout), or a
-    ///   file that is not GGUF; `ConversionError` when `output` exists (without `overwrite`) or is
+    ///   parse as its type, an unknown type, `general.alignment` (it sets the data layout), a
+    ///   type other than `str` for a pack or safetensors file (their metadata holds strings only),
+    ///   or a file that is none of these; `ConversionError` when `output` exists (without `overwrite`) or is
     ///   the input under another name.
     public static func edit(input: String, output: String? = nil, edit: MetadataEdit, overwrite: Bool = false) throws -> MetadataEditReport {
         let target = output ?? input
@@ -51,9 +52,10 @@ public enum MetadataEditor {
         let source: any TensorSource = try FormatDetector.detect(path: input) == .gguf
             ? GGUFFile(singleFile: input) : FormatRegistry.open(path: input)
         if let file = source as? SafetensorsFile { return try editSafetensors(file, input: input, target: target, edit: edit) }
+        if let pack = source as? PackReader { return try editPack(pack, input: input, target: target, edit: edit) }
         guard let file = source as? GGUFFile else {
             throw FormatError(
-                .unsupported, "edit changes the metadata of a GGUF or single safetensors file; this is \(source.formatName) (pack metadata is not edited yet)",
+                .unsupported, "edit changes the metadata of a GGUF, pack or single safetensors file; this is \(source.formatName)",
                 path: input)
         }
         var entries = file.typedMetadata.map { (key: $0.key, value: $0.value) }
@@ -101,7 +103,41 @@ public enum MetadataEditor {
         guard edit.chatTemplate == nil else {
             throw FormatError(.unsupported, "a safetensors file holds no chat template (it lives in tokenizer_config.json beside it)", path: input)
         }
-        var metadata = file.metadata
+        let (metadata, edited) = try editStrings(file.metadata, edit: edit, what: "safetensors __metadata__", input: input, target: target)
+        var report = edited
+        let payloads = try file.tensors.map { try TensorPayload(source: file, input: $0) }
+        let written = try SafetensorsWriter.write(payloads, metadata: metadata, to: target)
+        report.tensorCount = payloads.count
+        report.bytesWritten = written.bytesWritten
+        return report
+    }
+
+    /// The pack metadata key a chat template is stored under (what `ModelLoader` reads).
+    public static let packChatTemplateKey = "chat_template"
+
+    /// A pack's `metadata` (strings only, docs/FORMAT.md §2; the chat template is its
+    /// `chat_template` key): the header rewritten around the new object, everything else —
+    /// config, tokenizer, tensor entries, the data section — copied byte for byte.
+    static func editPack(_ pack: PackReader, input: String, target: String, edit: MetadataEdit) throws -> MetadataEditReport {
+        var strings = edit
+        if let template = edit.chatTemplate {
+            strings.sets.append("\(packChatTemplateKey):str=\(template)")
+            strings.chatTemplate = nil
+        }
+        let (metadata, edited) = try editStrings(pack.metadata, edit: strings, what: "pack metadata", input: input, target: target)
+        var report = edited
+        let written = try PackWriter.rewrite(pack, metadata: metadata, to: target)
+        report.tensorCount = pack.tensors.count
+        report.bytesWritten = written.bytesWritten
+        return report
+    }
+
+    /// `edit` applied to a string-only metadata map (`what` names it in errors): removals first
+    /// (each key must exist), then the sets in order, new keys appended.
+    static func editStrings(
+        _ original: Metadata, edit: MetadataEdit, what: String, input: String, target: String
+    ) throws -> (Metadata, MetadataEditReport) {
+        var metadata = original
         var report = MetadataEditReport(output: target)
         for key in edit.removals {
             guard metadata[key] != nil else {
@@ -112,8 +148,9 @@ public enum MetadataEditor {
         }
         for text in edit.sets {
             let (key, type, raw) = try assignment(text, path: input)
+            guard !key.isEmpty else { throw FormatError(.invalidHeader, "an empty metadata key", path: input) }
             if let type, type != "str" {
-                throw FormatError(.unsupported, "metadata key \"\(key):\(type)\": safetensors __metadata__ holds strings only, not \(type)", path: input)
+                throw FormatError(.unsupported, "metadata key \"\(key):\(type)\": \(what) holds strings only, not \(type)", path: input)
             }
             let value = MetadataValue.string(raw)
             if let old = metadata[key] {
@@ -123,11 +160,7 @@ public enum MetadataEditor {
             }
             metadata[key] = value
         }
-        let payloads = try file.tensors.map { try TensorPayload(source: file, input: $0) }
-        let written = try SafetensorsWriter.write(payloads, metadata: metadata, to: target)
-        report.tensorCount = payloads.count
-        report.bytesWritten = written.bytesWritten
-        return report
+        return (metadata, report)
     }
 
     /// `KEY=VALUE` or `KEY:TYPE=VALUE` split into its parts.

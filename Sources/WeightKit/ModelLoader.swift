@@ -71,7 +71,7 @@ public enum ModelLoader {
         let tokenizer: (any Tokenizer)? = loadTokenizer ? try pack.tokenizerJSON().map { try TokenizerJSON.parse($0) } : nil
         return LoadedModel(
             path: path, source: pack, graph: graph, tokenizer: tokenizer,
-            chatTemplateText: pack.metadata["chat_template"]?.stringValue)
+            chatTemplateText: pack.metadata[MetadataEditor.packChatTemplateKey]?.stringValue)
     }
 
     /// A tokenizer from a tokenizer.json, a folder holding one, a GGUF file's metadata, or the

@@ -35,7 +35,7 @@ public struct Truncation: Sendable, Equatable {
     public var strategy: Strategy = .longestFirst
 
     /// `ids` cut to `count` from the kept side.
-    func cut(_ ids: [Int], to count: Int) -> [Int] {
+    func cut<T>(_ ids: [T], to count: Int) -> [T] {
         ids.count <= count ? ids : right ? Array(ids.prefix(count)) : Array(ids.suffix(count))
     }
 }
@@ -48,6 +48,12 @@ public struct Encoding: Sendable, Equatable {
     public var attentionMask: [Int]
     /// Ids cut by truncation (before special tokens were added), in order.
     public var overflowCount: Int
+    /// Each id's place in its text (`offsets: true`), as tokenizers' `Encoding.offsets`: scalar
+    /// indices into the first text, or the second for a pair's B ids; `(0, 0)` for added
+    /// special tokens and padding. Nil when not asked for or not available.
+    public var offsets: [TokenOffsets]? = nil
+    /// Why `offsets` is nil although asked for: the stage (or text) with no exact alignment here.
+    public var offsetsUnavailable: String? = nil
 }
 
 extension PipelineTokenizer {
@@ -59,9 +65,25 @@ extension PipelineTokenizer {
     ///
     /// - Throws: `TokenizerError` when a pair meets a post-processor without a pair template, or
     ///   an `OnlyFirst`/`OnlySecond` truncation cannot remove enough from its text.
-    public func encodeAsDeclared(_ text: String, pair: String? = nil, addSpecialTokens: Bool = true, truncate: Bool = true, pad: Bool = true) throws(TokenizerError) -> Encoding {
-        var a = encode(text, addSpecialTokens: false)
-        var b = pair.map { encode($0, addSpecialTokens: false) }
+    ///
+    /// With `offsets`, each id's offsets too (`encodeWithOffsets`), cut, joined and padded alongside.
+    public func encodeAsDeclared(
+        _ text: String, pair: String? = nil, addSpecialTokens: Bool = true, truncate: Bool = true, pad: Bool = true, offsets: Bool = false
+    ) throws(TokenizerError) -> Encoding {
+        var a: [Int], b: [Int]?
+        var offsetsA: [TokenOffsets]?, offsetsB: [TokenOffsets]?, unavailable: String?
+        if offsets {
+            let first = encodeWithOffsets(text)
+            (a, offsetsA, unavailable) = (first.ids, first.offsets, first.unavailable)
+            if let pair {
+                let second = encodeWithOffsets(pair)
+                (b, offsetsB) = (second.ids, second.offsets)
+                unavailable = unavailable ?? second.unavailable
+            }
+        } else {
+            a = encode(text, addSpecialTokens: false)
+            b = pair.map { encode($0, addSpecialTokens: false) }
+        }
         var overflow = 0
         if truncate, let truncation {
             var added = 0
@@ -84,20 +106,34 @@ extension PipelineTokenizer {
                         if swapped { Swift.swap(&n1, &n2) }
                         a = truncation.cut(a, to: n1)
                         second = truncation.cut(second, to: n2)
+                        offsetsA = offsetsA.map { truncation.cut($0, to: n1) }
+                        offsetsB = offsetsB.map { truncation.cut($0, to: n2) }
                     case .onlyFirst, .onlySecond:
                         let first = truncation.strategy == .onlyFirst
                         let target = first ? a.count : second.count
                         guard target > overflow else {
                             throw TokenizerError(.invalidValue, "truncation \(truncation.strategy.rawValue) would remove \(overflow) of the \(first ? "first" : "second") text's \(target) ids", field: "truncation.max_length")
                         }
-                        if first { a = truncation.cut(a, to: target - overflow) } else { second = truncation.cut(second, to: target - overflow) }
+                        if first {
+                            a = truncation.cut(a, to: target - overflow)
+                            offsetsA = offsetsA.map { truncation.cut($0, to: target - overflow) }
+                        } else {
+                            second = truncation.cut(second, to: target - overflow)
+                            offsetsB = offsetsB.map { truncation.cut($0, to: target - overflow) }
+                        }
                     }
                     b = second
                 }
             } else if a.count > budget {
                 overflow = a.count - budget
                 a = truncation.cut(a, to: budget)
+                offsetsA = offsetsA.map { truncation.cut($0, to: budget) }
             }
+        }
+        var joinedOffsets: [TokenOffsets]? = nil
+        if offsets, unavailable == nil, let offsetsA {
+            let processed = addSpecialTokens ? try postProcessedOffsets(offsetsA, pair == nil ? nil : offsetsB ?? []) : nil
+            joinedOffsets = processed ?? offsetsA + (offsetsB ?? [])
         }
         var ids: [Int], types: [Int]
         if let b {
@@ -117,14 +153,25 @@ extension PipelineTokenizer {
             if extra > 0 {
                 let fill = [Int](repeating: padding.id, count: extra), zeros = [Int](repeating: 0, count: extra)
                 let typeFill = [Int](repeating: padding.typeId, count: extra)
+                let offsetFill = [TokenOffsets](repeating: .none, count: extra)
                 if padding.right {
                     ids += fill; mask += zeros; types += typeFill
+                    joinedOffsets = joinedOffsets.map { $0 + offsetFill }
                 } else {
                     ids = fill + ids; mask = zeros + mask; types = typeFill + types
+                    joinedOffsets = joinedOffsets.map { offsetFill + $0 }
                 }
             }
         }
-        return Encoding(ids: ids, typeIds: types, attentionMask: mask, overflowCount: overflow)
+        var encoding = Encoding(ids: ids, typeIds: types, attentionMask: mask, overflowCount: overflow)
+        if offsets {
+            if let joinedOffsets, joinedOffsets.count == ids.count {
+                encoding.offsets = joinedOffsets
+            } else {
+                encoding.offsetsUnavailable = unavailable ?? "the post-processor's offsets (a defect: please report it)"
+            }
+        }
+        return encoding
     }
 }
 

@@ -13,8 +13,10 @@ public final class PipelineTokenizer: Tokenizer {
     private let addedByContent: [ExactString: Int]
     /// Id → the string decoding uses (normalized content for normalized added tokens).
     private let addedStrings: [Int: String]
-    private let rawMatcher: AddedTokenMatcher
-    private let normalizedMatcher: AddedTokenMatcher
+    let rawMatcher: AddedTokenMatcher
+    let normalizedMatcher: AddedTokenMatcher
+    /// The ByteLevel post-processor's offset trimming, when it has one (ids are unchanged by it).
+    let byteLevelTrim: ByteLevelOffsetTrim?
     /// Ids of special added tokens.
     public let specialIds: Set<Int>
     /// The beginning-of-sequence id (tokenizer_config.json or GGUF metadata), when known.
@@ -29,8 +31,10 @@ public final class PipelineTokenizer: Tokenizer {
     init(
         normalizer: (any Normalizer)?, preTokenizer: (any PreTokenizer)?, model: any TokenModel,
         postProcessor: (any PostProcessor)?, decoder: (any Decoder)?, addedTokens: [AddedToken],
-        bosTokenId: Int? = nil, eosTokenId: Int? = nil, padding: Padding? = nil, truncation: Truncation? = nil
+        bosTokenId: Int? = nil, eosTokenId: Int? = nil, padding: Padding? = nil, truncation: Truncation? = nil,
+        byteLevelTrim: ByteLevelOffsetTrim? = nil
     ) {
+        self.byteLevelTrim = byteLevelTrim
         self.padding = padding
         self.truncation = truncation
         self.normalizer = normalizer
@@ -70,7 +74,7 @@ public final class PipelineTokenizer: Tokenizer {
         PipelineTokenizer(
             normalizer: normalizer, preTokenizer: preTokenizer, model: model, postProcessor: postProcessor,
             decoder: decoder, addedTokens: Array(addedTokens.values).sorted { $0.id < $1.id },
-            bosTokenId: bos, eosTokenId: eos, padding: padding, truncation: truncation)
+            bosTokenId: bos, eosTokenId: eos, padding: padding, truncation: truncation, byteLevelTrim: byteLevelTrim)
     }
 
     /// One past the largest model or added-token id.

@@ -52,7 +52,8 @@ public enum TokenizerJSON {
             model: try makeModel(f.value("model"), path: "model"),
             postProcessor: try makePostProcessor(f.value("post_processor"), path: "post_processor"),
             decoder: try makeDecoder(f.value("decoder"), path: "decoder"),
-            addedTokens: added, padding: try padding(f), truncation: try truncation(f))
+            addedTokens: added, padding: try padding(f), truncation: try truncation(f),
+            byteLevelTrim: ByteLevelOffsetTrim.of(f.value("post_processor")))
     }
 
     /// The `added_tokens` array.

@@ -52,8 +52,12 @@ struct JSONOutputTests {
     func tokenize() throws {
         let tokenizer = fixture("tokenizer/smollm2/tokenizer.json")
         let encoded = try Self.json(["tokenize", tokenizer, "The capital of France is", "--json"])
-        Self.expectKeys(encoded, ["count", "ids", "tokens", "pieces", "type_ids", "attention_mask"], "tokenize")
+        Self.expectKeys(encoded, ["count", "ids", "tokens", "pieces", "type_ids", "attention_mask"], optional: ["offsets", "offsets_unavailable"], "tokenize")
         #expect(encoded["type_ids"] as? [Int] == [0, 0, 0, 0, 0] && encoded["attention_mask"] as? [Int] == [1, 1, 1, 1, 1])
+        // SmolLM2's offsets, as tokenizers gives them ("The", " capital", " of", " France", " is").
+        #expect(encoded["offsets"] as? [[Int]] == [[0, 3], [3, 11], [11, 14], [14, 21], [21, 24]], "\(encoded)")
+        let precompiled = try Self.json(["tokenize", fixture("tokenizer/precompiled/tokenizer.json"), "Hello", "--pair", "wörld", "--json"])
+        #expect(precompiled["offsets"] as? [[Int]] == [[0, 5], [0, 1], [1, 2], [1, 2], [2, 3], [3, 4], [4, 5]], "\(precompiled)")  // byte fallback: each byte its character
         #expect(encoded["ids"] as? [Int] == [504, 3575, 282, 4649, 314])
         #expect(encoded["count"] as? Int == 5)
         #expect((encoded["pieces"] as? [String])?[1] == " capital")

@@ -2,27 +2,30 @@ import ArgumentParser
 import WeightKit
 
 extension WeightKitCommand {
-    /// `weightkit edit IN OUT --set KEY=VALUE --remove KEY --chat-template FILE`: GGUF metadata
-    /// changed, tensors copied byte for byte.
+    /// `weightkit edit IN OUT --set KEY=VALUE --remove KEY --chat-template FILE`: GGUF, pack or
+    /// safetensors metadata changed, tensors copied byte for byte.
     struct Edit: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change a GGUF or safetensors file's metadata (set, remove, chat template) without touching its tensors.",
+            abstract: "Change a GGUF, pack or safetensors file's metadata (set, remove, chat template) without touching its tensors.",
             discussion: """
                 Tensor data is copied unchanged. The output appears only when complete; with \
                 --in-place the new file replaces IN only then. --set KEY=VALUE keeps an existing \
                 key's type (as gguf_set_metadata.py does); a new key's type is inferred (true/false: \
                 bool; an integer: u32, else i32/u64/i64; a decimal: f32; else a string) or given: \
                 KEY:TYPE=VALUE with TYPE u8, i8, u16, i16, u32, i32, u64, i64, f32, f64, bool, str, \
-                or [T] with a JSON array. A safetensors file's __metadata__ holds strings only; \
-                pack metadata is not edited yet.
+                or [T] with a JSON array. A pack's metadata and a safetensors file's __metadata__ \
+                hold strings only (KEY=VALUE is a string there; another TYPE is refused); a pack's \
+                chat template is its chat_template key, and everything but its metadata (config, \
+                tokenizer, tensor entries, data) is copied byte for byte.
 
                 Examples:
                   weightkit edit model.gguf fixed.gguf --chat-template template.jinja
                   weightkit edit model.gguf --in-place --set general.name="My model" --remove general.url
                   weightkit edit model.gguf out.gguf --set my.layers:[u32]=[1,2,3]
+                  weightkit edit model.wkp out.wkp --chat-template template.jinja --remove note
                 """)
 
-        @Argument(help: "The GGUF or safetensors file to edit.")
+        @Argument(help: "The GGUF, pack (.wkp) or safetensors file to edit.")
         var input: String
 
         @Argument(help: "The file to write (omit with --in-place).")
@@ -34,7 +37,7 @@ extension WeightKitCommand {
         @Option(name: .long, help: "A key to remove; repeatable.")
         var remove: [String] = []
 
-        @Option(name: .long, help: "A file whose text becomes tokenizer.chat_template.")
+        @Option(name: .long, help: "A file whose text becomes the chat template (GGUF tokenizer.chat_template, pack chat_template).")
         var chatTemplate: String?
 
         @Flag(name: .long, help: "Replace IN (only once the new file is complete).")

@@ -12,7 +12,9 @@ extension WeightKitCommand {
                 the tokenizer defines them unless --no-special is given. A text is cut and padded as \
                 the tokenizer.json's `truncation` and `padding` declare, as Hugging Face tokenizers' \
                 encode does (all-MiniLM-L6-v2 pads to 128 ids); --no-truncation and --no-padding \
-                leave those steps out. --file counts tokens without either.
+                leave those steps out. --file counts tokens without either. --json also gives each \
+                token's offsets in its text (Python character indices, as tokenizers' \
+                Encoding.offsets; special tokens and padding at [0, 0]).
 
                 Examples:
                   weightkit tokenize ./SmolLM2/ "The capital of France is"
@@ -67,7 +69,8 @@ extension WeightKitCommand {
                 } else if let file {
                     try encodeFile(file, tokenizer)
                 } else if let text {
-                    let encoding = try tokenizer.encodeAsDeclared(text, pair: pair, addSpecialTokens: !noSpecial, truncate: !noTruncation, pad: !noPadding)
+                    let encoding = try tokenizer.encodeAsDeclared(
+                        text, pair: pair, addSpecialTokens: !noSpecial, truncate: !noTruncation, pad: !noPadding, offsets: json)
                     if encoding.overflowCount > 0 {
                         Console.info("truncated: \(encoding.overflowCount) ids past the tokenizer's max_length \(tokenizer.truncation?.maxLength ?? 0) left out (--no-truncation keeps them)")
                     }
@@ -81,12 +84,20 @@ extension WeightKitCommand {
             let tokens = ids.map { tokenizer.token(for: $0) ?? "" }
             let pieces = tokenizer.pieces(ids)
             if json {
-                let value: JSONValue = [
+                var value: JSONValue = [
                     "count": .int(Int64(ids.count)), "ids": .array(ids.map { .int(Int64($0)) }),
                     "tokens": .array(tokens.map { .string($0) }), "pieces": .array(pieces.map { .string($0) }),
                     "type_ids": .array(encoding.typeIds.map { .int(Int64($0)) }),
                     "attention_mask": .array(encoding.attentionMask.map { .int(Int64($0)) }),
                 ]
+                if case .object(var object) = value {
+                    if let offsets = encoding.offsets {
+                        object.set("offsets", .array(offsets.map { [.int(Int64($0.start)), .int(Int64($0.end))] }))
+                    } else {
+                        object.set("offsets_unavailable", .string(encoding.offsetsUnavailable ?? "not computed"))
+                    }
+                    value = .object(object)
+                }
                 Console.out(JSONWriter.serialize(value, indent: 2))
                 return
             }

@@ -102,11 +102,65 @@ struct BPEModel: TokenModel {
         for id in out { ids.append(Int(id)) }
     }
 
+    /// As tokenizers computes them: each symbol has a byte length (its character's; 1 for a
+    /// byte-fallback symbol; a fused unknown's run), offsets are their running sums — so a
+    /// character dropped for want of an unknown token shifts the later offsets left, as there —
+    /// and a byte range covers the scalars its first and last bytes fall in.
+    func tokenSpans(_ word: [Unicode.Scalar]) -> [(id: Int, span: Range<Int>)]? {
+        if word.isEmpty { return [] }
+        if ignoreMerges, let id = vocab[ExactString(String(String.UnicodeScalarView(word)))] { return [(id, 0..<word.count)] }
+        var lengths: [Int] = []
+        var symbols = initialSymbols(word, byteLengths: &lengths)
+        // Merges lowest rank first, leftmost on ties (what mergeAll does), lengths added alongside.
+        while symbols.count > 1 {
+            var bestRank = UInt32.max, bestPos = -1, bestId: Int32 = 0
+            for i in 0..<(symbols.count - 1) {
+                if let m = merge(symbols[i], symbols[i + 1]), m.rank < bestRank {
+                    bestRank = m.rank
+                    bestPos = i
+                    bestId = m.id
+                }
+            }
+            if bestPos < 0 { break }
+            symbols[bestPos] = bestId
+            symbols.remove(at: bestPos + 1)
+            lengths[bestPos] += lengths[bestPos + 1]
+            lengths.remove(at: bestPos + 1)
+        }
+        var scalarOfByte: [Int] = []  // the scalar each UTF-8 byte of the word belongs to
+        var utf8: [UInt8] = []
+        for (i, s) in word.enumerated() {
+            utf8.removeAll(keepingCapacity: true)
+            appendUTF8(s, to: &utf8)
+            scalarOfByte += repeatElement(i, count: utf8.count)
+        }
+        var out: [(id: Int, span: Range<Int>)] = []
+        var byte = 0
+        for (id, length) in zip(symbols, lengths) {
+            // Byte-fallback bytes of a prefixed or suffixed piece can run past the word: tokenizers
+            // then keeps unconverted offsets, which are not followed here.
+            guard byte + length <= scalarOfByte.count else { return nil }
+            let first = scalarOfByte[byte]
+            let last = scalarOfByte[byte + length - 1]
+            out.append((Int(id), first..<(last + 1)))
+            byte += length
+        }
+        return out
+    }
+
     /// One symbol per character (with prefix/suffix when configured), or byte fallback / unk.
     func initialSymbols(_ word: [Unicode.Scalar]) -> [Int32] {
+        var lengths: [Int] = []
+        return initialSymbols(word, byteLengths: &lengths)
+    }
+
+    /// The initial symbols, and the bytes of `word` each stands for (tokenizers' `Word::add`
+    /// lengths: a character's UTF-8 length, 1 per byte-fallback symbol, a fused unknown's run).
+    func initialSymbols(_ word: [Unicode.Scalar], byteLengths lengths: inout [Int]) -> [Int32] {
         var symbols: [Int32] = []
         symbols.reserveCapacity(word.count)
         var pendingUnk: Int32? = nil
+        var pendingLength = 0
         let plain = continuingSubwordPrefix == nil && endOfWordSuffix == nil
         for (i, s) in word.enumerated() {
             var id: Int32 = -1
@@ -120,22 +174,25 @@ struct BPEModel: TokenModel {
                 id = vocab[ExactString(text)].map(Int32.init) ?? -1
                 piece = text
             }
+            let byteLength = s.value < 0x80 ? 1 : s.value < 0x800 ? 2 : s.value < 0x10000 ? 3 : 4
             if id >= 0 {
-                if let unk = pendingUnk { symbols.append(unk); pendingUnk = nil }
+                if let unk = pendingUnk { symbols.append(unk); lengths.append(pendingLength); pendingUnk = nil }
                 symbols.append(id)
+                lengths.append(byteLength)
                 continue
             }
             let utf8 = Array((piece ?? String(Character(s))).utf8)
             if byteFallback, let byteIds {
-                for b in utf8 { symbols.append(Int32(byteIds[Int(b)])) }
+                for b in utf8 { symbols.append(Int32(byteIds[Int(b)])); lengths.append(1) }
                 continue
             }
             if let unkId {
-                if let unk = pendingUnk, !fuseUnk { symbols.append(unk) }
+                if let unk = pendingUnk, !fuseUnk { symbols.append(unk); lengths.append(pendingLength) }
+                pendingLength = pendingUnk != nil && fuseUnk ? pendingLength + byteLength : byteLength
                 pendingUnk = Int32(unkId)
             }
         }
-        if let unk = pendingUnk { symbols.append(unk) }
+        if let unk = pendingUnk { symbols.append(unk); lengths.append(pendingLength) }
         return symbols
     }
 

@@ -4,6 +4,9 @@ import WeightKitCore
 protocol TokenModel: Sendable {
     /// Appends the ids of `word` to `ids`.
     func tokenize(_ word: [Unicode.Scalar], into ids: inout [Int])
+    /// The ids of `word`, each with the scalars of `word` it covers (for offsets; uncached), or
+    /// nil when tokenizers' offsets for this word are not followed here.
+    func tokenSpans(_ word: [Unicode.Scalar]) -> [(id: Int, span: Range<Int>)]?
     /// The id of a vocabulary entry.
     func id(for token: String) -> Int?
     /// The vocabulary entry with this id.

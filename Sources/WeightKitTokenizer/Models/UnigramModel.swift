@@ -78,8 +78,18 @@ struct UnigramModel: TokenModel {
         cache.append(word, to: &ids, compute: segment)
     }
 
+    func tokenSpans(_ word: [Unicode.Scalar]) -> [(id: Int, span: Range<Int>)]? {
+        word.isEmpty ? [] : segmentSpans(word).map { (Int($0.id), $0.span) }
+    }
+
     /// tokenizers' `encode_optimized` then `tokenize`.
     private func segment(_ word: [Unicode.Scalar]) -> [Int32] {
+        segmentSpans(word).map(\.id)
+    }
+
+    /// The ids of `word` with the scalars each covers (byte-fallback pieces: their whole piece,
+    /// as tokenizers gives them).
+    func segmentSpans(_ word: [Unicode.Scalar]) -> [(id: Int32, span: Range<Int>)] {
         let n = word.count
         var score = [Double](repeating: 0, count: n + 1)
         var start = [Int](repeating: -1, count: n + 1)
@@ -125,11 +135,11 @@ struct UnigramModel: TokenModel {
             end = s
         }
         if let f = fusedStart { ranges.append(f..<fusedEnd) }
-        var out: [Int32] = []
+        var out: [(id: Int32, span: Range<Int>)] = []
         for range in ranges.reversed() {
             let text = String(String.UnicodeScalarView(word[range]))
             if let id = vocab[ExactString(text)] {
-                out.append(Int32(id))
+                out.append((Int32(id), range))
                 continue
             }
             if byteFallback {
@@ -137,11 +147,11 @@ struct UnigramModel: TokenModel {
                 for s in word[range] { appendUTF8(s, to: &bytes) }
                 let pieces = bytes.compactMap { byteIds[Int($0)] }
                 if pieces.count == bytes.count {  // tokenizers falls back only when every byte has its piece
-                    out.append(contentsOf: pieces.map { Int32($0) })
+                    out.append(contentsOf: pieces.map { (Int32($0), range) })
                     continue
                 }
             }
-            out.append(Int32(unkId))
+            out.append((Int32(unkId), range))
         }
         return out
     }
@@ -172,5 +182,11 @@ struct WordLevelModel: TokenModel {
     func tokenize(_ word: [Unicode.Scalar], into ids: inout [Int]) {
         if word.isEmpty { return }
         ids.append(vocab[ExactString(String(String.UnicodeScalarView(word)))] ?? unkId)
+    }
+
+    func tokenSpans(_ word: [Unicode.Scalar]) -> [(id: Int, span: Range<Int>)]? {
+        var ids: [Int] = []
+        tokenize(word, into: &ids)
+        return ids.map { ($0, 0..<word.count) }
     }
 }

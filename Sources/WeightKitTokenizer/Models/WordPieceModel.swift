@@ -37,8 +37,19 @@ struct WordPieceModel: TokenModel {
         cache.append(word, to: &ids, compute: split)
     }
 
+    func tokenSpans(_ word: [Unicode.Scalar]) -> [(id: Int, span: Range<Int>)]? {
+        if word.isEmpty { return [] }
+        if word.count > maxInputCharsPerWord { return [(unkId, 0..<word.count)] }
+        return splitSpans(word).map { (Int($0.id), $0.span) }
+    }
+
     /// The greedy longest-match split, or `[unk]`.
     private func split(_ word: [Unicode.Scalar]) -> [Int32] {
+        splitSpans(word).map(\.id)
+    }
+
+    /// The split with the scalars each piece covers (`[unk]` covers the whole word).
+    private func splitSpans(_ word: [Unicode.Scalar]) -> [(id: Int32, span: Range<Int>)] {
         // UTF-8 of the word once, with the byte offset of every scalar boundary.
         var utf8: [UInt8] = []
         utf8.reserveCapacity(word.count * 2)
@@ -50,7 +61,7 @@ struct WordPieceModel: TokenModel {
         }
         let prefixBytes = Array(prefix.utf8)
         var candidate: [UInt8] = []
-        var pieces: [Int32] = []
+        var pieces: [(id: Int32, span: Range<Int>)] = []
         var start = 0
         while start < word.count {
             var end = min(word.count, start + maxTokenScalars)
@@ -65,8 +76,8 @@ struct WordPieceModel: TokenModel {
                 }
                 end -= 1
             }
-            guard let id = found else { return [Int32(unkId)] }
-            pieces.append(Int32(id))
+            guard let id = found else { return [(Int32(unkId), 0..<word.count)] }
+            pieces.append((Int32(id), start..<end))
             start = end
         }
         return pieces

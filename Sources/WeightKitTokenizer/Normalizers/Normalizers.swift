@@ -6,6 +6,9 @@ import WeightKitCore
 protocol Normalizer: Sendable {
     /// The normalized text.
     func normalize(_ text: [Unicode.Scalar]) -> [Unicode.Scalar]
+    /// The normalized text with its alignments to the original (Offsets.swift), or why this
+    /// stage cannot give them.
+    func normalizeAligned(_ text: inout AlignedText) -> String?
 }
 
 /// Builds the normalizer a tokenizer.json `normalizer` object describes (nil for JSON null).
@@ -128,6 +131,20 @@ struct UnicodeNormalizer: Normalizer {
         var s = String()
         s.unicodeScalars.append(contentsOf: text)
         return Array(s._nfd)
+    }
+
+    /// NFD without the ASCII shortcut.
+    static func nfdAlways(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        var s = String()
+        s.unicodeScalars.append(contentsOf: text)
+        return Array(s._nfd)
+    }
+
+    /// NFC without the shortcut.
+    static func nfcAlways(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        var s = String()
+        s.unicodeScalars.append(contentsOf: text)
+        return Array(s._nfc)
     }
 
     static func nfc(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {

@@ -24,9 +24,13 @@ struct MetaspacePreTokenizer: PreTokenizer {
     func split(_ piece: Piece, into out: inout [Piece]) {
         if piece.scalars.isEmpty { return }
         var s = piece.scalars.map { $0 == " " ? replacement : $0 }
+        var origins = piece.origins
         let prepend = prependScheme == .always || (prependScheme == .first && piece.startsText)
-        if prepend && s.first != replacement { s.insert(replacement, at: 0) }
-        let replaced = Piece(scalars: s, startsText: piece.startsText)
+        if prepend && s.first != replacement {
+            s.insert(replacement, at: 0)
+            if let first = origins?.first { origins!.insert(first, at: 0) }  // tokenizers' `prepend`: the first character's alignment
+        }
+        let replaced = Piece(scalars: s, startsText: piece.startsText, origins: origins)
         guard splitPieces else {
             out.append(replaced)
             return
@@ -44,7 +48,7 @@ struct BertPreTokenizer: PreTokenizer {
         var start = -1
         func flush(_ end: Int) {
             if start >= 0 {
-                out.append(Piece(scalars: Array(s[start..<end]), startsText: piece.startsText && start == 0))
+                out.append(piece.slice(start..<end))
                 start = -1
             }
         }
@@ -53,7 +57,7 @@ struct BertPreTokenizer: PreTokenizer {
                 flush(i)
             } else if CharacterClass.isBertPunctuation(c) {
                 flush(i)
-                out.append(Piece(scalars: [c], startsText: piece.startsText && i == 0))
+                out.append(piece.slice(i..<(i + 1)))
             } else if start < 0 {
                 start = i
             }

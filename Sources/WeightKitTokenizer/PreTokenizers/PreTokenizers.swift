@@ -5,6 +5,14 @@ import WeightKitCore
 struct Piece: Sendable {
     var scalars: [Unicode.Scalar]
     var startsText: Bool
+    /// For offsets only (`encodeWithOffsets`): where each scalar came from in the original text,
+    /// as scalar index ranges; nil on the plain encoding path.
+    var origins: [Range<Int>]? = nil
+
+    /// The scalars in `r`, with their origins.
+    func slice(_ r: Range<Int>) -> Piece {
+        Piece(scalars: Array(scalars[r]), startsText: startsText && r.lowerBound == 0, origins: origins.map { Array($0[r]) })
+    }
 }
 
 /// The second pipeline stage: splits normalized text into the words the model encodes one by
@@ -63,7 +71,7 @@ enum SplitBehavior: String, Sendable {
             kept.reverse()
         }
         for (r, remove) in kept where !remove && !r.isEmpty {
-            out.append(Piece(scalars: Array(s[r]), startsText: piece.startsText && r.lowerBound == 0))
+            out.append(piece.slice(r))
         }
     }
 }
@@ -115,17 +123,35 @@ struct ByteLevelPreTokenizer: PreTokenizer {
 
     func split(_ piece: Piece, into out: inout [Piece]) {
         if piece.scalars.isEmpty { return }
-        var scalars = piece.scalars
-        if addPrefixSpace && scalars.first != " " { scalars.insert(" ", at: 0) }
+        var scalars = piece.scalars, origins = piece.origins
+        if addPrefixSpace && scalars.first != " " {
+            scalars.insert(" ", at: 0)
+            if let first = origins?.first { origins!.insert(first, at: 0) }  // tokenizers' `prepend`: the first character's alignment
+        }
         guard useRegex else {
-            out.append(Piece(scalars: ByteLevelAlphabet.encode(scalars[...]), startsText: piece.startsText))
+            out.append(Piece(scalars: ByteLevelAlphabet.encode(scalars[...]), startsText: piece.startsText,
+                             origins: origins.map { Self.byteOrigins(scalars[...], $0[...]) }))
             return
         }
         var first = true
         SplitPattern.gpt2.forEachMatch(scalars) { r in
-            out.append(Piece(scalars: ByteLevelAlphabet.encode(scalars[r]), startsText: piece.startsText && first))
+            out.append(Piece(scalars: ByteLevelAlphabet.encode(scalars[r]), startsText: piece.startsText && first,
+                             origins: origins.map { Self.byteOrigins(scalars[r], $0[r]) }))
             first = false
         }
+    }
+}
+
+extension ByteLevelPreTokenizer {
+    /// Each byte character gets the alignment of the character whose UTF-8 byte it stands for.
+    static func byteOrigins(_ scalars: ArraySlice<Unicode.Scalar>, _ origins: ArraySlice<Range<Int>>) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        out.reserveCapacity(scalars.count * 2)
+        for (s, o) in zip(scalars, origins) {
+            let bytes = s.value < 0x80 ? 1 : s.value < 0x800 ? 2 : s.value < 0x10000 ? 3 : 4
+            for _ in 0..<bytes { out.append(o) }
+        }
+        return out
     }
 }
 
@@ -179,7 +205,7 @@ struct SplitPreTokenizer: PreTokenizer {
         switch matcher {
         case .scanner(let regex):
             if behavior == .isolated && !invert {
-                regex.forEachMatch(s) { r in out.append(Piece(scalars: Array(s[r]), startsText: piece.startsText && r.lowerBound == 0)) }
+                regex.forEachMatch(s) { r in out.append(piece.slice(r)) }
                 return
             }
             regex.forEachMatch(s) { matches.append($0) }
