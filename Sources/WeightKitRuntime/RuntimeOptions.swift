@@ -40,8 +40,8 @@ public enum InstructionSet: Int, Sendable, Hashable, Comparable, CaseIterable {
     case portable
     /// AVX2 with FMA and F16C.
     case avx2
-    /// AVX2 bodies, plus prefill over Q8_0/Q4_0/Q4_1 blocks with AVX-512 VNNI (`vpdpwssd`;
-    /// needs AVX-512 F/BW/VL/VNNI).
+    /// AVX2 bodies, plus prefill over Q8_0/Q4_0/Q4_1 blocks with AVX-512 VNNI (`vpdpwssd`) and
+    /// decode over f32/f16/bf16 weights with 16-lane AVX-512 (needs AVX-512 F/BW/VL/VNNI).
     case avx512vnni
 
     /// The widest set this CPU runs, detected once per process from its flags (`wk_cpu_isa`).
@@ -59,7 +59,7 @@ public enum KernelChoice: String, Sendable, Hashable, CaseIterable {
     case portable
     /// The AVX2 bodies, without the AVX-512 VNNI prefill.
     case avx2
-    /// The AVX2 bodies and the AVX-512 VNNI prefill.
+    /// The AVX2 bodies, the AVX-512 VNNI prefill and the AVX-512 decode over float weights.
     case avx512vnni
 
     /// The instruction set asked for; nil for `.automatic`.

@@ -42,12 +42,14 @@ extension KernelSwitches {
             }
         }
 
-        @Test("matVec and matMul", arguments: [DType.float32, .float16, .bfloat16], [false, true])
-        func products(dtype: DType, portable: Bool) {
-            let kernels = Self.kernels(portable: portable)
-            for (rows, cols, n) in [(1, 1, 1), (5, 7, 2), (13, 37, 5), (64, 64, 4), (33, 129, 7), (3, 8, 9)] {
+        @Test("matVec and matMul, every instruction set this CPU has", arguments: [DType.float32, .float16, .bfloat16], [KernelChoice.portable, .avx2, .avx512vnni])
+        func products(dtype: DType, isa: KernelChoice) {
+            guard isa.isSupported else { return }
+            let kernels = KernelConfig(isa)
+            // Widths around the 8-, 16-, 32- and 64-column steps of the AVX2 and AVX-512 bodies.
+            for (rows, cols, n) in [(1, 1, 1), (5, 7, 2), (13, 37, 5), (64, 64, 4), (33, 129, 7), (3, 8, 9), (4, 200, 1), (3, 1000, 2)] {
                 let w = Self.weight(rows: rows, cols: cols, dtype: dtype, seed: UInt64(rows * 1000 + cols))
-                Self.expectProducts(w, n: n, tolerance: 1e-4, label: "\(dtype)", kernels: kernels, reference: MatMul.scalarMatVec)
+                Self.expectProducts(w, n: n, tolerance: 1e-4, label: "\(dtype) \(isa)", kernels: kernels, reference: MatMul.scalarMatVec)
             }
         }
 
