@@ -51,6 +51,28 @@ struct GGUFWriterTests {
         #expect(writable == 7)  // f32 ×2, f16, bf16, q8_0, q4_0, q4_1
     }
 
+    @Test("a file gguf-py wrote, rewritten by us, is the same file: data padded after the last tensor too")
+    func sameFileAsGGUFPy() throws {
+        let folder = TemporaryFolder()
+        let reference = folder.file("ref.gguf"), out = folder.file("out.gguf")
+        // The last tensor holds 6 bytes, so the file ends in 26 bytes of padding.
+        _ = try python("""
+            import sys, gguf, numpy as np
+            w = gguf.GGUFWriter(sys.argv[1], "llama")
+            w.add_uint32("test.value", 7)
+            w.add_string("test.name", "padding")
+            w.add_tensor("a", np.arange(5, dtype=np.float32))
+            w.add_tensor("b", np.array([1, -2, 3], dtype=np.float16))
+            w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+            """, [reference])
+        let file = try GGUFFile(path: reference)
+        let payloads = try file.tensors.map { try TensorPayload(source: file, input: $0) }
+        _ = try FormatRegistry.write(payloads, metadata: file.metadata, to: out, format: .gguf)
+        let ours = try readBytes(out), theirs = try readBytes(reference)
+        #expect(ours.count == theirs.count)
+        #expect(ours == theirs)
+    }
+
     @Test("we read back what we wrote, byte for byte per tensor")
     func roundTrip() throws {
         let folder = TemporaryFolder()
