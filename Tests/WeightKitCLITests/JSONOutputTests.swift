@@ -151,7 +151,7 @@ struct JSONOutputTests {
             "imatrix", "fixtures/models/llama3/llamacpp.gguf", "--text", "fixtures/quant/imatrix/calibration.txt", "-o", out,
             "--chunk-size", "32", "--chunks", "2", "--json",
         ])
-        Self.expectKeys(root, ["path", "text", "output", "textTokens", "chunks", "chunkSize", "beginsWithBOS", "tensors", "seconds"], "imatrix")
+        Self.expectKeys(root, ["path", "text", "output", "textTokens", "chunks", "chunkSize", "skippedTokens", "beginsWithBOS", "tensors", "seconds"], "imatrix")
         #expect(root["chunks"] as? Int == 2 && root["chunkSize"] as? Int == 32 && root["tensors"] as? Int == 14)
         #expect(try ImportanceMatrix.read(path: out).chunkCount == 2)
         let short = try weightkit("imatrix", "fixtures/models/llama3/llamacpp.gguf", "--text", "README.md", "-o", out, "--chunk-size", "8")

@@ -35,6 +35,12 @@ struct ImportanceComputationTests {
             #expect(a.metadata[key] == b.metadata[key], "\(key)")
         }
         #expect(a.metadata.entries.map(\.0) == b.metadata.entries.map(\.0), "the same keys in the same order")
+        // The same header bytes (keys, tensor infos, offsets) and the data padded to the end as
+        // ggml pads it (its reader refuses a data section shorter than the padded sizes).
+        let dataStart = try #require(b.tensors.first?.fileOffset)
+        let oursBytes = try readBytes(ours), referenceBytes = try readBytes(reference)
+        #expect(oursBytes.count == referenceBytes.count, "file size")
+        #expect(oursBytes.prefix(dataStart) == referenceBytes.prefix(dataStart), "header bytes")
         let x = try tensors(ours), y = try tensors(reference)
         #expect(x.map(\.name) == y.map(\.name), "the same tensors in llama-imatrix's order")
         var worst = (element: 0.0, norm: 0.0)
@@ -97,6 +103,19 @@ struct ImportanceComputationTests {
         #expect(report.chunks == 2959 / 64 && sums.chunkCount == report.chunks)
         #expect(sums.entries.values.allSatisfy { $0.count == report.chunks * 64 })
         #expect(sums.entries["blk.0.attn_q.weight"] == sums.entries["blk.0.attn_k.weight"], "Q and K see the same input")
+    }
+
+    @Test("chunks whose last ubatch llama-imatrix skips (5 of 105: 510 tokens collected, chunk count 4)")
+    func skippedUbatch() throws {
+        let folder = TemporaryFolder()
+        let (out, report) = try Self.run(Self.llama3, folder, chunkSize: 105, chunks: 5)
+        #expect(report.chunks == 5 && report.skippedTokens == 15)
+        try Self.compare(out, fixture("quant/imatrix/computed/llama3-c105.gguf"), elementTolerance: 1e-4, normTolerance: 1e-5)
+        #expect(ImportanceComputation.skippedTail(chunkSize: 52, chunksInBatch: 10) == 1)
+        #expect(ImportanceComputation.skippedTail(chunkSize: 110, chunksInBatch: 5) == 0)
+        #expect(ImportanceComputation.skippedTail(chunkSize: 128, chunksInBatch: 16) == 0)
+        #expect(ImportanceComputation.skippedTail(chunkSize: 1030, chunksInBatch: 1) == 6)
+        #expect(ImportanceComputation.skippedTail(chunkSize: 2048 + 520, chunksInBatch: 1) == 8)
     }
 
     @Test("an added BOS (tokenizer.ggml.add_bos_token) starts every chunk, as in llama-imatrix")

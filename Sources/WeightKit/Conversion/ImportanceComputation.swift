@@ -39,6 +39,9 @@ public struct ImportanceReport: Sendable {
     public var chunks: Int
     /// Tokens per chunk.
     public var chunkSize: Int
+    /// Tokens llama-imatrix runs but does not collect (the last few of a chunk when its final
+    /// ubatch has fewer than 16 rows); they are neither run nor collected here.
+    public var skippedTokens: Int
     /// Whether each chunk started with the BOS token (the vocabulary adds one).
     public var beginsWithBOS: Bool
     /// Weights collected.
@@ -89,9 +92,16 @@ public enum ImportanceComputation {
         let transformer = Transformer(graph: model.graph, maxSequence: c, options: options.runtime, batch: min(c, 512))
         transformer.matMulObserver = collector
         let clock = ContinuousClock(), start = clock.now
+        let perBatch = max(1, batchTokens / c)
+        var skipped = 0
         for i in 0..<chunks {
             var chunk = Array(ids[i * c..<(i + 1) * c])
             if let bos { chunk[0] = bos }
+            // The last positions llama-imatrix does not collect affect nothing collected after
+            // them (the next chunk starts from an empty cache), so they are not run.
+            let tail = skippedTail(chunkSize: c, chunksInBatch: min(perBatch, chunks - i / perBatch * perBatch))
+            chunk.removeLast(tail)
+            skipped += tail
             transformer.reset()
             do {
                 _ = try transformer.forward(chunk)
@@ -104,10 +114,36 @@ public enum ImportanceComputation {
         }
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        let sums = ImportanceSums(entries: collector.entries, datasets: [options.dataset], chunkCount: chunks, chunkSize: c)
+        // llama-imatrix's chunk count: the most tokens any weight saw, in whole chunks.
+        let collected = collector.counts.max() ?? 0
+        let sums = ImportanceSums(entries: collector.entries, datasets: [options.dataset], chunkCount: collected / c, chunkSize: c)
         let report = ImportanceReport(
-            textTokens: ids.count, chunks: chunks, chunkSize: c, beginsWithBOS: bos != nil, tensors: map.count, seconds: seconds, output: nil)
+            textTokens: ids.count, chunks: chunks, chunkSize: c, skippedTokens: skipped, beginsWithBOS: bos != nil, tensors: map.count,
+            seconds: seconds, output: nil)
         return (sums, report)
+    }
+
+    /// llama-imatrix's logical batch (`-b`, 2048 tokens: 2048 / c chunks run together as
+    /// sequences of one batch) and physical batch (`-ub`, 512 tokens).
+    static let batchTokens = 2048, ubatchTokens = 512
+
+    /// How many of a chunk's last tokens llama-imatrix runs but does not collect: it splits a
+    /// batch of `chunksInBatch` chunks into ubatches of ⌊512 / chunks⌋ positions of every chunk
+    /// (512 at a time for one chunk, per batch of 2048 when the chunk is longer), and skips a
+    /// product over fewer than 16 rows (`src1->ne[1] < 16`), which only the last ubatch can be.
+    /// Checked against llama-imatrix: 5 chunks of 103 or 105 count 510 tokens (4 chunks), 10 of 52
+    /// count 510, 5 of 110 all 550.
+    static func skippedTail(chunkSize c: Int, chunksInBatch n: Int) -> Int {
+        let tail: Int, rows: Int
+        if c > batchTokens {
+            tail = (c - (c - 1) / batchTokens * batchTokens) % ubatchTokens
+            rows = tail
+        } else {
+            guard n * c > ubatchTokens else { return 0 }
+            tail = c % (ubatchTokens / n)
+            rows = n * tail
+        }
+        return rows < 16 ? tail : 0
     }
 
     /// `compute` on the UTF-8 text file `textPath` (recorded in `imatrix.datasets` unless

@@ -62,13 +62,16 @@ extension WeightKitCommand {
                     Console.out(JSONWriter.serialize([
                         "path": .string(input.path), "text": .string(text), "output": .string(output),
                         "textTokens": .int(Int64(report.textTokens)), "chunks": .int(Int64(report.chunks)),
-                        "chunkSize": .int(Int64(report.chunkSize)), "beginsWithBOS": .bool(report.beginsWithBOS),
+                        "chunkSize": .int(Int64(report.chunkSize)), "skippedTokens": .int(Int64(report.skippedTokens)),
+                        "beginsWithBOS": .bool(report.beginsWithBOS),
                         "tensors": .int(Int64(report.tensors)), "seconds": .double(report.seconds),
                     ], indent: 2))
                 } else {
                     Console.out(
                         "\(output): \(report.tensors) tensors over \(report.chunks) chunks of \(report.chunkSize) tokens "
-                            + "(\(report.textTokens) in the text\(report.beginsWithBOS ? ", BOS first in each chunk" : "")), \(compact(report.seconds)) s")
+                            + "(\(report.textTokens) in the text\(report.beginsWithBOS ? ", BOS first in each chunk" : "")"
+                            + "\(report.skippedTokens > 0 ? ", \(report.skippedTokens) chunk-final tokens not collected, as llama-imatrix" : "")), "
+                            + "\(compact(report.seconds)) s")
                 }
             }
         }
