@@ -233,7 +233,7 @@ struct JSONOutputTests {
         #expect(FileManager.default.fileExists(atPath: folder.file("out.safetensors")))
     }
 
-    @Test("every command's help has an overview, examples and the shared flags", arguments: ["inspect", "validate", "convert", "quantize", "generate", "tokenize", "trace", "diff", "perplexity", "bench"])
+    @Test("every command's help has an overview, examples and the shared flags", arguments: ["inspect", "validate", "convert", "quantize", "generate", "tokenize", "trace", "diff", "perplexity", "bench", "imatrix"])
     func help(command: String) throws {
         let result = try weightkit(command, "--help")
         #expect(result.status == 0)
