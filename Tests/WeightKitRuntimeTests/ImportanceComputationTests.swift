@@ -19,7 +19,7 @@ struct ImportanceComputationTests {
             #expect(t.dtype == .float32, "\(t.name)")
             let storage = try file.storage(of: t)
             let values = unsafe storage.withUnsafeBytes { raw in
-                unsafe (0..<raw.count / 4).map { unsafe Float(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)) }
+                (0..<raw.count / 4).map { unsafe Float(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)) }
             }
             return (t.name, t.shape.dims, values)
         }
