@@ -29,7 +29,7 @@ public struct WeightKitCommand: ParsableCommand {
             66 cannot open input, 74 write failure.
             """,
         version: version,
-        subcommands: [Inspect.self, Validate.self, Convert.self, Quantize.self, Generate.self, Tokenize.self, Trace.self, Diff.self, Perplexity.self, Bench.self, Smoke.self, Edit.self, Embed.self]
+        subcommands: [Inspect.self, Validate.self, Convert.self, Quantize.self, Generate.self, Tokenize.self, Trace.self, Diff.self, Perplexity.self, Bench.self, Smoke.self, Edit.self, Embed.self, Imatrix.self]
     )
 
     public init() {}

@@ -143,6 +143,12 @@ extension Transformer {
             }
         }
 
+        // [matMulObserver] the unembedding's input for every row, though only the last is multiplied.
+        if let matMulObserver, let unembedding = graph.unembedding {
+            unsafe normalize(x, graph.finalNorm, graph.finalNormBias, into: xb, n: n)
+            unsafe matMulObserver.multiplying([unembedding], input: UnsafeBufferPointer(start: xb, count: n * d), rows: n)
+        }
+
         // 4. Unembedding: final norm of the last position → logits over the vocabulary.
         guard last, let unembedding = graph.unembedding else { return }
         let lastRow = unsafe x + (n - 1) * d
@@ -325,6 +331,9 @@ extension Transformer {
 
     /// Several projections of the same input in one parallel region (`MatMul.products`).
     func project(_ outputs: [(Weight, Weight?, UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, n: Int) {
+        if let matMulObserver, let first = unsafe outputs.first {  // [matMulObserver]
+            unsafe matMulObserver.multiplying(outputs.map(\.0), input: UnsafeBufferPointer(start: x, count: n * first.0.columns), rows: n)
+        }
         unsafe MatMul.products(outputs.map { unsafe ($0.0, $0.2) }, x, n: n, parallel: parallel, kernels: kernels)
         for (w, bias, out) in unsafe outputs {
             guard let bias else { continue }

@@ -29,6 +29,9 @@ public final class Transformer {
     private let fixedAngles: (full: RoPEAngles?, sliding: RoPEAngles?)?
     /// Sees every stage of the forward pass (`weightkit trace`); nil — the default — costs nothing.
     public var observer: (any ForwardObserver)?
+    /// Sees the input of every matrix product (`weightkit imatrix`); nil — the default — costs
+    /// one check per product.
+    public var matMulObserver: (any MatMulObserver)?
 
     /// Prepares to run `graph` for sequences of up to `maxSequence` tokens (capped at the model's
     /// context length), as `options` say; prompts run in chunks of up to `batch` tokens.

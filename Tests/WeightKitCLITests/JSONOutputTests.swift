@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WeightKit
 import WeightKitTestSupport
 
 /// Every `--json` output parses and has the keys docs/JSON.md documents, with the documented
@@ -147,6 +148,20 @@ struct JSONOutputTests {
         #expect(abs(ppl - exp(nll)) <= 1e-9 * ppl)
     }
 
+    @Test("imatrix --json: chunks, tokens and tensors; the file is llama-imatrix's format")
+    func imatrix() throws {
+        let folder = TemporaryFolder(), out = folder.file("imatrix.gguf")
+        let root = try Self.json([
+            "imatrix", "fixtures/models/llama3/llamacpp.gguf", "--text", "fixtures/quant/imatrix/calibration.txt", "-o", out,
+            "--chunk-size", "32", "--chunks", "2", "--json",
+        ])
+        Self.expectKeys(root, ["path", "text", "output", "textTokens", "chunks", "chunkSize", "skippedTokens", "beginsWithBOS", "tensors", "seconds"], "imatrix")
+        #expect(root["chunks"] as? Int == 2 && root["chunkSize"] as? Int == 32 && root["tensors"] as? Int == 14)
+        #expect(try ImportanceMatrix.read(path: out).chunkCount == 2)
+        let short = try weightkit("imatrix", "fixtures/models/llama3/llamacpp.gguf", "--text", "README.md", "-o", out, "--chunk-size", "8")
+        #expect(short.status == 64 && short.stderr.contains("--chunk-size must be at least 16"))
+    }
+
     @Test("trace --json: tokens, per-layer trace, heads and the next-token candidates")
     func trace() throws {
         let result = try weightkit("trace", Self.model, "--prompt", "Hi", "--layers", "0", "--top", "2", "--json")
@@ -222,7 +237,7 @@ struct JSONOutputTests {
         #expect(FileManager.default.fileExists(atPath: folder.file("out.safetensors")))
     }
 
-    @Test("every command's help has an overview, examples and the shared flags", arguments: ["inspect", "validate", "convert", "quantize", "generate", "tokenize", "trace", "diff", "perplexity", "bench"])
+    @Test("every command's help has an overview, examples and the shared flags", arguments: ["inspect", "validate", "convert", "quantize", "generate", "tokenize", "trace", "diff", "perplexity", "bench", "imatrix"])
     func help(command: String) throws {
         let result = try weightkit(command, "--help")
         #expect(result.status == 0)

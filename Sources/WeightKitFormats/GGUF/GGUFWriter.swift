@@ -82,10 +82,10 @@ public enum GGUFWriter {
                     .sizeMismatch, "produced \(output.written - start) bytes, expected \(tensor.info.byteCount)",
                     path: path, tensorName: tensor.info.name)
             }
-            // Each tensor's data is padded to the alignment, the last one's too, as ggml's
-            // writers (gguf.cpp, llama-quantize, gguf-py) pad it.
-            let end = i + 1 < tensors.count
-                ? offsets[i + 1] : offsets[i] + (tensor.info.byteCount + alignment - 1) / alignment * alignment
+            // Every tensor's data is padded to the alignment, the last one too: ggml's reader
+            // reads the data section as the sum of padded sizes ("failed to read tensor data
+            // binary blob" otherwise), and gguf_write_to_file and gguf-py write it so.
+            let end = i + 1 < tensors.count ? offsets[i + 1] : (offsets[i] + tensor.info.byteCount + alignment - 1) / alignment * alignment
             try output.writeZeros(header.bytes.count + end - output.written)
             options.progress?(done + i + 1, total)
         }
