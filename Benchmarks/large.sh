@@ -5,13 +5,15 @@
 #
 #   Benchmarks/large.sh                  # 1b (TinyLlama-1.1B's shape, 2.3 GB bf16) and 3b (6.2 GB)
 #   Benchmarks/large.sh --sizes 1b --repetitions 3
+#   Benchmarks/large.sh --no-load        # conversion and quantization only
 #
 # For each size: the random-weight bf16 folder (Benchmarks/large_models.py, made once under
 # ~/.cache/weightkit/large), then, each command timed with its peak anonymous memory and peak
 # resident set (Benchmarks/peak_anon.py):
 #   cp of the folder's shards                      (the write floor)
 #   weightkit convert FOLDER → f16 GGUF, → f16 safetensors, → .wkp   (1b also → f32 GGUF)
-#   weightkit quantize f16 GGUF → q8_0 / q4_0 / q4_1, against llama-quantize on the same input
+#   weightkit quantize f16 GGUF → q8_0 / q4_0 / q4_1 / q4_k_m, against llama-quantize on the same
+#   input (tensors compared: they must be identical)
 #   load to first token: `weightkit bench` (its load time) and llama-simple -n 1 (its load time)
 # Decode and prefill of the same files: Benchmarks/runtime.sh --files NAME=PATH,... (printed at
 # the end). The 2-thread read bandwidth is measured before and after.
@@ -19,12 +21,13 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE="${WEIGHTKIT_CACHE:-$HOME/.cache/weightkit}"
-SIZES=1b,3b REPETITIONS=2 THREADS=2
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+SIZES=1b,3b REPETITIONS=2 THREADS=2 LOAD=1
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --sizes) SIZES="$2"; shift 2 ;;
         --repetitions) REPETITIONS="$2"; shift 2 ;;
+        --no-load) LOAD=0; shift ;;
         -h|--help) usage 0 ;;
         *) echo "large.sh: unknown argument $1" >&2; usage 2 ;;
     esac
@@ -53,7 +56,7 @@ for size in ${SIZES//,/ }; do
     folder="$CACHE/large/tiny-$size"
     [ -f "$folder/config.json" ] || python3 "$ROOT/Benchmarks/large_models.py" "$size" "$folder" >&2
     input=$(du -cb "$folder"/*.safetensors | tail -n 1 | cut -f1)
-    echo "## $size: $(printf '%.2f' "$(echo "$input / 1e9" | bc -l)") GB of bf16 safetensors"
+    echo "## $size: $(python3 -c "print(round($input / 1e9, 2))") GB of bf16 safetensors"
     cat "$folder"/*.safetensors > /dev/null  # warm page cache
     for r in $(seq "$REPETITIONS"); do
         rm -rf "$OUT/cp" && mkdir -p "$OUT/cp"
@@ -70,7 +73,7 @@ for size in ${SIZES//,/ }; do
             rm -f "$OUT/$size-f32.gguf"
             timed "convert → f32 GGUF, run $r" "$WK" convert "$folder/" "$OUT/$size-f32.gguf" --dtype f32 -q
         fi
-        for type in q8_0 q4_0 q4_1; do
+        for type in q8_0 q4_0 q4_1 q4_k_m; do
             rm -f "$OUT/$size-$type.gguf" "$OUT/$size-$type-llama.gguf"
             timed "quantize f16 → $type, run $r" "$WK" quantize "$OUT/$size-f16.gguf" "$OUT/$size-$type.gguf" --type "$type" -q
             timed "llama-quantize f16 → $type, run $r" "$LLAMA/llama-quantize" "$OUT/$size-f16.gguf" "$OUT/$size-$type-llama.gguf" "${type^^}" "$THREADS"
@@ -82,6 +85,7 @@ for size in ${SIZES//,/ }; do
     done
     rm -f "$OUT/$size-bf16.gguf"
     "$LLAMA/llama-quantize" "$OUT/$size-f16.gguf" "$OUT/$size-bf16.gguf" BF16 "$THREADS" > /dev/null 2>&1
+    [ "$LOAD" = 1 ] || continue
     for type in f16 bf16 q8_0 q4_0 q4_1 ${size/3b/}; do
         [ "$type" = 1b ] && type=f32
         [ -f "$OUT/$size-$type.gguf" ] || continue
