@@ -12,8 +12,9 @@
 # resident set (Benchmarks/peak_anon.py):
 #   cp of the folder's shards                      (the write floor)
 #   weightkit convert FOLDER → f16 GGUF, → f16 safetensors, → .wkp   (1b also → f32 GGUF)
-#   weightkit quantize f16 GGUF → q8_0 / q4_0 / q4_1 / q4_k_m, against llama-quantize on the same
-#   input (tensors compared: they must be identical)
+#   weightkit quantize f16 GGUF → q8_0 / q4_0 / q4_1 (1b also q4_k_m), against llama-quantize on the same
+#   input (tensors compared: they must be identical; for q8_0/q4_0/q4_1 llama-quantize --pure with
+#   q8_0 embedding and output, what our default --embeddings q8_0 writes)
 #   load to first token: `weightkit bench` (its load time) and llama-simple -n 1 (its load time)
 # Decode and prefill of the same files: Benchmarks/runtime.sh --files NAME=PATH,... (printed at
 # the end). The 2-thread read bandwidth is measured before and after.
@@ -22,7 +23,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE="${WEIGHTKIT_CACHE:-$HOME/.cache/weightkit}"
 SIZES=1b,3b REPETITIONS=2 THREADS=2 LOAD=1
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --sizes) SIZES="$2"; shift 2 ;;
@@ -73,10 +74,15 @@ for size in ${SIZES//,/ }; do
             rm -f "$OUT/$size-f32.gguf"
             timed "convert → f32 GGUF, run $r" "$WK" convert "$folder/" "$OUT/$size-f32.gguf" --dtype f32 -q
         fi
-        for type in q8_0 q4_0 q4_1 q4_k_m; do
+        for type in q8_0 q4_0 q4_1 ${size/3b/}; do
+            [ "$type" = 1b ] && type=q4_k_m
             rm -f "$OUT/$size-$type.gguf" "$OUT/$size-$type-llama.gguf"
             timed "quantize f16 → $type, run $r" "$WK" quantize "$OUT/$size-f16.gguf" "$OUT/$size-$type.gguf" --type "$type" -q
-            timed "llama-quantize f16 → $type, run $r" "$LLAMA/llama-quantize" "$OUT/$size-f16.gguf" "$OUT/$size-$type-llama.gguf" "${type^^}" "$THREADS"
+            # Our q8_0/q4_0/q4_1 keep the embedding and output matrices at Q8_0 (--embeddings'
+            # default) and quantize every other matrix: llama-quantize --pure with those two at q8_0.
+            same=(--pure --output-tensor-type q8_0 --token-embedding-type q8_0)
+            [ "$type" = q4_k_m ] && same=()
+            timed "llama-quantize f16 → $type, run $r" "$LLAMA/llama-quantize" "${same[@]}" "$OUT/$size-f16.gguf" "$OUT/$size-$type-llama.gguf" "${type^^}" "$THREADS"
             cmp -s <(python3 "$ROOT/Benchmarks/gguf_tensor_digest.py" "$OUT/$size-$type.gguf") \
                    <(python3 "$ROOT/Benchmarks/gguf_tensor_digest.py" "$OUT/$size-$type-llama.gguf") \
                 || echo "  !! $size $type: tensors differ from llama-quantize's"
