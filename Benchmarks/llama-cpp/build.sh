@@ -12,7 +12,7 @@
 # the avx2 build (in build-avx2) compares like with like.
 #
 # Prints, on its last line, the folder holding llama-bench, llama-simple, llama-quantize,
-# llama-gguf-split and llama-imatrix.
+# llama-gguf-split, llama-imatrix and llama-perplexity (its --kl-divergence, compared in docs/BENCHMARKS.md).
 # The source lands in ~/.cache/weightkit/llama.cpp-src-VERSION, the build in .../build.
 set -euo pipefail
 
@@ -20,7 +20,7 @@ CACHE="${WEIGHTKIT_CACHE:-$HOME/.cache/weightkit}"
 # 0.3.36 vendors llama.cpp commit 0c1e570 (Oct 2026), the one the benchmarks were measured with.
 VERSION="${LLAMA_CPP_PYTHON_VERSION:-0.3.36}"
 [ "$VERSION" = latest ] && VERSION=""
-TARGETS=(llama-bench llama-simple llama-quantize llama-gguf-split llama-imatrix)  # not llama-cli: it links the whole server
+TARGETS=(llama-bench llama-simple llama-quantize llama-gguf-split llama-imatrix llama-perplexity)  # not llama-cli: it links the whole server
 JOBS="${JOBS:-2}"
 ISA="${LLAMA_CPP_ISA:-native}"
 case "$ISA" in

@@ -146,6 +146,11 @@ struct JSONOutputTests {
         #expect(root["scoredTokens"] as? Int == tokens - 1 && root["context"] as? Int == 16 && root["stride"] as? Int == 8)
         let nll = try #require(root["meanNLL"] as? Double), ppl = try #require(root["perplexity"] as? Double)
         #expect(abs(ppl - exp(nll)) <= 1e-9 * ppl)
+        let compared = try Self.json(["perplexity", Self.model, "--text", folder.file("t.txt"), "--context", "16", "--reference", Self.model, "--json"])
+        Self.expectKeys(compared, ["path", "text", "tokens", "scoredTokens", "context", "stride", "meanNLL", "perplexity", "seconds", "reference"], "perplexity --reference")
+        let reference = try #require(compared["reference"] as? [String: Any])
+        Self.expectKeys(reference, ["path", "perplexity", "meanKL", "meanKLUncertainty", "maxKL", "kl99", "medianKL", "sameTop", "sameTopFraction"], "perplexity --reference: reference")
+        #expect(reference["sameTop"] as? Int == tokens - 1 && reference["meanKL"] as? Double == 0)
     }
 
     @Test("imatrix --json: chunks, tokens and tensors; the file is llama-imatrix's format")
