@@ -156,12 +156,18 @@ struct RowFailure: Error {
     /// Rows in per staging chunk when the input is not f32.
     static let chunkRows = 16
 
+    /// The failure for a NaN or ±Inf at (`row`, `column`) of the tensor.
+    func nonFinite(row: Int, column: Int, value: Float) -> RowFailure {
+        RowFailure(row: row, error: FormatError(
+            .nonFinite, "row \(row), column \(column) is \(value); \(unsafe scheme.rawValue) can only encode finite values"))
+    }
+
     /// Quantizes rows `range`, returning their error statistics.
     ///
     /// - Throws: the first row holding NaN or ±Inf, with a `FormatError.nonFinite` naming its
     ///   (tensor-wide) row and column.
     func run(_ range: Range<Int>) throws(RowFailure) -> QuantErrorStats {
-        if importance == nil || !scheme.usesImportance {
+        if unsafe importance == nil || !(unsafe scheme).usesImportance {
             // Q8_0, Q4_0 and Q4_1 from f32, f16 or bf16: one pass over the rows, no staging.
             do throws(NonFiniteValue) {
                 // SAFETY: rows `range` of the input and of the output lie inside the tensor.
@@ -171,10 +177,7 @@ struct RowFailure: Error {
                     return stats
                 }
             } catch {
-                let row = range.lowerBound + error.index / cols
-                throw RowFailure(row: row, error: FormatError(
-                    .nonFinite,
-                    "row \(row), column \(error.index % cols) is \(error.value); \(scheme.rawValue) can only encode finite values"))
+                throw unsafe nonFinite(row: range.lowerBound + error.index / cols, column: error.index % cols, value: error.value)
             }
         }
         var stats = QuantErrorStats()
@@ -204,9 +207,7 @@ struct RowFailure: Error {
                         guard let column = unsafe QuantScheme.firstNonFinite(xr, count: cols) else {
                             throw RowFailure(row: row + r, error: error)
                         }
-                        throw RowFailure(row: row + r, error: FormatError(
-                            .nonFinite,
-                            "row \(row + r), column \(column) is \(unsafe xr[column]); \(scheme.rawValue) can only encode finite values"))
+                        throw unsafe nonFinite(row: row + r, column: column, value: unsafe xr[column])
                     }
                     for b in 0..<(cols / block) {
                         // SAFETY: block b of this row lies inside both the input row and the output row.

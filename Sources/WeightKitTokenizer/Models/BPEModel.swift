@@ -112,20 +112,11 @@ struct BPEModel: TokenModel {
         var lengths: [Int] = []
         var symbols = initialSymbols(word, byteLengths: &lengths)
         // Merges lowest rank first, leftmost on ties (what mergeAll does), lengths added alongside.
-        while symbols.count > 1 {
-            var bestRank = UInt32.max, bestPos = -1, bestId: Int32 = 0
-            for i in 0..<(symbols.count - 1) {
-                if let m = merge(symbols[i], symbols[i + 1]), m.rank < bestRank {
-                    bestRank = m.rank
-                    bestPos = i
-                    bestId = m.id
-                }
-            }
-            if bestPos < 0 { break }
-            symbols[bestPos] = bestId
-            symbols.remove(at: bestPos + 1)
-            lengths[bestPos] += lengths[bestPos + 1]
-            lengths.remove(at: bestPos + 1)
+        while let (pos, id) = bestMerge(symbols) {
+            symbols[pos] = id
+            symbols.remove(at: pos + 1)
+            lengths[pos] += lengths[pos + 1]
+            lengths.remove(at: pos + 1)
         }
         var scalarOfByte: [Int] = []  // the scalar each UTF-8 byte of the word belongs to
         var utf8: [UInt8] = []
@@ -214,19 +205,26 @@ struct BPEModel: TokenModel {
 
     /// Quadratic but allocation-free: best for the short words that dominate text.
     func mergeByScanning(_ symbols: inout [Int32]) {
-        while symbols.count > 1 {
-            var bestRank = UInt32.max, bestPos = -1, bestId: Int32 = 0
-            for i in 0..<(symbols.count - 1) {
-                if let m = merge(symbols[i], symbols[i + 1]), m.rank < bestRank {
-                    bestRank = m.rank
-                    bestPos = i
-                    bestId = m.id
-                }
-            }
-            if bestPos < 0 { return }
-            symbols[bestPos] = bestId
-            symbols.remove(at: bestPos + 1)
+        while let (pos, id) = bestMerge(symbols) {
+            symbols[pos] = id
+            symbols.remove(at: pos + 1)
         }
+    }
+
+    /// The merge to apply next: the adjacent pair of lowest rank (leftmost on ties), its position
+    /// and merged id; nil when no pair merges.
+    @inline(__always)
+    private func bestMerge(_ symbols: [Int32]) -> (position: Int, id: Int32)? {
+        guard symbols.count > 1 else { return nil }
+        var bestRank = UInt32.max, bestPos = -1, bestId: Int32 = 0
+        for i in 0..<(symbols.count - 1) {
+            if let m = merge(symbols[i], symbols[i + 1]), m.rank < bestRank {
+                bestRank = m.rank
+                bestPos = i
+                bestId = m.id
+            }
+        }
+        return bestPos < 0 ? nil : (bestPos, bestId)
     }
 }
 
