@@ -1,8 +1,9 @@
 /*
  * See include/wk_quantize.h (wk_encode_blocks32). Q8_0, Q4_0 and Q4_1 straight from f32, f16 or
  * bf16 values in one pass: convert, check finite, encode as ggml's quantize_row_*_ref, decode
- * and add the block's error. The steps follow WeightKitQuantize's Swift encoders (which follow
- * gguf-py's and ggml's reference code) operation for operation, so the bytes are the same:
+ * and add the block's error. The portable body calls ggml's reference quantizers themselves
+ * (kquant_encode.c); the AVX2 body takes their steps operation for operation, so the bytes are
+ * the same:
  *
  *   Q8_0: d = amax / 127, id = d ? 1/d : 0, q = round-half-away(x·id)
  *   Q4_0: m = the value of largest magnitude (first on ties), d = m / -8, id = d ? 1/d : 0,
@@ -14,6 +15,7 @@
  */
 #include "wk_quantize.h"
 #include "wk_kernels.h"
+#include "wk_qkernels.h"
 #include "wk_half.h"
 #include <math.h>
 #include <string.h>
@@ -26,28 +28,6 @@
 #pragma clang fp contract(off)
 
 static inline float wk_bits_to_float(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
-static inline uint32_t wk_float_to_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
-
-/* IEEE float -> half, round to nearest even (finite inputs; overflow gives ±Inf). */
-static inline uint16_t wk_float_to_half(float f) {
-    uint32_t x = wk_float_to_bits(f), sign = (x >> 16) & 0x8000, ax = x & 0x7FFFFFFF;
-    if (ax >= 0x47800000) return (uint16_t)(sign | (ax > 0x7F800000 ? 0x7E00 : 0x7C00));
-    if (ax < 0x38800000) {  /* subnormal half (or zero): round |f| · 2^24 to an integer */
-        float scaled = wk_bits_to_float(ax) * 16777216.0f;  /* exact: a power of two */
-        uint32_t i = (uint32_t)scaled;
-        float rest = scaled - (float)i;
-        if (rest > 0.5f || (rest == 0.5f && (i & 1))) i++;
-        return (uint16_t)(sign | i);
-    }
-    uint32_t rounded = ax + 0xFFF + ((ax >> 13) & 1);
-    return (uint16_t)(sign | ((rounded - 0x38000000) >> 13));
-}
-
-/* x86-64's float -> int32 truncation (cvttss2si), with what ggml and numpy then keep of an
-   out-of-range value (±Inf and NaN, from a block so small that 1/d overflows): 0. */
-static inline int32_t wk_trunc(float v) {
-    return v > -2147483648.0f && v < 2147483648.0f ? (int32_t)v : 0;
-}
 
 static inline float wk_load_value(int dtype, const void *src, long i) {
     switch (dtype) {
@@ -70,8 +50,10 @@ static inline void wk_add_error(wk_qerror *err, const float *x, const float *y) 
     if (m > err->max_abs_error) err->max_abs_error = m;
 }
 
+/* Portable: ggml's own reference quantizers (kquant_encode.c, wk_quantize_rows) on each converted
+   block, and the portable block decoder for the error. */
 static long wk_encode_blocks32_portable(int qtype, int dtype, const void *src, long nblocks, uint8_t *dst, wk_qerror *err) {
-    const long block_bytes = qtype == WK_Q8_0 ? 34 : qtype == WK_Q4_0 ? 18 : 20;
+    const long block_bytes = wk_quantize_row_bytes(qtype, 32);
     float x[32], y[32];
     for (long b = 0; b < nblocks; b++) {
         for (int i = 0; i < 32; i++) {
@@ -79,54 +61,8 @@ static long wk_encode_blocks32_portable(int qtype, int dtype, const void *src, l
             if (!isfinite(x[i])) return b * 32 + i;
         }
         uint8_t *out = dst + b * block_bytes;
-        if (qtype == WK_Q8_0) {
-            float amax = 0;
-            for (int i = 0; i < 32; i++) if (fabsf(x[i]) > amax) amax = fabsf(x[i]);
-            const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
-            const uint16_t dh = wk_float_to_half(d);
-            const float dd = wk_half_to_float(dh);
-            memcpy(out, &dh, 2);
-            for (int i = 0; i < 32; i++) {
-                const float v = x[i] * id, a = fabsf(v);
-                int32_t q = 0;
-                if (a < 2147483648.0f) {  /* false for ±Inf and NaN (1/d overflowed): 0 */
-                    q = (int32_t)a;
-                    if (a - (float)q >= 0.5f) q++;
-                }
-                if (v < 0) q = -q;
-                out[2 + i] = (uint8_t)(int8_t)q;
-                y[i] = (float)q * dd;
-            }
-        } else if (qtype == WK_Q4_0) {
-            float amax = 0, max = 0;
-            for (int i = 0; i < 32; i++) if (fabsf(x[i]) > amax) { amax = fabsf(x[i]); max = x[i]; }
-            const float d = max / -8.0f, id = d != 0 ? 1.0f / d : 0.0f;
-            const uint16_t dh = wk_float_to_half(d);
-            const float dd = wk_half_to_float(dh);
-            memcpy(out, &dh, 2);
-            int32_t q[32];
-            for (int i = 0; i < 32; i++) {
-                q[i] = wk_trunc(x[i] * id + 8.5f);
-                if (q[i] > 15) q[i] = 15;
-                y[i] = (float)(q[i] - 8) * dd;
-            }
-            for (int j = 0; j < 16; j++) out[2 + j] = (uint8_t)(q[j] | q[j + 16] << 4);
-        } else {
-            float lo = x[0], hi = x[0];
-            for (int i = 1; i < 32; i++) { if (x[i] < lo) lo = x[i]; if (x[i] > hi) hi = x[i]; }
-            const float d = (hi - lo) / 15.0f, id = d != 0 ? 1.0f / d : 0.0f;
-            const uint16_t dh = wk_float_to_half(d), mh = wk_float_to_half(lo);
-            const float dd = wk_half_to_float(dh), md = wk_half_to_float(mh);
-            memcpy(out, &dh, 2);
-            memcpy(out + 2, &mh, 2);
-            int32_t q[32];
-            for (int i = 0; i < 32; i++) {
-                q[i] = wk_trunc((x[i] - lo) * id + 0.5f);
-                if (q[i] > 15) q[i] = 15;
-                y[i] = (float)q[i] * dd + md;
-            }
-            for (int j = 0; j < 16; j++) out[4 + j] = (uint8_t)(q[j] | q[j + 16] << 4);
-        }
+        wk_quantize_rows(qtype, x, out, 1, 32, NULL);
+        wk_qdequantize_blocks(WK_ISA_PORTABLE, qtype, out, 1, y);
         wk_add_error(err, x, y);
     }
     return -1;

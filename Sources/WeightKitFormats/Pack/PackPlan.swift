@@ -65,16 +65,24 @@ struct PackPlan {
     ///
     /// - Precondition: the JSON fits (the writer reserved room with worst-case values).
     func headerBytes(dataStart: Int) -> [UInt8] {
-        var text = headerJSON()
+        let text = headerJSON()
         precondition(PackHeader.prefixBytes + text.count <= dataStart, "pack header outgrew its reserved room")
-        text.append(contentsOf: repeatElement(UInt8(ascii: " "), count: dataStart - PackHeader.prefixBytes - text.count))
-        var prefix = PackHeader.magic + [PackHeader.majorVersion, PackHeader.minorVersion]
-        prefix += Self.littleEndian(UInt64(text.count))
-        prefix += Self.littleEndian(UInt32(0))
-        let crc = unsafe text.withUnsafeBytes { body in
+        return Self.framedHeader(text, dataStart: dataStart, major: PackHeader.majorVersion, minor: PackHeader.minorVersion)
+    }
+
+    /// The bytes before the data section: magic, version, the JSON's length, its CRC-32 (over
+    /// the prefix with a zero CRC field, then the JSON), and the JSON padded with spaces up to
+    /// `dataStart`. `text` must fit: `PackHeader.prefixBytes + text.count <= dataStart`.
+    static func framedHeader(_ text: [UInt8], dataStart: Int, major: UInt8, minor: UInt8) -> [UInt8] {
+        var padded = text
+        padded.append(contentsOf: repeatElement(UInt8(ascii: " "), count: dataStart - PackHeader.prefixBytes - text.count))
+        var prefix = PackHeader.magic + [major, minor]
+        prefix += littleEndian(UInt64(padded.count))
+        prefix += littleEndian(UInt32(0))
+        let crc = unsafe padded.withUnsafeBytes { body in
             unsafe prefix.withUnsafeBytes { head in unsafe CRC32.update(CRC32.update(0, head), body) }
         }
-        return prefix + Self.littleEndian(crc) + text
+        return prefix + littleEndian(crc) + padded
     }
 
     static func littleEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] {

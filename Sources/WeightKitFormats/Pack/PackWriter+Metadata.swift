@@ -30,16 +30,8 @@ extension PackWriter {
         guard dataStart - PackHeader.prefixBytes <= PackHeader.maxHeaderBytes else {
             throw .limit("header length", value: dataStart - PackHeader.prefixBytes, cap: PackHeader.maxHeaderBytes, path: path)
         }
-        var padded = json
-        padded.append(contentsOf: repeatElement(UInt8(ascii: " "), count: dataStart - PackHeader.prefixBytes - json.count))
-        var prefix = PackHeader.magic + [header.major, header.minor]
-        prefix += PackPlan.littleEndian(UInt64(padded.count))
-        prefix += PackPlan.littleEndian(UInt32(0))
-        let crc = unsafe padded.withUnsafeBytes { body in
-            unsafe prefix.withUnsafeBytes { head in unsafe CRC32.update(CRC32.update(0, head), body) }
-        }
         let output = try OutputFile(path: path)
-        try output.write(prefix + PackPlan.littleEndian(crc) + padded)
+        try output.write(PackPlan.framedHeader(json, dataStart: dataStart, major: header.major, minor: header.minor))
         try file.checkNotShrunk(tensorName: nil)
         var offset = header.dataStart
         while offset < file.count {
