@@ -138,6 +138,11 @@ WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, lo
     if (plain == WK_IQ4_NL) return _mm512_cvtepi8_epi16(wk_iq4nl_lookup(ref.quants)); /* |v| <= 127 */
     int five = plain == WK_Q5_0 || plain == WK_Q5_1;
     const uint8_t *qs = ref.quants + (five ? 4 : 0);
+    uint8_t ordered[16];
+    if ((qtype & WK_QX4) && wk_x4_paired(plain)) { /* back to the block's own nibble order */
+        wk_q40_block_order(qs, ordered);
+        qs = ordered;
+    }
     __m128i v = _mm_loadu_si128((const __m128i *)qs), low = _mm_set1_epi8(0x0F);
     __m256i nibbles = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), low), _mm_and_si128(v, low));
     __m512i q = _mm512_cvtepu8_epi16(nibbles);

@@ -6,13 +6,16 @@
 
 /* Rows in groups of four (the last group padded with zero rows); for each block index b a unit
    of 4·block_bytes. 32-value types: the four rows' f16 scales d[4], for Q4_1 their f16 mins m[4],
-   then the four rows' quants one row after the other. K types: the segments of wk_kx4_segment,
+   then the four rows' quants one row after the other (Q4_0 by pairs of blocks: wk_x4_paired in
+   wk_private.h). K types: the segments of wk_kx4_segment,
    each one's four rows together. Decode then reads one sequential stream and loads four scales
    (or four rows' chunks of quants) with one instruction; ggml repacks Q4_0 and Q4_K the same way
    for the same reasons. */
 
 long wk_qx4_bytes(int qtype, long rows, long cols) {
-    return (rows + 3) / 4 * (cols / wk_block_values(qtype)) * 4 * wk_block_bytes[qtype];
+    long nb = cols / wk_block_values(qtype);
+    if (wk_x4_paired(qtype)) nb = (nb + 1) / 2 * 2; /* Q4_0: whole pairs of blocks */
+    return (rows + 3) / 4 * nb * 4 * wk_block_bytes[qtype];
 }
 
 /* Copies row r's block b between the ordinary block `blk` and its place in interleaved `x4`
@@ -47,7 +50,8 @@ void wk_qrepack_x4(int qtype, const void *src, long rows, long cols, void *dst) 
             wk_qblock_ref from = wk_qblock_at(qtype, (const uint8_t *)src, nb, r, b), to = wk_qblock_at(qtype | WK_QX4, out, nb, r, b);
             memcpy((uint8_t *)to.scale, from.scale, 2);
             if (from.min != NULL) memcpy((uint8_t *)to.min, from.min, 2);
-            memcpy((uint8_t *)to.quants, from.quants, (size_t)qsz);
+            if (wk_x4_paired(qtype)) wk_q40_pair_order(from.quants, (uint8_t *)to.quants);
+            else memcpy((uint8_t *)to.quants, from.quants, (size_t)qsz);
         }
     }
 }
@@ -63,13 +67,20 @@ void wk_qx4_row_blocks(int qtype, const uint8_t *base, long nb, long r, long b0,
         wk_qblock_ref ref = wk_qblock_at(qtype | WK_QX4, base, nb, r, b);
         memcpy(out, ref.scale, 2);
         if (ref.min != NULL) memcpy(out + 2, ref.min, 2);
-        memcpy(out + (bb - qsz), ref.quants, (size_t)qsz);
+        if (wk_x4_paired(qtype)) wk_q40_block_order(ref.quants, out + (bb - qsz));
+        else memcpy(out + (bb - qsz), ref.quants, (size_t)qsz);
     }
 }
 
 void wk_qdequantize_x4_blocks(int isa, int qtype, const void *w, long cols, long r, long b0, long n, float *out) {
     uint8_t tmp[2560];
     long values = wk_block_values(qtype), chunk = (long)sizeof tmp / wk_block_bytes[qtype];
+    if (wk_x4_paired(qtype)) { /* straight from the pairs; a last odd block regathered below */
+        long done = wk_q40_pairs_dequantize(isa, (const uint8_t *)w, cols / values, r, b0, n, out);
+        b0 += done;
+        n -= done;
+        out += done * values;
+    }
     for (long done = 0; done < n; done += chunk) {
         long k = n - done < chunk ? n - done : chunk;
         wk_qx4_row_blocks(qtype, (const uint8_t *)w, cols / values, r, b0 + done, k, tmp);

@@ -270,4 +270,30 @@ extension KernelSwitches.QuantizedKernelTests {
             for v in y { #expect(abs(v - 0.75 * Float(cols)) <= 1e-3, "\(body) n=\(tokens): \(v)") }
         }
     }
+
+    @Test("Q4_0 at its extremes (every nibble 0 or 15, equal activations), in the file's layout and the paired interleaved copy with an odd block count", arguments: Body.allCases)
+    func q40Extremes(body: Body) {
+        // d = 1/8: a nibble of 0 is the weight −1, a nibble of 15 is 7/8. Five blocks a row, so
+        // the interleaved copy's last pair is padded; seven rows, so its last group is too.
+        let (rows, cols) = (7, 160)
+        let d = Float16(0.125).bitPattern
+        for (byte, weight): (UInt8, Float) in [(0x00, -1), (0xFF, 0.875)] {
+            var block = [UInt8](repeating: byte, count: 18)
+            block[0] = UInt8(d & 0xFF)
+            block[1] = UInt8(d >> 8)
+            let bytes = Array([[UInt8]](repeating: block, count: rows * cols / 32).joined())
+            let w = Weight(info: TensorInfo(name: "w", dtype: .q4_0, shape: Shape([rows, cols]), byteCount: bytes.count),
+                           storage: TensorStorage(buffer: AlignedBuffer(bytes)))
+            for m in [w, QuantizedMatMul.interleaved(w)] {
+                let x = [Float](repeating: 0.75, count: cols)
+                var y = [Float](repeating: .nan, count: rows)
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        MatMul.matVec(m, xp.baseAddress!, yp.baseAddress!, parallel: Parallel(threads: 1), kernels: body.kernels)
+                    }
+                }
+                for v in y { #expect(abs(v - 0.75 * weight * Float(cols)) <= 1e-3, "\(body) \(m.blockOrder) nibbles \(byte): \(v)") }
+            }
+        }
+    }
 }

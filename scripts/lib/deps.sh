@@ -97,7 +97,7 @@ fetch_llama_cpp_vocabs() {
 }
 
 
-# SmolLM2-135M quantized by llama.cpp's llama-quantize (K-quant mixes, Q6_K, Q5_0, Q5_1, IQ4_NL), made from
+# SmolLM2-135M quantized by llama.cpp's llama-quantize (K-quant mixes, Q6_K, Q5_0, Q5_1, IQ4_NL, Q4_0), made from
 # an f32 GGUF that WEIGHTKIT_BIN (a weightkit binary) converts from the Q4_1 file. Only when
 # Benchmarks/llama-cpp/build.sh has built llama-quantize (not part of the test run: it takes minutes);
 # prints the folder, or fails with the reason on stderr.
@@ -116,7 +116,7 @@ make_kquant_models() {
         "$WEIGHTKIT_BIN" convert "$out/SmolLM2-135M-Instruct/" "$out/smollm2-f32.gguf" --dtype f32 -q >&2 || return 1
         rm -rf "$out/SmolLM2-135M-Instruct"
     fi
-    for name in q4_k_m q4_k_s q5_k_m q6_k q3_k_m q2_k q5_0 q5_1 iq4_nl; do
+    for name in q4_k_m q4_k_s q5_k_m q6_k q3_k_m q2_k q5_0 q5_1 iq4_nl q4_0; do
         [ -f "$out/smollm2-$name.gguf" ] && continue
         "$quantize" "$out/smollm2-f32.gguf" "$out/smollm2-$name.gguf.part" "${name^^}" 2 > "$out/smollm2-$name.log" 2>&1 || return 1
         mv "$out/smollm2-$name.gguf.part" "$out/smollm2-$name.gguf"
