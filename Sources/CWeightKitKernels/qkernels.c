@@ -137,23 +137,32 @@ WK_AVX2 static void dequantize_blocks_avx2(int qtype, const uint8_t *b, long nbl
     }
 }
 
-/* See wk_q40_pairs_dequantize. Lane i of the k-th nibble vector holds element 8k + i of the
-   pair's first block (low 128 bits) and of its second (high 128 bits). */
-WK_AVX2 static long q40_pairs_dequantize_avx2(const uint8_t *w, long nb, long r, long b0, long n, float *out) {
-    const uint8_t *unit = w + ((r / 4) * ((nb + 1) / 2) + b0 / 2) * 144;
-    const __m256i low = _mm256_set1_epi16(0x0F), eight = _mm256_set1_epi16(8);
+/* See wk_q4_pairs_dequantize. Lane i of the k-th nibble vector holds element 8k + i of the
+   pair's first block (low 128 bits) and of its second (high 128 bits). Q4_0: d·(q − 8); Q4_1:
+   d·q + m, as dequantize_block (no FMA). */
+WK_AVX2 static inline __attribute__((always_inline)) long q4_pairs_dequantize_avx2(int has_min, const uint8_t *w, long nb, long r, long b0,
+                                                                                  long n, float *out) {
+    long unit_bytes = has_min ? 160 : 144, header = has_min ? 32 : 16;
+    const uint8_t *unit = w + ((r / 4) * ((nb + 1) / 2) + b0 / 2) * unit_bytes;
+    const __m256i low = _mm256_set1_epi16(0x0F), bias = _mm256_set1_epi16(has_min ? 0 : 8);
     long j = 0;
-    for (; j + 2 <= n; j += 2, unit += 144, out += 64) {
-        __m256i v = _mm256_loadu_si256((const __m256i *)(unit + 16 + 32 * (r % 4)));
+    for (; j + 2 <= n; j += 2, unit += unit_bytes, out += 64) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(unit + header + 32 * (r % 4)));
         __m256i q[4] = {_mm256_and_si256(v, low), _mm256_and_si256(_mm256_srli_epi16(v, 4), low),
                         _mm256_and_si256(_mm256_srli_epi16(v, 8), low), _mm256_srli_epi16(v, 12)};
         __m256 d0 = _mm256_set1_ps(f16(unit + 2 * (r % 4))), d1 = _mm256_set1_ps(f16(unit + 8 + 2 * (r % 4)));
+        __m256 m0 = _mm256_set1_ps(has_min ? f16(unit + 16 + 2 * (r % 4)) : 0);
+        __m256 m1 = _mm256_set1_ps(has_min ? f16(unit + 24 + 2 * (r % 4)) : 0);
         for (int k = 0; k < 4; k++) {
-            __m256i c = _mm256_sub_epi16(q[k], eight);
-            __m256 lo = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(c)));
-            __m256 hi = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_extracti128_si256(c, 1)));
-            _mm256_storeu_ps(out + 8 * k, _mm256_mul_ps(d0, lo));
-            _mm256_storeu_ps(out + 32 + 8 * k, _mm256_mul_ps(d1, hi));
+            __m256i c = _mm256_sub_epi16(q[k], bias);
+            __m256 lo = _mm256_mul_ps(d0, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(c))));
+            __m256 hi = _mm256_mul_ps(d1, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_extracti128_si256(c, 1))));
+            if (has_min) {
+                lo = _mm256_add_ps(lo, m0);
+                hi = _mm256_add_ps(hi, m1);
+            }
+            _mm256_storeu_ps(out + 8 * k, lo);
+            _mm256_storeu_ps(out + 32 + 8 * k, hi);
         }
     }
     return j;
@@ -331,15 +340,15 @@ WK_AVX2 static inline __attribute__((always_inline)) void qgroup_x4_i16(int qtyp
         __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3));
         acc = _mm256_fmadd_ps(_mm256_set_m128(s4, s4), _mm256_cvtepi32_ps(h), acc);
         if (qtype == WK_Q5_0) extra = _mm_fmadd_ps(s4, _mm_set1_ps(2 * q->asum8[b]), extra);
-        if (qtype == WK_Q4_1 || qtype == WK_Q5_1)
+        if (qtype == WK_Q5_1)
             extra = _mm_fmadd_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(group + 8))), _mm_set1_ps(q->xsum[b]), extra);
     }
     __m128 sum = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
     _mm_storeu_ps(y4, _mm_add_ps(sum, extra));
 }
 
-/* Rows [row0, row1) of an interleaved matrix (nb blocks per row; not Q4_0, whose layout is paired:
-   q40_rows_pairs), over its blocks [b0, b0 + nq):
+/* Rows [row0, row1) of an interleaved matrix (nb blocks per row; not Q4_0 or Q4_1, whose layout
+   is paired: q4_rows_pairs), over its blocks [b0, b0 + nq):
    y set, or with `accumulate` added to. A group only partly in the range is computed whole into
    a scratch buffer and only its rows in range are kept. */
 WK_AVX2 static inline __attribute__((always_inline)) void qrows_x4_i16(int qtype, const uint8_t *base, long nb, long b0, const wk_qact *q, long nq, float *y, long row0,
@@ -352,23 +361,23 @@ WK_AVX2 static inline __attribute__((always_inline)) void qrows_x4_i16(int qtype
         case WK_Q8_0: qgroup_x4_i16(WK_Q8_0, group, q, nq, y4); break;
         case WK_Q5_0: qgroup_x4_i16(WK_Q5_0, group, q, nq, y4); break;
         case WK_Q5_1: qgroup_x4_i16(WK_Q5_1, group, q, nq, y4); break;
-        case WK_IQ4_NL: qgroup_x4_i16(WK_IQ4_NL, group, q, nq, y4); break;
-        default: qgroup_x4_i16(WK_Q4_1, group, q, nq, y4); break;
+        default: qgroup_x4_i16(WK_IQ4_NL, group, q, nq, y4); break;
         }
         for (long j = 0; j < 4; j++)
             if (g * 4 + j >= row0 && g * 4 + j < row1) y[g * 4 + j] = accumulate ? y[g * 4 + j] + y4[j] : y4[j];
     }
 }
 
-/* Q4_0 in its paired interleaved layout (wk_x4_paired): each block pair's activations in the
-   layout's nibble order — four vectors a_k = [block 2j's elements 8k..8k+7 | block 2j+1's] — and
-   the pair's da and Q4_0 offset −8·Σa as eight lanes (block 2j for the group's four rows, then
-   block 2j+1), so the products, the offset and the scales of two blocks of four rows take one
+/* Q4_0 and Q4_1 in their paired interleaved layout (wk_x4_paired): each block pair's activations
+   in the layout's nibble order — four vectors a_k = [block 2j's elements 8k..8k+7 | block 2j+1's]
+   — and the pair's da, Q4_0 offset −8·Σa and Q4_1 Σx as eight lanes (block 2j for the group's
+   four rows, then block 2j+1), so the products, the offset and the scales of two blocks of four rows take one
    vector each. A missing last block (odd block count) gets zero activations. */
 typedef struct {
     int16_t a[WK_QA_COLS + 32] __attribute__((aligned(32)));
     float da[WK_QA_COLS / 64 + 1][8] __attribute__((aligned(32)));
     int32_t offset[WK_QA_COLS / 64 + 1][8] __attribute__((aligned(32)));
+    float xsum[WK_QA_COLS / 64 + 1][8] __attribute__((aligned(32)));
 } wk_qact_pairs;
 
 WK_AVX2 static inline __attribute__((always_inline)) void pair_activations(const wk_qact *q, long nb, wk_qact_pairs *p) {
@@ -384,18 +393,21 @@ WK_AVX2 static inline __attribute__((always_inline)) void pair_activations(const
         _mm256_store_ps(p->da[j], _mm256_set_m128(_mm_set1_ps(two ? q->da[2 * j + 1] : 0), _mm_set1_ps(q->da[2 * j])));
         __m128i o0 = _mm_set1_epi32((int32_t)q->asum8[2 * j]), o1 = _mm_set1_epi32(two ? (int32_t)q->asum8[2 * j + 1] : 0);
         _mm256_store_si256((__m256i *)p->offset[j], _mm256_set_m128i(o1, o0));
+        _mm256_store_ps(p->xsum[j], _mm256_set_m128(_mm_set1_ps(two ? q->xsum[2 * j + 1] : 0), _mm_set1_ps(q->xsum[2 * j])));
     }
 }
 
-/* One group of four rows over np block pairs from unit `u` (144 bytes each): y4[0..3]. Each row's
+/* One group of four rows over np block pairs from unit `u` (144 or 160 bytes each): y4[0..3]. Each row's
    two blocks come in one 32-byte load; 16-bit lane i holds elements i, i+8, i+16, i+24 of its
    block in four nibbles, taken apart with shifts and masks in place, so the four madds of a row
    need no widening shuffle. Σ q·a stays an exact integer (|Σ| ≤ 32 · 15 · 32767) until the
-   offset −8·Σa is added, then is scaled by d·da. */
-WK_AVX2 static inline __attribute__((always_inline)) void q40_group_pairs(const uint8_t *u, const wk_qact_pairs *p, long np, float *y4) {
+   Q4_0 offset −8·Σa is added, then is scaled by d·da; Q4_1's m·Σx is summed apart in floats. */
+WK_AVX2 static inline __attribute__((always_inline)) void q4_group_pairs(int has_min, const uint8_t *u, const wk_qact_pairs *p, long np,
+                                                                         float *y4) {
     const __m256i low = _mm256_set1_epi16(0x0F);
-    __m256 acc = _mm256_setzero_ps();
-    for (long j = 0; j < np; j++, u += 144) {
+    const long unit = has_min ? 160 : 144, header = has_min ? 32 : 16;
+    __m256 acc = _mm256_setzero_ps(), macc = _mm256_setzero_ps();
+    for (long j = 0; j < np; j++, u += unit) {
         /* Eight units ahead: one sequential stream, but 2.25 lines a step outruns the prefetcher. */
         _mm_prefetch((const char *)u + 1152, _MM_HINT_T0);
         _mm_prefetch((const char *)u + 1216, _MM_HINT_T0);
@@ -404,7 +416,7 @@ WK_AVX2 static inline __attribute__((always_inline)) void q40_group_pairs(const 
         __m256i a0 = _mm256_load_si256(a), a1 = _mm256_load_si256(a + 1), a2 = _mm256_load_si256(a + 2), a3 = _mm256_load_si256(a + 3);
         __m256i s[4];
         for (int r = 0; r < 4; r++) {
-            __m256i v = _mm256_loadu_si256((const __m256i *)(u + 16 + 32 * r));
+            __m256i v = _mm256_loadu_si256((const __m256i *)(u + header + 32 * r));
             __m256i n0 = _mm256_and_si256(v, low), n1 = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
             __m256i n2 = _mm256_and_si256(_mm256_srli_epi16(v, 8), low), n3 = _mm256_srli_epi16(v, 12);
             s[r] = _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(n0, a0), _mm256_madd_epi16(n1, a1)),
@@ -412,21 +424,25 @@ WK_AVX2 static inline __attribute__((always_inline)) void q40_group_pairs(const 
         }
         /* lanes: rows 0-3 of block 2j | rows 0-3 of block 2j+1, as the unit's scales */
         __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(s[0], s[1]), _mm256_hadd_epi32(s[2], s[3]));
-        h = _mm256_add_epi32(h, _mm256_load_si256((const __m256i *)p->offset[j]));
+        if (has_min) macc = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(u + 16))), _mm256_load_ps(p->xsum[j]), macc);
+        else h = _mm256_add_epi32(h, _mm256_load_si256((const __m256i *)p->offset[j]));
         __m256 scale = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)u)), _mm256_load_ps(p->da[j]));
         acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(h), acc);
     }
+    acc = _mm256_add_ps(acc, macc);
     _mm_storeu_ps(y4, _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1)));
 }
 
-/* Rows [row0, row1) of a paired Q4_0 matrix (nb blocks per row) over blocks [b0, b0 + nq), b0
-   even: y set, or with `accumulate` added to. */
-WK_AVX2 static inline __attribute__((always_inline)) void q40_rows_pairs(const uint8_t *base, long nb, long b0, const wk_qact_pairs *p, long nq,
-                                                                        float *y, long row0, long row1, int accumulate) {
-    long np = (nb + 1) / 2;
+/* Rows [row0, row1) of a paired Q4_0 or Q4_1 matrix (nb blocks per row) over blocks [b0, b0 + nq),
+   b0 even: y set, or with `accumulate` added to. */
+WK_AVX2 static inline __attribute__((always_inline)) void q4_rows_pairs(int qtype, const uint8_t *base, long nb, long b0, const wk_qact_pairs *p,
+                                                                       long nq, float *y, long row0, long row1, int accumulate) {
+    long np = (nb + 1) / 2, unit = 8 * wk_block_bytes[qtype];
     for (long g = row0 / 4; g * 4 < row1; g++) {
         float y4[4];
-        q40_group_pairs(base + (g * np + b0 / 2) * 144, p, (nq + 1) / 2, y4);
+        const uint8_t *u = base + (g * np + b0 / 2) * unit;
+        if (qtype == WK_Q4_1) q4_group_pairs(1, u, p, (nq + 1) / 2, y4);
+        else q4_group_pairs(0, u, p, (nq + 1) / 2, y4);
         for (long j = 0; j < 4; j++)
             if (g * 4 + j >= row0 && g * 4 + j < row1) y[g * 4 + j] = accumulate ? y[g * 4 + j] + y4[j] : y4[j];
     }
@@ -440,10 +456,10 @@ WK_AVX2 static inline __attribute__((always_inline)) void qmatvec_i16(int qtype,
     for (long c0 = 0; c0 < cols; c0 += WK_QA_COLS) {
         long cc = cols - c0 < WK_QA_COLS ? cols - c0 : WK_QA_COLS, b0 = c0 / 32;
         wk_quantize_activations_i16(x + c0, cc, &q);
-        if (qtype == (WK_Q4_0 | WK_QX4)) {
+        if ((qtype & WK_QX4) && wk_x4_paired(plain)) {
             static __thread wk_qact_pairs pairs;
             pair_activations(&q, cc / 32, &pairs);
-            q40_rows_pairs(base, cols / 32, b0, &pairs, cc / 32, y, row0, row1, c0 > 0);
+            q4_rows_pairs(plain, base, cols / 32, b0, &pairs, cc / 32, y, row0, row1, c0 > 0);
         } else if (qtype & WK_QX4) qrows_x4_i16(plain, base, cols / 32, b0, &q, cc / 32, y, row0, row1, c0 > 0);
         else qrows_i16(qtype, base + b0 * wk_block_bytes[qtype], stride, &q, cc / 32, y, row0, row1, c0 > 0);
     }
@@ -495,11 +511,21 @@ void wk_qmatmul(wk_config cfg, int qtype, const void *w, const float *x, float *
     wk_gemm(cfg, WK_GEMM_Q + qtype, w, x, y, n, cols, ystride, row0, row1);
 }
 
-long wk_q40_pairs_dequantize(int isa, const uint8_t *w, long nb, long r, long b0, long n, float *out) {
 #if WK_X86
-    if (isa >= WK_ISA_AVX2 && b0 % 2 == 0) return q40_pairs_dequantize_avx2(w, nb, r, b0, n, out);
+WK_AVX2 static long q40_pairs_dequantize_avx2(const uint8_t *w, long nb, long r, long b0, long n, float *out) {
+    return q4_pairs_dequantize_avx2(0, w, nb, r, b0, n, out);
+}
+WK_AVX2 static long q41_pairs_dequantize_avx2(const uint8_t *w, long nb, long r, long b0, long n, float *out) {
+    return q4_pairs_dequantize_avx2(1, w, nb, r, b0, n, out);
+}
 #endif
-    (void)isa; (void)w; (void)nb; (void)r; (void)b0; (void)n; (void)out;
+
+long wk_q4_pairs_dequantize(int isa, int qtype, const uint8_t *w, long nb, long r, long b0, long n, float *out) {
+#if WK_X86
+    if (isa >= WK_ISA_AVX2 && b0 % 2 == 0)
+        return qtype == WK_Q4_1 ? q41_pairs_dequantize_avx2(w, nb, r, b0, n, out) : q40_pairs_dequantize_avx2(w, nb, r, b0, n, out);
+#endif
+    (void)isa; (void)qtype; (void)w; (void)nb; (void)r; (void)b0; (void)n; (void)out;
     return 0;
 }
 

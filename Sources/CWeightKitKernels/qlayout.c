@@ -6,15 +6,15 @@
 
 /* Rows in groups of four (the last group padded with zero rows); for each block index b a unit
    of 4·block_bytes. 32-value types: the four rows' f16 scales d[4], for Q4_1 their f16 mins m[4],
-   then the four rows' quants one row after the other (Q4_0 by pairs of blocks: wk_x4_paired in
-   wk_private.h). K types: the segments of wk_kx4_segment,
+   then the four rows' quants one row after the other (Q4_0 and Q4_1 by pairs of blocks:
+   wk_x4_paired in wk_private.h). K types: the segments of wk_kx4_segment,
    each one's four rows together. Decode then reads one sequential stream and loads four scales
    (or four rows' chunks of quants) with one instruction; ggml repacks Q4_0 and Q4_K the same way
    for the same reasons. */
 
 long wk_qx4_bytes(int qtype, long rows, long cols) {
     long nb = cols / wk_block_values(qtype);
-    if (wk_x4_paired(qtype)) nb = (nb + 1) / 2 * 2; /* Q4_0: whole pairs of blocks */
+    if (wk_x4_paired(qtype)) nb = (nb + 1) / 2 * 2; /* Q4_0, Q4_1: whole pairs of blocks */
     return (rows + 3) / 4 * nb * 4 * wk_block_bytes[qtype];
 }
 
@@ -76,7 +76,7 @@ void wk_qdequantize_x4_blocks(int isa, int qtype, const void *w, long cols, long
     uint8_t tmp[2560];
     long values = wk_block_values(qtype), chunk = (long)sizeof tmp / wk_block_bytes[qtype];
     if (wk_x4_paired(qtype)) { /* straight from the pairs; a last odd block regathered below */
-        long done = wk_q40_pairs_dequantize(isa, (const uint8_t *)w, cols / values, r, b0, n, out);
+        long done = wk_q4_pairs_dequantize(isa, qtype, (const uint8_t *)w, cols / values, r, b0, n, out);
         b0 += done;
         n -= done;
         out += done * values;

@@ -28,15 +28,16 @@ static inline int wk_has_min(int qtype) { return qtype == WK_Q4_1 || qtype == WK
 static inline long wk_x4_header(int qtype) { return wk_has_min(qtype) ? 16 : 8; }
 static inline long wk_x4_quants(int qtype) { return qtype == WK_Q8_0 ? 32 : qtype == WK_Q5_0 || qtype == WK_Q5_1 ? 20 : 16; }
 
-/* Q4_0's interleaved layout goes by pairs of blocks, so that decode reads two blocks of a row
-   with one load and takes their nibbles apart with shifts and masks in 16-bit lanes (no
-   widening shuffles): per group of four rows and block pair (2p, 2p+1) a unit of 144 bytes —
-   the eight f16 scales (block 2p's four rows, then block 2p+1's), then each row's 32 bytes:
-   block 2p's quants, then block 2p+1's, each in wk_q40_pair_order. A row with an odd number of
-   blocks ends in a zero block (scale 0, quants 0). */
-static inline int wk_x4_paired(int qtype) { return qtype == WK_Q4_0; }
+/* Q4_0's and Q4_1's interleaved layout goes by pairs of blocks, so that decode reads two blocks
+   of a row with one load and takes their nibbles apart with shifts and masks in 16-bit lanes (no
+   widening shuffles): per group of four rows and block pair (2p, 2p+1) a unit of 8 blocks' bytes
+   (144 or 160) — the eight f16 scales (block 2p's four rows, then block 2p+1's), for Q4_1 the
+   eight f16 mins in the same order, then each row's 32 bytes: block 2p's quants, then block
+   2p+1's, each in wk_q40_pair_order. A row with an odd number of blocks ends in a zero block
+   (scale, min and quants 0). */
+static inline int wk_x4_paired(int qtype) { return qtype == WK_Q4_0 || qtype == WK_Q4_1; }
 
-/* A Q4_0 block's 16 quant bytes (byte j: element j in the low nibble, j+16 in the high one) in
+/* A Q4_0 or Q4_1 block's 16 quant bytes (byte j: element j in the low nibble, j+16 in the high one) in
    the paired layout's order, where 16-bit lane i holds elements i, i+8, i+16 and i+24 in its
    four nibbles, lowest first; and back. */
 static inline void wk_q40_pair_order(const uint8_t qs[16], uint8_t out[16]) {
@@ -94,7 +95,7 @@ static inline int wk_kx4_segment(int qtype, int i, long *src) {
 
 /* Where row r's block b keeps its f16 scale, its f16 min (Q4_1; NULL otherwise) and its quants,
    in the ordinary layout or, with WK_QX4 in qtype, the interleaved one (nb blocks per row). In
-   Q4_0's interleaved layout the 16 quant bytes are in wk_q40_pair_order, not the block's. */
+   Q4_0's and Q4_1's interleaved layout the 16 quant bytes are in wk_q40_pair_order, not the block's. */
 typedef struct {
     const uint8_t *scale, *min, *quants;
 } wk_qblock_ref;
@@ -105,9 +106,10 @@ static inline wk_qblock_ref wk_qblock_at(int qtype, const uint8_t *w, long nb, l
     wk_qblock_ref ref;
     if ((qtype & WK_QX4) && wk_x4_paired(plain)) {
         const uint8_t *unit = w + ((r / 4) * ((nb + 1) / 2) + b / 2) * 8 * bb;
-        ref.scale = unit + 2 * (4 * (b & 1) + r % 4);
-        ref.min = NULL;
-        ref.quants = unit + 16 + 32 * (r % 4) + 16 * (b & 1);
+        long k = 4 * (b & 1) + r % 4, header = wk_has_min(plain) ? 32 : 16;
+        ref.scale = unit + 2 * k;
+        ref.min = wk_has_min(plain) ? unit + 16 + 2 * k : NULL;
+        ref.quants = unit + header + 32 * (r % 4) + 16 * (b & 1);
     } else if (qtype & WK_QX4) {
         const uint8_t *unit = w + ((r / 4) * nb + b) * 4 * bb;
         long j = r % 4;
@@ -158,11 +160,11 @@ void wk_kmatvec(wk_config cfg, int qtype, const void *w, const float *x, float *
 __attribute__((target("avx2,fma,f16c"))) void wk_kdequantize_blocks_avx2(int qtype, const uint8_t *b, long nblocks, float *y);
 #endif
 
-/* qkernels.c: blocks [b0, b0 + n) of row r of a paired Q4_0 matrix (wk_x4_paired, nb blocks per
-   row) to floats, two blocks per load, with AVX2 when isa allows and b0 is even (prefill's panels
-   and row lookups; the values of dequantize_block). Returns how many blocks it decoded: the
-   whole pairs from b0 on, or 0; the caller decodes the rest. */
-long wk_q40_pairs_dequantize(int isa, const uint8_t *w, long nb, long r, long b0, long n, float *out);
+/* qkernels.c: blocks [b0, b0 + n) of row r of a paired Q4_0 or Q4_1 matrix (wk_x4_paired, nb
+   blocks per row) to floats, two blocks per load, with AVX2 when isa allows and b0 is even
+   (prefill's panels and row lookups; the values of dequantize_block). Returns how many blocks it
+   decoded: the whole pairs from b0 on, or 0; the caller decodes the rest. */
+long wk_q4_pairs_dequantize(int isa, int qtype, const uint8_t *w, long nb, long r, long b0, long n, float *out);
 
 /* A hint to fetch the cache line at p (a no-op where unsupported; never faults). */
 static inline void wk_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }

@@ -271,18 +271,21 @@ extension KernelSwitches.QuantizedKernelTests {
         }
     }
 
-    @Test("Q4_0 at its extremes (every nibble 0 or 15, equal activations), in the file's layout and the paired interleaved copy with an odd block count", arguments: Body.allCases)
-    func q40Extremes(body: Body) {
-        // d = 1/8: a nibble of 0 is the weight −1, a nibble of 15 is 7/8. Five blocks a row, so
-        // the interleaved copy's last pair is padded; seven rows, so its last group is too.
+    @Test("Q4_0 and Q4_1 at their extremes (every nibble 0 or 15, equal activations), in the file's layout and the paired interleaved copy with an odd block count",
+          arguments: [QuantScheme.q4_0, .q4_1], Body.allCases)
+    func q4Extremes(scheme: QuantScheme, body: Body) {
+        // d = 1/8: for Q4_0 a nibble of 0 is the weight −1, a nibble of 15 is 7/8; Q4_1's min −1
+        // gives the same weights. Five blocks a row, so the interleaved copy's last pair is
+        // padded; seven rows, so its last group is too.
         let (rows, cols) = (7, 160)
-        let d = Float16(0.125).bitPattern
+        let d = Float16(0.125).bitPattern, m = Float16(-1).bitPattern
         for (byte, weight): (UInt8, Float) in [(0x00, -1), (0xFF, 0.875)] {
-            var block = [UInt8](repeating: byte, count: 18)
+            var block = [UInt8](repeating: byte, count: scheme == .q4_1 ? 20 : 18)
             block[0] = UInt8(d & 0xFF)
             block[1] = UInt8(d >> 8)
+            if scheme == .q4_1 { block[2] = UInt8(m & 0xFF); block[3] = UInt8(m >> 8) }
             let bytes = Array([[UInt8]](repeating: block, count: rows * cols / 32).joined())
-            let w = Weight(info: TensorInfo(name: "w", dtype: .q4_0, shape: Shape([rows, cols]), byteCount: bytes.count),
+            let w = Weight(info: TensorInfo(name: "w", dtype: scheme.dtype, shape: Shape([rows, cols]), byteCount: bytes.count),
                            storage: TensorStorage(buffer: AlignedBuffer(bytes)))
             for m in [w, QuantizedMatMul.interleaved(w)] {
                 let x = [Float](repeating: 0.75, count: cols)
@@ -292,7 +295,7 @@ extension KernelSwitches.QuantizedKernelTests {
                         MatMul.matVec(m, xp.baseAddress!, yp.baseAddress!, parallel: Parallel(threads: 1), kernels: body.kernels)
                     }
                 }
-                for v in y { #expect(abs(v - 0.75 * weight * Float(cols)) <= 1e-3, "\(body) \(m.blockOrder) nibbles \(byte): \(v)") }
+                for v in y { #expect(abs(v - 0.75 * weight * Float(cols)) <= 1e-3, "\(scheme) \(body) \(m.blockOrder) nibbles \(byte): \(v)") }
             }
         }
     }
