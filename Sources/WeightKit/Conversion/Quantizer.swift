@@ -21,7 +21,8 @@ public struct QuantizationOptions: Sendable {
     /// A llama-quantize mix (`Q4_K_M` …): when set, its per-tensor rules choose every type and
     /// `policy` is not used.
     public var mix: QuantMix?
-    /// llama-imatrix's importance matrix for `mix` (see `ImportanceMatrix.read(path:)`).
+    /// llama-imatrix's importance matrix (see `ImportanceMatrix.read(path:)`), for `mix` or for
+    /// `policy`'s scheme (as `llama-quantize --pure --imatrix`; Q8_0 ignores it, as ggml does).
     public var importance: ImportanceMatrix?
     /// The importance matrix's path, recorded in a GGUF output as llama-quantize records it.
     public var importancePath: String?
@@ -29,9 +30,12 @@ public struct QuantizationOptions: Sendable {
     /// Creates options: `policy` on a detected input, all cores, no overwriting, one file.
     public init(
         policy: QuantPolicy, inputFormat: TensorFormat? = nil, threads: Int = 0, overwrite: Bool = false,
-        shardSize: Int? = nil, progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+        shardSize: Int? = nil, progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil,
+        importance: ImportanceMatrix? = nil, importancePath: String? = nil
     ) {
         self.policy = policy
+        self.importance = importance
+        self.importancePath = importancePath
         self.inputFormat = inputFormat
         self.threads = threads
         self.overwrite = overwrite
@@ -141,10 +145,10 @@ public enum Quantizer {
                 input: input, format: options.inputFormat, target: target, mix: mix, importance: options.importance,
                 importancePath: options.importancePath)
         }
-        guard options.importance == nil else {
-            throw FormatError(
-                .unsupported, "an importance matrix is used with a llama-quantize mix (q4_k_m …), not with \(options.policy.scheme.rawValue)",
-                path: options.importancePath)
+        if let importance = options.importance {
+            return try QuantizationPlan.make(
+                input: input, format: options.inputFormat, target: target, policy: options.policy, importance: importance,
+                importancePath: options.importancePath)
         }
         return try QuantizationPlan.make(input: input, format: options.inputFormat, target: target, policy: options.policy)
     }
