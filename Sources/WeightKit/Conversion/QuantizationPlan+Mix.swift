@@ -53,11 +53,12 @@ struct MixView {
         return Array(all[(e * columns)..<((e + 1) * columns)])
     }
 
-    /// The view of `plan`'s source: GGUF names as they are (a GGUF input, a folder → .gguf),
-    /// or a folder's Hugging Face names mapped through the folder → GGUF conversion.
+    /// The view of `plan`'s source: GGUF names as they are (a GGUF input, a folder or model
+    /// pack → .gguf), or a folder's or pack's Hugging Face names mapped through the folder →
+    /// GGUF conversion (the pack's config standing for config.json).
     ///
     /// - Throws: `FormatError` `.unsupported` for an input with neither GGUF names and metadata
-    ///   nor a model folder (a lone safetensors file or a pack without them).
+    ///   nor a model config (a lone safetensors file, a pack without a config).
     /// `purpose` names what needs the view in the error ("a llama-quantize mix").
     static func make(plan: QuantizationPlan, input: String, format: TensorFormat?, purpose: String = "a llama-quantize mix") throws -> MixView {
         let names = plan.source.tensors.map(\.name)
@@ -66,12 +67,23 @@ struct MixView {
             return MixView(ggufTensors: plan.source.tensors, model: try QuantMixModel(ggufMetadata: plan.metadata, path: input), slots: nil)
         }
         let detected = try format ?? FormatDetector.detect(path: input)
-        guard detected == .huggingFace else {
+        let gguf: Converter.GGUFSource
+        switch detected {
+        case .huggingFace:
+            gguf = try Converter.ggufSource(huggingFaceFolder: input, fileType: nil)
+        case .wkp:
+            let pack = try PackReader(path: input)
+            guard pack.config != nil else {
+                throw FormatError(
+                    .unsupported, "\(purpose) needs GGUF tensor names and the model's architecture and head counts, and this pack holds no config: pack the model folder with config.json (weightkit convert FOLDER out.wkp) or give a GGUF",
+                    path: input)
+            }
+            gguf = try Converter.ggufSource(pack: pack, fileType: nil)
+        default:
             throw FormatError(
-                .unsupported, "\(purpose) needs GGUF tensor names and the model's architecture and head counts: give a GGUF or the model folder with config.json (this \(detected.rawValue) input has neither)",
+                .unsupported, "\(purpose) needs GGUF tensor names and the model's architecture and head counts: give a GGUF, the model folder with config.json or a pack of it (this \(detected.rawValue) input has neither)",
                 path: input)
         }
-        let gguf = try Converter.ggufSource(huggingFaceFolder: input, fileType: nil)
         var slots: [String: Slot] = [:]
         for entry in gguf.source.entries {
             let stacked = entry.output.shape.rank == 3 && entry.parts.count > 1
