@@ -83,3 +83,26 @@ struct QuantizePackMixCLITests {
         }
     }
 }
+
+/// SmolLM2-135M's F32 GGUF (WEIGHTKIT_KQUANT_MODELS, scripts/lib/deps.sh make_kquant_models) as a
+/// Hugging Face folder, then a pack: `weightkit quantize smollm2.wkp --type q4_k_m` against
+/// llama-quantize's Q4_K_M of the GGUF, every tensor. (The pack carries no tokenizer_config.json,
+/// so the chat template and unknown-token keys are not in the output: tensors only.)
+@Suite("Real model: SmolLM2 mix from a pack against llama-quantize", .serialized,
+       .enabled(if: ProcessInfo.processInfo.environment["WEIGHTKIT_KQUANT_MODELS"] != nil))
+struct SmolLM2PackMixTests {
+    @Test("smollm2-f32.gguf → folder → .wkp → --type q4_k_m: llama-quantize's tensors")
+    func packQ4KM() throws {
+        let dir = ProcessInfo.processInfo.environment["WEIGHTKIT_KQUANT_MODELS"]!
+        let reference = "\(dir)/smollm2-q4_k_m.gguf"
+        try #require(FileManager.default.fileExists(atPath: reference), "\(reference) is missing: scripts/test.sh makes it with llama-quantize")
+        let tmp = TemporaryFolder()
+        let folder = tmp.file("smollm2/"), pack = tmp.file("smollm2.wkp"), ours = tmp.file("ours.gguf")
+        #expect(try weightkit("convert", "\(dir)/smollm2-f32.gguf", folder, "--dtype", "f32", "-q").status == 0)
+        #expect(try weightkit("convert", folder, pack, "-q").status == 0)
+        let result = try weightkit("quantize", pack, ours, "--type", "q4_k_m", "-q")
+        #expect(result.status == 0, "\(result.stderr)")
+        let bad = try QuantizeImportanceCLITests.differences(ours, reference)
+        #expect(bad.isEmpty, "\(bad.count) differ: \(bad.prefix(5))")
+    }
+}
