@@ -105,6 +105,24 @@ struct QuantizeImportanceCLITests {
             return e?.kind == .sizeMismatch && e?.tensorName == "blk.0.attn_q.weight" && "\(error)".contains("expected 64")
         }
         #expect(!FileManager.default.fileExists(atPath: tmp.file("o.gguf")))
+        // GPT-2's Conv1D stores [in, out]: in a .wkp its (square) c_proj is quantized along rows
+        // that are the GGUF tensor's outputs, so attn_output's entry cannot weigh them.
+        let gpt2 = ImportanceMatrix(format: .gguf, entries: ["blk.0.attn_output.weight": .init(values: .init(repeating: 1, count: 64), matrices: 1)])
+        var transposed = QuantizationOptions(policy: QuantPolicy(scheme: .q4_0))
+        transposed.importance = gpt2
+        // The fixture's config leaves n_inner null (4 × n_embd), which the GGUF mapping needs given.
+        let folder = tmp.file("gpt2")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: fixture("models/gpt2/model.safetensors"), toPath: folder + "/model.safetensors")
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: fixture("models/gpt2/config.json")))) as! [String: Any]
+        config["n_inner"] = 256
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: folder + "/config.json"))
+        #expect {
+            _ = try Quantizer.quantize(input: folder, output: tmp.file("g.wkp"), options: transposed)
+        } throws: { error in
+            (error as? FormatError)?.kind == .unsupported && (error as? FormatError)?.tensorName == "transformer.h.0.attn.c_proj.weight"
+                && "\(error)".contains("transposed")
+        }
         let st = try weightkit(
             "quantize", fixture("models/llama3/model.safetensors"), tmp.file("o.wkp"), "--type", "q4_0", "--imatrix",
             fixture("quant/imatrix/llama3.imatrix.gguf"))

@@ -18,6 +18,8 @@ extension Converter {
         /// Exact GGUF types where the metadata value alone does not say them: an empty
         /// `tokenizer.ggml.merges` is an array of strings, as llama.cpp reads it.
         var typedHints: [String: GGUFValue] = ["tokenizer.ggml.merges": .array(elementType: .string, [])]
+        /// The family whose name table mapped the tensors.
+        var family: ModelFamily? = nil
     }
 
     /// The GGUF side of a conversion: GGUF → HF, HF → GGUF or GGUF → GGUF.
@@ -242,7 +244,7 @@ extension Converter {
         if let keys = try tokenizerKeys(config, &warnings) {
             for (k, v) in keys.entries { metadata[k] = v }
         }
-        return GGUFSource(source: source, metadata: metadata, warnings: warnings)
+        return GGUFSource(source: source, metadata: metadata, warnings: warnings, family: plan.family)
     }
 
     /// The `tokenizer.ggml.*` keys for a folder, chosen as llama.cpp's converter chooses: the

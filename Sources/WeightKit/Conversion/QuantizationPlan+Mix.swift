@@ -12,6 +12,9 @@ struct MixView {
         var name: String
         /// The expert this source tensor is, when the GGUF tensor stacks several.
         var expert: Int?
+        /// Whether the source stores the GGUF tensor transposed (GPT-2's Conv1D [in, out]): its
+        /// rows are the GGUF tensor's columns.
+        var transposed = false
     }
 
     /// The model's tensors as llama-quantize sees them.
@@ -44,11 +47,18 @@ struct MixView {
     ///
     /// - Returns: nil when `importance` has no entry for the slot (or a token embedding's entry
     ///   has another size, which llama-quantize ignores).
-    /// - Throws: `ImportanceMatrix.importance(for:columns:matrices:)`'s `.sizeMismatch`.
+    /// - Throws: `ImportanceMatrix.importance(for:columns:matrices:)`'s `.sizeMismatch`;
+    ///   `.unsupported` for a source tensor stored transposed (its rows, which it is quantized
+    ///   along, are the entry's columns' outputs, not its inputs).
     func importance(_ importance: ImportanceMatrix, slot: Slot, tensor t: TensorInfo) throws(FormatError) -> [Float]? {
         let dims = shapes[slot.name] ?? t.shape.dims
         let columns = dims.last ?? 0, matrices = dims.count >= 3 ? dims[dims.count - 3] : 1
         guard let all = try importance.importance(for: slot.name, columns: columns, matrices: matrices) else { return nil }
+        guard !slot.transposed else {
+            throw FormatError(
+                .unsupported, "stored transposed to \(slot.name) ([in, out], as GPT-2's Conv1D): quantized along its own rows, it has no per-column importance; write a .gguf (GGUF layout) to use the importance matrix",
+                tensorName: t.name)
+        }
         guard let e = slot.expert else { return all }
         return Array(all[(e * columns)..<((e + 1) * columns)])
     }
@@ -88,7 +98,9 @@ struct MixView {
         for entry in gguf.source.entries {
             let stacked = entry.output.shape.rank == 3 && entry.parts.count > 1
             for (k, part) in entry.parts.enumerated() {
-                if case .input(let source, _) = part { slots[source] = Slot(name: entry.output.name, expert: stacked ? k : nil) }
+                guard case .input(let source, _) = part else { continue }
+                let layout = gguf.family.flatMap { WeightNames.ggufSlot(forHF: source, family: $0)?.layout }
+                slots[source] = Slot(name: entry.output.name, expert: stacked ? k : nil, transposed: layout == .transposed)
             }
         }
         return MixView(

@@ -27,7 +27,8 @@ public struct QuantizationOptions: Sendable {
     /// The importance matrix's path, recorded in a GGUF output as llama-quantize records it.
     public var importancePath: String?
 
-    /// Creates options: `policy` on a detected input, all cores, no overwriting, one file.
+    /// Creates options: `policy` on a detected input, all cores, no overwriting, one file; with
+    /// `importance`, as `llama-quantize --pure --imatrix` (read from `importancePath`).
     public init(
         policy: QuantPolicy, inputFormat: TensorFormat? = nil, threads: Int = 0, overwrite: Bool = false,
         shardSize: Int? = nil, progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil,
@@ -62,7 +63,8 @@ public struct QuantizationOptions: Sendable {
 public enum Quantizer {
     /// Quantizes `input` (any readable file or folder) into `output` (.gguf or .wkp).
     ///
-    /// Block-quantized inputs are decoded to f32 first; a folder → .gguf gets GGUF names,
+    /// Block-quantized inputs are decoded to f32 first; a folder (or a pack holding its
+    /// config) → .gguf gets GGUF names,
     /// llama.cpp's Q/K order, hyperparameters and tokenizer keys, with `general.file_type` set
     /// to the policy's scheme (under a mix, llama-quantize's file type, and its tensor order in a
     /// .gguf). Each tensor is quantized when the writer reaches it, rows split
