@@ -124,7 +124,7 @@ struct QuantizeMixCLITests {
 
     @Test("--imatrix (GGUF and legacy .dat; dense and per-expert): byte for byte llama-quantize --imatrix (needs the encoders)",
           .enabled(if: llamaQuantize != nil, "llama-quantize is not built"),
-          arguments: ["q4_k_m", "q3_k_s", "q5_0", "q2_k_s"])
+          arguments: ["q4_k_m", "q3_k_s", "q5_0", "q5_1", "q2_k_s"])
     func sameFileWithImportance(mix: String) throws {
         for family in ["llama3", "mixtral"] {
             for format in ["gguf", "dat"] {

@@ -118,6 +118,36 @@ struct ImportanceComputationTests {
         #expect(ImportanceComputation.skippedTail(chunkSize: 2048 + 520, chunksInBatch: 1) == 8)
     }
 
+    @Test("mixture of experts (GGUF and Hugging Face folder): per-expert sums and routed-token counts as llama-imatrix's mul_mat_id",
+          arguments: [("models/mixtral/llamacpp.gguf", "mixtral"), ("models/mixtral", "mixtral"), ("models/qwen3-moe/llamacpp.gguf", "qwen3-moe")])
+    func experts(model: String, reference: String) throws {
+        let folder = TemporaryFolder()
+        let (out, report) = try Self.run(fixture(model), folder, chunkSize: 32, chunks: 4)
+        #expect(report.tensors == 16)
+        try Self.compare(out, fixture("quant/imatrix/computed/\(reference)-c32.gguf"), elementTolerance: 1e-4, normTolerance: 1e-5)
+        let sums = try ImportanceMatrix.read(path: out)
+        let experts = try #require(sums.entries["blk.0.ffn_down_exps.weight"])
+        #expect(experts.matrices == 4 && experts.columns == 32)
+        #expect(sums.entries["blk.0.ffn_gate_inp.weight"]?.matrices == 1)
+    }
+
+    @Test("mixture of experts with a skipped last ubatch: dense products not collected there, experts still are")
+    func expertsSkippedUbatch() throws {
+        // llama-imatrix ran on the mixtral fixture with a context of 128 (its own is 64).
+        let folder = TemporaryFolder(), model = folder.file("mixtral-ctx128.gguf")
+        let edit = try weightkit("edit", fixture("models/mixtral/llamacpp.gguf"), model, "--set", "llama.context_length=128", "-q")
+        #expect(edit.status == 0, "\(edit.stderr)")
+        let (out, report) = try Self.run(model, folder, chunkSize: 105, chunks: 5)
+        #expect(report.chunks == 5 && report.skippedTokens == 15)
+        try Self.compare(out, fixture("quant/imatrix/computed/mixtral-c105.gguf"), elementTolerance: 1e-4, normTolerance: 1e-5)
+        let file = try GGUFFile(path: out)
+        let dense = try file.storage(of: #require(file.tensor(named: "blk.0.attn_q.weight.counts"))).bytes
+        let routed = try file.storage(of: #require(file.tensor(named: "blk.0.ffn_up_exps.weight.counts"))).bytes
+        func floats(_ b: [UInt8]) -> [Float] { stride(from: 0, to: b.count, by: 4).map { Float(bitPattern: UInt32(b[$0]) | UInt32(b[$0 + 1]) << 8 | UInt32(b[$0 + 2]) << 16 | UInt32(b[$0 + 3]) << 24) } }
+        #expect(floats(dense) == [510], "5 × 105 less the 15 skipped")
+        #expect(floats(routed).reduce(0, +) == 2 * 525, "top 2 of every one of the 525 tokens")
+    }
+
     @Test("an added BOS (tokenizer.ggml.add_bos_token) starts every chunk, as in llama-imatrix")
     func beginsWithBOS() throws {
         // llama-imatrix ran on the GGUF with add_bos_token = true; here the same GGUF's tokenizer
@@ -151,7 +181,7 @@ struct ImportanceComputationTests {
         #expect(message(text, ImportanceOptions(chunkSize: 8)).contains("at least 16"))
         #expect(message(text, ImportanceOptions(chunkSize: 256)).contains("exceeds the model's context of 128"))
         #expect(message(text, ImportanceOptions(chunkSize: 32, chunks: 0)).contains("at least 1"))
-        for (model, words) in [("models/mixtral", "experts"), ("models/phi3/llamacpp.gguf", "blk.0.attn_qkv.weight, fused in GGUF"), ("models/bert", "encoder")] {
+        for (model, words) in [("models/phi3/llamacpp.gguf", "blk.0.attn_qkv.weight, fused in GGUF"), ("models/bert", "encoder")] {
             let m = try ModelLoader.load(path: fixture(model))
             #expect(throws: ConversionError.self) { try ImportanceCollector.map(m.graph, processOutput: false) }
             do { _ = try ImportanceCollector.map(m.graph, processOutput: false) } catch { #expect("\(error)".contains(words), "\(model): \(error)") }
@@ -165,7 +195,7 @@ struct ImportanceComputationTests {
         let collector = ImportanceCollector(map: [(runtime: info.name, gguf: "blk.3.ffn_down.weight", columns: 4)])
         let rows: [Float] = [1, 2, 3, 4, 0.5, -1, 2, 0]
         unsafe rows.withUnsafeBufferPointer { unsafe collector.multiplying([weight, weight], input: $0, rows: 2) }
-        #expect(collector.sums[0] == [1.25, 5, 13, 16] && collector.counts[0] == 2, "one sum per column in token order, a weight listed twice counted once")
+        #expect(collector.sums[0] == [1.25, 5, 13, 16] && collector.counts[0] == [2], "one sum per column in token order, a weight listed twice counted once")
         #expect(collector.problem == nil)
         let big: [Float] = [0, 0, 2e19, 0]
         unsafe big.withUnsafeBufferPointer { unsafe collector.multiplying([weight], input: $0, rows: 1) }

@@ -154,6 +154,15 @@ make_kquant_pure_models() {
             -o "$out/smollm2.imatrix.gguf.part.gguf" > "$out/smollm2-imatrix.log" 2>&1 || return 1
         mv "$out/smollm2.imatrix.gguf.part.gguf" "$out/smollm2.imatrix.gguf"
     fi
+    # `weightkit quantize --type T --imatrix F` (token embedding and output Q8_0, the default
+    # --embeddings) against llama-quantize with the same choice for those two.
+    for name in q4_0 q4_1 q8_0 iq4_nl; do
+        [ -f "$out/smollm2-pure-imatrix-embq8-$name.gguf" ] && continue
+        "$bin/llama-quantize" --pure --token-embedding-type q8_0 --output-tensor-type q8_0 --imatrix "$out/smollm2.imatrix.gguf" \
+            "$out/smollm2-f32.gguf" "$out/smollm2-pure-imatrix-embq8-$name.gguf.part" "${name^^}" 2 \
+            > "$out/smollm2-pure-imatrix-embq8-$name.log" 2>&1 || return 1
+        mv "$out/smollm2-pure-imatrix-embq8-$name.gguf.part" "$out/smollm2-pure-imatrix-embq8-$name.gguf"
+    done
     for name in q2_k q3_k q4_k q5_k q6_k q4_0 q4_1 q5_0 q5_1 q8_0 iq4_nl; do
         if [ ! -f "$out/smollm2-pure-$name.gguf" ]; then
             "$bin/llama-quantize" --pure "$out/smollm2-f32.gguf" "$out/smollm2-pure-$name.gguf.part" "${name^^}" 2 \

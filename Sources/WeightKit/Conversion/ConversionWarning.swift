@@ -22,6 +22,12 @@ public struct ConversionWarning: Sendable, Hashable, CustomStringConvertible {
         /// Importance-matrix entries name tensors the model does not have (`names`); like
         /// llama-quantize, quantization goes on without them.
         case importanceUnused
+        /// Tensors quantized to a type that uses importance had no entry in the importance
+        /// matrix (`names`); like llama-quantize, they are quantized without one.
+        case importanceMissing
+        /// The importance matrix does not change the output: the type (Q8_0) ignores it, as
+        /// ggml's quantizer does.
+        case importanceIgnored
     }
 
     /// What happened.

@@ -18,6 +18,8 @@ extension Converter {
         /// Exact GGUF types where the metadata value alone does not say them: an empty
         /// `tokenizer.ggml.merges` is an array of strings, as llama.cpp reads it.
         var typedHints: [String: GGUFValue] = ["tokenizer.ggml.merges": .array(elementType: .string, [])]
+        /// The family whose name table mapped the tensors.
+        var family: ModelFamily? = nil
     }
 
     /// The GGUF side of a conversion: GGUF → HF, HF → GGUF or GGUF → GGUF.
@@ -157,10 +159,59 @@ extension Converter {
         guard let folderConfig = folder.config else {
             throw FormatError(.unsupported, "GGUF output needs config.json beside the weights", path: input)
         }
-        let config = MultimodalLayout.languageModelConfig(folderConfig)
         let name = input.split(separator: "/").last.map(String.init)
+        return try ggufSource(tensors: folder.tensors, config: folderConfig, name: name, input: input, fileType: fileType) { config, warnings in
+            try tokenizerKeys(folder: folder, config: config, warnings: &warnings)
+        }
+    }
+
+    /// A model pack's tensors (Hugging Face names, as `weightkit convert FOLDER out.wkp` writes
+    /// them) under GGUF names, as `ggufSource(huggingFaceFolder:fileType:)` gives a folder's:
+    /// the pack's config gives the architecture and hyperparameters, its tokenizer.json the
+    /// tokenizer keys (a pack holds no tokenizer_config.json, tokenizer.model or chat template,
+    /// so keys llama.cpp's converter reads from those are not written).
+    ///
+    /// - Throws: `FormatError` `.unsupported` when the pack holds no config.
+    static func ggufSource(pack: PackReader, fileType: DType?) throws -> GGUFSource {
+        let input = pack.files[0]
+        guard let packConfig = pack.config else {
+            throw FormatError(
+                .unsupported, "GGUF names need the model's architecture, and this pack holds no config (pack a model folder with config.json: weightkit convert FOLDER out.wkp)",
+                path: input)
+        }
+        var name = input.split(separator: "/").last.map(String.init)
+        if let n = name, n.hasSuffix(".wkp") { name = String(n.dropLast(4)) }
+        return try ggufSource(tensors: pack, config: packConfig, name: name, input: input, fileType: fileType) { config, warnings in
+            guard let text = try pack.tokenizerJSON() else {
+                warnings.append(ConversionWarning(.tokenizerNotConverted, "the pack carries no tokenizer.json; no tokenizer keys written"))
+                return nil
+            }
+            let json: JSONObject
+            do {
+                guard let object = try JSON.parse(text).object else {
+                    throw FormatError(.invalidHeader, "the pack's tokenizer.json is not a JSON object", path: input)
+                }
+                json = object
+            } catch let error as JSONParseError {
+                throw FormatError(.invalidHeader, "the pack's tokenizer.json: \(error)", path: input)
+            }
+            let files = GGUFTokenizer.FolderFiles(tokenizerJSON: json, tokenizerConfig: nil, config: packConfig, addedTokens: nil)
+            if let keys = try GGUFTokenizer.ggufMetadata(files: files) { return keys }
+            warnings.append(ConversionWarning(.tokenizerNotConverted, "tokenizer.json is neither byte-level BPE nor WordPiece; no tokenizer keys written"))
+            return nil
+        }
+    }
+
+    /// `tensors` with Hugging Face names and their `config.json` (`folderConfig`) under GGUF
+    /// names, with the metadata; `tokenizerKeys` gives the tokenizer keys for the language
+    /// model's config.
+    private static func ggufSource(
+        tensors: any TensorSource, config folderConfig: JSONObject, name: String?, input: String, fileType: DType?,
+        tokenizerKeys: (JSONObject, inout [ConversionWarning]) throws -> Metadata?
+    ) throws -> GGUFSource {
+        let config = MultimodalLayout.languageModelConfig(folderConfig)
         let written = try GGUFConfig.written(hfConfig: config, name: name)
-        let plan = try GGUFConversion.toGGUF(tensors: folder.tensors.tensors, hfConfig: config, extra: written.tensors)
+        let plan = try GGUFConversion.toGGUF(tensors: tensors.tensors, hfConfig: config, extra: written.tensors)
         var warnings: [ConversionWarning] = plan.unmapped.isEmpty ? [] : [.unmapped(plan.unmapped, toGGUF: true)]
         let vision = plan.dropped.filter(MultimodalLayout.isVision)
         if !vision.isEmpty {
@@ -171,7 +222,7 @@ extension Converter {
         for lost in written.lost {
             warnings.append(ConversionWarning(.metadataDropped, "llama.cpp's GGUF cannot carry \(lost)"))
         }
-        let source = plan.source(base: folder.tensors)
+        let source = plan.source(base: tensors)
         let firstMatrix = source.tensors.first { $0.shape.rank > 1 }?.dtype
         let fileType = fileType ?? (firstMatrix.map { GGMLType.writable.contains($0) ? $0 : .float32 } ?? .float32)
         var metadata = written.metadata
@@ -190,10 +241,10 @@ extension Converter {
                 warnings.append(ConversionWarning(.metadataDropped, "llama.cpp's GGUF cannot carry \"no normalisation\": embeddings from it are L2-normalised"))
             }
         }
-        if let keys = try tokenizerKeys(folder: folder, config: config, warnings: &warnings) {
+        if let keys = try tokenizerKeys(config, &warnings) {
             for (k, v) in keys.entries { metadata[k] = v }
         }
-        return GGUFSource(source: source, metadata: metadata, warnings: warnings)
+        return GGUFSource(source: source, metadata: metadata, warnings: warnings, family: plan.family)
     }
 
     /// The `tokenizer.ggml.*` keys for a folder, chosen as llama.cpp's converter chooses: the

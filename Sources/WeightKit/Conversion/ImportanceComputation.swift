@@ -39,8 +39,9 @@ public struct ImportanceReport: Sendable {
     public var chunks: Int
     /// Tokens per chunk.
     public var chunkSize: Int
-    /// Tokens llama-imatrix runs but does not collect (the last few of a chunk when its final
-    /// ubatch has fewer than 16 rows); they are neither run nor collected here.
+    /// Tokens whose dense products llama-imatrix runs but does not collect (the last few of a
+    /// chunk when its final ubatch has fewer than 16 rows); they are not run here, except in a
+    /// mixture of experts, whose routed experts llama-imatrix collects there too.
     public var skippedTokens: Int
     /// Whether each chunk started with the BOS token (the vocabulary adds one).
     public var beginsWithBOS: Bool
@@ -100,11 +101,20 @@ public enum ImportanceComputation {
             // The last positions llama-imatrix does not collect affect nothing collected after
             // them (the next chunk starts from an empty cache), so they are not run.
             let tail = skippedTail(chunkSize: c, chunksInBatch: min(perBatch, chunks - i / perBatch * perBatch))
-            chunk.removeLast(tail)
             skipped += tail
             transformer.reset()
             do {
-                _ = try transformer.forward(chunk)
+                if tail > 0, collector.routed.contains(true) {
+                    // llama-imatrix still collects the experts there (`mul_mat_id` has no
+                    // 16-row floor): run those positions with only the experts collected.
+                    _ = try transformer.forward(Array(chunk.dropLast(tail)))
+                    collector.collectsDense = false
+                    defer { collector.collectsDense = true }
+                    _ = try transformer.forward(Array(chunk.suffix(tail)))
+                } else {
+                    chunk.removeLast(tail)
+                    _ = try transformer.forward(chunk)
+                }
             } catch {
                 if let p = collector.problem { throw nonFinite(p, chunk: i, c) }
                 throw RuntimeError((error as? RuntimeError)?.kind ?? .invalidRequest, "chunk \(i + 1) of \(chunks): \(error)")
@@ -115,10 +125,10 @@ public enum ImportanceComputation {
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         // llama-imatrix's chunk count: the most tokens any weight saw, in whole chunks.
-        let collected = collector.counts.max() ?? 0
+        let collected = collector.counts.joined().max() ?? 0
         let sums = ImportanceSums(entries: collector.entries, datasets: [options.dataset], chunkCount: collected / c, chunkSize: c)
         let report = ImportanceReport(
-            textTokens: ids.count, chunks: chunks, chunkSize: c, skippedTokens: skipped, beginsWithBOS: bos != nil, tensors: map.count,
+            textTokens: ids.count, chunks: chunks, chunkSize: c, skippedTokens: skipped, beginsWithBOS: bos != nil, tensors: collector.names.count,
             seconds: seconds, output: nil)
         return (sums, report)
     }

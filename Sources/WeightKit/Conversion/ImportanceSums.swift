@@ -3,22 +3,32 @@ import WeightKitFormats
 import WeightKitQuantize
 
 /// An importance matrix as llama-imatrix keeps it before saving: per weight, the sum over every
-/// token of each input column's squared activation, and how many tokens that is. Its GGUF form
-/// (`write(to:)`) is llama-imatrix's file: `<weight>.in_sum2` [columns] and `<weight>.counts` [1],
-/// f32, in name order, with `general.type` = "imatrix", `imatrix.datasets`,
-/// `imatrix.chunk_count` and `imatrix.chunk_size`.
+/// token of each input column's squared activation, and how many tokens that is (per expert for
+/// stacked experts, which see only the tokens routed to them). Its GGUF form (`write(to:)`) is
+/// llama-imatrix's file: `<weight>.in_sum2` [columns] and `<weight>.counts` [1] (stacked experts:
+/// [experts, columns] and [experts, 1]), f32, in name order, with `general.type` = "imatrix",
+/// `imatrix.datasets`, `imatrix.chunk_count` and `imatrix.chunk_size`.
 public struct ImportanceSums: Sendable {
-    /// One weight matrix's sums.
+    /// One weight's sums.
     public struct Entry: Sendable, Hashable {
-        /// Σ over tokens of x[j]² for each input column j: [columns].
+        /// Σ over tokens of x[j]² for each input column j, matrix by matrix: [matrices × columns].
         public var sums: [Float]
-        /// Tokens summed.
-        public var count: Int
+        /// Tokens summed, per matrix (one for a dense weight, one per expert for stacked experts).
+        public var counts: [Int]
 
-        /// Creates an entry.
+        /// Tokens summed by a dense weight (the largest per-expert count for stacked experts).
+        public var count: Int { counts.max() ?? 0 }
+
+        /// Creates a dense weight's entry.
         public init(sums: [Float], count: Int) {
             self.sums = sums
-            self.count = count
+            self.counts = [count]
+        }
+
+        /// Creates an entry of `counts.count` matrices (experts).
+        public init(sums: [Float], counts: [Int]) {
+            self.sums = sums
+            self.counts = counts
         }
     }
 
@@ -39,12 +49,17 @@ public struct ImportanceSums: Sendable {
         self.chunkSize = chunkSize
     }
 
-    /// The importance llama-quantize reads from this file (each sum divided by its count).
+    /// The importance llama-quantize reads from this file (each matrix's sums divided by its
+    /// count; 1 for an expert that saw no token).
     public var matrix: ImportanceMatrix {
         var out: [String: ImportanceMatrix.Entry] = [:]
         for (name, e) in entries {
-            let count = Float(e.count)
-            out[name] = ImportanceMatrix.Entry(values: e.count > 0 ? e.sums.map { $0 / count } : e.sums.map { _ in 1 }, matrices: 1)
+            let columns = e.sums.count / max(e.counts.count, 1)
+            let values = e.sums.indices.map { i -> Float in
+                let n = e.counts[i / columns]
+                return n > 0 ? e.sums[i] / Float(n) : 1
+            }
+            out[name] = ImportanceMatrix.Entry(values: values, matrices: e.counts.count)
         }
         return ImportanceMatrix(format: .gguf, entries: out, datasets: datasets, chunkCount: chunkCount, chunkSize: chunkSize)
     }
@@ -60,12 +75,14 @@ public struct ImportanceSums: Sendable {
             ("imatrix.chunk_count", .uint32(UInt32(clamping: chunkCount))),
             ("imatrix.chunk_size", .uint32(UInt32(clamping: chunkSize))),
         ]
-        var arrays: [(String, [Float])] = []
+        var arrays: [(String, [Float], Shape)] = []
         // std::sort over std::string: byte order.
         for name in entries.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
-            let e = entries[name]!
-            arrays.append(("\(name).in_sum2", e.sums))
-            arrays.append(("\(name).counts", [Float(e.count)]))
+            let e = entries[name]!, matrices = e.counts.count
+            // ggml's [columns, matrices] and [1, matrices]; a trailing 1 is dropped (1-D) as gguf does.
+            let stacked = matrices > 1
+            arrays.append(("\(name).in_sum2", e.sums, Shape(stacked ? [matrices, e.sums.count / matrices] : [e.sums.count])))
+            arrays.append(("\(name).counts", e.counts.map { Float($0) }, Shape(stacked ? [matrices, 1] : [1])))
         }
         let source = FloatArrays(arrays)
         let payloads = try source.tensors.map { try TensorPayload(source: source, input: $0) }
@@ -81,10 +98,10 @@ final class FloatArrays: TensorSource {
     let metadata = Metadata()
     let buffers: [String: AlignedBuffer]
 
-    init(_ arrays: [(String, [Float])]) {
-        tensors = arrays.map { TensorInfo(name: $0.0, dtype: .float32, shape: Shape([$0.1.count]), byteCount: $0.1.count * 4) }
+    init(_ arrays: [(String, [Float], Shape)]) {
+        tensors = arrays.map { TensorInfo(name: $0.0, dtype: .float32, shape: $0.2, byteCount: $0.1.count * 4) }
         var buffers: [String: AlignedBuffer] = [:]
-        for (name, values) in arrays {
+        for (name, values, _) in arrays {
             // SAFETY: the array's bytes are valid for the call; the buffer copies them.
             buffers[name] = unsafe values.withUnsafeBytes { unsafe AlignedBuffer(copying: $0) }
         }

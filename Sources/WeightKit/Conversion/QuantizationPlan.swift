@@ -36,6 +36,7 @@ struct QuantizationPlan {
     static func read(input: String, format: TensorFormat?, target: TensorFormat, fileType: DType) throws -> QuantizationPlan {
         let format = try format ?? FormatDetector.detect(path: input)
         var plan: QuantizationPlan
+        let modelPack = format == .wkp && target == .gguf ? try PackReader(path: input) : nil
         switch format {
         case .huggingFace where target == .gguf:
             let gguf = try Converter.ggufSource(huggingFaceFolder: input, fileType: fileType)
@@ -48,6 +49,11 @@ struct QuantizationPlan {
             if target == .wkp {
                 for (key, value) in try EmbeddingSettings.packMetadata(folder: input).entries { plan.metadata[key] = value }
             }
+        case .wkp where modelPack?.config != nil:
+            // A model pack (its config inside) is written with GGUF names, as its folder would be.
+            let gguf = try Converter.ggufSource(pack: modelPack!, fileType: fileType)
+            plan = QuantizationPlan(source: gguf.source, metadata: gguf.metadata, warnings: gguf.warnings)
+            plan.typedHints = gguf.typedHints
         default:
             let base = try FormatRegistry.open(path: input, format: format)
             plan = QuantizationPlan(source: try Converter.decodingBlocks(base), metadata: base.metadata)

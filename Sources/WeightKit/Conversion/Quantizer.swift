@@ -21,17 +21,22 @@ public struct QuantizationOptions: Sendable {
     /// A llama-quantize mix (`Q4_K_M` …): when set, its per-tensor rules choose every type and
     /// `policy` is not used.
     public var mix: QuantMix?
-    /// llama-imatrix's importance matrix for `mix` (see `ImportanceMatrix.read(path:)`).
+    /// llama-imatrix's importance matrix (see `ImportanceMatrix.read(path:)`), for `mix` or for
+    /// `policy`'s scheme (as `llama-quantize --pure --imatrix`; Q8_0 ignores it, as ggml does).
     public var importance: ImportanceMatrix?
     /// The importance matrix's path, recorded in a GGUF output as llama-quantize records it.
     public var importancePath: String?
 
-    /// Creates options: `policy` on a detected input, all cores, no overwriting, one file.
+    /// Creates options: `policy` on a detected input, all cores, no overwriting, one file; with
+    /// `importance`, as `llama-quantize --pure --imatrix` (read from `importancePath`).
     public init(
         policy: QuantPolicy, inputFormat: TensorFormat? = nil, threads: Int = 0, overwrite: Bool = false,
-        shardSize: Int? = nil, progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+        shardSize: Int? = nil, progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil,
+        importance: ImportanceMatrix? = nil, importancePath: String? = nil
     ) {
         self.policy = policy
+        self.importance = importance
+        self.importancePath = importancePath
         self.inputFormat = inputFormat
         self.threads = threads
         self.overwrite = overwrite
@@ -58,7 +63,8 @@ public struct QuantizationOptions: Sendable {
 public enum Quantizer {
     /// Quantizes `input` (any readable file or folder) into `output` (.gguf or .wkp).
     ///
-    /// Block-quantized inputs are decoded to f32 first; a folder → .gguf gets GGUF names,
+    /// Block-quantized inputs are decoded to f32 first; a folder (or a pack holding its
+    /// config) → .gguf gets GGUF names,
     /// llama.cpp's Q/K order, hyperparameters and tokenizer keys, with `general.file_type` set
     /// to the policy's scheme (under a mix, llama-quantize's file type, and its tensor order in a
     /// .gguf). Each tensor is quantized when the writer reaches it, rows split
@@ -141,10 +147,10 @@ public enum Quantizer {
                 input: input, format: options.inputFormat, target: target, mix: mix, importance: options.importance,
                 importancePath: options.importancePath)
         }
-        guard options.importance == nil else {
-            throw FormatError(
-                .unsupported, "an importance matrix is used with a llama-quantize mix (q4_k_m …), not with \(options.policy.scheme.rawValue)",
-                path: options.importancePath)
+        if let importance = options.importance {
+            return try QuantizationPlan.make(
+                input: input, format: options.inputFormat, target: target, policy: options.policy, importance: importance,
+                importancePath: options.importancePath)
         }
         return try QuantizationPlan.make(input: input, format: options.inputFormat, target: target, policy: options.policy)
     }

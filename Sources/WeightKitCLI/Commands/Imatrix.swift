@@ -12,7 +12,8 @@ extension WeightKitCommand {
                 matrix of the blocks, each input column's squared activation over all tokens, as \
                 llama.cpp's llama-imatrix does. The file holds <weight>.in_sum2 and <weight>.counts \
                 per weight; `weightkit quantize --imatrix` and `llama-quantize --imatrix` read it. \
-                Dense decoders only: mixtures of experts, encoders and weights fused in GGUF but \
+                Stacked experts get one row of sums and one count per expert (the tokens routed \
+                to it), as llama-imatrix's mul_mat_id does. Encoders and weights fused in GGUF but \
                 split at load are refused by name.
 
                 Examples:

@@ -18,7 +18,8 @@ extension WeightKitCommand {
                 q4_k_m (q4_k), q5_k_s, q5_k_m (q5_k), q6_k, q5_0 and q5_1 give each tensor the type \
                 llama-quantize (llama.cpp 0c1e570) gives it, and set general.file_type as it does; \
                 they need GGUF names and the architecture, so the input is a GGUF or a model folder. \
-                --imatrix reads llama-imatrix's GGUF or legacy .dat importance matrix. \
+                --imatrix reads llama-imatrix's GGUF or legacy .dat importance matrix, for a mix \
+                or for q4_0, q4_1, iq4_nl (as llama-quantize --pure --imatrix; q8_0 ignores it, as ggml does). \
                 --dry-run prints each tensor's type (and why) without writing; --json gives \
                 each tensor's reason. The file is byte for byte what llama-quantize writes for a \
                 GGUF input (K-quants, Q5_0/Q5_1 and IQ4_NL fallbacks included). See docs/QUANTIZE.md.
@@ -29,6 +30,7 @@ extension WeightKitCommand {
                   weightkit quantize model.gguf model-q4_1.gguf --type q4_1 --embeddings f16 --json
                   weightkit quantize smol-f32.gguf smol-q4_k_m.gguf --type q4_k_m --imatrix imatrix.gguf
                   weightkit quantize ./SmolLM2-135M/ smol.gguf --type q3_k_m --dry-run
+                  weightkit quantize smol-f32.gguf smol-q4_0.gguf --type q4_0 --imatrix imatrix.gguf
                 """)
 
         @OptionGroup var input: InputOptions
@@ -39,7 +41,7 @@ extension WeightKitCommand {
         @Option(name: .long, help: "Block type (q8_0, q4_0, q4_1) or llama-quantize mix (q2_k … q6_k, q5_0, q5_1).")
         var type: String
 
-        @Option(name: .long, help: "An importance matrix from llama-imatrix (GGUF or legacy .dat), for a mix.")
+        @Option(name: .long, help: "An importance matrix from llama-imatrix (GGUF or legacy .dat): for a mix, or a block type as llama-quantize --pure --imatrix (Q8_0 ignores it).")
         var imatrix: String?
 
         @Option(name: .long, help: "Keep tensors whose name matches this glob in float (repeatable).")
@@ -76,9 +78,6 @@ extension WeightKitCommand {
             if mix != nil, !keep.isEmpty || embeddings.lowercased() != "q8_0" {
                 throw ValidationError("--keep and --embeddings apply to q8_0, q4_0 and q4_1; a mix follows llama-quantize's rules")
             }
-            if imatrix != nil, mix == nil {
-                throw ValidationError("--imatrix needs a llama-quantize mix (q4_k_m …), not \(type)")
-            }
             guard QuantPolicy.Embeddings(rawValue: embeddings.lowercased()) != nil else {
                 throw ValidationError("--embeddings must be q8_0, f16 or keep (got '\(embeddings)')")
             }
@@ -103,7 +102,8 @@ extension WeightKitCommand {
                         embeddings: QuantPolicy.Embeddings(rawValue: embeddings.lowercased())!)
                     options = QuantizationOptions(
                         policy: policy, inputFormat: input.resolvedFormat, threads: threads, overwrite: force,
-                        shardSize: shardSize.flatMap(parseByteSize), progress: progress)
+                        shardSize: shardSize.flatMap(parseByteSize), progress: progress,
+                        importance: try imatrix.map(ImportanceMatrix.read(path:)), importancePath: imatrix)
                 }
                 if dryRun {
                     let report = try Quantizer.dryRun(input: input.path, output: output, options: options)
