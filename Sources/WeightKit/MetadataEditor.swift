@@ -114,6 +114,9 @@ public enum MetadataEditor {
 
     /// The pack metadata key a chat template is stored under (what `ModelLoader` reads).
     public static let packChatTemplateKey = "chat_template"
+    /// The pack metadata key holding tokenizer_config.json's text (BOS/EOS and add_bos_token,
+    /// applied to the pack's tokenizer.json when it is loaded).
+    public static let packTokenizerConfigKey = "tokenizer_config"
 
     /// A pack's `metadata` (strings only, docs/FORMAT.md §2; the chat template is its
     /// `chat_template` key): the header rewritten around the new object, everything else —

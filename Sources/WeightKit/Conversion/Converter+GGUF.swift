@@ -30,6 +30,9 @@ extension Converter {
         if target == .gguf {
             return try ggufToGGUF(input: input, output: output, options: options)
         }
+        if target == .wkp {
+            return try ggufToPack(input: input, output: output, options: options)
+        }
         return try ggufToHuggingFace(input: input, output: output, target: target, options: options)
     }
 
@@ -67,15 +70,7 @@ extension Converter {
     static func writeSideFiles(
         file: GGUFFile, family: ModelFamily, folder: String, dtype: DType, warnings: inout [ConversionWarning]
     ) throws -> [String] {
-        let vocabRows = file.tensor(named: "token_embd.weight")?.shape.dims.first
-        let config = try GGUFConfig.hfConfig(
-            ggufMetadata: file.metadata, family: family, tensorNames: Set(file.tensors.map(\.name)),
-            vocabularyRows: vocabRows, dtype: dtype, values: { try GGUFConfig.floatValues(in: file, named: $0) })
-        if file.tensor(named: "rope_freqs.weight") != nil, config["rope_scaling"]?.object?["rope_type"]?.string != "llama3" {
-            throw FormatError(
-                .unsupported, "rope_freqs.weight is not Llama 3 scaling of any factor and context, so config.json cannot say it",
-                path: file.files[0], tensorName: "rope_freqs.weight")
-        }
+        let config = try hfConfig(of: file, family: family, dtype: dtype)
         var files: [(String, JSONValue)] = [("config.json", .object(config))]
         var generation = JSONObject()
         for key in ["bos_token_id", "eos_token_id", "pad_token_id"] { if let v = config[key] { generation.set(key, v) } }

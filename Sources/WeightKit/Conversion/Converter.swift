@@ -74,6 +74,8 @@ public enum Converter {
     /// - Hugging Face folder → .gguf: GGUF names, Q/K permuted, hyperparameters and tokenizer keys
     ///   (`dtype` f32 or f16; 1-D tensors stay f32). GGUF → GGUF rewrites, decoding block types
     ///   GGUF output cannot hold.
+    /// - GGUF → .wkp: a pack that runs as the GGUF runs (`Converter+Pack.swift`): Hugging Face
+    ///   names and Q/K order, block types kept, config, tokenizer and chat template carried.
     /// - Anything else: the same tensors in the new format; a folder's config and tokenizer files
     ///   are copied (or put in a pack), with a cast recorded in `torch_dtype`.
     ///
@@ -88,7 +90,7 @@ public enum Converter {
         let format = try options.inputFormat ?? FormatDetector.detect(path: input)
         try OutputCheck.check(output, inputs: [input], overwrite: options.overwrite)
         var report: ConversionReport
-        if format == .gguf && [.huggingFace, .safetensors, .gguf].contains(target) || target == .gguf {
+        if format == .gguf && [.huggingFace, .safetensors, .gguf, .wkp].contains(target) || target == .gguf {
             report = try convertGGUF(input: input, format: format, output: output, target: target, options: options)
         } else {
             report = try convertTensors(input: input, format: format, output: output, target: target, options: options)
@@ -138,6 +140,7 @@ public enum Converter {
         var metadata = source.metadata
         if target == .wkp, let folder {  // a sentence-transformers folder's pooling travels in the pack
             for (key, value) in try EmbeddingSettings.packMetadata(folder: folder.path).entries { metadata[key] = value }
+            if let text = try ModelFiles.tokenizerConfig(of: folder) { metadata[MetadataEditor.packTokenizerConfigKey] = .string(text) }
         }
         let written = try FormatRegistry.write(payloads, metadata: metadata, to: output, format: target, options: writeOptions)
         var files = written.files
