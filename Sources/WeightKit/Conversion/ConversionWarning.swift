@@ -22,6 +22,9 @@ public struct ConversionWarning: Sendable, Hashable, CustomStringConvertible {
         /// Importance-matrix entries name tensors the model does not have (`names`); like
         /// llama-quantize, quantization goes on without them.
         case importanceUnused
+        /// Tensors larger than the shard size (`names`): each got a shard of its own, larger
+        /// than the size asked for (as llama-gguf-split does).
+        case shardOverSize
     }
 
     /// What happened.

@@ -16,6 +16,9 @@ public struct ConversionOptions: Sendable {
     /// Split safetensors output into shards of at most this many bytes, with an index; GGUF
     /// output into a `llama-gguf-split` shard set (`OUT-00001-of-0000N.gguf`).
     public var shardSize: Int?
+    /// Split GGUF output into shards of at most this many tensors, as `llama-gguf-split
+    /// --split-max-tensors N` does (instead of `shardSize`; GGUF output only).
+    public var shardMaxTensors: Int? = nil
     /// Write only the tensor with this name (needed to write a multi-tensor input as one .npy).
     public var tensor: String?
     /// Replace an existing output (never the input itself).
@@ -86,6 +89,15 @@ public enum Converter {
         let target = try outputFormat(for: output, requested: options.outputFormat)
         if let dtype = options.dtype, !dtype.isFloatingPoint {
             throw ConversionError.invalidRequest("a cast must be to a floating dtype, not \(dtype.shortName)")
+        }
+        if let count = options.shardMaxTensors {
+            guard target == .gguf else {
+                throw ConversionError.invalidRequest("shards of at most N tensors are written for GGUF output only, not \(target.rawValue)", path: output)
+            }
+            guard options.shardSize == nil else {
+                throw ConversionError.invalidRequest("shards are cut by size or by tensor count, not both (as llama-gguf-split)", path: output)
+            }
+            guard count > 0 else { throw ConversionError.invalidRequest("shards must hold at least 1 tensor, got \(count)", path: output) }
         }
         let format = try options.inputFormat ?? FormatDetector.detect(path: input)
         try OutputCheck.check(output, inputs: [input], overwrite: options.overwrite)
