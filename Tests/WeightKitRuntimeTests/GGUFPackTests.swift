@@ -93,6 +93,19 @@ struct GGUFPackTests {
         #expect(!FileManager.default.fileExists(atPath: dir.file("gemma.wkp")))
     }
 
+    @Test("a BERT GGUF's pack embeds as the GGUF: same pooling, tokens and vectors")
+    func bert() throws {
+        let dir = TemporaryFolder()
+        let gguf = fixture("models/bert/llamacpp.gguf")
+        let packPath = try Self.pack(gguf, in: dir)
+        let a = try Embedder(path: gguf), b = try Embedder(path: packPath)
+        #expect(a.settings.pooling == b.settings.pooling && a.settings.normalize == b.settings.normalize)
+        let texts = ["hello world", "a cat sat on the mat", "ünïcödé"]
+        #expect(texts.map { a.tokens($0).ids } == texts.map { b.tokens($0).ids })
+        let x = try a.embed(texts), y = try b.embed(texts)
+        #expect(x == y)
+    }
+
     @Test("a GGUF of no architecture WeightKit runs converts as a plain tensor set, with a warning")
     func unknownArchitecture() throws {
         let dir = TemporaryFolder()
