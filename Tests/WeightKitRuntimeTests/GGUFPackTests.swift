@@ -93,6 +93,25 @@ struct GGUFPackTests {
         #expect(!FileManager.default.fileExists(atPath: dir.file("gemma.wkp")))
     }
 
+    @Test("a folder's pack carries its tokenizer_config.json and chat template too, and runs --chat's inputs as the folder")
+    func folderSideFiles() throws {
+        let dir = TemporaryFolder()
+        let folder = dir.file("llama3")
+        try FileManager.default.copyItem(atPath: fixture("models/llama3"), toPath: folder)
+        let template = "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}{% endfor %}"
+        try template.write(toFile: folder + "/chat_template.jinja", atomically: true, encoding: .utf8)
+        // BOS/EOS and add_bos_token, which only tokenizer_config.json says (ā and Ă are ids 1 and 2 of the byte vocabulary).
+        try #"{"bos_token": "ā", "eos_token": "Ă", "add_bos_token": true, "tokenizer_class": "PreTrainedTokenizerFast"}"#
+            .write(toFile: folder + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+        let packPath = dir.file("llama3.wkp")
+        _ = try Converter.convert(input: folder, output: packPath)
+        let a = try ModelLoader.load(path: folder), b = try ModelLoader.load(path: packPath)
+        #expect(a.chatTemplateText == template && b.chatTemplateText == template)
+        let x = try #require(a.tokenizer), y = try #require(b.tokenizer)
+        #expect(x.encode("Hello world") == y.encode("Hello world") && x.bosTokenId == y.bosTokenId && x.eosTokenId == y.eosTokenId)
+        #expect(x.bosTokenId != nil && x.eosTokenId != nil && x.encode("Hello world").first == x.bosTokenId)
+    }
+
     @Test("a BERT GGUF's pack embeds as the GGUF: same pooling, tokens and vectors")
     func bert() throws {
         let dir = TemporaryFolder()

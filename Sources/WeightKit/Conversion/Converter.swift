@@ -153,6 +153,7 @@ public enum Converter {
         if target == .wkp, let folder {  // a sentence-transformers folder's pooling travels in the pack
             for (key, value) in try EmbeddingSettings.packMetadata(folder: folder.path).entries { metadata[key] = value }
             if let text = try ModelFiles.tokenizerConfig(of: folder) { metadata[MetadataEditor.packTokenizerConfigKey] = .string(text) }
+            if let template = try ModelLoader.chatTemplate(inFolder: folder.path) { metadata[MetadataEditor.packChatTemplateKey] = .string(template) }
         }
         let written = try FormatRegistry.write(payloads, metadata: metadata, to: output, format: target, options: writeOptions)
         var files = written.files
