@@ -114,19 +114,30 @@ public enum MetadataEditor {
 
     /// The pack metadata key a chat template is stored under (what `ModelLoader` reads).
     public static let packChatTemplateKey = "chat_template"
+    /// The pack metadata key holding tokenizer_config.json's text (BOS/EOS and add_bos_token,
+    /// applied to the pack's tokenizer.json when it is loaded).
+    public static let packTokenizerConfigKey = "tokenizer_config"
 
     /// A pack's `metadata` (strings only, docs/FORMAT.md §2; the chat template is its
-    /// `chat_template` key): the header rewritten around the new object, everything else —
-    /// config, tokenizer, tensor entries, the data section — copied byte for byte.
+    /// `chat_template` key) and its config (`config.NAME` keys, `MetadataEditor+PackConfig`): the
+    /// header rewritten around the new objects, everything else — tokenizer, tensor entries, the
+    /// data section — copied byte for byte.
     static func editPack(_ pack: PackReader, input: String, target: String, edit: MetadataEdit) throws -> MetadataEditReport {
-        var strings = edit
+        var (strings, configSets, configRemovals) = try splitConfigEdits(edit, input: input)
         if let template = edit.chatTemplate {
             strings.sets.append("\(packChatTemplateKey):str=\(template)")
             strings.chatTemplate = nil
         }
         let (metadata, edited) = try editStrings(pack.metadata, edit: strings, what: "pack metadata", input: input, target: target)
         var report = edited
-        let written = try PackWriter.rewrite(pack, metadata: metadata, to: target)
+        var config: JSONObject?
+        if !configSets.isEmpty || !configRemovals.isEmpty {
+            guard let original = pack.config else {
+                throw FormatError(.invalidHeader, "the pack carries no config to edit (it is a plain tensor set)", path: input)
+            }
+            config = try editConfig(original, of: pack, sets: configSets, removals: configRemovals, input: input, report: &report)
+        }
+        let written = try PackWriter.rewrite(pack, metadata: metadata, config: config, to: target)
         report.tensorCount = pack.tensors.count
         report.bytesWritten = written.bytesWritten
         return report

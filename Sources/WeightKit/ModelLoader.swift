@@ -68,7 +68,7 @@ public enum ModelLoader {
         }
         let config = try ArchitectureConfig(huggingFace: json, path: path)
         let graph = try ModelGraph.bind(pack, config: config)
-        let tokenizer: (any Tokenizer)? = loadTokenizer ? try pack.tokenizerJSON().map { try TokenizerJSON.parse($0) } : nil
+        let tokenizer: (any Tokenizer)? = loadTokenizer ? try packTokenizer(pack) : nil
         return LoadedModel(
             path: path, source: pack, graph: graph, tokenizer: tokenizer,
             chatTemplateText: pack.metadata[MetadataEditor.packChatTemplateKey]?.stringValue)
@@ -82,15 +82,27 @@ public enum ModelLoader {
             case .gguf?:
                 return try BPETokenizer.fromGGUFMetadata(GGUFFile(path: path).metadata)
             case .wkp?:
-                guard let text = try PackReader(path: path).tokenizerJSON() else {
+                guard let tokenizer = try packTokenizer(PackReader(path: path)) else {
                     throw FormatError(.invalidHeader, "the pack carries no tokenizer", path: path)
                 }
-                return try TokenizerJSON.parse(text)
+                return tokenizer
             default:
                 break
             }
         }
         return try TokenizerJSON.load(path: path)
+    }
+
+    /// A pack's tokenizer.json with its tokenizer_config.json (metadata
+    /// `MetadataEditor.packTokenizerConfigKey`) applied, as a folder's are; nil without one.
+    static func packTokenizer(_ pack: PackReader) throws -> PipelineTokenizer? {
+        guard let text = try pack.tokenizerJSON() else { return nil }
+        let config = pack.metadata[MetadataEditor.packTokenizerConfigKey]?.stringValue
+        do {
+            return try TokenizerJSON.parse(text, tokenizerConfig: config)
+        } catch let error as TokenizerError {
+            throw error.at(path: pack.files[0])
+        }
     }
 
     /// The family and configuration of a GGUF file, from its metadata (and its RoPE factor

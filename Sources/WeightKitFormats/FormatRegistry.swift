@@ -4,6 +4,9 @@ import WeightKitCore
 public struct WriteOptions: Sendable {
     /// Largest shard in bytes (safetensors; GGUF as llama-gguf-split counts it): nil writes one file.
     public var shardSize: Int?
+    /// At most this many tensors per GGUF shard (llama-gguf-split's `--split-max-tensors`),
+    /// instead of `shardSize`; other formats refuse it.
+    public var shardMaxTensors: Int? = nil
     /// Deflate tensor data where the format allows it (npz, wkp).
     public var compress: Bool
     /// Called with (tensors done, total) as writing progresses.
@@ -60,6 +63,9 @@ public enum FormatRegistry {
         _ tensors: [TensorPayload], metadata: Metadata, to path: String, format: TensorFormat,
         options: WriteOptions = WriteOptions()
     ) throws -> WriteReport {
+        if options.shardMaxTensors != nil, format != .gguf {
+            throw FormatError(.unsupported, "shards of at most N tensors are written for GGUF only, not \(format.rawValue)", path: path)
+        }
         switch format {
         case .safetensors:
             if options.shardSize != nil {

@@ -42,6 +42,18 @@ public enum TokenizerJSON {
         }
     }
 
+    /// Parses tokenizer.json text with the text of a tokenizer_config.json (BOS/EOS and
+    /// `add_bos_token`/`add_eos_token`, as `load(path:)` applies a folder's) when given.
+    public static func parse(_ text: String, tokenizerConfig: String?) throws -> PipelineTokenizer {
+        let tokenizer = try parse(text)
+        guard let tokenizerConfig else { return tokenizer }
+        do {
+            return try applyConfig(JSON.parse(tokenizerConfig), to: tokenizer)
+        } catch let error as JSONParseError {
+            throw TokenizerError(.invalidJSON, "tokenizer_config: \(error.description)")
+        }
+    }
+
     /// Builds the pipeline from a parsed tokenizer.json.
     public static func parse(_ root: JSONValue) throws(TokenizerError) -> PipelineTokenizer {
         let f = try JSONFields(root, path: "")

@@ -7,7 +7,7 @@ import WeightKitCore
 @Suite("Pack header splice")
 struct PackRewriteTests {
     static func splice(_ header: String, _ metadata: String = #"{"k":"v"}"#) -> String {
-        String(decoding: PackWriter.spliced(Array(header.utf8), metadata: Array(metadata.utf8)), as: UTF8.self)
+        String(decoding: PackWriter.spliced(Array(header.utf8), key: "metadata", value: Array(metadata.utf8)), as: UTF8.self)
     }
 
     @Test("the metadata value is found as JSON and replaced; every other byte is kept", arguments: [

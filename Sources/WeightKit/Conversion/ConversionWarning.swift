@@ -28,6 +28,9 @@ public struct ConversionWarning: Sendable, Hashable, CustomStringConvertible {
         /// The importance matrix does not change the output: the type (Q8_0) ignores it, as
         /// ggml's quantizer does.
         case importanceIgnored
+        /// Tensors larger than the shard size (`names`): each got a shard of its own, larger
+        /// than the size asked for (as llama-gguf-split does).
+        case shardOverSize
     }
 
     /// What happened.

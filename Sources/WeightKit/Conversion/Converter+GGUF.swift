@@ -32,6 +32,11 @@ extension Converter {
         if target == .gguf {
             return try ggufToGGUF(input: input, output: output, options: options)
         }
+        if target == .wkp {
+            // One tensor picked out (--tensor) is a tensor set, not a model.
+            guard options.tensor == nil else { return try convertTensors(input: input, format: format, output: output, target: target, options: options) }
+            return try ggufToPack(input: input, output: output, options: options)
+        }
         return try ggufToHuggingFace(input: input, output: output, target: target, options: options)
     }
 
@@ -69,15 +74,7 @@ extension Converter {
     static func writeSideFiles(
         file: GGUFFile, family: ModelFamily, folder: String, dtype: DType, warnings: inout [ConversionWarning]
     ) throws -> [String] {
-        let vocabRows = file.tensor(named: "token_embd.weight")?.shape.dims.first
-        let config = try GGUFConfig.hfConfig(
-            ggufMetadata: file.metadata, family: family, tensorNames: Set(file.tensors.map(\.name)),
-            vocabularyRows: vocabRows, dtype: dtype, values: { try GGUFConfig.floatValues(in: file, named: $0) })
-        if file.tensor(named: "rope_freqs.weight") != nil, config["rope_scaling"]?.object?["rope_type"]?.string != "llama3" {
-            throw FormatError(
-                .unsupported, "rope_freqs.weight is not Llama 3 scaling of any factor and context, so config.json cannot say it",
-                path: file.files[0], tensorName: "rope_freqs.weight")
-        }
+        let config = try hfConfig(of: file, family: family, dtype: dtype)
         var files: [(String, JSONValue)] = [("config.json", .object(config))]
         var generation = JSONObject()
         for key in ["bos_token_id", "eos_token_id", "pad_token_id"] { if let v = config[key] { generation.set(key, v) } }
@@ -108,11 +105,10 @@ extension Converter {
         let hints = Dictionary(file.typedMetadata, uniquingKeysWith: { a, _ in a })
         try checkShardPaths(payloads, output: output, inputs: file.files, options: options)
         let written = try GGUFWriter.write(
-            payloads, metadata: file.metadata, typedHints: hints, to: output,
-            options: WriteOptions(shardSize: options.shardSize, progress: options.progress))
+            payloads, metadata: file.metadata, typedHints: hints, to: output, options: ggufWriteOptions(options))
         return ConversionReport(
             inputFormat: .gguf, outputFormat: .gguf, files: written.files, tensorCount: payloads.count,
-            bytesWritten: written.bytesWritten, warnings: [], seconds: 0)
+            bytesWritten: written.bytesWritten, warnings: overSizeWarnings(payloads, options), seconds: 0)
     }
 
     /// HF folder → GGUF v3: GGUF names, Q/K permuted, floats as `dtype` (1-D tensors stay f32,
@@ -131,20 +127,39 @@ extension Converter {
         }
         try checkShardPaths(payloads, output: output, inputs: source.files, options: options)
         let written = try GGUFWriter.write(
-            payloads, metadata: gguf.metadata, typedHints: gguf.typedHints, to: output,
-            options: WriteOptions(shardSize: options.shardSize, progress: options.progress))
+            payloads, metadata: gguf.metadata, typedHints: gguf.typedHints, to: output, options: ggufWriteOptions(options))
         return ConversionReport(
             inputFormat: .huggingFace, outputFormat: .gguf, files: written.files, tensorCount: payloads.count,
-            bytesWritten: written.bytesWritten, warnings: gguf.warnings, seconds: 0)
+            bytesWritten: written.bytesWritten, warnings: gguf.warnings + overSizeWarnings(payloads, options), seconds: 0)
     }
 
     /// `OutputCheck` on each shard a sharded GGUF output would write (the output path itself was
     /// checked before reading): none may be an input, none may exist without `overwrite`.
     static func checkShardPaths(_ payloads: [TensorPayload], output: String, inputs: [String], options: ConversionOptions) throws {
-        let paths = GGUFWriter.outputPaths(for: payloads.map(\.info), path: output, shardSize: options.shardSize)
+        let limit = try GGUFShardLimit(ggufWriteOptions(options), path: output)
+        let paths = GGUFWriter.outputPaths(for: payloads.map(\.info), path: output, limit: limit)
         for path in paths where path != output {
             try OutputCheck.check(path, inputs: inputs, overwrite: options.overwrite)
         }
+    }
+
+    /// The writer options of a GGUF output: the shard limit and the progress callback.
+    static func ggufWriteOptions(_ options: ConversionOptions) -> WriteOptions {
+        var write = WriteOptions(shardSize: options.shardSize, progress: options.progress)
+        write.shardMaxTensors = options.shardMaxTensors
+        return write
+    }
+
+    /// One warning naming the tensors larger than `options.shardSize` (32-byte padded, as
+    /// llama-gguf-split counts): each is a shard of its own, over the size asked for.
+    static func overSizeWarnings(_ payloads: [TensorPayload], _ options: ConversionOptions) -> [ConversionWarning] {
+        guard let size = options.shardSize else { return [] }
+        let alignment = GGUFWriter.alignment
+        let over = payloads.map(\.info).filter { ($0.byteCount + alignment - 1) / alignment * alignment > size }.map(\.name)
+        guard !over.isEmpty else { return [] }
+        return [ConversionWarning(
+            .shardOverSize, "\(over.count) tensor(s) exceed the shard size \(formatBytes(size)) and got a shard of their own: \(over.prefix(3).joined(separator: ", "))\(over.count > 3 ? ", …" : "")",
+            names: over)]
     }
 
     /// An HF folder's tensors under GGUF names (Q/K permuted), with the GGUF metadata that

@@ -16,6 +16,9 @@ public struct ConversionOptions: Sendable {
     /// Split safetensors output into shards of at most this many bytes, with an index; GGUF
     /// output into a `llama-gguf-split` shard set (`OUT-00001-of-0000N.gguf`).
     public var shardSize: Int?
+    /// Split GGUF output into shards of at most this many tensors, as `llama-gguf-split
+    /// --split-max-tensors N` does (instead of `shardSize`; GGUF output only).
+    public var shardMaxTensors: Int? = nil
     /// Write only the tensor with this name (needed to write a multi-tensor input as one .npy).
     public var tensor: String?
     /// Replace an existing output (never the input itself).
@@ -74,6 +77,8 @@ public enum Converter {
     /// - Hugging Face folder → .gguf: GGUF names, Q/K permuted, hyperparameters and tokenizer keys
     ///   (`dtype` f32 or f16; 1-D tensors stay f32). GGUF → GGUF rewrites, decoding block types
     ///   GGUF output cannot hold.
+    /// - GGUF → .wkp: a pack that runs as the GGUF runs (`Converter+Pack.swift`): Hugging Face
+    ///   names and Q/K order, block types kept, config, tokenizer and chat template carried.
     /// - Anything else: the same tensors in the new format; a folder's config and tokenizer files
     ///   are copied (or put in a pack), with a cast recorded in `torch_dtype`.
     ///
@@ -85,10 +90,19 @@ public enum Converter {
         if let dtype = options.dtype, !dtype.isFloatingPoint {
             throw ConversionError.invalidRequest("a cast must be to a floating dtype, not \(dtype.shortName)")
         }
+        if let count = options.shardMaxTensors {
+            guard target == .gguf else {
+                throw ConversionError.invalidRequest("shards of at most N tensors are written for GGUF output only, not \(target.rawValue)", path: output)
+            }
+            guard options.shardSize == nil else {
+                throw ConversionError.invalidRequest("shards are cut by size or by tensor count, not both (as llama-gguf-split)", path: output)
+            }
+            guard count > 0 else { throw ConversionError.invalidRequest("shards must hold at least 1 tensor, got \(count)", path: output) }
+        }
         let format = try options.inputFormat ?? FormatDetector.detect(path: input)
         try OutputCheck.check(output, inputs: [input], overwrite: options.overwrite)
         var report: ConversionReport
-        if format == .gguf && [.huggingFace, .safetensors, .gguf].contains(target) || target == .gguf {
+        if format == .gguf && [.huggingFace, .safetensors, .gguf, .wkp].contains(target) || target == .gguf {
             report = try convertGGUF(input: input, format: format, output: output, target: target, options: options)
         } else {
             report = try convertTensors(input: input, format: format, output: output, target: target, options: options)
@@ -138,6 +152,8 @@ public enum Converter {
         var metadata = source.metadata
         if target == .wkp, let folder {  // a sentence-transformers folder's pooling travels in the pack
             for (key, value) in try EmbeddingSettings.packMetadata(folder: folder.path).entries { metadata[key] = value }
+            if let text = try ModelFiles.tokenizerConfig(of: folder) { metadata[MetadataEditor.packTokenizerConfigKey] = .string(text) }
+            if let template = try ModelLoader.chatTemplate(inFolder: folder.path) { metadata[MetadataEditor.packChatTemplateKey] = .string(template) }
         }
         let written = try FormatRegistry.write(payloads, metadata: metadata, to: output, format: target, options: writeOptions)
         var files = written.files

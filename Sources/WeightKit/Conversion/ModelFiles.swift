@@ -18,8 +18,34 @@ enum ModelFiles {
         }
     }
 
-    /// Writes a pack's config and tokenizer as `config.json` and `tokenizer.json` beside the
-    /// weights of a Hugging Face folder; returns the files written.
+    /// The text of a folder's tokenizer_config.json (BOS/EOS, add_bos_token), which a pack
+    /// carries as metadata beside the tokenizer; nil when the folder has none.
+    static func tokenizerConfig(of folder: HuggingFaceFolder) throws -> String? {
+        guard folder.sideFiles.contains("tokenizer_config.json") else { return nil }
+        return try TextFile.read(joinPath(folder.path, "tokenizer_config.json"), cap: PackHeader.maxTokenizerBytes)
+    }
+
+    /// A pack's tokenizer_config.json (metadata `MetadataEditor.packTokenizerConfigKey`) with its
+    /// chat template (`chat_template`) as the `chat_template` entry; nil when it has neither.
+    static func tokenizerConfig(of pack: PackReader) throws -> JSONObject? {
+        let text = pack.metadata[MetadataEditor.packTokenizerConfigKey]?.stringValue
+        let template = pack.metadata[MetadataEditor.packChatTemplateKey]?.stringValue
+        guard text != nil || template != nil else { return nil }
+        var config = JSONObject()
+        if let text {
+            guard let object = (try? JSON.parse(text))?.object else {
+                throw FormatError(
+                    .invalidHeader, "metadata \"\(MetadataEditor.packTokenizerConfigKey)\" is not a JSON object", path: pack.files[0])
+            }
+            config = object
+        }
+        if let template { config.set("chat_template", .string(template)) }
+        return config
+    }
+
+    /// Writes a pack's config and tokenizer as `config.json`, `tokenizer.json` and
+    /// `tokenizer_config.json` (with the chat template) beside the weights of a Hugging Face
+    /// folder; returns the files written.
     static func write(of pack: PackReader, to folder: String, cast: DType?) throws -> [String] {
         var written: [String] = []
         if let config = castConfig(pack.config, cast: cast) {
@@ -27,6 +53,9 @@ enum ModelFiles {
         }
         if let text = try pack.tokenizerJSON() {
             written.append(try writeText(text, to: joinPath(folder, "tokenizer.json")))
+        }
+        if let config = try tokenizerConfig(of: pack) {
+            written.append(try writeJSON(.object(config), to: joinPath(folder, "tokenizer_config.json")))
         }
         return written
     }

@@ -19,7 +19,9 @@ extension WeightKitCommand {
                 (GGUF v3, --dtype f32 or f16; norms stay f32). A GGUF shard set \
                 (model-00001-of-00003.gguf, as llama-gguf-split writes it) reads as one model \
                 from any of its shards, so converting one to a .gguf merges the set; \
-                --shard-size writes GGUF as such a set.
+                --shard-size (or --split-max-tensors) writes GGUF as such a set. GGUF → .wkp \
+                gives a pack that runs as the GGUF does (Hugging Face names, config, tokenizer \
+                and chat template in the pack).
 
                 Examples:
                   weightkit convert model.safetensors model-f16.safetensors --dtype f16
@@ -28,6 +30,7 @@ extension WeightKitCommand {
                   weightkit convert SmolLM2-135M-Instruct.Q4_1.gguf ./smollm2/
                   weightkit convert ./smollm2/ smollm2-f16.gguf --dtype f16
                   weightkit convert model.gguf out.gguf --shard-size 2GB   (out-00001-of-0000N.gguf …)
+                  weightkit convert model.gguf out.gguf --split-max-tensors 128
                   weightkit convert model-00001-of-00003.gguf merged.gguf
                 """)
 
@@ -48,6 +51,9 @@ extension WeightKitCommand {
         @Option(name: .long, help: "Split safetensors (with an index) or GGUF output (OUT-00001-of-0000N.gguf, as llama-gguf-split) into shards of at most this size (e.g. 2GB, 500MB).")
         var shardSize: String?
 
+        @Option(name: .long, help: "Split GGUF output into shards of at most this many tensors, as llama-gguf-split --split-max-tensors (instead of --shard-size).")
+        var splitMaxTensors: Int?
+
         @Option(name: .long, help: "Write only the tensor with this name (required to write a multi-tensor input as one .npy).")
         var tensor: String?
 
@@ -66,6 +72,10 @@ extension WeightKitCommand {
             if let shardSize, parseByteSize(shardSize) == nil {
                 throw ValidationError("--shard-size must be a size like 2GB, 500MB or 1GiB (got '\(shardSize)')")
             }
+            if let splitMaxTensors {
+                guard splitMaxTensors > 0 else { throw ValidationError("--split-max-tensors must be at least 1 (got \(splitMaxTensors))") }
+                guard shardSize == nil else { throw ValidationError("--split-max-tensors and --shard-size cannot be combined (as in llama-gguf-split)") }
+            }
             do {
                 _ = try Converter.outputFormat(for: output, requested: to.flatMap(TensorFormat.init(userName:)))
             } catch {
@@ -75,10 +85,11 @@ extension WeightKitCommand {
 
         func run() throws {
             try reportingErrors(verbose: input.verbose, quiet: input.quiet) {
-                let options = ConversionOptions(
+                var options = ConversionOptions(
                     inputFormat: input.resolvedFormat, outputFormat: to.flatMap(TensorFormat.init(userName:)),
                     dtype: dtype.flatMap(DType.init(name:)), compress: compress, shardSize: shardSize.flatMap(parseByteSize),
                     tensor: tensor, overwrite: force, progress: { done, total in Console.progress("writing tensors", done, total) })
+                options.shardMaxTensors = splitMaxTensors
                 let report = try Converter.convert(input: input.path, output: output, options: options)
                 Console.warn(report.warnings)
                 Console.info(

@@ -15,14 +15,19 @@ extension WeightKitCommand {
                 KEY:TYPE=VALUE with TYPE u8, i8, u16, i16, u32, i32, u64, i64, f32, f64, bool, str, \
                 or [T] with a JSON array. A pack's metadata and a safetensors file's __metadata__ \
                 hold strings only (KEY=VALUE is a string there; another TYPE is refused); a pack's \
-                chat template is its chat_template key, and everything but its metadata (config, \
-                tokenizer, tensor entries, data) is copied byte for byte.
+                chat template is its chat_template key. A pack's config (its config.json) is \
+                edited as config.NAME (config.rope_scaling.factor for a nested key) with a JSON \
+                value of the kind it replaces; the edited config must still read and fit the \
+                pack's tensors, else nothing is written. Everything else (tokenizer, tensor \
+                entries, data) is copied byte for byte.
 
                 Examples:
                   weightkit edit model.gguf fixed.gguf --chat-template template.jinja
                   weightkit edit model.gguf --in-place --set general.name="My model" --remove general.url
                   weightkit edit model.gguf out.gguf --set my.layers:[u32]=[1,2,3]
                   weightkit edit model.wkp out.wkp --chat-template template.jinja --remove note
+                  weightkit edit model.wkp out.wkp --set config.rope_theta=500000
+                  weightkit edit model.wkp out.wkp --remove config.eos_token_id --set config.eos_token_id=[2,7]
                 """)
 
         @Argument(help: "The GGUF, pack (.wkp) or safetensors file to edit.")

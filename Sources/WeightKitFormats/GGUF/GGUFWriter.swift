@@ -36,13 +36,14 @@ public enum GGUFWriter {
     }
 
     /// Writes `tensors` with metadata of exact GGUF types, in the order given; with
-    /// `options.shardSize`, a `llama-gguf-split` shard set (`GGUFWriter+Shards.swift`).
+    /// `options.shardSize` or `options.shardMaxTensors`, a `llama-gguf-split` shard set
+    /// (`GGUFWriter+Shards.swift`).
     public static func write(
         _ tensors: [TensorPayload], typedMetadata: [(String, GGUFValue)], to path: String,
         options: WriteOptions = WriteOptions()
     ) throws -> WriteReport {
-        if let shardSize = options.shardSize {
-            return try writeSharded(tensors, typedMetadata: typedMetadata, to: path, shardSize: shardSize, options: options)
+        if let limit = try GGUFShardLimit(options, path: path) {
+            return try writeSharded(tensors, typedMetadata: typedMetadata, to: path, limit: limit, options: options)
         }
         let output = try OutputFile(path: path)
         try writeFile(tensors, typedMetadata: typedMetadata, into: output, options: options, done: 0, total: tensors.count)

@@ -2,7 +2,8 @@ import WeightKitCore
 
 extension PackWriter {
     /// Writes a copy of `pack` to `path` whose header `metadata` object is `metadata` (strings
-    /// only, as `docs/FORMAT.md` §2 defines it). Everything else is copied unchanged: the version
+    /// only, as `docs/FORMAT.md` §2 defines it) and, when `config` is given, whose `config`
+    /// object is `config` (the caller checks it). Everything else is copied unchanged: the version
     /// bytes, the header text outside the `metadata` value byte for byte (config, tokenizer and
     /// tensor entries, keys this version does not know), and the whole data section. Section
     /// offsets count from the data start, so every tensor's and the tokenizer's entry and CRC-32
@@ -14,7 +15,9 @@ extension PackWriter {
     /// - Throws: `FormatError` `.unsupported` for a non-string value (naming its key),
     ///   `.limitExceeded` when the new header passes the header cap, `.truncated` when the file
     ///   shrank since it was opened, `.writeFailed`.
-    public static func rewrite(_ pack: PackReader, metadata: Metadata, to path: String) throws(FormatError) -> WriteReport {
+    public static func rewrite(
+        _ pack: PackReader, metadata: Metadata, config: JSONObject? = nil, to path: String
+    ) throws(FormatError) -> WriteReport {
         var strings = JSONObject()
         for (key, value) in metadata.entries {
             guard let text = value.stringValue else {
@@ -25,7 +28,8 @@ extension PackWriter {
         }
         let file = pack.file, header = pack.header
         let text = unsafe file.withUnsafeBytes(in: PackHeader.prefixBytes..<header.dataStart) { unsafe Array($0) }
-        let json = spliced(text, metadata: Array(JSONWriter.serialize(.object(strings)).utf8))
+        var json = spliced(text, key: "metadata", value: Array(JSONWriter.serialize(.object(strings)).utf8))
+        if let config { json = spliced(json, key: "config", value: Array(JSONWriter.serialize(.object(config)).utf8)) }
         let dataStart = PackPlan.align(PackHeader.prefixBytes + json.count)
         guard dataStart - PackHeader.prefixBytes <= PackHeader.maxHeaderBytes else {
             throw .limit("header length", value: dataStart - PackHeader.prefixBytes, cap: PackHeader.maxHeaderBytes, path: path)
@@ -57,17 +61,17 @@ extension PackWriter {
     static let copyStep = 8 << 20
 
     /// The header JSON `text` (already validated, space padding included) with the value of its
-    /// top-level `metadata` key replaced by `metadata`, or the key added before the closing brace
-    /// when absent; every other byte kept, the padding dropped.
-    static func spliced(_ text: [UInt8], metadata: [UInt8]) -> [UInt8] {
+    /// top-level `key` replaced by `value`, or the key added before the closing brace when
+    /// absent; every other byte kept, the padding dropped.
+    static func spliced(_ text: [UInt8], key: String, value metadata: [UInt8]) -> [UInt8] {
         var end = text.count
         while end > 0, text[end - 1] == UInt8(ascii: " ") { end -= 1 }
         let json = Array(text[..<end])
-        let keyOffset = unsafe json.withUnsafeBytes { unsafe JSON.topLevelKeyOffsets($0) }["metadata"]
+        let keyOffset = unsafe json.withUnsafeBytes { unsafe JSON.topLevelKeyOffsets($0) }[key]
         guard let keyOffset else {
             // The root is a non-empty object (it holds `tensors`): add the key before its `}`.
             let close = json.lastIndex(of: UInt8(ascii: "}"))!
-            return Array(json[..<close]) + Array(",\"metadata\":".utf8) + metadata + Array(json[close...])
+            return Array(json[..<close]) + Array(",\"\(key)\":".utf8) + metadata + Array(json[close...])
         }
         var i = endOfString(json, at: keyOffset)
         while json[i] != UInt8(ascii: ":") { i += 1 }
