@@ -40,7 +40,8 @@ extension KernelSwitches {
             // |w| ≤ 1), so a row of `cols` products is off by at most 1.5e-5 · cols; f32 sums ~1e-7 · cols.
             let tolerance: Float = body == .int16Activations || body == .int16WithVNNI ? 1.6e-5 : 1e-5
             // (6, 8288, 1): decode over rows wider than the int16 kernel's 8192-column chunk.
-            for (rows, cols, n) in [(1, 32, 1), (5, 64, 2), (13, 96, 5), (67, 160, 4), (7, 4160, 3), (3, 32, 9), (6, 8288, 1)] {
+            // (9, 96, 40): past MatMul.decodeKernelTokens, so prefill's GEMM (f32 panels) runs too.
+            for (rows, cols, n) in [(1, 32, 1), (5, 64, 2), (13, 96, 5), (67, 160, 4), (7, 4160, 3), (3, 32, 9), (6, 8288, 1), (9, 96, 40)] {
                 let w = Self.weight(rows: rows, cols: cols, scheme: scheme, seed: UInt64(rows * 1000 + cols))
                 KernelTests.expectProducts(
                     w, n: n, tolerance: tolerance, label: "\(scheme) \(body)", kernels: kernels, reference: QuantizedMatMul.scalarMatVec)
@@ -192,10 +193,11 @@ extension KernelSwitches.QuantizedKernelTests {
         let kernels = body.kernels
         let tolerance: Float = body == .int16Activations || body == .int16WithVNNI ? 1.6e-5 : 1e-5
         let k = dtype.blockElements
-        // The widest row runs in two chunks of the int16 path's 8192 columns.
+        // The widest row runs in two chunks of the int16 path's 8192 columns; the last shape has
+        // more tokens than MatMul.decodeKernelTokens, so prefill's GEMM runs too.
         let shapes = k == 32
-            ? [(1, 32, 1), (5, 64, 2), (13, 96, 5), (67, 160, 4), (7, 4160, 3), (3, 32, 9), (6, 8288, 1)]
-            : [(1, 256, 1), (5, 512, 2), (13, 768, 5), (67, 256, 4), (7, 4352, 3), (3, 256, 9), (6, 8192 + 512, 1)]
+            ? [(1, 32, 1), (5, 64, 2), (13, 96, 5), (67, 160, 4), (7, 4160, 3), (3, 32, 9), (6, 8288, 1), (9, 96, 40)]
+            : [(1, 256, 1), (5, 512, 2), (13, 768, 5), (67, 256, 4), (7, 4352, 3), (3, 256, 9), (6, 8192 + 512, 1), (9, 512, 40)]
         for (rows, cols, n) in shapes {
             let w = Self.randomBlocks(rows: rows, cols: cols, dtype: dtype, seed: UInt64(rows * 1000 + cols))
             KernelSwitches.KernelTests.expectProducts(w, n: n, tolerance: tolerance, label: "\(dtype) \(body)", kernels: kernels,

@@ -67,13 +67,26 @@ public enum MatMul {
             if let type = QuantizedMatMul.kernelCode(w) {
                 precondition(cols % w.dtype.blockElements == 0, "quantized rows are whole blocks (the readers refuse partial ones)")
                 if n == 1 { unsafe wk_qmatvec(config, type, base, x, y, cols, lower, upper) }
-                else { unsafe wk_qmatmul(config, type, base, x, y, n, cols, yStride, lower, upper) }
+                else if n < decodeKernelTokens(w, kernels) {
+                    for t in 0..<n { unsafe wk_qmatvec(config, type, base, x + t * cols, y + t * yStride, cols, lower, upper) }
+                } else { unsafe wk_qmatmul(config, type, base, x, y, n, cols, yStride, lower, upper) }
             } else if n == 1 {
                 unsafe wk_matvec(config.isa, code(w.dtype), base, x, y, cols, lower, upper)
             } else {
                 unsafe wk_gemm(config, code(w.dtype), base, x, y, n, cols, yStride, lower, upper)
             }
         }
+    }
+
+    /// Below this many tokens a product over block-quantized weights runs the decode kernel once
+    /// per token instead of prefill's GEMM, whose f32 panels cost a decode of every block per
+    /// product whatever the token count. Crossovers measured on the 1.1 B model, one thread
+    /// (docs/BENCHMARKS.md, "Short prompts"): K types ≈ 40 tokens (Q4_K_M prefill-32 13.6 tok/s
+    /// against 16.8 decoding), 32-value types ≈ 12 (Q4_0 prefill-4 10.7 against 22.9). Not with
+    /// the AVX-512 VNNI prefill, which works on the blocks' integers as decode does.
+    static func decodeKernelTokens(_ w: Weight, _ kernels: KernelConfig) -> Int {
+        guard kernels.instructionSet >= .avx2, kernels.activations == .int16, !kernels.usesVNNIPrefill else { return 2 }
+        return w.dtype.blockElements == 256 ? 32 : 12
     }
 
     /// One product of `products`: the weight, where its results go and their row stride.
