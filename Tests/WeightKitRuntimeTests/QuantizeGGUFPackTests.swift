@@ -85,6 +85,31 @@ struct QuantizeGGUFPackTests {
         try Self.expectSameGreedy(direct, quantizedGGUF, family: family)
     }
 
+    @Test("GGUF → quantize --imatrix → .wkp: the blocks of the .gguf written with the importance matrix", arguments: ["q4_1", "q4_k_m"])
+    func importance(type: String) throws {
+        let dir = TemporaryFolder()
+        let gguf = GGUFFamilyTests.llamaCppGGUF("mixtral"), path = fixture("quant/imatrix/mixtral.imatrix.gguf")
+        var options = Self.options(type)
+        options.importance = try ImportanceMatrix.read(path: path)
+        options.importancePath = path
+        let quantizedGGUF = dir.file("q.gguf"), direct = dir.file("q.wkp"), converted = dir.file("c.wkp"), plain = dir.file("p.wkp")
+        _ = try Quantizer.quantize(input: gguf, output: quantizedGGUF, options: options)
+        _ = try Quantizer.quantize(input: gguf, output: direct, options: options)
+        _ = try Quantizer.quantize(input: gguf, output: plain, options: Self.options(type))
+        _ = try Converter.convert(input: quantizedGGUF, output: converted)
+        let x = try PackReader(path: direct), y = try PackReader(path: converted), z = try PackReader(path: plain)
+        #expect(x.tensors.map(\.name).sorted() == y.tensors.map(\.name).sorted())
+        var changed = 0  // tensors the importance matrix changed: the test sees it
+        for t in y.tensors {
+            let mine = try #require(x.tensor(named: t.name))
+            let bytes = try x.storage(of: mine).bytes
+            let reference = try y.storage(of: t).bytes
+            #expect(mine.dtype == t.dtype && bytes == reference, "\(t.name)")
+            if let other = z.tensor(named: t.name), try z.storage(of: other).bytes != bytes { changed += 1 }
+        }
+        #expect(changed > 0)
+    }
+
     @Test("GGUF → quantize → .wkp carries the chat templates and the tokenizer (BOS included)")
     func chatTemplate() throws {
         let dir = TemporaryFolder()
