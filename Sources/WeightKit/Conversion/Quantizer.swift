@@ -68,12 +68,16 @@ public enum Quantizer {
     /// config) → .gguf gets GGUF names,
     /// llama.cpp's Q/K order, hyperparameters and tokenizer keys, with `general.file_type` set
     /// to the policy's scheme (under a mix, llama-quantize's file type, and its tensor order in a
-    /// .gguf). Each tensor is quantized when the writer reaches it, rows split
-    /// over `options.threads`, so memory stays at one tensor.
+    /// .gguf). A .wkp output is the pack `Converter.convert` writes: a folder's config,
+    /// tokenizer files and chat template; a GGUF model quantized under its GGUF names (as for a
+    /// .gguf output), then given Hugging Face names and Q/K order with its config, tokenizer and
+    /// chat templates (`packPayloads`). Each tensor is quantized when the writer reaches it, rows
+    /// split over `options.threads`, so memory stays at one tensor.
     ///
     /// - Throws: `ConversionError` when the output is the input or exists without `overwrite`,
-    ///   `FormatError` `.unsupported` for an output format that cannot hold blocks, and the
-    ///   readers' and writers' `FormatError`s.
+    ///   `FormatError` `.unsupported` for an output format that cannot hold blocks or a GGUF
+    ///   model whose pack could not run what the GGUF runs (GPT-2's transposed Conv1D blocks,
+    ///   `Converter.packLayout`'s refusals), and the readers' and writers' `FormatError`s.
     public static func quantize(input: String, output: String, options: QuantizationOptions) throws -> QuantizationReport {
         let clock = ContinuousClock(), started = clock.now
         let target = FormatDetector.outputFormat(for: output)
