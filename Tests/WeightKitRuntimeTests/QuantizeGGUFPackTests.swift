@@ -85,6 +85,22 @@ struct QuantizeGGUFPackTests {
         try Self.expectSameGreedy(direct, quantizedGGUF, family: family)
     }
 
+    @Test("GGUF → quantize --embeddings f16 --keep GLOB → .wkp: the casts and kept tensors land on their Hugging Face names")
+    func casts() throws {
+        let dir = TemporaryFolder()
+        let gguf = GGUFFamilyTests.llamaCppGGUF("llama3")
+        let options = QuantizationOptions(policy: QuantPolicy(scheme: .q4_0, keep: ["blk.1.ffn_*"], embeddings: .f16), threads: 2)
+        let quantizedGGUF = dir.file("q.gguf"), direct = dir.file("q.wkp"), converted = dir.file("c.wkp")
+        _ = try Quantizer.quantize(input: gguf, output: quantizedGGUF, options: options)
+        _ = try Quantizer.quantize(input: gguf, output: direct, options: options)
+        _ = try Converter.convert(input: quantizedGGUF, output: converted)
+        try Self.expectSamePack(direct, converted, "llama3 q4_0 f16 embeddings")
+        let pack = try PackReader(path: direct)
+        #expect(pack.tensor(named: "model.embed_tokens.weight")?.dtype == .float16)
+        #expect(pack.tensor(named: "model.layers.1.mlp.down_proj.weight")?.dtype == .float32)
+        #expect(pack.tensor(named: "model.layers.0.mlp.down_proj.weight")?.dtype == .q4_0)
+    }
+
     @Test("GGUF → quantize --imatrix → .wkp: the blocks of the .gguf written with the importance matrix", arguments: ["q4_1", "q4_k_m"])
     func importance(type: String) throws {
         let dir = TemporaryFolder()
