@@ -22,40 +22,99 @@ extension Converter {
     ///   cannot be translated).
     static func ggufToPack(input: String, output: String, options: ConversionOptions) throws -> ConversionReport {
         let file = try GGUFFile(path: input)
-        let metadata = file.metadata
+        let model: GGUFPackModel
+        switch try packLayout(of: file, path: input, dtype: options.dtype ?? .float32) {
+        case .plain(let warning):
+            // Not a model WeightKit runs (the GGUF itself would not load): its tensors as they are.
+            var report = try convertTensors(input: input, format: .gguf, output: output, target: .wkp, options: options)
+            report.warnings.insert(warning, at: 0)
+            return report
+        case .model(let m):
+            model = m
+        }
+        let source = try packSource(tensors: file.tensors, base: file, model: model, keepBlocks: ModelGraph.matrixDTypes).source
+        var writeOptions = WriteOptions(shardSize: options.shardSize, compress: options.compress, progress: options.progress)
+        writeOptions.config = model.config
+        writeOptions.tokenizerJSON = model.tokenizerJSON
+        let payloads = try Converter.plan(source: source, cast: options.dtype, target: .wkp, output: output)
+        let written = try FormatRegistry.write(payloads, metadata: model.metadata, to: output, format: .wkp, options: writeOptions)
+        return ConversionReport(
+            inputFormat: .gguf, outputFormat: .wkp, files: written.files, tensorCount: payloads.count,
+            bytesWritten: written.bytesWritten, warnings: ConversionWarning.metadataDropped(model.dropped, format: "wkp"), seconds: 0)
+    }
+
+    /// A GGUF model as a pack holds it beside its tensors, checked to run what the GGUF runs.
+    struct GGUFPackModel {
+        /// The GGUF's path (for errors).
+        var path: String
+        /// The family the Hugging Face names follow.
+        var family: ModelFamily
+        /// The GGUF's own metadata (head counts for the Q/K order).
+        var ggufMetadata: Metadata
+        /// config.json, stored as the pack's `config`.
+        var config: JSONObject
+        /// tokenizer.json's text; nil for a GGUF without tokenizer keys.
+        var tokenizerJSON: String?
+        /// The pack metadata: tokenizer_config.json, chat templates, the GGUF's string keys.
+        var metadata: Metadata
+        /// GGUF keys a pack cannot hold (not strings, not config).
+        var dropped: [String]
+        /// What the pack's config.json says (Gemma's norm offset).
+        var carried: ArchitectureConfig
+    }
+
+    /// What a pack made from a GGUF holds: the model, or (for a GGUF WeightKit does not run)
+    /// its tensors alone, with the warning saying why.
+    enum GGUFPackLayout {
+        case model(GGUFPackModel)
+        case plain(ConversionWarning)
+    }
+
+    /// The pack description of GGUF `file` (read from `path`): config.json from its metadata
+    /// (`dtype` as `torch_dtype`), checked to describe the computation the GGUF runs; its
+    /// tokenizer, tokenizer_config.json, chat templates and string keys as pack metadata.
+    ///
+    /// - Throws: `FormatError` `.unsupported` for a config.json that cannot say what the GGUF
+    ///   runs, or a tokenizer that cannot be translated.
+    static func packLayout(of file: GGUFFile, path: String, dtype: DType) throws -> GGUFPackLayout {
         let family: ModelFamily, running: ArchitectureConfig
         do {
             (family, running) = try ModelLoader.ggufArchitecture(file)
         } catch {
-            // Not a model WeightKit runs (the GGUF itself would not load): its tensors as they are.
-            var report = try convertTensors(input: input, format: .gguf, output: output, target: .wkp, options: options)
-            report.warnings.insert(
-                ConversionWarning(.unknownArchitecture, "tensors and string metadata kept, no config, so the pack cannot run: \(error)"), at: 0)
-            return report
+            return .plain(ConversionWarning(
+                .unknownArchitecture, "tensors and string metadata kept, no config, so the pack cannot run: \(error)"))
         }
-        let plan = try GGUFConversion.toHuggingFace(tensors: file.tensors, ggufMetadata: metadata, keepBlocks: ModelGraph.matrixDTypes)
-        if let stray = plan.unmapped.first {
-            throw FormatError(
-                .unsupported, "no Hugging Face role in \(family.rawValue) for this GGUF tensor, so a pack could not run it", path: input, tensorName: stray)
-        }
-        var json = try hfConfig(of: file, family: family, dtype: options.dtype ?? .float32)
+        var json = try hfConfig(of: file, family: family, dtype: dtype)
         if let factors = try GGUFConfig.floatValues(in: file, named: "rope_freqs.weight") { json = storedFrequencies(json, factors) }
-        let carried = try ArchitectureConfig(huggingFace: json, path: input)
-        try checkSameComputation(carried: carried, running: running, path: input)
-        let source = plan.source(base: file)
-        try checkNormRoundTrip(plan: plan, base: file, source: source, offset: carried.normWeightOffset, path: input)
-
-        var writeOptions = WriteOptions(shardSize: options.shardSize, compress: options.compress, progress: options.progress)
-        writeOptions.config = json
-        writeOptions.tokenizerJSON = try packTokenizer(metadata, path: input)
+        let carried = try ArchitectureConfig(huggingFace: json, path: path)
+        try checkSameComputation(carried: carried, running: running, path: path)
         let context = json["max_position_embeddings"]?.int ?? json["n_positions"]?.int
         var dropped: [String] = []
-        let packMetadata = try self.packMetadata(gguf: metadata, family: family, context: context, path: input, dropped: &dropped)
-        let payloads = try Converter.plan(source: source, cast: options.dtype, target: .wkp, output: output)
-        let written = try FormatRegistry.write(payloads, metadata: packMetadata, to: output, format: .wkp, options: writeOptions)
-        return ConversionReport(
-            inputFormat: .gguf, outputFormat: .wkp, files: written.files, tensorCount: payloads.count,
-            bytesWritten: written.bytesWritten, warnings: ConversionWarning.metadataDropped(dropped, format: "wkp"), seconds: 0)
+        let metadata = try packMetadata(gguf: file.metadata, family: family, context: context, path: path, dropped: &dropped)
+        return .model(GGUFPackModel(
+            path: path, family: family, ggufMetadata: file.metadata, config: json, tokenizerJSON: try packTokenizer(file.metadata, path: path),
+            metadata: metadata, dropped: dropped, carried: carried))
+    }
+
+    /// `tensors` (the GGUF's names and layout, read from `base`) as `model`'s pack holds them:
+    /// Hugging Face names, Q/K rows back in Hugging Face's order (a lossless row permutation,
+    /// block types included), stacked experts split; block types in `keepBlocks` kept, others
+    /// decoded to f32.
+    ///
+    /// - Throws: `FormatError` `.unsupported` for a tensor with no Hugging Face role, or a Gemma
+    ///   norm that would not run exactly (`checkNormRoundTrip`).
+    static func packSource(
+        tensors: [TensorInfo], base: any TensorSource, model: GGUFPackModel, keepBlocks: Set<DType>
+    ) throws -> (plan: GGUFConversion.Plan, source: GGUFTensorSource) {
+        let plan = try GGUFConversion.toHuggingFace(tensors: tensors, ggufMetadata: model.ggufMetadata, keepBlocks: keepBlocks)
+        if let stray = plan.unmapped.first {
+            throw FormatError(
+                .unsupported, "no Hugging Face role in \(model.family.rawValue) for this GGUF tensor, so a pack could not run it",
+                path: model.path, tensorName: stray)
+        }
+        let source = plan.source(base: base)
+        try checkNormRoundTrip(plan: plan, base: base, source: source, offset: model.carried.normWeightOffset, path: model.path)
+        return (plan, source)
     }
 
     /// config.json for a GGUF file of a known family, refusing `rope_freqs.weight` that is not

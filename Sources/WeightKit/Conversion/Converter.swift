@@ -150,10 +150,8 @@ public enum Converter {
         var writeOptions = WriteOptions(shardSize: options.shardSize, compress: options.compress, progress: options.progress)
         if target == .wkp { try ModelFiles.add(to: &writeOptions, folder: folder, source: source, cast: cast) }
         var metadata = source.metadata
-        if target == .wkp, let folder {  // a sentence-transformers folder's pooling travels in the pack
-            for (key, value) in try EmbeddingSettings.packMetadata(folder: folder.path).entries { metadata[key] = value }
-            if let text = try ModelFiles.tokenizerConfig(of: folder) { metadata[MetadataEditor.packTokenizerConfigKey] = .string(text) }
-            if let template = try ModelLoader.chatTemplate(inFolder: folder.path) { metadata[MetadataEditor.packChatTemplateKey] = .string(template) }
+        if target == .wkp, let folder {
+            for (key, value) in try ModelFiles.packMetadata(of: folder).entries { metadata[key] = value }
         }
         let written = try FormatRegistry.write(payloads, metadata: metadata, to: output, format: target, options: writeOptions)
         var files = written.files

@@ -18,6 +18,16 @@ enum ModelFiles {
         }
     }
 
+    /// The metadata a folder's pack carries beside its config and tokenizer.json: a
+    /// sentence-transformers folder's pooling, tokenizer_config.json's text (BOS/EOS,
+    /// add_bos_token) and the chat template (chat_template.jinja or tokenizer_config.json's).
+    static func packMetadata(of folder: HuggingFaceFolder) throws -> Metadata {
+        var metadata = try EmbeddingSettings.packMetadata(folder: folder.path)
+        if let text = try tokenizerConfig(of: folder) { metadata[MetadataEditor.packTokenizerConfigKey] = .string(text) }
+        if let template = try ModelLoader.chatTemplate(inFolder: folder.path) { metadata[MetadataEditor.packChatTemplateKey] = .string(template) }
+        return metadata
+    }
+
     /// The text of a folder's tokenizer_config.json (BOS/EOS, add_bos_token), which a pack
     /// carries as metadata beside the tokenizer; nil when the folder has none.
     static func tokenizerConfig(of folder: HuggingFaceFolder) throws -> String? {

@@ -22,6 +22,10 @@ struct QuantizationPlan {
     var casts: [String: DType] = [:]
     /// What could not be carried over (GGUF names, tokenizer keys).
     var warnings: [ConversionWarning] = []
+    /// For a GGUF model → .wkp: the pack it becomes (config, tokenizer, metadata), its tensors
+    /// renamed and Q/K reordered after quantizing (`Quantizer.packSource`). `metadata` stays
+    /// the GGUF's, which a mix's rules read.
+    var ggufPack: Converter.GGUFPackModel?
 
     /// Plans quantizing `input` (read as `format`, nil: detected) into `target` under `policy`.
     ///
@@ -47,7 +51,7 @@ struct QuantizationPlan {
             plan = QuantizationPlan(source: folder.tensors, metadata: folder.tensors.metadata)
             try ModelFiles.add(to: &plan.options, folder: folder, source: folder.tensors, cast: nil)
             if target == .wkp {
-                for (key, value) in try EmbeddingSettings.packMetadata(folder: input).entries { plan.metadata[key] = value }
+                for (key, value) in try ModelFiles.packMetadata(of: folder).entries { plan.metadata[key] = value }
             }
         case .wkp where modelPack?.config != nil:
             // A model pack (its config inside) is written with GGUF names, as its folder would be.
@@ -60,6 +64,7 @@ struct QuantizationPlan {
             if let gguf = base as? GGUFFile {
                 plan.typedHints = Dictionary(gguf.typedMetadata, uniquingKeysWith: { a, _ in a })
                 if target == .gguf { plan.setFileType(fileType) }
+                if target == .wkp { try plan.setPack(of: gguf, path: input) }
             }
             if target == .wkp { try ModelFiles.add(to: &plan.options, folder: nil, source: base, cast: nil) }
         }
@@ -81,6 +86,20 @@ struct QuantizationPlan {
                 }
                 casts[t.name] = .float32
             }
+        }
+    }
+
+    /// Makes a GGUF model's .wkp output the pack `weightkit convert` writes (config, tokenizer,
+    /// chat templates); a GGUF WeightKit does not run stays a plain tensor set, with a warning.
+    mutating func setPack(of file: GGUFFile, path: String) throws {
+        switch try Converter.packLayout(of: file, path: path, dtype: .float32) {
+        case .plain(let warning):
+            warnings.insert(warning, at: 0)
+        case .model(let model):
+            ggufPack = model
+            options.config = model.config
+            options.tokenizerJSON = model.tokenizerJSON
+            warnings += ConversionWarning.metadataDropped(model.dropped, format: "wkp")
         }
     }
 

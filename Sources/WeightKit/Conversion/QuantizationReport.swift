@@ -36,24 +36,33 @@ public struct QuantizationReport: Sendable {
     /// What could not be carried over (GGUF names, tokenizer keys).
     public var warnings: [ConversionWarning]
 
-    /// The report for `payloads` written from `input`, with the error `stats` of the quantized ones.
+    /// The report for `payloads` written from `input`, with the error `stats` of the quantized
+    /// ones; `origins` maps an output name to its input tensor's name when they differ (a GGUF's
+    /// tensors in a pack): an expert cut from a stacked tensor gets its share of the bytes and
+    /// the whole tensor's error.
     init(
         output: String, input: any TensorSource, payloads: [TensorPayload], stats: [String: QuantErrorStats], bytesWritten: Int,
-        seconds: Double, warnings: [ConversionWarning], reasons: [String: String] = [:]
+        seconds: Double, warnings: [ConversionWarning], reasons: [String: String] = [:], origins: [String: String] = [:]
     ) {
         let inputs = Dictionary(input.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         rows = payloads.map { p in
-            let before = inputs[p.info.name]
+            let key = origins[p.info.name] ?? p.info.name
+            let before = inputs[key]
             return Row(
                 name: p.info.name, from: before?.dtype ?? p.info.dtype, to: p.info.dtype,
-                bytesBefore: before?.byteCount ?? p.info.byteCount, bytesAfter: p.info.byteCount, stats: stats[p.info.name],
-                reason: reasons[p.info.name])
+                bytesBefore: before.map { Self.share(of: $0, elements: p.info.elementCount) } ?? p.info.byteCount,
+                bytesAfter: p.info.byteCount, stats: stats[key], reason: reasons[key])
         }
         elements = payloads.reduce(0) { $0 + $1.info.elementCount }
         self.output = output
         self.bytesWritten = bytesWritten
         self.seconds = seconds
         self.warnings = warnings
+    }
+
+    /// The bytes of `elements` of `tensor`'s values (all of them but for an expert of a stacked tensor).
+    static func share(of tensor: TensorInfo, elements: Int) -> Int {
+        tensor.elementCount == elements || tensor.elementCount == 0 ? tensor.byteCount : tensor.byteCount * elements / tensor.elementCount
     }
 
     /// A report from rows already made (a dry run).

@@ -1,5 +1,6 @@
 import WeightKitCore
 import WeightKitFormats
+import WeightKitGraph
 import WeightKitQuantize
 import WeightKitRuntime
 
@@ -67,12 +68,16 @@ public enum Quantizer {
     /// config) → .gguf gets GGUF names,
     /// llama.cpp's Q/K order, hyperparameters and tokenizer keys, with `general.file_type` set
     /// to the policy's scheme (under a mix, llama-quantize's file type, and its tensor order in a
-    /// .gguf). Each tensor is quantized when the writer reaches it, rows split
-    /// over `options.threads`, so memory stays at one tensor.
+    /// .gguf). A .wkp output is the pack `Converter.convert` writes: a folder's config,
+    /// tokenizer files and chat template; a GGUF model quantized under its GGUF names (as for a
+    /// .gguf output), then given Hugging Face names and Q/K order with its config, tokenizer and
+    /// chat templates (`packPayloads`). Each tensor is quantized when the writer reaches it, rows
+    /// split over `options.threads`, so memory stays at one tensor.
     ///
     /// - Throws: `ConversionError` when the output is the input or exists without `overwrite`,
-    ///   `FormatError` `.unsupported` for an output format that cannot hold blocks, and the
-    ///   readers' and writers' `FormatError`s.
+    ///   `FormatError` `.unsupported` for an output format that cannot hold blocks or a GGUF
+    ///   model whose pack could not run what the GGUF runs (GPT-2's transposed Conv1D blocks,
+    ///   `Converter.packLayout`'s refusals), and the readers' and writers' `FormatError`s.
     public static func quantize(input: String, output: String, options: QuantizationOptions) throws -> QuantizationReport {
         let clock = ContinuousClock(), started = clock.now
         let target = FormatDetector.outputFormat(for: output)
@@ -97,8 +102,11 @@ public enum Quantizer {
             let rank = Dictionary(uniqueKeysWithValues: QuantMix.llamaOrder(tensors.map(\.name)).enumerated().map { ($1, $0) })
             tensors.sort { rank[$0.name]! < rank[$1.name]! }
         }
-        let payloads = try tensors.map { t in
-            try TensorPayload(source: quantized, input: t, dtype: plan.casts[t.name])
+        var payloads: [TensorPayload], origins: [String: String] = [:]
+        if let model = plan.ggufPack {
+            (payloads, origins) = try packPayloads(tensors: tensors, quantized: quantized, plan: plan, model: model)
+        } else {
+            payloads = try tensors.map { t in try TensorPayload(source: quantized, input: t, dtype: plan.casts[t.name]) }
         }
         var writeOptions = plan.options
         writeOptions.progress = options.progress
@@ -108,12 +116,51 @@ public enum Quantizer {
         }
         let written = target == .gguf
             ? try GGUFWriter.write(payloads, metadata: plan.metadata, typedHints: plan.typedHints, to: output, options: writeOptions)
-            : try FormatRegistry.write(payloads, metadata: plan.metadata, to: output, format: target, options: writeOptions)
+            : try FormatRegistry.write(payloads, metadata: plan.ggufPack?.metadata ?? plan.metadata, to: output, format: target, options: writeOptions)
         var report = QuantizationReport(
             output: output, input: plan.source, payloads: payloads, stats: quantized.errorStats, bytesWritten: written.bytesWritten,
-            seconds: (clock.now - started).seconds, warnings: plan.warnings, reasons: plan.reasons)
+            seconds: (clock.now - started).seconds, warnings: plan.warnings, reasons: plan.reasons, origins: origins)
         report.files = written.files
         return report
+    }
+
+    /// The payloads of a GGUF model's pack: the quantized `tensors` (GGUF names, read from
+    /// `quantized`) as `weightkit convert` puts a GGUF's tensors in a pack — Hugging Face names,
+    /// Q/K rows in Hugging Face's order (the same blocks, rows reordered), experts split — with
+    /// `plan`'s casts; and each output name's GGUF tensor, for the report.
+    ///
+    /// - Throws: `FormatError` `.unsupported` naming a quantized tensor whose Hugging Face layout
+    ///   cannot keep its blocks (GPT-2's Conv1D weights, stored transposed), and what
+    ///   `Converter.packSource` throws.
+    static func packPayloads(
+        tensors: [TensorInfo], quantized: any TensorSource, plan: QuantizationPlan, model: Converter.GGUFPackModel
+    ) throws -> ([TensorPayload], [String: String]) {
+        let (hf, source) = try Converter.packSource(tensors: tensors, base: quantized, model: model, keepBlocks: blocksKept(tensors))
+        let origins = try packOrigins(hf, model: model)
+        let payloads = try source.tensors.map { t in
+            try TensorPayload(source: source, input: t, dtype: origins[t.name].flatMap { plan.casts[$0] })
+        }
+        return (payloads, origins)
+    }
+
+    /// Every block type among `tensors`: a pack keeps the blocks quantizing made.
+    static func blocksKept(_ tensors: [TensorInfo]) -> Set<DType> { Set(tensors.map(\.dtype).filter(\.isQuantized)) }
+
+    /// Each pack tensor's GGUF tensor name under `hf` (GGUF → Hugging Face for `model`).
+    ///
+    /// - Throws: `FormatError` `.unsupported` naming a quantized tensor that `hf` would decode
+    ///   (GPT-2's Conv1D weights, stored transposed in Hugging Face's layout).
+    static func packOrigins(_ hf: GGUFConversion.Plan, model: Converter.GGUFPackModel) throws -> [String: String] {
+        for entry in hf.inputs where entry.input.dtype.isQuantized && !entry.output.dtype.isQuantized {
+            throw FormatError(
+                .unsupported, "\(model.family.rawValue) stores this tensor transposed in Hugging Face's layout, so its \(entry.input.dtype.shortName) blocks (quantized along the GGUF tensor's rows) cannot be kept in a pack: write a .gguf, or quantize the model folder into a .wkp",
+                path: model.path, tensorName: entry.input.name)
+        }
+        var origins: [String: String] = [:]
+        for entry in hf.entries {
+            if case .input(let name, _)? = entry.parts.first { origins[entry.output.name] = name }
+        }
+        return origins
     }
 
     /// What `quantize` would write, without encoding or writing anything (llama-quantize's
@@ -129,11 +176,27 @@ public enum Quantizer {
             throw FormatError(.unsupported, "quantized blocks can only be written to .gguf or .wkp", path: output)
         }
         let plan = try makePlan(input: input, target: target, options: options)
-        let rows = plan.source.tensors.map { t in
+        var rows = plan.source.tensors.map { t in
             let to = plan.targets[t.name]?.dtype ?? plan.casts[t.name] ?? t.dtype
             return QuantizationReport.Row(
                 name: t.name, from: t.dtype, to: to, bytesBefore: t.byteCount, bytesAfter: t.shape.byteCount(of: to) ?? t.byteCount,
                 stats: nil, reason: plan.reasons[t.name])
+        }
+        if let model = plan.ggufPack {  // the pack's names, as quantize writes them
+            let planned = rows.map { r in
+                TensorInfo(name: r.name, dtype: r.to, shape: plan.source.tensor(named: r.name)!.shape, byteCount: r.bytesAfter)
+            }
+            let hf = try GGUFConversion.toHuggingFace(tensors: planned, ggufMetadata: model.ggufMetadata, keepBlocks: blocksKept(planned))
+            let origins = try packOrigins(hf, model: model)
+            let byName = Dictionary(rows.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            rows = hf.entries.compactMap { e in
+                guard let name = origins[e.output.name], var row = byName[name] else { return nil }
+                row.bytesBefore = row.bytesBefore * e.output.elementCount / max(1, plan.source.tensor(named: name)!.elementCount)
+                row.name = e.output.name
+                row.to = e.output.dtype
+                row.bytesAfter = e.output.byteCount
+                return row
+            }
         }
         return QuantizationReport(
             output: output, rows: rows, elements: plan.source.tensors.reduce(0) { $0 + $1.elementCount }, bytesWritten: 0,

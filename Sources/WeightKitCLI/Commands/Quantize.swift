@@ -2,22 +2,26 @@ import ArgumentParser
 import WeightKit
 
 extension WeightKitCommand {
-    /// `weightkit quantize IN OUT --type q8_0|q4_0|q4_1|q4_k_m|…`: block-quantize weight matrices.
+    /// `weightkit quantize IN OUT --type q8_0|q4_0|q4_1|iq4_nl|q4_k_m|…`: block-quantize weight matrices.
     struct Quantize: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Quantize weight matrices (Q8_0, Q4_0, Q4_1 or a llama-quantize mix) and report the error.",
+            abstract: "Quantize weight matrices (Q8_0, Q4_0, Q4_1, IQ4_NL or a llama-quantize mix) and report the error.",
             discussion: """
                 Any readable input (Hugging Face folder, safetensors, npz, GGUF, pack) to a .gguf or \
-                .wkp file; the blocks are byte-identical to ggml's reference quantizers. 2-D floating \
-                tensors whose rows are a multiple of 32 are quantized; norms, biases and 1-D tensors \
-                stay in float; --keep GLOB keeps more; --embeddings chooses for the token embedding \
-                and output matrices. Block-quantized inputs are decoded to f32 first. A folder → \
-                .gguf gets GGUF names, llama.cpp's Q/K order, hyperparameters and tokenizer keys.
+                .wkp file; the blocks are byte-identical to ggml's reference quantizers. --type \
+                q8_0, q4_0, q4_1 or iq4_nl quantizes 2-D floating tensors whose rows are a multiple \
+                of 32; norms, biases and 1-D tensors stay in float; --keep GLOB keeps more; \
+                --embeddings chooses for the token embedding and output matrices. Block-quantized \
+                inputs are decoded to f32 first. A folder → .gguf gets GGUF names, llama.cpp's Q/K \
+                order, hyperparameters and tokenizer keys. A .wkp output is a runnable pack as \
+                weightkit convert writes it: config, tokenizer.json, tokenizer_config.json and chat \
+                templates, Hugging Face names and Q/K order (a GGUF's quantized rows reordered, the \
+                same blocks as its .gguf output).
 
                 The llama-quantize mixes q2_k, q2_k_s, q3_k_s, q3_k_m (q3_k), q3_k_l, q4_k_s, \
                 q4_k_m (q4_k), q5_k_s, q5_k_m (q5_k), q6_k, q5_0 and q5_1 give each tensor the type \
                 llama-quantize (llama.cpp 0c1e570) gives it, and set general.file_type as it does; \
-                they need GGUF names and the architecture, so the input is a GGUF or a model folder. \
+                they need GGUF names and the architecture, so the input is a GGUF, a model folder or its pack. \
                 --imatrix reads llama-imatrix's GGUF or legacy .dat importance matrix, for a mix \
                 or for q4_0, q4_1, iq4_nl (as llama-quantize --pure --imatrix; q8_0 ignores it, as ggml does). \
                 --dry-run prints each tensor's type (and why) without writing; --json gives \
@@ -30,6 +34,7 @@ extension WeightKitCommand {
                   weightkit quantize model.gguf model-q4_1.gguf --type q4_1 --embeddings f16 --json
                   weightkit quantize smol-f32.gguf smol-q4_k_m.gguf --type q4_k_m --imatrix imatrix.gguf
                   weightkit quantize ./SmolLM2-135M/ smol.gguf --type q3_k_m --dry-run
+                  weightkit quantize smol-f32.gguf smol-q4_k_m.wkp --type q4_k_m   (then: weightkit generate smol-q4_k_m.wkp)
                   weightkit quantize smol-f32.gguf smol-q4_0.gguf --type q4_0 --imatrix imatrix.gguf
                 """)
 
@@ -38,8 +43,19 @@ extension WeightKitCommand {
         @Argument(help: "The output file: .gguf or .wkp.")
         var output: String
 
-        @Option(name: .long, help: "Block type (q8_0, q4_0, q4_1) or llama-quantize mix (q2_k … q6_k, q5_0, q5_1).")
+        @Option(name: .long, help: "Block type (\(Quantize.blockTypes.joined(separator: ", "))) or llama-quantize mix (\(Quantize.mixNames)).")
         var type: String
+
+        /// The block types `--type` names on their own (every scheme no mix name shadows).
+        static var blockTypes: [String] { QuantScheme.allCases.map(\.rawValue).filter { QuantMix(name: $0) == nil } }
+
+        /// The mix names `--type` accepts, with llama-quantize's aliases.
+        static var mixNames: String {
+            QuantMix.allCases.map { mix in
+                let aliases = ["q3_k", "q4_k", "q5_k"].filter { QuantMix(name: $0) == mix }
+                return aliases.isEmpty ? mix.rawValue : "\(mix.rawValue) (\(aliases.joined(separator: ", ")))"
+            }.joined(separator: ", ")
+        }
 
         @Option(name: .long, help: "An importance matrix from llama-imatrix (GGUF or legacy .dat): for a mix, or a block type as llama-quantize --pure --imatrix (Q8_0 ignores it).")
         var imatrix: String?
@@ -72,11 +88,10 @@ extension WeightKitCommand {
 
         func validate() throws {
             guard QuantScheme(rawValue: type.lowercased()) != nil || mix != nil else {
-                let mixes = QuantMix.allCases.map(\.rawValue).joined(separator: ", ")
-                throw ValidationError("--type must be q8_0, q4_0, q4_1 or a mix (\(mixes)) (got '\(type)')")
+                throw ValidationError("--type must be a block type (\(Self.blockTypes.joined(separator: ", "))) or a mix (\(Self.mixNames)) (got '\(type)')")
             }
             if mix != nil, !keep.isEmpty || embeddings.lowercased() != "q8_0" {
-                throw ValidationError("--keep and --embeddings apply to q8_0, q4_0 and q4_1; a mix follows llama-quantize's rules")
+                throw ValidationError("--keep and --embeddings apply to the block types (\(Self.blockTypes.joined(separator: ", "))); a mix follows llama-quantize's rules")
             }
             guard QuantPolicy.Embeddings(rawValue: embeddings.lowercased()) != nil else {
                 throw ValidationError("--embeddings must be q8_0, f16 or keep (got '\(embeddings)')")
