@@ -186,7 +186,8 @@ extension GGUFConfig {
         func set(_ key: String, _ value: MetadataValue) { meta["gpt2.\(key)"] = value }
         func u(_ n: Int) -> MetadataValue { .uint(UInt64(n)) }
         for field in fields(for: .gpt2) {
-            guard let value = config[field.hf] else { continue }
+            // null is transformers' "not set" (GPT-2's own config has "n_inner": null: 4 × n_embd).
+            guard let value = config[field.hf], value != .null else { continue }
             if field.isFloat {
                 guard let d = value.number else { throw invalid(field.hf, value) }
                 set(field.gguf, .float(d))

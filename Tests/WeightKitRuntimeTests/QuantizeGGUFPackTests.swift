@@ -192,12 +192,10 @@ struct QuantizeGGUFPackTests {
         let dir = TemporaryFolder()
         let gguf = dir.file("gpt2.gguf"), out = dir.file("gpt2.wkp"), folder = dir.file("gpt2")
         try FileManager.default.copyItem(atPath: fixture("models/gpt2"), toPath: folder)
-        // folder → .gguf refuses config.json's "n_inner": null (4 × n_embd to transformers): say it.
-        let config = folder + "/config.json"
-        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as! [String: Any]
-        json["n_inner"] = 4 * (json["n_embd"] as! Int)
-        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: config))
+        // The fixture's config.json has GPT-2's own "n_inner": null, which means 4 × n_embd.
         _ = try Converter.convert(input: folder, output: gguf)
+        let header = try GGUFFile(path: gguf)
+        #expect(header.metadata["gpt2.feed_forward_length"] == .uint(UInt64(4 * 64)), "\(String(describing: header.metadata["gpt2.feed_forward_length"]))")
         let runs: [(String, String, QuantizationOptions) throws -> QuantizationReport] = [
             Quantizer.quantize(input:output:options:), Quantizer.dryRun(input:output:options:),
         ]
