@@ -46,14 +46,20 @@ struct GGUFPackTests {
         }
     }
 
-    @Test("the pack carries the tokenizer (BOS included) and the chat templates; pack → folder → GGUF gives them back")
-    func tokenizerAndTemplate() throws {
-        let dir = TemporaryFolder()
+    /// llama3's llama.cpp GGUF with a default chat template and a named one (`tool_use`) set.
+    static func templatedGGUF(in dir: TemporaryFolder) throws -> (path: String, template: String) {
         let template = "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
         let gguf = dir.file("templated.gguf")
         _ = try MetadataEditor.edit(
             input: GGUFFamilyTests.llamaCppGGUF("llama3"), output: gguf,
             edit: MetadataEdit(sets: ["tokenizer.chat_template.tool_use=tools {{ tools }}"], chatTemplate: template))
+        return (gguf, template)
+    }
+
+    @Test("the pack carries the tokenizer (BOS included) and the chat templates; pack → folder → GGUF gives them back")
+    func tokenizerAndTemplate() throws {
+        let dir = TemporaryFolder()
+        let (gguf, template) = try Self.templatedGGUF(in: dir)
         let packPath = try Self.pack(gguf, in: dir)
         let original = try ModelLoader.load(path: gguf), packed = try ModelLoader.load(path: packPath)
         #expect(packed.chatTemplateText == template)

@@ -129,11 +129,7 @@ struct QuantizeGGUFPackTests {
     @Test("GGUF → quantize → .wkp carries the chat templates and the tokenizer (BOS included)")
     func chatTemplate() throws {
         let dir = TemporaryFolder()
-        let template = "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
-        let gguf = dir.file("templated.gguf")
-        _ = try MetadataEditor.edit(
-            input: GGUFFamilyTests.llamaCppGGUF("llama3"), output: gguf,
-            edit: MetadataEdit(sets: ["tokenizer.chat_template.tool_use=tools {{ tools }}"], chatTemplate: template))
+        let (gguf, template) = try GGUFPackTests.templatedGGUF(in: dir)
         let out = dir.file("q.wkp")
         _ = try Quantizer.quantize(input: gguf, output: out, options: Self.options("q4_0"))
         let original = try ModelLoader.load(path: gguf), packed = try ModelLoader.load(path: out)
