@@ -116,6 +116,17 @@ struct GGUFPackTests {
         let x = try #require(a.tokenizer), y = try #require(b.tokenizer)
         #expect(x.encode("Hello world") == y.encode("Hello world") && x.bosTokenId == y.bosTokenId && x.eosTokenId == y.eosTokenId)
         #expect(x.bosTokenId != nil && x.eosTokenId != nil && x.encode("Hello world").first == x.bosTokenId)
+        // And on to GGUF: the pack's tokenizer_config and template give the folder's tokenizer keys.
+        let fromFolder = dir.file("folder.gguf"), fromPack = dir.file("pack.gguf")
+        _ = try Converter.convert(input: folder, output: fromFolder)
+        _ = try Converter.convert(input: packPath, output: fromPack)
+        func tokenizerKeys(_ path: String) throws -> [String: MetadataValue] {
+            Dictionary(uniqueKeysWithValues: try GGUFFile(path: path).metadata.entries.filter { $0.key.hasPrefix("tokenizer.") }.map { ($0.key, $0.value) })
+        }
+        let want = try tokenizerKeys(fromFolder), got = try tokenizerKeys(fromPack)
+        #expect(want["tokenizer.chat_template"] == .string(template) && want["tokenizer.ggml.add_bos_token"] == .bool(true))
+        #expect(Set(got.keys) == Set(want.keys), "\(Set(want.keys).symmetricDifference(got.keys))")
+        for (key, value) in want where got[key] != value { Issue.record("\(key): pack → GGUF differs from folder → GGUF") }
     }
 
     @Test("a BERT GGUF's pack embeds as the GGUF: same pooling, tokens and vectors")

@@ -27,7 +27,7 @@ extension Converter {
         input: String, format: TensorFormat, output: String, target: TensorFormat, options: ConversionOptions
     ) throws -> ConversionReport {
         if format != .gguf {
-            return try huggingFaceToGGUF(input: input, output: output, options: options)
+            return try huggingFaceToGGUF(input: input, format: format, output: output, options: options)
         }
         if target == .gguf {
             return try ggufToGGUF(input: input, output: output, options: options)
@@ -111,11 +111,14 @@ extension Converter {
             bytesWritten: written.bytesWritten, warnings: overSizeWarnings(payloads, options), seconds: 0)
     }
 
-    /// HF folder → GGUF v3: GGUF names, Q/K permuted, floats as `dtype` (1-D tensors stay f32,
-    /// as llama.cpp's converter keeps norms), hyperparameters and tokenizer keys.
-    static func huggingFaceToGGUF(input: String, output: String, options: ConversionOptions) throws -> ConversionReport {
+    /// HF folder, or a model pack (its config inside) → GGUF v3: GGUF names, Q/K permuted, floats
+    /// as `dtype` (1-D tensors stay f32, as llama.cpp's converter keeps norms), hyperparameters
+    /// and tokenizer keys.
+    static func huggingFaceToGGUF(input: String, format: TensorFormat, output: String, options: ConversionOptions) throws -> ConversionReport {
         let requested = options.dtype
-        let gguf = try ggufSource(huggingFaceFolder: input, fileType: requested)
+        let gguf = format == .wkp
+            ? try ggufSource(pack: PackReader(path: input), fileType: requested)
+            : try ggufSource(huggingFaceFolder: input, fileType: requested)
         let source = gguf.source
         let payloads = try source.tensors.map { t throws -> TensorPayload in
             guard t.dtype.isFloatingPoint || GGMLType.writable.contains(t.dtype) else {
@@ -129,7 +132,7 @@ extension Converter {
         let written = try GGUFWriter.write(
             payloads, metadata: gguf.metadata, typedHints: gguf.typedHints, to: output, options: ggufWriteOptions(options))
         return ConversionReport(
-            inputFormat: .huggingFace, outputFormat: .gguf, files: written.files, tensorCount: payloads.count,
+            inputFormat: format == .wkp ? .wkp : .huggingFace, outputFormat: .gguf, files: written.files, tensorCount: payloads.count,
             bytesWritten: written.bytesWritten, warnings: gguf.warnings + overSizeWarnings(payloads, options), seconds: 0)
     }
 
@@ -182,9 +185,9 @@ extension Converter {
 
     /// A model pack's tensors (Hugging Face names, as `weightkit convert FOLDER out.wkp` writes
     /// them) under GGUF names, as `ggufSource(huggingFaceFolder:fileType:)` gives a folder's:
-    /// the pack's config gives the architecture and hyperparameters, its tokenizer.json the
-    /// tokenizer keys (a pack holds no tokenizer_config.json, tokenizer.model or chat template,
-    /// so keys llama.cpp's converter reads from those are not written).
+    /// the pack's config gives the architecture and hyperparameters, its tokenizer.json with its
+    /// tokenizer_config and chat template (pack metadata) the tokenizer keys (a pack holds no
+    /// tokenizer.model, so keys llama.cpp's converter reads from that are not written).
     ///
     /// - Throws: `FormatError` `.unsupported` when the pack holds no config.
     static func ggufSource(pack: PackReader, fileType: DType?) throws -> GGUFSource {
@@ -210,7 +213,9 @@ extension Converter {
             } catch let error as JSONParseError {
                 throw FormatError(.invalidHeader, "the pack's tokenizer.json: \(error)", path: input)
             }
-            let files = GGUFTokenizer.FolderFiles(tokenizerJSON: json, tokenizerConfig: nil, config: packConfig, addedTokens: nil)
+            // tokenizer_config.json and the chat template travel as pack metadata (ModelFiles).
+            let files = GGUFTokenizer.FolderFiles(
+                tokenizerJSON: json, tokenizerConfig: try ModelFiles.tokenizerConfig(of: pack), config: packConfig, addedTokens: nil)
             if let keys = try GGUFTokenizer.ggufMetadata(files: files) { return keys }
             warnings.append(ConversionWarning(.tokenizerNotConverted, "tokenizer.json is neither byte-level BPE nor WordPiece; no tokenizer keys written"))
             return nil
