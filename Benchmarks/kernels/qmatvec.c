@@ -1,15 +1,15 @@
-/* One-thread decode kernel benchmark: wk_qmatvec over block-quantized matrices of a 1 B model's
- * shape (rows × 2048 columns, default 5632 rows: TinyLlama's MLP), in the file's layout or the
- * runtime's interleaved copy, from memory (24 matrices, ~100-300 MB) or from cache (one small one).
- * Random blocks (scales set to sane f16 values); reports the best of 8 sweeps. clang is the
- * toolchain's (what SwiftPM compiles the kernels with).
- *
- *   clang -O2 -ISources/CWeightKitKernels/include -ISources/CWeightKitKernels \
- *      Benchmarks/kernels/qmatvec.c Sources/CWeightKitKernels/*.c -lm -o /tmp/qmatvec
- *   /tmp/qmatvec TYPE [INTERLEAVED=1] [ISA=1] [ROWS=5632] [MATRICES=24]
- *
- * TYPE is wk_qtype's number (0 Q8_0, 1 Q4_0, 2 Q4_1, 5 Q4_K, 6 Q6_K, 8 Q3_K, 9 Q2_K, 10 IQ4_NL);
- * ISA 0 portable, 1 AVX2, 2 AVX-512 VNNI. From cache: ROWS=256 MATRICES=1. */
+// One-thread decode kernel benchmark: wk_qmatvec over block-quantized matrices of a 1 B model's
+// shape (rows × 2048 columns, default 5632 rows: TinyLlama's MLP), in the file's layout or the
+// runtime's interleaved copy, from memory (24 matrices, ~100-300 MB) or from cache (one small one).
+// Random blocks (scales set to sane f16 values); reports the best of 8 sweeps. clang is the
+// toolchain's (what SwiftPM compiles the kernels with).
+//
+//   clang -O2 -ISources/CWeightKitKernels/include -ISources/CWeightKitKernels \
+//      Benchmarks/kernels/qmatvec.c Sources/CWeightKitKernels/*.c -lm -o /tmp/qmatvec
+//   /tmp/qmatvec TYPE [INTERLEAVED=1] [ISA=1] [ROWS=5632] [MATRICES=24]
+//
+// TYPE is wk_qtype's number (0 Q8_0, 1 Q4_0, 2 Q4_1, 5 Q4_K, 6 Q6_K, 8 Q3_K, 9 Q2_K, 10 IQ4_NL);
+// ISA 0 portable, 1 AVX2, 2 AVX-512 VNNI. From cache: ROWS=256 MATRICES=1.
 #define _GNU_SOURCE
 #include "wk_kernels.h"
 #include <math.h>

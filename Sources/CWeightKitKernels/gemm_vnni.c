@@ -140,7 +140,7 @@ WK_VNNI static inline __m512i row_block(int qtype, const uint8_t *w, long nb, lo
     const uint8_t *qs = ref.quants + (five ? 4 : 0);
     uint8_t ordered[16];
     if ((qtype & WK_QX4) && wk_x4_paired(plain)) { /* back to the block's own nibble order */
-        wk_q40_block_order(qs, ordered);
+        wk_q4_block_order(qs, ordered);
         qs = ordered;
     }
     __m128i v = _mm_loadu_si128((const __m128i *)qs), low = _mm_set1_epi8(0x0F);

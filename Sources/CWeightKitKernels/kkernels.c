@@ -332,9 +332,7 @@ WK_AVX2 static inline __attribute__((always_inline)) void q45k_x4_group(int five
     const long unit = five ? 704 : 576;
     for (long s = 0; s < nsb; s++) {
         const uint8_t *u = units + s * unit;
-        /* The unit two super-blocks ahead, whole: the hardware prefetcher alone left Q4_K and
-           Q6_K decode 15-30 % slower from memory than from cache. */
-        for (long o = 0; o < unit; o += 64) _mm_prefetch((const char *)u + 2 * unit + o, _MM_HINT_T0);
+        wk_prefetch_bytes(u + 2 * unit, unit); /* the unit two super-blocks ahead */
         __m128 d4 = _mm_mul_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)u)), _mm_set1_ps(q->da[s]));
         float dmin[4];
         _mm_storeu_ps(dmin, _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(u + 8))));
@@ -423,9 +421,7 @@ WK_AVX2 static inline __attribute__((always_inline)) void k16_x4_group(int qtype
     const long unit = 4 * wk_block_bytes[qtype];
     for (long s = 0; s < nsb; s++) {
         const uint8_t *u = units + s * unit;
-        /* The unit two super-blocks ahead, whole: the hardware prefetcher alone left Q4_K and
-           Q6_K decode 15-30 % slower from memory than from cache. */
-        for (long o = 0; o < unit; o += 64) _mm_prefetch((const char *)u + 2 * unit + o, _MM_HINT_T0);
+        wk_prefetch_bytes(u + 2 * unit, unit); /* the unit two super-blocks ahead */
         __m128 d4 = _mm_mul_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)u)), _mm_set1_ps(q->da[s]));
         float d[4];
         _mm_storeu_ps(d, d4);

@@ -137,22 +137,21 @@ WK_AVX2 static void dequantize_blocks_avx2(int qtype, const uint8_t *b, long nbl
     }
 }
 
-/* See wk_q4_pairs_dequantize. Lane i of the k-th nibble vector holds element 8k + i of the
-   pair's first block (low 128 bits) and of its second (high 128 bits). Q4_0: d·(q − 8); Q4_1:
-   d·q + m, as dequantize_block (no FMA). */
-WK_AVX2 static inline __attribute__((always_inline)) long q4_pairs_dequantize_avx2(int has_min, const uint8_t *w, long nb, long r, long b0,
-                                                                                  long n, float *out) {
-    long unit_bytes = has_min ? 160 : 144, header = has_min ? 32 : 16;
-    const uint8_t *unit = w + ((r / 4) * ((nb + 1) / 2) + b0 / 2) * unit_bytes;
+/* See wk_q4_pairs_dequantize (b0 even). Lane i of the k-th nibble vector holds element 8k + i of
+   the pair's first block (low 128 bits) and of its second (high 128 bits); the second block's
+   scale and min are four slots after the first's. Q4_0: d·(q − 8); Q4_1: d·q + m, as
+   dequantize_block (no FMA). */
+WK_AVX2 static long q4_pairs_dequantize_avx2(int qtype, const uint8_t *w, long nb, long r, long b0, long n, float *out) {
+    const int has_min = wk_has_min(qtype);
     const __m256i low = _mm256_set1_epi16(0x0F), bias = _mm256_set1_epi16(has_min ? 0 : 8);
     long j = 0;
-    for (; j + 2 <= n; j += 2, unit += unit_bytes, out += 64) {
-        __m256i v = _mm256_loadu_si256((const __m256i *)(unit + header + 32 * (r % 4)));
+    for (; j + 2 <= n; j += 2, out += 64) {
+        wk_qblock_ref ref = wk_qblock_at(qtype | WK_QX4, w, nb, r, b0 + j);
+        __m256i v = _mm256_loadu_si256((const __m256i *)ref.quants);
         __m256i q[4] = {_mm256_and_si256(v, low), _mm256_and_si256(_mm256_srli_epi16(v, 4), low),
                         _mm256_and_si256(_mm256_srli_epi16(v, 8), low), _mm256_srli_epi16(v, 12)};
-        __m256 d0 = _mm256_set1_ps(f16(unit + 2 * (r % 4))), d1 = _mm256_set1_ps(f16(unit + 8 + 2 * (r % 4)));
-        __m256 m0 = _mm256_set1_ps(has_min ? f16(unit + 16 + 2 * (r % 4)) : 0);
-        __m256 m1 = _mm256_set1_ps(has_min ? f16(unit + 24 + 2 * (r % 4)) : 0);
+        __m256 d0 = _mm256_set1_ps(f16(ref.scale)), d1 = _mm256_set1_ps(f16(ref.scale + 8));
+        __m256 m0 = _mm256_set1_ps(has_min ? f16(ref.min) : 0), m1 = _mm256_set1_ps(has_min ? f16(ref.min + 8) : 0);
         for (int k = 0; k < 4; k++) {
             __m256i c = _mm256_sub_epi16(q[k], bias);
             __m256 lo = _mm256_mul_ps(d0, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(c))));
@@ -331,12 +330,7 @@ WK_AVX2 static inline __attribute__((always_inline)) void qgroup_x4_i16(int qtyp
     __m128 extra = _mm_setzero_ps();
     long unit = 4 * wk_block_bytes[qtype], hdr = wk_x4_header(qtype), qsz = wk_x4_quants(qtype);
     for (long b = 0; b < nb; b++, group += unit) {
-        /* Eight units ahead (as q4_group_pairs): +8-20 % for Q8_0 read from memory in a
-           one-thread kernel benchmark at 1 B shapes; nothing lost where the kernel is
-           compute-bound (IQ4_NL). */
-        _mm_prefetch((const char *)group + 8 * unit, _MM_HINT_T0);
-        _mm_prefetch((const char *)group + 8 * unit + 64, _MM_HINT_T0);
-        _mm_prefetch((const char *)group + 8 * unit + 128, _MM_HINT_T0);
+        wk_prefetch_bytes(group + 8 * unit, unit); /* eight units ahead */
         __m256i a0 = _mm256_load_si256((const __m256i *)(q->a + b * 32));
         __m256i a1 = _mm256_load_si256((const __m256i *)(q->a + b * 32 + 16));
         __m128 s4 = _mm_mul_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)group)), _mm_set1_ps(q->da[b]));
@@ -408,16 +402,14 @@ WK_AVX2 static inline __attribute__((always_inline)) void pair_activations(const
    block in four nibbles, taken apart with shifts and masks in place, so the four madds of a row
    need no widening shuffle. Σ q·a stays an exact integer (|Σ| ≤ 32 · 15 · 32767) until the
    Q4_0 offset −8·Σa is added, then is scaled by d·da; Q4_1's m·Σx is summed apart in floats. */
-WK_AVX2 static inline __attribute__((always_inline)) void q4_group_pairs(int has_min, const uint8_t *u, const wk_qact_pairs *p, long np,
+WK_AVX2 static inline __attribute__((always_inline)) void q4_group_pairs(int qtype, const uint8_t *u, const wk_qact_pairs *p, long np,
                                                                          float *y4) {
     const __m256i low = _mm256_set1_epi16(0x0F);
-    const long unit = has_min ? 160 : 144, header = has_min ? 32 : 16;
+    const int has_min = wk_has_min(qtype);
+    const long unit = 8 * wk_block_bytes[qtype], header = wk_x4_pair_header(qtype);
     __m256 acc = _mm256_setzero_ps(), macc = _mm256_setzero_ps();
     for (long j = 0; j < np; j++, u += unit) {
-        /* Eight units ahead: one sequential stream, but 2.25 lines a step outruns the prefetcher. */
-        _mm_prefetch((const char *)u + 1152, _MM_HINT_T0);
-        _mm_prefetch((const char *)u + 1216, _MM_HINT_T0);
-        _mm_prefetch((const char *)u + 1280, _MM_HINT_T0);
+        wk_prefetch_bytes(u + 8 * unit, unit); /* eight units ahead */
         const __m256i *a = (const __m256i *)(p->a + 64 * j);
         __m256i a0 = _mm256_load_si256(a), a1 = _mm256_load_si256(a + 1), a2 = _mm256_load_si256(a + 2), a3 = _mm256_load_si256(a + 3);
         __m256i s[4];
@@ -447,8 +439,8 @@ WK_AVX2 static inline __attribute__((always_inline)) void q4_rows_pairs(int qtyp
     for (long g = row0 / 4; g * 4 < row1; g++) {
         float y4[4];
         const uint8_t *u = base + (g * np + b0 / 2) * unit;
-        if (qtype == WK_Q4_1) q4_group_pairs(1, u, p, (nq + 1) / 2, y4);
-        else q4_group_pairs(0, u, p, (nq + 1) / 2, y4);
+        if (qtype == WK_Q4_1) q4_group_pairs(WK_Q4_1, u, p, (nq + 1) / 2, y4);
+        else q4_group_pairs(WK_Q4_0, u, p, (nq + 1) / 2, y4);
         for (long j = 0; j < 4; j++)
             if (g * 4 + j >= row0 && g * 4 + j < row1) y[g * 4 + j] = accumulate ? y[g * 4 + j] + y4[j] : y4[j];
     }
@@ -517,19 +509,9 @@ void wk_qmatmul(wk_config cfg, int qtype, const void *w, const float *x, float *
     wk_gemm(cfg, WK_GEMM_Q + qtype, w, x, y, n, cols, ystride, row0, row1);
 }
 
-#if WK_X86
-WK_AVX2 static long q40_pairs_dequantize_avx2(const uint8_t *w, long nb, long r, long b0, long n, float *out) {
-    return q4_pairs_dequantize_avx2(0, w, nb, r, b0, n, out);
-}
-WK_AVX2 static long q41_pairs_dequantize_avx2(const uint8_t *w, long nb, long r, long b0, long n, float *out) {
-    return q4_pairs_dequantize_avx2(1, w, nb, r, b0, n, out);
-}
-#endif
-
 long wk_q4_pairs_dequantize(int isa, int qtype, const uint8_t *w, long nb, long r, long b0, long n, float *out) {
 #if WK_X86
-    if (isa >= WK_ISA_AVX2 && b0 % 2 == 0)
-        return qtype == WK_Q4_1 ? q41_pairs_dequantize_avx2(w, nb, r, b0, n, out) : q40_pairs_dequantize_avx2(w, nb, r, b0, n, out);
+    if (isa >= WK_ISA_AVX2 && b0 % 2 == 0) return q4_pairs_dequantize_avx2(qtype, w, nb, r, b0, n, out);
 #endif
     (void)isa; (void)qtype; (void)w; (void)nb; (void)r; (void)b0; (void)n; (void)out;
     return 0;

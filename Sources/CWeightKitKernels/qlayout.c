@@ -50,7 +50,7 @@ void wk_qrepack_x4(int qtype, const void *src, long rows, long cols, void *dst) 
             wk_qblock_ref from = wk_qblock_at(qtype, (const uint8_t *)src, nb, r, b), to = wk_qblock_at(qtype | WK_QX4, out, nb, r, b);
             memcpy((uint8_t *)to.scale, from.scale, 2);
             if (from.min != NULL) memcpy((uint8_t *)to.min, from.min, 2);
-            if (wk_x4_paired(qtype)) wk_q40_pair_order(from.quants, (uint8_t *)to.quants);
+            if (wk_x4_paired(qtype)) wk_q4_pair_order(from.quants, (uint8_t *)to.quants);
             else memcpy((uint8_t *)to.quants, from.quants, (size_t)qsz);
         }
     }
@@ -67,7 +67,7 @@ void wk_qx4_row_blocks(int qtype, const uint8_t *base, long nb, long r, long b0,
         wk_qblock_ref ref = wk_qblock_at(qtype | WK_QX4, base, nb, r, b);
         memcpy(out, ref.scale, 2);
         if (ref.min != NULL) memcpy(out + 2, ref.min, 2);
-        if (wk_x4_paired(qtype)) wk_q40_block_order(ref.quants, out + (bb - qsz));
+        if (wk_x4_paired(qtype)) wk_q4_block_order(ref.quants, out + (bb - qsz));
         else memcpy(out + (bb - qsz), ref.quants, (size_t)qsz);
     }
 }

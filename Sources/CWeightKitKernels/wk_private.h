@@ -33,20 +33,22 @@ static inline long wk_x4_quants(int qtype) { return qtype == WK_Q8_0 ? 32 : qtyp
    widening shuffles): per group of four rows and block pair (2p, 2p+1) a unit of 8 blocks' bytes
    (144 or 160) — the eight f16 scales (block 2p's four rows, then block 2p+1's), for Q4_1 the
    eight f16 mins in the same order, then each row's 32 bytes: block 2p's quants, then block
-   2p+1's, each in wk_q40_pair_order. A row with an odd number of blocks ends in a zero block
+   2p+1's, each in wk_q4_pair_order. A row with an odd number of blocks ends in a zero block
    (scale, min and quants 0). */
 static inline int wk_x4_paired(int qtype) { return qtype == WK_Q4_0 || qtype == WK_Q4_1; }
+/* Bytes before a paired unit's quants: eight scales, and for Q4_1 eight mins. */
+static inline long wk_x4_pair_header(int qtype) { return wk_has_min(qtype) ? 32 : 16; }
 
 /* A Q4_0 or Q4_1 block's 16 quant bytes (byte j: element j in the low nibble, j+16 in the high one) in
    the paired layout's order, where 16-bit lane i holds elements i, i+8, i+16 and i+24 in its
    four nibbles, lowest first; and back. */
-static inline void wk_q40_pair_order(const uint8_t qs[16], uint8_t out[16]) {
+static inline void wk_q4_pair_order(const uint8_t qs[16], uint8_t out[16]) {
     for (int i = 0; i < 8; i++) {
         out[2 * i] = (uint8_t)((qs[i] & 0x0F) | (qs[i + 8] << 4));
         out[2 * i + 1] = (uint8_t)((qs[i] >> 4) | (qs[i + 8] & 0xF0));
     }
 }
-static inline void wk_q40_block_order(const uint8_t p[16], uint8_t qs[16]) {
+static inline void wk_q4_block_order(const uint8_t p[16], uint8_t qs[16]) {
     for (int i = 0; i < 8; i++) {
         qs[i] = (uint8_t)((p[2 * i] & 0x0F) | (p[2 * i + 1] << 4));
         qs[i + 8] = (uint8_t)((p[2 * i] >> 4) | (p[2 * i + 1] & 0xF0));
@@ -95,7 +97,7 @@ static inline int wk_kx4_segment(int qtype, int i, long *src) {
 
 /* Where row r's block b keeps its f16 scale, its f16 min (Q4_1; NULL otherwise) and its quants,
    in the ordinary layout or, with WK_QX4 in qtype, the interleaved one (nb blocks per row). In
-   Q4_0's and Q4_1's interleaved layout the 16 quant bytes are in wk_q40_pair_order, not the block's. */
+   Q4_0's and Q4_1's interleaved layout the 16 quant bytes are in wk_q4_pair_order, not the block's. */
 typedef struct {
     const uint8_t *scale, *min, *quants;
 } wk_qblock_ref;
@@ -106,10 +108,10 @@ static inline wk_qblock_ref wk_qblock_at(int qtype, const uint8_t *w, long nb, l
     wk_qblock_ref ref;
     if ((qtype & WK_QX4) && wk_x4_paired(plain)) {
         const uint8_t *unit = w + ((r / 4) * ((nb + 1) / 2) + b / 2) * 8 * bb;
-        long k = 4 * (b & 1) + r % 4, header = wk_has_min(plain) ? 32 : 16;
+        long k = 4 * (b & 1) + r % 4;
         ref.scale = unit + 2 * k;
         ref.min = wk_has_min(plain) ? unit + 16 + 2 * k : NULL;
-        ref.quants = unit + header + 32 * (r % 4) + 16 * (b & 1);
+        ref.quants = unit + wk_x4_pair_header(plain) + 32 * (r % 4) + 16 * (b & 1);
     } else if (qtype & WK_QX4) {
         const uint8_t *unit = w + ((r / 4) * nb + b) * 4 * bb;
         long j = r % 4;
@@ -168,6 +170,13 @@ long wk_q4_pairs_dequantize(int isa, int qtype, const uint8_t *w, long nb, long 
 
 /* A hint to fetch the cache line at p (a no-op where unsupported; never faults). */
 static inline void wk_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+
+/* Hints for every cache line of the `bytes` from p: decode's interleaved kernels fetch a unit a
+   few units ahead of the one they read (a sequential stream of 2-13 lines a step outruns the
+   hardware prefetcher; Q8_0, Q4_K and Q6_K from memory in docs/BENCHMARKS.md). */
+static inline void wk_prefetch_bytes(const void *p, long bytes) {
+    for (long o = 0; o < bytes; o += 64) wk_prefetch((const char *)p + o);
+}
 
 #if defined(__x86_64__) || defined(_M_X64)
 #define WK_X86 1

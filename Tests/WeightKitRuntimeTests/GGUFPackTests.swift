@@ -17,8 +17,11 @@ struct GGUFPackTests {
         return out
     }
 
-    static func greedy(_ model: LoadedModel, _ prompt: [Int], count: Int) throws -> (ids: [Int], logits: [Float]) {
-        let transformer = Transformer(graph: model.graph, maxSequence: prompt.count + count, threads: 2, batch: 4)
+    /// `count` greedy ids after `prompt`, and the prompt's logits.
+    static func greedy(_ model: LoadedModel, _ prompt: [Int], count: Int, options: RuntimeOptions = RuntimeOptions(threads: 2)) throws
+        -> (ids: [Int], logits: [Float])
+    {
+        let transformer = Transformer(graph: model.graph, maxSequence: prompt.count + count, options: options, batch: 4)
         let logits = try transformer.forward(prompt)
         transformer.reset()
         var sampler = Sampler()
@@ -37,11 +40,19 @@ struct GGUFPackTests {
         #expect(fromPack.source is PackReader)
         // The pack holds Q/K in Hugging Face's order: it runs half-split RoPE where the GGUF runs interleaved.
         #expect(fromPack.graph.config.ropeLayout == .halfSplit)
+        try Self.expectSameGreedy(fromGGUF, fromPack, family: family, count: 12)  // fewer in llama-dynamic's context of 16
+    }
+
+    /// Greedy ids of `a` and `b` (run with `options`) are equal on `family`'s reference prompts,
+    /// `count` ids each (fewer where the context ends), the prompt's logits within 1e-5 of their scale.
+    static func expectSameGreedy(
+        _ a: LoadedModel, _ b: LoadedModel, family: String, count: Int, options: RuntimeOptions = RuntimeOptions(threads: 2)
+    ) throws {
         for c in try FidelityTests.reference(family) {
-            let count = min(12, fromGGUF.graph.config.contextLength - c.prompt.count)  // llama-dynamic's context is 16
-            let a = try Self.greedy(fromGGUF, c.prompt, count: count), b = try Self.greedy(fromPack, c.prompt, count: count)
-            #expect(a.ids == b.ids, "\(family) prompt \(c.prompt)")
-            let worst = zip(a.logits, b.logits).map { abs($0 - $1) }.max()!, scale = a.logits.map(abs).max()!
+            let n = min(count, a.graph.config.contextLength - c.prompt.count)
+            let p = try greedy(a, c.prompt, count: n, options: options), q = try greedy(b, c.prompt, count: n, options: options)
+            #expect(p.ids == q.ids, "\(family) prompt \(c.prompt)")
+            let worst = zip(p.logits, q.logits).map { abs($0 - $1) }.max()!, scale = p.logits.map(abs).max()!
             #expect(worst <= 1e-5 * scale, "\(family): max |Δlogit| \(worst) of \(scale)")
         }
     }

@@ -192,7 +192,7 @@ struct ImportanceComputationTests {
     func nonFinite() throws {
         let info = TensorInfo(name: "model.layers.3.mlp.down_proj.weight", dtype: .float32, shape: Shape([2, 4]), byteCount: 32)
         let weight = Weight(info: info, storage: TensorStorage(buffer: AlignedBuffer(count: 32)))
-        let collector = ImportanceCollector(map: [(runtime: info.name, gguf: "blk.3.ffn_down.weight", columns: 4)])
+        let collector = ImportanceCollector(map: [.init(runtime: info.name, gguf: "blk.3.ffn_down.weight", columns: 4)])
         let rows: [Float] = [1, 2, 3, 4, 0.5, -1, 2, 0]
         unsafe rows.withUnsafeBufferPointer { unsafe collector.multiplying([weight, weight], input: $0, rows: 2) }
         #expect(collector.sums[0] == [1.25, 5, 13, 16] && collector.counts[0] == [2], "one sum per column in token order, a weight listed twice counted once")

@@ -191,8 +191,8 @@ extension Converter {
         guard offset != 0 else { return }
         for entry in plan.entries where entry.addend != 0 {
             guard case .input(let name, _) = entry.parts.first, let stored = base.tensor(named: name) else { continue }
-            let before = try floats(base.storage(of: stored), dtype: stored.dtype, name: name, path: path)
-            let after = try floats(source.storage(of: entry.output), dtype: entry.output.dtype, name: name, path: path)
+            let before = try floats(base, stored, name: name, path: path)
+            let after = try floats(source, entry.output, name: name, path: path)
             if let i = before.indices.first(where: { i in i >= after.count || before[i] != after[i] + offset }) {
                 throw FormatError(
                     .unsupported, "\(name)[\(i)] stores \(before[i]), which becomes \(after[i] + offset) after Gemma's 1 + w goes through a Hugging Face config: the pack would not run exactly as the GGUF",
@@ -201,23 +201,13 @@ extension Converter {
         }
     }
 
-    /// A small tensor's values as f32 (f32, f16, bf16 or a block type).
-    static func floats(_ storage: TensorStorage, dtype: DType, name: String, path: String) throws -> [Float] {
-        let bytes = storage.bytes
-        func words<T: FixedWidthInteger>(_: T.Type) -> [T] {
-            unsafe bytes.withUnsafeBytes { raw in
-                // SAFETY: k * size + size ≤ raw.count for every k read; loadUnaligned needs no alignment.
-                (0..<raw.count / MemoryLayout<T>.size).map { k in T(littleEndian: unsafe raw.loadUnaligned(fromByteOffset: k * MemoryLayout<T>.size, as: T.self)) }
-            }
+    /// A norm's values as f32 (a float type, or a block type decoded).
+    static func floats(_ source: any TensorSource, _ t: TensorInfo, name: String, path: String) throws -> [Float] {
+        if t.dtype.isQuantized { return QuantBlocks.dequantize(Array(try source.storage(of: t).bytes), as: t.dtype) }
+        guard t.dtype.isFloatingPoint else {
+            throw FormatError(.unsupported, "norm \(name) is \(t.dtype.shortName), not a float type whose round trip can be checked", path: path, tensorName: name)
         }
-        switch dtype {
-        case .float32: return words(UInt32.self).map { Float(bitPattern: $0) }
-        case .float16: return words(UInt16.self).map { Float(Float16(bitPattern: $0)) }
-        case .bfloat16: return words(UInt16.self).map { Float(bitPattern: UInt32($0) << 16) }
-        case _ where dtype.isQuantized: return QuantBlocks.dequantize(Array(bytes), as: dtype)
-        default:
-            throw FormatError(.unsupported, "norm \(name) is \(dtype.shortName), not a float type whose round trip can be checked", path: path, tensorName: name)
-        }
+        return try ModelComparison.floats(source, t)
     }
 
     /// The tokenizer.json text a pack carries for the GGUF's tokenizer keys; nil for a GGUF with

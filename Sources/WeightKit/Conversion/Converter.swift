@@ -90,14 +90,14 @@ public enum Converter {
         if let dtype = options.dtype, !dtype.isFloatingPoint {
             throw ConversionError.invalidRequest("a cast must be to a floating dtype, not \(dtype.shortName)")
         }
-        if let count = options.shardMaxTensors {
+        if options.shardMaxTensors != nil {
             guard target == .gguf else {
                 throw ConversionError.invalidRequest("shards of at most N tensors are written for GGUF output only, not \(target.rawValue)", path: output)
             }
-            guard options.shardSize == nil else {
-                throw ConversionError.invalidRequest("shards are cut by size or by tensor count, not both (as llama-gguf-split)", path: output)
+            // One mode at a time, at least one tensor a shard: the writer's own rules, checked before reading.
+            do { _ = try GGUFShardLimit(ggufWriteOptions(options), path: output) } catch {
+                throw ConversionError.invalidRequest(error.message, path: output)
             }
-            guard count > 0 else { throw ConversionError.invalidRequest("shards must hold at least 1 tensor, got \(count)", path: output) }
         }
         let format = try options.inputFormat ?? FormatDetector.detect(path: input)
         try OutputCheck.check(output, inputs: [input], overwrite: options.overwrite)

@@ -62,11 +62,6 @@ final class ImportanceCollector: MatMulObserver {
         self.counts = counts
     }
 
-    /// Collects the weights `map` names (runtime name → GGUF name), each with `columns` inputs.
-    convenience init(map: [(runtime: String, gguf: String, columns: Int)]) {
-        self.init(map: map.map { Target(runtime: $0.runtime, gguf: $0.gguf, columns: $0.columns) })
-    }
-
     func multiplying(_ weights: [Weight], input: UnsafeBufferPointer<Float>, rows: Int) {
         var seen: [String] = []
         for w in weights {

@@ -190,8 +190,8 @@ public enum Quantizer {
             let origins = try packOrigins(hf, model: model)
             let byName = Dictionary(rows.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             rows = hf.entries.compactMap { e in
-                guard let name = origins[e.output.name], var row = byName[name] else { return nil }
-                row.bytesBefore = row.bytesBefore * e.output.elementCount / max(1, plan.source.tensor(named: name)!.elementCount)
+                guard let name = origins[e.output.name], var row = byName[name], let input = plan.source.tensor(named: name) else { return nil }
+                row.bytesBefore = QuantizationReport.share(of: input, elements: e.output.elementCount)
                 row.name = e.output.name
                 row.to = e.output.dtype
                 row.bytesAfter = e.output.byteCount

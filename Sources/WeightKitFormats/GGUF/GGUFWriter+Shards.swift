@@ -49,9 +49,13 @@ extension GGUFWriter {
     /// by size as `shardPlan(_:maxBytes:)` says, or by count (`split_strategy::should_split`:
     /// a new shard at every multiple of the count).
     public static func shardPlan(_ tensors: [TensorInfo], limit: GGUFShardLimit) -> [Range<Int>] {
-        guard case .bytes(let maxBytes) = limit else {
-            guard case .tensors(let count) = limit, count > 0, !tensors.isEmpty else { return [0..<tensors.count] }
+        let maxBytes: Int
+        switch limit {
+        case .tensors(let count):
+            guard count > 0, !tensors.isEmpty else { return [0..<tensors.count] }
             return stride(from: 0, to: tensors.count, by: count).map { $0..<min($0 + count, tensors.count) }
+        case .bytes(let bytes):
+            maxBytes = bytes
         }
         var ranges: [Range<Int>] = []
         var start = 0
