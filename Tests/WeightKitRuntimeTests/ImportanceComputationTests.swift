@@ -66,10 +66,13 @@ struct ImportanceComputationTests {
     }
 
     /// Computes `model`'s importance over the committed text into a temporary file.
-    static func run(_ model: String, _ folder: TemporaryFolder, chunkSize: Int, chunks: Int?, processOutput: Bool = false) throws -> (String, ImportanceReport) {
-        let out = folder.file("ours.gguf")
+    static func run(
+        _ model: String, _ folder: TemporaryFolder, chunkSize: Int, chunks: Int?, processOutput: Bool = false,
+        runtime: RuntimeOptions = RuntimeOptions(), name: String = "ours.gguf"
+    ) throws -> (String, ImportanceReport) {
+        let out = folder.file(name)
         let loaded = try ModelLoader.load(path: model)
-        let options = ImportanceOptions(chunkSize: chunkSize, chunks: chunks, processOutput: processOutput, dataset: "calibration.txt")
+        let options = ImportanceOptions(chunkSize: chunkSize, chunks: chunks, processOutput: processOutput, dataset: "calibration.txt", runtime: runtime)
         let report = try ImportanceComputation.computeFile(model: loaded, textPath: text, output: out, options: options)
         return (out, report)
     }
@@ -232,10 +235,18 @@ struct SmolLM2ImportanceTests {
     func againstLlamaImatrix() throws {
         let gguf = ProcessInfo.processInfo.environment["WEIGHTKIT_SMOLLM2_GGUF"]!
         let folder = TemporaryFolder()
-        let (out, report) = try ImportanceComputationTests.run(gguf, folder, chunkSize: 128, chunks: nil)
+        let reference = fixture("quant/imatrix/computed/smollm2-c128.gguf")
+        // Float activations: every product in f32 on any CPU, like the reference run.
+        let (out, report) = try ImportanceComputationTests.run(gguf, folder, chunkSize: 128, chunks: nil, runtime: RuntimeOptions(quantizedActivations: .float32))
         #expect(report.chunks == 5 && report.tensors == 210 && !report.beginsWithBOS)
-        let worst = try ImportanceComputationTests.compare(out, fixture("quant/imatrix/computed/smollm2-c128.gguf"), elementTolerance: 1e-3, normTolerance: 1e-4)
-        print("SmolLM2 imatrix vs llama-imatrix: max relative \(worst.element), max norm-relative \(worst.norm)")
+        let worst = try ImportanceComputationTests.compare(out, reference, elementTolerance: 1e-3, normTolerance: 1e-4)
+        print("SmolLM2 imatrix (f32 activations) vs llama-imatrix: max relative \(worst.element), max norm-relative \(worst.norm)")
+        // The default: on a CPU with AVX-512 VNNI, prefill rounds each activation to 16 bits per
+        // block of 32 (relative to the block's largest), which moves the sums of columns that stay
+        // near zero (measured: 5.7% on one element, 2.8e-4 per tensor); elsewhere it is the f32 run.
+        let (defaults, _) = try ImportanceComputationTests.run(gguf, folder, chunkSize: 128, chunks: nil, name: "defaults.gguf")
+        let loose = try ImportanceComputationTests.compare(defaults, reference, elementTolerance: 0.1, normTolerance: 1e-3)
+        print("SmolLM2 imatrix (default activations) vs llama-imatrix: max relative \(loose.element), max norm-relative \(loose.norm)")
         // Without --parse-special llama-imatrix reads special-token text as characters; ours would not.
         let loaded = try ModelLoader.load(path: gguf)
         do {
