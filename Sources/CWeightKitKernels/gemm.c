@@ -1,13 +1,18 @@
 /* Prefill's matrix-matrix product Y[t, r] = Σ_c W[r, c] X[t, c] (see wk_kernels.h, wk_gemm).
  *
  * Blocked the way BLAS libraries block a GEMM. The weights are the big operand (read once from
- * memory per product); the prompt's activations X (n x cols floats, a few hundred KB) stay in
- * the L2 cache:
- *   for each panel of 16 rows (this thread's share of the rows)
- *     decode the 16 rows to f32 and store them transposed, [cols][16] (L2-resident; the one
- *     place f16/bf16/Q-block weights are converted: once per product, not per token)
- *     for each slice of KC columns (16 KB of the panel, L1-resident)
- *       for each group of 6 tokens: the micro-kernel adds 16 x 6 dot products over the slice
+ * memory per product); the prompt's activations X (n x cols floats) are read once per block of
+ * 128 rows, a slice at a time:
+ *   for each block of 8 panels of 16 rows (this thread's share of the rows)
+ *     for each slice of KC columns
+ *       decode the slice of the 8 panels to f32, each stored transposed, [KC][16] (16 KB a panel,
+ *       128 KB in all: L2-resident; the one place f16/bf16/Q-block weights are converted, once
+ *       per product, not per token)
+ *       for each group of tokens (6 with AVX2, 16 with AVX-512): the X slice (L1-resident)
+ *         for each of the 8 panels: the micro-kernel adds 16 x NT dot products over the slice
+ * So X crosses from L3 to L2 once per 128 rows: a whole panel per pass, as this kernel first ran,
+ * read all of X again for every 16 rows, which at 1 B (X of 1-3 MB, past L2) held F16 prefill to
+ * half the FMA units' peak (docs/BENCHMARKS.md).
  * (With AVX-512, a 16-row x 16-token micro-kernel: see kernel_avx512 below.)
  * The AVX2 micro-kernel keeps the 16 x 6 results in 12 registers; per column it loads two weight
  * vectors and broadcasts six activations for 12 FMAs, so it runs from L1 near the FMA units'
@@ -24,6 +29,8 @@
 #define MR 16  /* weight rows per panel */
 #define NR 6   /* tokens per micro-kernel call */
 #define KC 256 /* columns per slice: a multiple of 256, so Q and K blocks never straddle slices */
+#define PANELS 8 /* panels of 16 rows that share each slice of the activations */
+#define XS (KC + 16) /* floats per token in the copied slice of X */
 
 #if WK_X86
 /* kc f16 (F16C) or bf16 values to floats, 8 at a time. */
@@ -104,38 +111,33 @@ WK_AVX2 static void transpose8_avx2(const float *rows, long stride, long kc, flo
 }
 #endif
 
-/* Rows [r, r+rb), every column, into panel[k][MR] (rows past rb zero), a slice of KC columns at
-   a time: the slice's rows are decoded into seg, then transposed — f32 rows of a full panel are
-   transposed straight from the weights (no copy). */
-static void pack_panel(int isa, int kind, const void *w, long cols, long r, long rb, float *panel) {
+/* Rows [r, r+rb), columns [k0, k0+kc), into panel[k][MR] (rows past rb zero): the rows are
+   decoded into seg, then transposed — f32 rows of a full panel are transposed straight from the
+   weights (no copy). */
+static void pack_slice(int isa, int kind, const void *w, long cols, long r, long rb, long k0, long kc, float *panel) {
     float seg[MR * KC] __attribute__((aligned(32)));
 #if WK_X86
     int avx2 = isa >= WK_ISA_AVX2;
-#endif
-    for (long k0 = 0; k0 < cols; k0 += KC) {
-        long kc = cols - k0 < KC ? cols - k0 : KC;
-#if WK_X86
-        if (avx2 && kind == WK_F32 && rb == MR) {
-            const float *rows = (const float *)w + r * cols + k0;
-            transpose8_avx2(rows, cols, kc, panel + k0 * MR, 0);
-            transpose8_avx2(rows + 8 * cols, cols, kc, panel + k0 * MR, 8);
-            continue;
-        }
-#endif
-        for (long i = 0; i < MR; i++) {
-            if (i < rb) decode_segment(isa, kind, w, cols, r + i, k0, kc, seg + i * KC);
-            else memset(seg + i * KC, 0, sizeof(float) * KC);
-        }
-#if WK_X86
-        if (avx2) {
-            transpose8_avx2(seg, KC, kc, panel + k0 * MR, 0);
-            transpose8_avx2(seg + 8 * KC, KC, kc, panel + k0 * MR, 8);
-            continue;
-        }
-#endif
-        for (long i = 0; i < MR; i++)
-            for (long k = 0; k < kc; k++) panel[(k0 + k) * MR + i] = seg[i * KC + k];
+    if (avx2 && kind == WK_F32 && rb == MR) {
+        const float *rows = (const float *)w + r * cols + k0;
+        transpose8_avx2(rows, cols, kc, panel, 0);
+        transpose8_avx2(rows + 8 * cols, cols, kc, panel, 8);
+        return;
     }
+#endif
+    for (long i = 0; i < MR; i++) {
+        if (i < rb) decode_segment(isa, kind, w, cols, r + i, k0, kc, seg + i * KC);
+        else memset(seg + i * KC, 0, sizeof(float) * KC);
+    }
+#if WK_X86
+    if (avx2) {
+        transpose8_avx2(seg, KC, kc, panel, 0);
+        transpose8_avx2(seg + 8 * KC, KC, kc, panel, 8);
+        return;
+    }
+#endif
+    for (long i = 0; i < MR; i++)
+        for (long k = 0; k < kc; k++) panel[k * MR + i] = seg[i * KC + k];
 }
 
 /* y[t, i] (+)= Σ_k panel[k][i] x[t, k] for t < nt, i < rb. The portable micro-kernel. */
@@ -263,45 +265,69 @@ void wk_gemm(wk_config cfg, int kind, const void *w, const float *x, float *y, l
         wk_qgemm_vnni(kind - WK_GEMM_Q, w, x, y, n, cols, ystride, row0, row1);
         return;
     }
-    float *panel = aligned_alloc(64, (size_t)((cols * MR * 4 + 63) / 64 * 64));
-    if (panel == NULL) abort(); /* 16 rows of the matrix: a few hundred KB */
+    float *panels = aligned_alloc(64, sizeof(float) * (size_t)(PANELS * KC * MR));
+    float *xbuf = aligned_alloc(64, sizeof(float) * (size_t)(NR512 * XS));
+    if (panels == NULL || xbuf == NULL) abort(); /* PANELS slices of 16 rows x KC columns: 128 KB */
 #if WK_X86
     int avx2 = cfg.isa >= WK_ISA_AVX2, avx512 = cfg.isa >= WK_ISA_AVX512VNNI;
 #else
     int avx2 = 0, avx512 = 0;
 #endif
     long nr = avx512 ? NR512 : NR;
-    /* A panel's 16 rows are one contiguous byte range in every layout (the interleaved one keeps
-       each group of four rows together). While the micro-kernel works on one panel, the next
-       panel's bytes are prefetched a few lines per call: otherwise pack_panel stalls on memory
-       (docs/BENCHMARKS.md). */
-    long row_bytes = kind >= WK_GEMM_Q ? wk_row_bytes((kind - WK_GEMM_Q) & ~WK_QX4, cols)
-                                       : cols * (kind == WK_F32 ? 4 : 2);
-    long calls = ((cols + KC - 1) / KC) * ((n + nr - 1) / nr);
-    for (long r = row0; r < row1; r += MR) {
-        long rb = row1 - r < MR ? row1 - r : MR;
-        pack_panel(cfg.isa, kind, w, cols, r, rb, panel);
-        long next_end_row = r + 2 * MR < row1 ? r + 2 * MR : row1;
-        const char *ahead = (const char *)w + (r + MR) * row_bytes;
-        const char *ahead_end = (const char *)w + next_end_row * row_bytes;
-        long lines = ahead_end > ahead ? (ahead_end - ahead + 63) / 64 : 0;
-        long per_call = (lines + calls - 1) / calls;
+    /* While the micro-kernels work on one slice, the same rows' next slice is prefetched a few
+       lines per call: otherwise packing stalls on memory (docs/BENCHMARKS.md). A slice of a row
+       is one byte range (f32/f16/bf16, blocks); in the interleaved layout the slice of a group of
+       four rows is (their units are in block order). */
+    int qtype = kind >= WK_GEMM_Q ? (kind - WK_GEMM_Q) & ~WK_QX4 : -1, x4 = kind >= WK_GEMM_Q && ((kind - WK_GEMM_Q) & WK_QX4);
+    long values = qtype >= 0 ? wk_block_values(qtype) : 1, unit = qtype >= 0 ? wk_block_bytes[qtype] : (kind == WK_F32 ? 4 : 2);
+    long row_bytes = cols / values * unit, slice_bytes = KC / values * unit;
+    long token_groups = (n + nr - 1) / nr;
+    for (long r0 = row0; r0 < row1; r0 += PANELS * MR) {
+        long rows = row1 - r0 < PANELS * MR ? row1 - r0 : PANELS * MR, np = (rows + MR - 1) / MR;
         for (long k0 = 0; k0 < cols; k0 += KC) {
             long kc = cols - k0 < KC ? cols - k0 : KC;
+            for (long p = 0; p < np; p++) {
+                long rb = rows - p * MR < MR ? rows - p * MR : MR;
+                pack_slice(cfg.isa, kind, w, cols, r0 + p * MR, rb, k0, kc, panels + p * KC * MR);
+            }
+            /* The next slice's rows (or groups of four rows), spread over this slice's calls. */
+            long next = k0 + KC < cols ? k0 + KC : -1, streams = x4 ? (rows + 3) / 4 : rows;
+            long stream_bytes = x4 ? 4 * slice_bytes : slice_bytes, calls = token_groups * np;
+            long lines_per_stream = (stream_bytes + 63) / 64, total = next < 0 ? 0 : streams * lines_per_stream;
+            long per_call = (total + calls - 1) / calls, issued = 0;
             for (long t = 0; t < n; t += nr) {
                 long nt = n - t < nr ? n - t : nr;
+                /* Rows of X `cols` floats apart fall in one or two sets of the L1 cache when
+                   cols·4 is a multiple of 2 KB (2048 and 5632 columns at 1 B: the kernel ran at
+                   70% of its speed); then the group's slice is copied, XS floats a token. */
                 const float *xt = x + t * cols + k0;
-                float *yt = y + t * ystride + r;
-                for (long i = 0; i < per_call && ahead < ahead_end; i++, ahead += 64) wk_prefetch(ahead);
+                long xs = cols;
+                if (cols % 512 == 0) {
+                    for (long i = 0; i < nt; i++) memcpy(xbuf + i * XS, xt + i * cols, sizeof(float) * (size_t)kc);
+                    xt = xbuf;
+                    xs = XS;
+                }
+                for (long p = 0; p < np; p++) {
+                    long rb = rows - p * MR < MR ? rows - p * MR : MR;
+                    const float *panel = panels + p * KC * MR;
+                    float *yt = y + t * ystride + r0 + p * MR;
+                    for (long i = 0; i < per_call && issued < total; i++, issued++) {
+                        long s = issued / lines_per_stream, line = issued % lines_per_stream;
+                        const char *base = x4 ? (const char *)w + (r0 / 4 + s) * 4 * row_bytes + next / values * 4 * unit
+                                              : (const char *)w + (r0 + s) * row_bytes + next / values * unit;
+                        wk_prefetch(base + 64 * line);
+                    }
 #if WK_X86
-                if (avx512) { kernels512[nt](panel + k0 * MR, xt, cols, kc, yt, ystride, rb, k0 > 0); continue; }
-                if (avx2) { kernel_avx2(panel + k0 * MR, xt, cols, kc, yt, ystride, nt, rb, k0 > 0); continue; }
+                    if (avx512) { kernels512[nt](panel, xt, xs, kc, yt, ystride, rb, k0 > 0); continue; }
+                    if (avx2) { kernel_avx2(panel, xt, xs, kc, yt, ystride, nt, rb, k0 > 0); continue; }
 #endif
-                (void)avx2;
-                (void)avx512;
-                kernel_portable(panel + k0 * MR, xt, cols, kc, yt, ystride, nt, rb, k0 > 0);
+                    (void)avx2;
+                    (void)avx512;
+                    kernel_portable(panel, xt, xs, kc, yt, ystride, nt, rb, k0 > 0);
+                }
             }
         }
     }
-    free(panel);
+    free(panels);
+    free(xbuf);
 }

@@ -205,19 +205,19 @@ WK_VNNI static void pack(int qtype, const uint8_t *w, long nb, long r, long rb, 
    block's scale and float sum. For Q6_K to 15 bits (|a| <= 16383: relative error ~3e-5 of the
    block's largest activation), so that a lane's 32 products of at most 4096·16383 stay below
    2^31; 16 bits for the others (weights of at most 128 in magnitude). */
-WK_VNNI static void quantize(const float *x, long n, long cols, int q6k, int16_t *xq, float *xs, float *xsum) {
+WK_VNNI static void quantize(const float *x, long n, long cols, long xqs, int q6k, int16_t *xq, float *xs, float *xsum) {
     long nb = cols / 32;
     float limit = q6k ? 16383.0f : 32767.0f;
     for (long t = 0; t < n; t++)
         for (long b = 0; b < nb; b++)
-            xsum[t * nb + b] = wk_quantize_block_i16(x + t * cols + b * 32, xq + t * cols + b * 32, &xs[t * nb + b], limit);
+            xsum[t * nb + b] = wk_quantize_block_i16(x + t * cols + b * 32, xq + t * xqs + b * 32, &xs[t * nb + b], limit);
 }
 
 /* NT tokens x 16 rows over every block; NT a compile-time constant so the accumulators stay in registers. */
 #define WK_VNNI_KERNEL(NT)                                                                                      \
     WK_VNNI static void kernel_##NT(const __m512i *panel, const float *scales, const float *mins, int with_mins, \
-                                    const int16_t *xq, const float *xs, const float *xsum, long cols, float *y,  \
-                                    long ystride, long rb) {                                                    \
+                                    const int16_t *xq, const float *xs, const float *xsum, long cols, long xqs, \
+                                    float *y, long ystride, long rb) {                                          \
         long nb = cols / 32;                                                                                    \
         __m512 f[NT];                                                                                           \
         for (int t = 0; t < NT; t++) f[t] = _mm512_setzero_ps();                                                \
@@ -228,7 +228,7 @@ WK_VNNI static void quantize(const float *x, long n, long cols, int q6k, int16_t
                 __m512i wv = _mm512_load_si512(panel + b * 16 + p);                                             \
                 for (int t = 0; t < NT; t++) {                                                                  \
                     int32_t pair;                                                                               \
-                    memcpy(&pair, xq + t * cols + b * 32 + 2 * p, 4);                                           \
+                    memcpy(&pair, xq + t * xqs + b * 32 + 2 * p, 4);                                           \
                     acc[t] = _mm512_dpwssd_epi32(acc[t], wv, _mm512_set1_epi32(pair));                          \
                 }                                                                                               \
             }                                                                                                   \
@@ -255,31 +255,34 @@ WK_VNNI_KERNEL(8)
 WK_VNNI void wk_qgemm_vnni(int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0,
                            long row1) {
     long nb = cols / 32;
-    int16_t *xq = aligned_alloc(64, (size_t)((n * cols * 2 + 63) / 64 * 64));
+    /* Tokens' rows of int16 activations 64 bytes more than cols apart: at cols·2 a multiple of
+       4 KB (2048 columns) the kernel's eight rows would all fall in one set of the L1 cache. */
+    long xqs = cols + 32;
+    int16_t *xq = aligned_alloc(64, (size_t)((n * xqs * 2 + 63) / 64 * 64));
     float *xs = malloc(sizeof(float) * (size_t)(n * nb)), *xsum = malloc(sizeof(float) * (size_t)(n * nb));
     __m512i *panel = aligned_alloc(64, (size_t)(nb * 16 * 64));
     float *scales = malloc(sizeof(float) * (size_t)(nb * 16)), *mins = malloc(sizeof(float) * (size_t)(nb * 16));
     if (!xq || !xs || !xsum || !panel || !scales || !mins) abort();
     int plain = qtype & ~WK_QX4;
-    quantize(x, n, cols, plain == WK_Q6_K, xq, xs, xsum);
+    quantize(x, n, cols, xqs, plain == WK_Q6_K, xq, xs, xsum);
     int with_mins = wk_has_min(plain) || plain == WK_Q4_K || plain == WK_Q5_K;
     for (long r = row0; r < row1; r += PANEL_ROWS) {
         long rb = row1 - r < PANEL_ROWS ? row1 - r : PANEL_ROWS;
         pack(qtype, (const uint8_t *)w, nb, r, rb, panel, scales, mins);
         for (long t = 0; t < n; t += TOKENS) {
             long nt = n - t < TOKENS ? n - t : TOKENS;
-            const int16_t *xt = xq + t * cols;
+            const int16_t *xt = xq + t * xqs;
             const float *st = xs + t * nb, *sumt = xsum + t * nb;
             float *yt = y + t * ystride + r;
             switch (nt) {
-            case 1: kernel_1(panel, scales, mins, with_mins, xt, st, sumt, cols, yt, ystride, rb); break;
-            case 2: kernel_2(panel, scales, mins, with_mins, xt, st, sumt, cols, yt, ystride, rb); break;
-            case 3: kernel_3(panel, scales, mins, with_mins, xt, st, sumt, cols, yt, ystride, rb); break;
-            case 4: kernel_4(panel, scales, mins, with_mins, xt, st, sumt, cols, yt, ystride, rb); break;
-            case 5: kernel_5(panel, scales, mins, with_mins, xt, st, sumt, cols, yt, ystride, rb); break;
-            case 6: kernel_6(panel, scales, mins, with_mins, xt, st, sumt, cols, yt, ystride, rb); break;
-            case 7: kernel_7(panel, scales, mins, with_mins, xt, st, sumt, cols, yt, ystride, rb); break;
-            default: kernel_8(panel, scales, mins, with_mins, xt, st, sumt, cols, yt, ystride, rb); break;
+            case 1: kernel_1(panel, scales, mins, with_mins, xt, st, sumt, cols, xqs, yt, ystride, rb); break;
+            case 2: kernel_2(panel, scales, mins, with_mins, xt, st, sumt, cols, xqs, yt, ystride, rb); break;
+            case 3: kernel_3(panel, scales, mins, with_mins, xt, st, sumt, cols, xqs, yt, ystride, rb); break;
+            case 4: kernel_4(panel, scales, mins, with_mins, xt, st, sumt, cols, xqs, yt, ystride, rb); break;
+            case 5: kernel_5(panel, scales, mins, with_mins, xt, st, sumt, cols, xqs, yt, ystride, rb); break;
+            case 6: kernel_6(panel, scales, mins, with_mins, xt, st, sumt, cols, xqs, yt, ystride, rb); break;
+            case 7: kernel_7(panel, scales, mins, with_mins, xt, st, sumt, cols, xqs, yt, ystride, rb); break;
+            default: kernel_8(panel, scales, mins, with_mins, xt, st, sumt, cols, xqs, yt, ystride, rb); break;
             }
         }
     }
