@@ -10,9 +10,10 @@
  *       per product, not per token)
  *       for each group of tokens (6 with AVX2, 16 with AVX-512): the X slice (L1-resident)
  *         for each of the 8 panels: the micro-kernel adds 16 x NT dot products over the slice
- * So X crosses from L3 to L2 once per 128 rows: a whole panel per pass, as this kernel first ran,
- * read all of X again for every 16 rows, which at 1 B (X of 1-3 MB, past L2) held F16 prefill to
- * half the FMA units' peak (docs/BENCHMARKS.md).
+ * So X crosses from L3 to L2 once per 128 rows, not once per 16. That only paid once X was
+ * copied per slice where its rows alias in L1 (below): 1.1 B F16 prefill-128, one thread, rose
+ * from 67.6 to 93.6 tok/s with the copy and blocks of 8 panels, where blocks of 1 panel with the
+ * copy gave 72 (docs/BENCHMARKS.md).
  * (With AVX-512, a 16-row x 16-token micro-kernel: see kernel_avx512 below.)
  * The AVX2 micro-kernel keeps the 16 x 6 results in 12 registers; per column it loads two weight
  * vectors and broadcasts six activations for 12 FMAs, so it runs from L1 near the FMA units'
@@ -208,11 +209,12 @@ WK_AVX2 static void kernel_avx2(const float *panel, const float *x, long xs, lon
 
 /* The AVX-512 micro-kernel (cfg.isa ≥ WK_ISA_AVX512VNNI, which implies AVX-512 F): a panel
    column's 16 rows are one 512-bit vector, so per column it loads one vector, broadcasts NT ≤ 16
-   activations and makes NT FMAs of 16 lanes (16 accumulators of the 32 registers) — twice the AVX2 kernel's lanes per FMA. Where the
-   CPU runs 512-bit FMAs at full width (Zen 5) that doubles the peak; where it splits them in two
+   activations and makes NT FMAs of 16 lanes (16 accumulators of the 32 registers): twice the
+   AVX2 kernel's lanes per FMA. Where the CPU runs 512-bit FMAs at full width (Zen 5) that doubles the peak; where it splits them in two
    (Zen 4) it still saves the second weight load per column. Rows past rb are masked off.
-   SmolLM2-135M F16 prefill-128, one thread: 507 tok/s with the AVX2 kernel, 822 with this one
-   at 12 tokens per call, 863 at 16 (docs/BENCHMARKS.md). */
+   SmolLM2-135M F16 prefill-128, one thread, when panels were packed whole one at a time: 507
+   tok/s with the AVX2 kernel, 822 with this one at 12 tokens per call, 863 at 16
+   (docs/BENCHMARKS.md). */
 #define NR512 16
 #if WK_X86
 #define WK_AVX512F __attribute__((target("avx512f,avx2,fma,f16c")))
@@ -252,9 +254,13 @@ WK_KERNEL512(16)
 typedef void (*kernel512_fn)(const float *, const float *, long, long, float *, long, long, int);
 static const kernel512_fn kernels512[NR512 + 1] = {
     NULL, kernel_avx512_1, kernel_avx512_2, kernel_avx512_3, kernel_avx512_4, kernel_avx512_5, kernel_avx512_6,
-    kernel_avx512_7, kernel_avx512_8, kernel_avx512_9, kernel_avx512_10, kernel_avx512_11, kernel_avx512_12, kernel_avx512_13, kernel_avx512_14, kernel_avx512_15, kernel_avx512_16,
+    kernel_avx512_7, kernel_avx512_8, kernel_avx512_9, kernel_avx512_10, kernel_avx512_11, kernel_avx512_12,
+    kernel_avx512_13, kernel_avx512_14, kernel_avx512_15, kernel_avx512_16,
 };
 #endif
+
+/* Rows of panel p in a block of `rows` rows: MR, or fewer in the last panel. */
+static inline long panel_rows(long rows, long p) { return rows - p * MR < MR ? rows - p * MR : MR; }
 
 void wk_gemm(wk_config cfg, int kind, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0,
              long row1) {
@@ -274,32 +280,29 @@ void wk_gemm(wk_config cfg, int kind, const void *w, const float *x, float *y, l
     int avx2 = 0, avx512 = 0;
 #endif
     long nr = avx512 ? NR512 : NR;
-    /* While the micro-kernels work on one slice, the same rows' next slice is prefetched a few
-       lines per call: otherwise packing stalls on memory (docs/BENCHMARKS.md). A slice of a row
-       is one byte range (f32/f16/bf16, blocks); in the interleaved layout the slice of a group of
-       four rows is (their units are in block order). */
+    /* While the micro-kernels work on one slice, the same rows' next slice is prefetched, a few
+       rows' worth per call: otherwise packing stalls on memory (docs/BENCHMARKS.md). A slice of
+       a row is one byte range (f32/f16/bf16, blocks); in the interleaved layout, so is the slice
+       of a group of four rows (their units are in block order). */
     int qtype = kind >= WK_GEMM_Q ? (kind - WK_GEMM_Q) & ~WK_QX4 : -1, x4 = kind >= WK_GEMM_Q && ((kind - WK_GEMM_Q) & WK_QX4);
     long values = qtype >= 0 ? wk_block_values(qtype) : 1, unit = qtype >= 0 ? wk_block_bytes[qtype] : (kind == WK_F32 ? 4 : 2);
-    long row_bytes = cols / values * unit, slice_bytes = KC / values * unit;
-    long token_groups = (n + nr - 1) / nr;
+    long rows_per_stream = x4 ? 4 : 1, row_bytes = cols / values * unit, stream_bytes = rows_per_stream * KC / values * unit;
     for (long r0 = row0; r0 < row1; r0 += PANELS * MR) {
         long rows = row1 - r0 < PANELS * MR ? row1 - r0 : PANELS * MR, np = (rows + MR - 1) / MR;
+        long streams = (rows + rows_per_stream - 1) / rows_per_stream, calls = np * ((n + nr - 1) / nr);
+        long per_call = (streams + calls - 1) / calls;
         for (long k0 = 0; k0 < cols; k0 += KC) {
             long kc = cols - k0 < KC ? cols - k0 : KC;
-            for (long p = 0; p < np; p++) {
-                long rb = rows - p * MR < MR ? rows - p * MR : MR;
-                pack_slice(cfg.isa, kind, w, cols, r0 + p * MR, rb, k0, kc, panels + p * KC * MR);
-            }
-            /* The next slice's rows (or groups of four rows), spread over this slice's calls. */
-            long next = k0 + KC < cols ? k0 + KC : -1, streams = x4 ? (rows + 3) / 4 : rows;
-            long stream_bytes = x4 ? 4 * slice_bytes : slice_bytes, calls = token_groups * np;
-            long lines_per_stream = (stream_bytes + 63) / 64, total = next < 0 ? 0 : streams * lines_per_stream;
-            long per_call = (total + calls - 1) / calls, issued = 0;
+            for (long p = 0; p < np; p++)
+                pack_slice(cfg.isa, kind, w, cols, r0 + p * MR, panel_rows(rows, p), k0, kc, panels + p * KC * MR);
+            long next_stream = k0 + KC < cols ? 0 : streams; /* the last slice has no next one */
+            const char *next = (const char *)w + (r0 / rows_per_stream) * rows_per_stream * row_bytes + (k0 + KC) / values * rows_per_stream * unit;
             for (long t = 0; t < n; t += nr) {
                 long nt = n - t < nr ? n - t : nr;
                 /* Rows of X `cols` floats apart fall in one or two sets of the L1 cache when
-                   cols·4 is a multiple of 2 KB (2048 and 5632 columns at 1 B: the kernel ran at
-                   70% of its speed); then the group's slice is copied, XS floats a token. */
+                   cols·4 is a multiple of 2 KB (2048 and 5632 columns at 1 B): then the group's
+                   slice is copied, XS floats a token (1.1 B F16 prefill-128, one thread: 67.6
+                   tok/s without the copy, 93.6 with it). Always copying costs 2-4 % at 135 M. */
                 const float *xt = x + t * cols + k0;
                 long xs = cols;
                 if (cols % 512 == 0) {
@@ -308,15 +311,11 @@ void wk_gemm(wk_config cfg, int kind, const void *w, const float *x, float *y, l
                     xs = XS;
                 }
                 for (long p = 0; p < np; p++) {
-                    long rb = rows - p * MR < MR ? rows - p * MR : MR;
+                    long rb = panel_rows(rows, p);
                     const float *panel = panels + p * KC * MR;
                     float *yt = y + t * ystride + r0 + p * MR;
-                    for (long i = 0; i < per_call && issued < total; i++, issued++) {
-                        long s = issued / lines_per_stream, line = issued % lines_per_stream;
-                        const char *base = x4 ? (const char *)w + (r0 / 4 + s) * 4 * row_bytes + next / values * 4 * unit
-                                              : (const char *)w + (r0 + s) * row_bytes + next / values * unit;
-                        wk_prefetch(base + 64 * line);
-                    }
+                    for (long i = 0; i < per_call && next_stream < streams; i++, next_stream++)
+                        wk_prefetch_bytes(next + next_stream * rows_per_stream * row_bytes, stream_bytes);
 #if WK_X86
                     if (avx512) { kernels512[nt](panel, xt, xs, kc, yt, ystride, rb, k0 > 0); continue; }
                     if (avx2) { kernel_avx2(panel, xt, xs, kc, yt, ystride, nt, rb, k0 > 0); continue; }

@@ -5,7 +5,7 @@ import WeightKitTestSupport
 
 /// WeightKit's block encoders against llama-quantize itself: SmolLM2-135M's f32 GGUF quantized by
 /// `llama-quantize --pure IN OUT TYPE` (and with `--imatrix` from llama-imatrix), the tensors of
-/// the output (`sampled`) re-encoded by `QuantScheme` from the f32 tensor and compared byte for byte.
+/// the output (`sampledRows`) re-encoded by `QuantScheme` from the f32 tensor and compared byte for byte.
 /// scripts/test.sh makes the files (`make_kquant_pure_models`) when Benchmarks/llama-cpp/build.sh
 /// has built llama.cpp and sets WEIGHTKIT_KQUANT_PURE; without it the suite is skipped and
 /// test.sh says so.
@@ -59,10 +59,10 @@ struct KQuantEncoderFileTests {
             let cols = try #require(input.shape.dims.last)
             let importance = weighted ? weights[t.name] : nil
             if importance != nil { withImportance += 1 }
-            let values = try f32.storage(of: input).floats()
-            let taken = min(rows, values.count / cols)
-            let ours = try scheme.encode(Array(values.prefix(taken * cols)), columns: cols, importance: importance)
-            let theirs = Array(try reference.storage(of: t).bytes.prefix(taken * cols / scheme.dtype.blockElements * scheme.dtype.blockBytes))
+            // Only the compared rows are read, from either file.
+            let taken = min(rows, input.elementCount / cols)
+            let ours = try scheme.encode(try f32.storage(of: input).slice(0..<taken * cols * 4).floats(), columns: cols, importance: importance)
+            let theirs = try reference.storage(of: t).slice(0..<taken * cols / scheme.dtype.blockElements * scheme.dtype.blockBytes).bytes
             let step = scheme.dtype.blockBytes
             if ours != theirs {
                 let bad = ours.count != theirs.count ? -1
