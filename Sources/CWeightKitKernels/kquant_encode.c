@@ -467,41 +467,14 @@ static float make_q3_quants(int n, int nmax, const float * restrict x, int8_t * 
 }
 
 
-static float make_qkx2_quants(int n, int nmax, const float * restrict x, const float * restrict weights,
-        uint8_t * restrict L, float * restrict the_min, uint8_t * restrict Laux,
-        float rmin, float rdelta, int nstep, bool use_mad) {
-    float min = x[0];
-    float max = x[0];
-    float sum_w = weights[0];
-    float sum_x = sum_w * x[0];
-    for (int i = 1; i < n; ++i) {
-        if (x[i] < min) min = x[i];
-        if (x[i] > max) max = x[i];
-        float w = weights[i];
-        sum_w += w;
-        sum_x += w * x[i];
-    }
-    if (min > 0) min = 0;
-    if (max == min) {
-        for (int i = 0; i < n; ++i) L[i] = 0;
-        *the_min = -min;
-        return 0.f;
-    }
-    float iscale = nmax/(max - min);
-    float scale = 1/iscale;
-    float best_error = 0;
-    for (int i = 0; i < n; ++i) {
-        int l = nearest_int(iscale*(x[i] - min));
-        L[i] = MAX(0, MIN(nmax, l));
-        float diff = scale * L[i] + min - x[i];
-        diff = use_mad ? fabsf(diff) : diff * diff;
-        float w = weights[i];
-        best_error += w * diff;
-    }
-    if (nstep < 1) {
-        *the_min = -min;
-        return scale;
-    }
+/* The candidate search of make_qkx2_quants and make_qkx3_quants (the same loop in ggml): for
+   is = 0…nstep, the levels of iscale = (rmin + rdelta·is + nmax)/(max − min), the least-squares
+   scale and min for those levels, kept when their weighted error beats the best so far; *min,
+   *scale and L hold the last kept candidate's (unchanged when none is kept). */
+static void search_scale_min(int n, int nmax, const float * restrict x, const float * restrict weights,
+        float sum_w, float sum_x, float max, float * restrict min_io, float * restrict scale_io, float best_error,
+        uint8_t * restrict L, float rmin, float rdelta, int nstep, bool use_mad) {
+    float min = *min_io, scale = *scale_io;
     /* WeightKit: ggml tries is = 0…nstep one after another. A candidate's sums depend only on
        `min`, which changes when a candidate is kept; so the candidates from `first` on are
        computed a vector lane each with the current `min` (each lane ggml's rounded operations in
@@ -509,7 +482,7 @@ static float make_qkx2_quants(int n, int nmax, const float * restrict x, const f
        one is kept with another `min` the ones after it are computed again. */
     typedef float wk_v8f __attribute__((vector_size(32)));
     typedef int32_t wk_v8i __attribute__((vector_size(32)));
-    enum { VECTORS = 3 };  /* nstep <= 20 at every call: 21 candidates */
+    enum { VECTORS = 5 };  /* nstep <= 36 at every call: 37 candidates */
     float iscales[VECTORS * 8], sl[VECTORS * 8], sl2[VECTORS * 8], sxl[VECTORS * 8], err[VECTORS * 8];
     float t_scale[VECTORS * 8], t_min[VECTORS * 8], t_d[VECTORS * 8];
     wk_v8i lv[VECTORS][32];
@@ -588,6 +561,46 @@ static float make_qkx2_quants(int n, int nmax, const float * restrict x, const f
         }
         first = next;
     }
+    *min_io = min;
+    *scale_io = scale;
+}
+
+static float make_qkx2_quants(int n, int nmax, const float * restrict x, const float * restrict weights,
+        uint8_t * restrict L, float * restrict the_min, uint8_t * restrict Laux,
+        float rmin, float rdelta, int nstep, bool use_mad) {
+    float min = x[0];
+    float max = x[0];
+    float sum_w = weights[0];
+    float sum_x = sum_w * x[0];
+    for (int i = 1; i < n; ++i) {
+        if (x[i] < min) min = x[i];
+        if (x[i] > max) max = x[i];
+        float w = weights[i];
+        sum_w += w;
+        sum_x += w * x[i];
+    }
+    if (min > 0) min = 0;
+    if (max == min) {
+        for (int i = 0; i < n; ++i) L[i] = 0;
+        *the_min = -min;
+        return 0.f;
+    }
+    float iscale = nmax/(max - min);
+    float scale = 1/iscale;
+    float best_error = 0;
+    for (int i = 0; i < n; ++i) {
+        int l = nearest_int(iscale*(x[i] - min));
+        L[i] = MAX(0, MIN(nmax, l));
+        float diff = scale * L[i] + min - x[i];
+        diff = use_mad ? fabsf(diff) : diff * diff;
+        float w = weights[i];
+        best_error += w * diff;
+    }
+    if (nstep < 1) {
+        *the_min = -min;
+        return scale;
+    }
+    search_scale_min(n, nmax, x, weights, sum_w, sum_x, max, &min, &scale, best_error, L, rmin, rdelta, nstep, use_mad);
     *the_min = -min;
     return scale;
 }
@@ -709,43 +722,11 @@ static float make_qkx3_quants(int n, int nmax, const float * restrict x, const f
         *the_min = -min;
         return scale;
     }
-    for (int is = 0; is <= nstep; ++is) {
-        iscale = (rmin + rdelta*is + nmax)/(max - min);
-        float sum_l = 0, sum_l2 = 0, sum_xl = 0;
-        for (int i = 0; i < n; ++i) {
-            int l = nearest_int(iscale*(x[i] - min));
-            l = MAX(0, MIN(nmax, l));
-            Laux[i] = l;
-            float w = weights ? weights[i] : x[i]*x[i];
-            sum_l  += w*l;
-            sum_l2 += w*l*l;
-            sum_xl += w*l*x[i];
-        }
-        float D = sum_w * sum_l2 - sum_l * sum_l;
-        if (D > 0) {
-            float this_scale = (sum_w * sum_xl - sum_x * sum_l)/D;
-            float this_min   = (sum_l2 * sum_x - sum_l * sum_xl)/D;
-            if (this_min > 0) {
-                this_min = 0;
-                this_scale = sum_xl / sum_l2;
-            }
-            float mad = 0;
-            for (int i = 0; i < n; ++i) {
-                float diff = this_scale * Laux[i] + this_min - x[i];
-                diff = use_mad ? fabsf(diff) : diff*diff;
-                float w = weights ? weights[i] : x[i]*x[i];
-                mad += w * diff;
-            }
-            if (mad < best_mad) {
-                for (int i = 0; i < n; ++i) {
-                    L[i] = Laux[i];
-                }
-                best_mad = mad;
-                scale = this_scale;
-                min = this_min;
-            }
-        }
-    }
+    /* WeightKit: ggml's loop over is = 0…nstep, as in make_qkx2_quants (search_scale_min), with
+       each value's weight once: weights[i], or x[i]*x[i] (the same float ggml computes per use). */
+    float wq[32];
+    for (int i = 0; i < n; ++i) wq[i] = weights ? weights[i] : x[i]*x[i];
+    search_scale_min(n, nmax, x, wq, sum_w, sum_x, max, &min, &scale, best_mad, L, rmin, rdelta, nstep, use_mad);
     *the_min = -min;
     return scale;
 }
