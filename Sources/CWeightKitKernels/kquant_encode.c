@@ -467,14 +467,41 @@ static float make_q3_quants(int n, int nmax, const float * restrict x, int8_t * 
 }
 
 
-/* The candidate search of make_qkx2_quants and make_qkx3_quants (the same loop in ggml): for
-   is = 0…nstep, the levels of iscale = (rmin + rdelta·is + nmax)/(max − min), the least-squares
-   scale and min for those levels, kept when their weighted error beats the best so far; *min,
-   *scale and L hold the last kept candidate's (unchanged when none is kept). */
-static void search_scale_min(int n, int nmax, const float * restrict x, const float * restrict weights,
-        float sum_w, float sum_x, float max, float * restrict min_io, float * restrict scale_io, float best_error,
-        uint8_t * restrict L, float rmin, float rdelta, int nstep, bool use_mad) {
-    float min = *min_io, scale = *scale_io;
+static float make_qkx2_quants(int n, int nmax, const float * restrict x, const float * restrict weights,
+        uint8_t * restrict L, float * restrict the_min,
+        float rmin, float rdelta, int nstep, bool use_mad) {
+    float min = x[0];
+    float max = x[0];
+    float sum_w = weights[0];
+    float sum_x = sum_w * x[0];
+    for (int i = 1; i < n; ++i) {
+        if (x[i] < min) min = x[i];
+        if (x[i] > max) max = x[i];
+        float w = weights[i];
+        sum_w += w;
+        sum_x += w * x[i];
+    }
+    if (min > 0) min = 0;
+    if (max == min) {
+        for (int i = 0; i < n; ++i) L[i] = 0;
+        *the_min = -min;
+        return 0.f;
+    }
+    float iscale = nmax/(max - min);
+    float scale = 1/iscale;
+    float best_error = 0;
+    for (int i = 0; i < n; ++i) {
+        int l = nearest_int(iscale*(x[i] - min));
+        L[i] = MAX(0, MIN(nmax, l));
+        float diff = scale * L[i] + min - x[i];
+        diff = use_mad ? fabsf(diff) : diff * diff;
+        float w = weights[i];
+        best_error += w * diff;
+    }
+    if (nstep < 1) {
+        *the_min = -min;
+        return scale;
+    }
     /* WeightKit: ggml tries is = 0…nstep one after another. A candidate's sums depend only on
        `min`, which changes when a candidate is kept; so the candidates from `first` on are
        computed a vector lane each with the current `min` (each lane ggml's rounded operations in
@@ -561,46 +588,6 @@ static void search_scale_min(int n, int nmax, const float * restrict x, const fl
         }
         first = next;
     }
-    *min_io = min;
-    *scale_io = scale;
-}
-
-static float make_qkx2_quants(int n, int nmax, const float * restrict x, const float * restrict weights,
-        uint8_t * restrict L, float * restrict the_min, uint8_t * restrict Laux,
-        float rmin, float rdelta, int nstep, bool use_mad) {
-    float min = x[0];
-    float max = x[0];
-    float sum_w = weights[0];
-    float sum_x = sum_w * x[0];
-    for (int i = 1; i < n; ++i) {
-        if (x[i] < min) min = x[i];
-        if (x[i] > max) max = x[i];
-        float w = weights[i];
-        sum_w += w;
-        sum_x += w * x[i];
-    }
-    if (min > 0) min = 0;
-    if (max == min) {
-        for (int i = 0; i < n; ++i) L[i] = 0;
-        *the_min = -min;
-        return 0.f;
-    }
-    float iscale = nmax/(max - min);
-    float scale = 1/iscale;
-    float best_error = 0;
-    for (int i = 0; i < n; ++i) {
-        int l = nearest_int(iscale*(x[i] - min));
-        L[i] = MAX(0, MIN(nmax, l));
-        float diff = scale * L[i] + min - x[i];
-        diff = use_mad ? fabsf(diff) : diff * diff;
-        float w = weights[i];
-        best_error += w * diff;
-    }
-    if (nstep < 1) {
-        *the_min = -min;
-        return scale;
-    }
-    search_scale_min(n, nmax, x, weights, sum_w, sum_x, max, &min, &scale, best_error, L, rmin, rdelta, nstep, use_mad);
     *the_min = -min;
     return scale;
 }
@@ -620,7 +607,6 @@ static void quantize_row_q2_K_ref(const float * restrict x, block_q2_K * restric
     const int nb = k / QK_K;
 
     uint8_t L[QK_K];
-    uint8_t Laux[16];
     float   weights[16];
     float mins[QK_K/16];
     float scales[QK_K/16];
@@ -632,7 +618,7 @@ static void quantize_row_q2_K_ref(const float * restrict x, block_q2_K * restric
         float max_min = 0;
         for (int j = 0; j < QK_K/16; ++j) {
             for (int l = 0; l < 16; ++l) weights[l] = fabsf(x[16*j + l]);
-            scales[j] = make_qkx2_quants(16, 3, x + 16*j, weights, L + 16*j, &mins[j], Laux, -0.5f, 0.1f, 15, true);
+            scales[j] = make_qkx2_quants(16, 3, x + 16*j, weights, L + 16*j, &mins[j], -0.5f, 0.1f, 15, true);
             float scale = scales[j];
             if (scale > max_scale) {
                 max_scale = scale;
@@ -685,50 +671,15 @@ static void quantize_row_q2_K_ref(const float * restrict x, block_q2_K * restric
     }
 }
 
+/* ggml's make_qkx3_quants is make_qkx2_quants with weights[i], or x[i]*x[i] when there are none
+   (the same float ggml computes at each use); its `max <= min` test equals make_qkx2_quants'
+   `max == min` once min is clamped to <= 0. */
 static float make_qkx3_quants(int n, int nmax, const float * restrict x, const float * restrict weights,
-        uint8_t * restrict L, float * restrict the_min, uint8_t * restrict Laux,
+        uint8_t * restrict L, float * restrict the_min,
         float rmin, float rdelta, int nstep, bool use_mad) {
-    float min = x[0];
-    float max = x[0];
-    float sum_w = weights ? weights[0] : x[0]*x[0];
-    float sum_x = sum_w * x[0];
-    for (int i = 1; i < n; ++i) {
-        if (x[i] < min) min = x[i];
-        if (x[i] > max) max = x[i];
-        float w = weights ? weights[i] : x[i]*x[i];
-        sum_w += w;
-        sum_x += w * x[i];
-    }
-    if (min > 0) {
-        min = 0;
-    }
-    if (max <= min) {
-        memset(L, 0, n);
-        *the_min = -min;
-        return 0.f;
-    }
-    float iscale = nmax/(max - min);
-    float scale = 1/iscale;
-    float best_mad = 0;
-    for (int i = 0; i < n; ++i) {
-        int l = nearest_int(iscale*(x[i] - min));
-        L[i] = MAX(0, MIN(nmax, l));
-        float diff = scale * L[i] + min - x[i];
-        diff = use_mad ? fabsf(diff) : diff*diff;
-        float w = weights ? weights[i] : x[i]*x[i];
-        best_mad += w * diff;
-    }
-    if (nstep < 1) {
-        *the_min = -min;
-        return scale;
-    }
-    /* WeightKit: ggml's loop over is = 0…nstep, as in make_qkx2_quants (search_scale_min), with
-       each value's weight once: weights[i], or x[i]*x[i] (the same float ggml computes per use). */
     float wq[32];
     for (int i = 0; i < n; ++i) wq[i] = weights ? weights[i] : x[i]*x[i];
-    search_scale_min(n, nmax, x, wq, sum_w, sum_x, max, &min, &scale, best_mad, L, rmin, rdelta, nstep, use_mad);
-    *the_min = -min;
-    return scale;
+    return make_qkx2_quants(n, nmax, x, wq, L, the_min, rmin, rdelta, nstep, use_mad);
 }
 
 static float make_qp_quants(int n, int nmax, const float * restrict x, uint8_t * restrict L, const float * quant_weights) {
@@ -809,7 +760,6 @@ static void quantize_row_q2_K_impl(const float * restrict x, block_q2_K * restri
     const bool requantize = true;
 
     uint8_t L[QK_K];
-    uint8_t Laux[16];
     float mins[QK_K/16];
     float scales[QK_K/16];
     float sw[QK_K/16];
@@ -825,7 +775,7 @@ static void quantize_row_q2_K_impl(const float * restrict x, block_q2_K * restri
             const float * restrict qw = quant_weights + QK_K * i + 16*j;
             for (int l = 0; l < 16; ++l) weight[l] = qw[l] * sqrtf(sigma2 + x[16*j + l]*x[16*j + l]);
             for (int l = 0; l < QK_K/16; ++l) sw[j] += weight[l];
-            scales[j] = make_qkx3_quants(16, 3, x + 16*j, weight, L + 16*j, &mins[j], Laux, -0.9f, 0.05f, 36, false);
+            scales[j] = make_qkx3_quants(16, 3, x + 16*j, weight, L + 16*j, &mins[j], -0.9f, 0.05f, 36, false);
         }
 
         float dm, mm;
@@ -1028,7 +978,6 @@ static void quantize_row_q4_K_ref(const float * restrict x, block_q4_K * restric
     const int nb = k / QK_K;
 
     uint8_t L[QK_K];
-    uint8_t Laux[32];
     float   weights[32];
     float mins[QK_K/32];
     float scales[QK_K/32];
@@ -1042,7 +991,7 @@ static void quantize_row_q4_K_ref(const float * restrict x, block_q4_K * restric
             for (int l = 0; l < 32; ++l) sum_x2 += x[32*j + l] * x[32*j + l];
             float av_x = sqrtf(sum_x2/32);
             for (int l = 0; l < 32; ++l) weights[l] = av_x + fabsf(x[32*j + l]);
-            scales[j] = make_qkx2_quants(32, 15, x + 32*j, weights, L + 32*j, &mins[j], Laux, -1.f, 0.1f, 20, false);
+            scales[j] = make_qkx2_quants(32, 15, x + 32*j, weights, L + 32*j, &mins[j], -1.f, 0.1f, 20, false);
             float scale = scales[j];
             if (scale > max_scale) {
                 max_scale = scale;
@@ -1099,7 +1048,6 @@ static void quantize_row_q4_K_impl(const float * restrict x, block_q4_K * restri
     const int64_t nb = n_per_row / QK_K;
 
     uint8_t L[QK_K];
-    uint8_t Laux[32];
     uint8_t Ls[QK_K/32];
     uint8_t Lm[QK_K/32];
     float   weights[32];
@@ -1124,7 +1072,7 @@ static void quantize_row_q4_K_impl(const float * restrict x, block_q4_K * restri
             float sumw = 0;
             for (int l = 0; l < 32; ++l) sumw += weights[l];
             sw[j] = sumw;
-            scales[j] = make_qkx3_quants(32, 15, x + 32*j, weights, L + 32*j, &mins[j], Laux, -0.9f, 0.05f, 36, false);
+            scales[j] = make_qkx3_quants(32, 15, x + 32*j, weights, L + 32*j, &mins[j], -0.9f, 0.05f, 36, false);
         }
 
         float d_block = make_qp_quants(QK_K/32, 63, scales, Ls, sw);
@@ -1175,7 +1123,6 @@ static void quantize_row_q5_K_ref(const float * restrict x, block_q5_K * restric
     float mins[QK_K/32];
     float scales[QK_K/32];
     float weights[32];
-    uint8_t Laux[32];
 
     for (int i = 0; i < nb; i++) {
         float max_scale = 0; // as we are deducting the min, scales are always positive
@@ -1186,7 +1133,7 @@ static void quantize_row_q5_K_ref(const float * restrict x, block_q5_K * restric
             for (int l = 0; l < 32; ++l) sum_x2 += x[32*j + l] * x[32*j + l];
             float av_x = sqrtf(sum_x2/32);
             for (int l = 0; l < 32; ++l) weights[l] = av_x + fabsf(x[32*j + l]);
-            scales[j] = make_qkx2_quants(32, 31, x + 32*j, weights, L + 32*j, &mins[j], Laux, -0.5f, 0.1f, 15, false);
+            scales[j] = make_qkx2_quants(32, 31, x + 32*j, weights, L + 32*j, &mins[j], -0.5f, 0.1f, 15, false);
             float scale = scales[j];
             if (scale > max_scale) {
                 max_scale = scale;
@@ -1258,7 +1205,6 @@ static void quantize_row_q5_K_impl(const float * restrict x, block_q5_K * restri
     const int64_t nb = n_per_row / QK_K;
 
     uint8_t L[QK_K];
-    uint8_t Laux[32];
     uint8_t Ls[QK_K/32];
     uint8_t Lm[QK_K/32];
     float   mins[QK_K/32];
@@ -1284,7 +1230,7 @@ static void quantize_row_q5_K_impl(const float * restrict x, block_q5_K * restri
             for (int l = 0; l < 32; ++l) sumw += weights[l];
             sw[j] = sumw;
 
-            scales[j] = make_qkx3_quants(32, 31, x + 32*j, weights, L + 32*j, &mins[j], Laux, -0.9f, 0.05f, 36, false);
+            scales[j] = make_qkx3_quants(32, 31, x + 32*j, weights, L + 32*j, &mins[j], -0.9f, 0.05f, 36, false);
         }
 
         float d_block = make_qp_quants(QK_K/32, 63, scales, Ls, sw);
@@ -1533,7 +1479,7 @@ static void quantize_row_q4_1_impl(const float * restrict x, block_q4_1 * restri
     }
 
     float weight[QK4_1];
-    uint8_t L[QK4_1], Laux[QK4_1];
+    uint8_t L[QK4_1];
 
     float sum_x2 = 0;
     for (int j = 0; j < n_per_row; ++j) sum_x2 += x[j]*x[j];
@@ -1545,7 +1491,7 @@ static void quantize_row_q4_1_impl(const float * restrict x, block_q4_1 * restri
         const float * qw = quant_weights + QK4_1 * ib;
         for (int j = 0; j < QK4_1; ++j) weight[j] = qw[j] * sqrtf(sigma2 + xb[j]*xb[j]);
         float min;
-        float d = make_qkx3_quants(QK4_1, 15, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36, false);
+        float d = make_qkx3_quants(QK4_1, 15, xb, weight, L, &min, -0.9f, 0.05f, 36, false);
         y[ib].d = GGML_FP32_TO_FP16(d);
         y[ib].m = GGML_FP32_TO_FP16(-min);
         for (int j = 0; j < 16; ++j) {
@@ -1600,7 +1546,7 @@ static void quantize_row_q5_1_impl(const float * restrict x, block_q5_1 * restri
     }
 
     float weight[QK5_1];
-    uint8_t L[QK5_1], Laux[QK5_1];
+    uint8_t L[QK5_1];
 
     float sum_x2 = 0;
     for (int j = 0; j < n_per_row; ++j) sum_x2 += x[j]*x[j];
@@ -1612,7 +1558,7 @@ static void quantize_row_q5_1_impl(const float * restrict x, block_q5_1 * restri
         const float * qw = quant_weights + QK5_1 * ib;
         for (int j = 0; j < QK5_1; ++j) weight[j] = qw[j] * sqrtf(sigma2 + xb[j]*xb[j]);
         float min;
-        float d = make_qkx3_quants(QK5_1, 31, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36, false);
+        float d = make_qkx3_quants(QK5_1, 31, xb, weight, L, &min, -0.9f, 0.05f, 36, false);
         y[ib].d = GGML_FP32_TO_FP16(d);
         y[ib].m = GGML_FP32_TO_FP16(-min);
 
