@@ -11,7 +11,7 @@
  *       for each group of tokens (6 with AVX2, 16 with AVX-512): the X slice (L1-resident)
  *         for each of the 8 panels: the micro-kernel adds 16 x NT dot products over the slice
  * So X crosses from L3 to L2 once per 128 rows, not once per 16. That only paid once X was
- * copied per slice where its rows alias in L1 (below): 1.1 B F16 prefill-128, one thread, rose
+ * laid out with rows that do not alias in L1 (wk_gemm): 1.1 B F16 prefill-128, one thread, rose
  * from 67.6 to 93.6 tok/s with the copy and blocks of 8 panels, where blocks of 1 panel with the
  * copy gave 72 (docs/BENCHMARKS.md).
  * (With AVX-512, a 16-row x 16-token micro-kernel: see kernel_avx512 below.)
@@ -156,20 +156,31 @@ static void kernel_portable(const float *panel, const float *x, long xstride, lo
 
 #if WK_X86
 /* The AVX2 micro-kernel for NT ≤ 6 tokens (a compile-time constant in each instantiation, so
-   the accumulators stay in registers). */
+   the accumulators stay in registers). Each token's row of X has its own pointer, and the column
+   loop is unrolled by four, so a column costs 2 loads, NT broadcasts and 2·NT FMAs with no address
+   arithmetic (base + k·4 + constant). Written as one loop over k, clang recomputed rows' addresses
+   with lea chains and ran the loop counter per column: 26 instructions for 12 FMAs. */
+#define WK_STEP(U, NT)                                                                                         \
+    {                                                                                                       \
+        __m256 w0 = _mm256_load_ps(p + (U) * MR), w1 = _mm256_load_ps(p + (U) * MR + 8);                   \
+        for (int t = 0; t < NT; t++) {                                                                      \
+            __m256 xv = _mm256_broadcast_ss(xr[t] + k + (U));                                               \
+            c0[t] = _mm256_fmadd_ps(w0, xv, c0[t]);                                                         \
+            c1[t] = _mm256_fmadd_ps(w1, xv, c1[t]);                                                         \
+        }                                                                                                   \
+    }
 #define WK_KERNEL(NT)                                                                                       \
     WK_AVX2 static void kernel_avx2_##NT(const float *panel, const float *x, long xs, long kc, float *y,   \
                                          long ys, long rb, int accumulate) {                               \
         __m256 c0[NT], c1[NT];                                                                              \
-        for (int t = 0; t < NT; t++) { c0[t] = _mm256_setzero_ps(); c1[t] = _mm256_setzero_ps(); }          \
-        for (long k = 0; k < kc; k++) {                                                                     \
-            __m256 w0 = _mm256_load_ps(panel + k * MR), w1 = _mm256_load_ps(panel + k * MR + 8);             \
-            for (int t = 0; t < NT; t++) {                                                                  \
-                __m256 xv = _mm256_broadcast_ss(x + t * xs + k);                                            \
-                c0[t] = _mm256_fmadd_ps(w0, xv, c0[t]);                                                     \
-                c1[t] = _mm256_fmadd_ps(w1, xv, c1[t]);                                                     \
-            }                                                                                               \
+        const float *xr[NT];                                                                                \
+        for (int t = 0; t < NT; t++) {                                                                      \
+            c0[t] = _mm256_setzero_ps(); c1[t] = _mm256_setzero_ps(); xr[t] = x + t * xs;                   \
         }                                                                                                   \
+        const float *p = panel;                                                                             \
+        long k = 0;                                                                                         \
+        for (; k + 4 <= kc; k += 4, p += 4 * MR) { WK_STEP(0, NT) WK_STEP(1, NT) WK_STEP(2, NT) WK_STEP(3, NT) }             \
+        for (; k < kc; k++, p += MR) WK_STEP(0, NT)                                                             \
         for (int t = 0; t < NT; t++) {                                                                      \
             float *yt = y + t * ys;                                                                         \
             if (rb == MR) {                                                                                 \
@@ -272,8 +283,19 @@ void wk_gemm(wk_config cfg, int kind, const void *w, const float *x, float *y, l
         return;
     }
     float *panels = aligned_alloc(64, sizeof(float) * (size_t)(PANELS * KC * MR));
-    float *xbuf = aligned_alloc(64, sizeof(float) * (size_t)(NR512 * XS));
-    if (panels == NULL || xbuf == NULL) abort(); /* PANELS slices of 16 rows x KC columns: 128 KB */
+    /* X laid out slice by slice once per product, XS floats a token: xpack[(s·n + t)·XS + k] is
+       X[t, s·KC + k]. Rows of X `cols` floats apart fall in one or two sets of the L1 cache when
+       cols·4 is a multiple of 2 KB (2048 and 5632 columns at 1 B); XS floats apart they do not
+       (1.1 B F16 prefill-128, one thread: 67.6 tok/s without a copy, 93.6 with one). Copying the
+       group's slice before each block's use instead moved X once per 128 rows: 5 % of a 1.1 B
+       F16 prefill in memmove. */
+    long slices = (cols + KC - 1) / KC;
+    float *xpack = aligned_alloc(64, sizeof(float) * (size_t)(slices * n * XS));
+    if (panels == NULL || xpack == NULL) abort(); /* PANELS slices of 16 rows x KC columns: 128 KB */
+    for (long s = 0; s < slices; s++) {
+        long kc = cols - s * KC < KC ? cols - s * KC : KC;
+        for (long t = 0; t < n; t++) memcpy(xpack + (s * n + t) * XS, x + t * cols + s * KC, sizeof(float) * (size_t)kc);
+    }
 #if WK_X86
     int avx2 = cfg.isa >= WK_ISA_AVX2, avx512 = cfg.isa >= WK_ISA_AVX512VNNI;
 #else
@@ -299,17 +321,7 @@ void wk_gemm(wk_config cfg, int kind, const void *w, const float *x, float *y, l
             const char *next = (const char *)w + (r0 / rows_per_stream) * rows_per_stream * row_bytes + (k0 + KC) / values * rows_per_stream * unit;
             for (long t = 0; t < n; t += nr) {
                 long nt = n - t < nr ? n - t : nr;
-                /* Rows of X `cols` floats apart fall in one or two sets of the L1 cache when
-                   cols·4 is a multiple of 2 KB (2048 and 5632 columns at 1 B): then the group's
-                   slice is copied, XS floats a token (1.1 B F16 prefill-128, one thread: 67.6
-                   tok/s without the copy, 93.6 with it). Always copying costs 2-4 % at 135 M. */
-                const float *xt = x + t * cols + k0;
-                long xs = cols;
-                if (cols % 512 == 0) {
-                    for (long i = 0; i < nt; i++) memcpy(xbuf + i * XS, xt + i * cols, sizeof(float) * (size_t)kc);
-                    xt = xbuf;
-                    xs = XS;
-                }
+                const float *xt = xpack + ((k0 / KC) * n + t) * XS;
                 for (long p = 0; p < np; p++) {
                     long rb = panel_rows(rows, p);
                     const float *panel = panels + p * KC * MR;
@@ -317,16 +329,16 @@ void wk_gemm(wk_config cfg, int kind, const void *w, const float *x, float *y, l
                     for (long i = 0; i < per_call && next_stream < streams; i++, next_stream++)
                         wk_prefetch_bytes(next + next_stream * rows_per_stream * row_bytes, stream_bytes);
 #if WK_X86
-                    if (avx512) { kernels512[nt](panel, xt, xs, kc, yt, ystride, rb, k0 > 0); continue; }
-                    if (avx2) { kernel_avx2(panel, xt, xs, kc, yt, ystride, nt, rb, k0 > 0); continue; }
+                    if (avx512) { kernels512[nt](panel, xt, XS, kc, yt, ystride, rb, k0 > 0); continue; }
+                    if (avx2) { kernel_avx2(panel, xt, XS, kc, yt, ystride, nt, rb, k0 > 0); continue; }
 #endif
                     (void)avx2;
                     (void)avx512;
-                    kernel_portable(panel, xt, xs, kc, yt, ystride, nt, rb, k0 > 0);
+                    kernel_portable(panel, xt, XS, kc, yt, ystride, nt, rb, k0 > 0);
                 }
             }
         }
     }
     free(panels);
-    free(xbuf);
+    free(xpack);
 }

@@ -50,7 +50,7 @@ extension KernelSwitches {
             for (rows, cols, n) in [(1, 1, 1), (5, 7, 2), (13, 37, 5), (64, 64, 4), (33, 129, 7), (3, 8, 9), (4, 200, 1), (3, 1000, 2),
                                      // Prefill: 16- and 6-token groups of the AVX-512 and AVX2 micro-kernels with remainders, two column slices.
                                      (33, 300, 16), (17, 520, 37), (40, 64, 13),
-                                     // Columns a multiple of 512 (X copied per slice) and rows past one block of 8 panels per thread.
+                                     // Columns a multiple of 512 (where rows of X alias in L1) and rows past one block of 8 panels per thread.
                                      (9, 512, 18), (300, 1024, 20)] {
                 let w = Self.weight(rows: rows, cols: cols, dtype: dtype, seed: UInt64(rows * 1000 + cols))
                 Self.expectProducts(w, n: n, tolerance: 1e-4, label: "\(dtype) \(isa)", kernels: kernels, reference: MatMul.scalarMatVec)
