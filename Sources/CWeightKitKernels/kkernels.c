@@ -526,8 +526,9 @@ WK_AVX2 static inline __attribute__((always_inline)) void kmatvec_i16(int qtype,
 
 WK_MATVEC_BODIES(kmatvec_i16_isa, kmatvec_i16)
 
-/* Q6_K, Q3_K and Q2_K super-blocks to floats for prefill's panels, with wk_kdequantize_block's
-   arithmetic ((d·sc)·q, minus dmin·m for Q2_K; no FMA), so both give bit-identical values. */
+/* K super-blocks to floats for prefill's panels, with wk_kdequantize_block's arithmetic ((d·sc)·q,
+   minus dmin·m for Q2_K, Q4_K and Q5_K; no FMA), so both give bit-identical values. (Q4_K and Q5_K
+   went through the scalar decoder: 1.1 B Q4_K_M prefill spent 4 % of its time there.) */
 WK_AVX2 void wk_kdequantize_blocks_avx2(int qtype, const uint8_t *b, long nblocks, float *y) {
     long bb = wk_block_bytes[qtype];
     for (long j = 0; j < nblocks; j++, b += bb, y += 256) {
@@ -545,6 +546,28 @@ WK_AVX2 void wk_kdequantize_blocks_avx2(int qtype, const uint8_t *b, long nblock
             d = hhalf(b + 108);
             _mm_storeu_si128((__m128i *)sc, q3k_scales(b + 96));
             for (int g = 0; g < 8; g++) v[g] = _mm256_sub_epi8(wk_q3k_group(b, g), _mm256_set1_epi8(4));
+        } else if (qtype == WK_Q4_K || qtype == WK_Q5_K) { /* one scale and min per 32 values */
+            d = hhalf(b);
+            dmin = hhalf(b + 2);
+            uint8_t s8[8], m8[8];
+            wk_q4k_scales(b + 4, s8, m8);
+            for (int g = 0; g < 8; g++) {
+                sc[2 * g] = sc[2 * g + 1] = (int8_t)s8[g];
+                m[2 * g] = m[2 * g + 1] = m8[g];
+            }
+            const int five = qtype == WK_Q5_K;
+            const uint8_t *qs = b + (five ? 48 : 16);
+            const __m256i nib = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+            __m256i qh = five ? _mm256_loadu_si256((const __m256i *)(b + 16)) : _mm256_setzero_si256();
+            for (int p = 0; p < 4; p++) { /* value l of groups 2p and 2p+1: the nibbles of qs[32p + l]; Q5_K's bit g of qh[l] */
+                __m256i raw = _mm256_loadu_si256((const __m256i *)(qs + 32 * p));
+                v[2 * p] = _mm256_and_si256(raw, nib);
+                v[2 * p + 1] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), nib);
+                if (five) {
+                    v[2 * p] = _mm256_or_si256(v[2 * p], _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * p), one), 4));
+                    v[2 * p + 1] = _mm256_or_si256(v[2 * p + 1], _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * p + 1), one), 4));
+                }
+            }
         } else { /* Q2_K */
             d = hhalf(b + 80);
             dmin = hhalf(b + 82);
@@ -561,7 +584,7 @@ WK_AVX2 void wk_kdequantize_blocks_avx2(int qtype, const uint8_t *b, long nblock
                 for (int e = 0; e < 2; e++) {
                     __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(e ? _mm_srli_si128(half16[h], 8) : half16[h]));
                     __m256 x = _mm256_mul_ps(scale, q);
-                    if (qtype == WK_Q2_K) x = _mm256_sub_ps(x, min);
+                    if (qtype == WK_Q2_K || qtype == WK_Q4_K || qtype == WK_Q5_K) x = _mm256_sub_ps(x, min);
                     _mm256_storeu_ps(y + 32 * g + 16 * h + 8 * e, x);
                 }
             }

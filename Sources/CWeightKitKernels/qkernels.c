@@ -116,8 +116,8 @@ WK_AVX2 static inline void nibbles(const uint8_t *qs, __m128i bias, __m256 q[4])
    bodies give bit-identical values. */
 WK_AVX2 static void dequantize_blocks_avx2(int qtype, const uint8_t *b, long nblocks, float *out) {
     long bb = wk_block_bytes[qtype];
-    if (qtype == WK_Q6_K || qtype == WK_Q3_K || qtype == WK_Q2_K) { wk_kdequantize_blocks_avx2(qtype, b, nblocks, out); return; }
-    if (qtype > WK_Q4_1) { /* Q5, Q4_K, Q5_K: the portable decoders (prefill decodes each block once per product) */
+    if (wk_is_k(qtype)) { wk_kdequantize_blocks_avx2(qtype, b, nblocks, out); return; }
+    if (qtype > WK_Q4_1) { /* Q5_0, Q5_1, IQ4_NL: the portable decoders (prefill decodes each block once per product) */
         for (long j = 0; j < nblocks; j++) dequantize_block(qtype, b + j * bb, out + j * wk_block_values(qtype));
         return;
     }
