@@ -33,20 +33,27 @@
 #define PANELS 8 /* panels of 16 rows that share each slice of the activations */
 #define XS (KC + 16) /* floats per token in the copied slice of X */
 
+/* One f16 or bf16 value (kind WK_F16 or WK_BF16) as a float. */
+static inline float half_value(int kind, uint16_t v) {
+    if (kind == WK_F16) return wk_half_to_float(v);
+    uint32_t bits = (uint32_t)v << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
 #if WK_X86
-/* kc f16 (F16C) or bf16 values to floats, 8 at a time. */
+/* Eight f16 (F16C) or bf16 values at src as floats. */
+WK_AVX2 static inline __m256 halves8(int kind, const uint16_t *src) {
+    __m128i h = _mm_loadu_si128((const __m128i *)src);
+    return kind == WK_F16 ? _mm256_cvtph_ps(h) : _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+/* kc f16 or bf16 values to floats, 8 at a time. */
 WK_AVX2 static void decode_halves_avx2(int kind, const uint16_t *src, long kc, float *out) {
     long k = 0;
-    for (; k + 8 <= kc; k += 8) {
-        __m128i h = _mm_loadu_si128((const __m128i *)(src + k));
-        __m256 v = kind == WK_F16 ? _mm256_cvtph_ps(h) : _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-        _mm256_storeu_ps(out + k, v);
-    }
-    for (; k < kc; k++) {
-        uint32_t bits = (uint32_t)src[k] << 16;
-        if (kind == WK_F16) out[k] = wk_half_to_float(src[k]);
-        else memcpy(out + k, &bits, 4);
-    }
+    for (; k + 8 <= kc; k += 8) _mm256_storeu_ps(out + k, halves8(kind, src + k));
+    for (; k < kc; k++) out[k] = half_value(kind, src[k]);
 }
 #endif
 
@@ -67,16 +74,8 @@ static void decode_segment(int isa, int kind, const void *w, long cols, long r, 
 #if WK_X86
     if (kind != WK_F32 && isa >= WK_ISA_AVX2) { decode_halves_avx2(kind, (const uint16_t *)w + o, kc, out); return; }
 #endif
-    switch (kind) {
-    case WK_F16: for (long k = 0; k < kc; k++) out[k] = wk_half_to_float(((const uint16_t *)w)[o + k]); break;
-    case WK_BF16:
-        for (long k = 0; k < kc; k++) {
-            uint32_t bits = (uint32_t)((const uint16_t *)w)[o + k] << 16;
-            memcpy(out + k, &bits, 4);
-        }
-        break;
-    default: memcpy(out, (const float *)w + o, (size_t)kc * 4);
-    }
+    if (kind == WK_F32) memcpy(out, (const float *)w + o, (size_t)kc * 4);
+    else for (long k = 0; k < kc; k++) out[k] = half_value(kind, ((const uint16_t *)w)[o + k]);
 }
 
 #if WK_X86
@@ -115,25 +114,16 @@ WK_AVX2 static void transpose8_avx2(const float *rows, long stride, long kc, flo
 }
 
 /* As transpose8_avx2 from 8 rows of f16 (F16C) or bf16 values, converted on the way (the
-   separate decode into rows, then transpose, took 6 % of a 1.1 B F16 prefill). */
+   separate decode into rows, then transpose, took 5.8 % of a 1.1 B F16 bench's samples). */
 WK_AVX2 static void transpose8_halves_avx2(int kind, const uint16_t *rows, long stride, long kc, float *panel, long i0) {
     long k = 0;
     for (; k + 8 <= kc; k += 8) {
         __m256 r[8];
-        for (int i = 0; i < 8; i++) {
-            __m128i h = _mm_loadu_si128((const __m128i *)(rows + i * stride + k));
-            r[i] = kind == WK_F16 ? _mm256_cvtph_ps(h) : _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-        }
+        for (int i = 0; i < 8; i++) r[i] = halves8(kind, rows + i * stride + k);
         transpose8x8_store(r, panel + k * MR + i0);
     }
     for (; k < kc; k++)
-        for (long i = 0; i < 8; i++) {
-            uint16_t v = rows[i * stride + k];
-            uint32_t bits = (uint32_t)v << 16;
-            float f;
-            memcpy(&f, &bits, 4);
-            panel[k * MR + i0 + i] = kind == WK_F16 ? wk_half_to_float(v) : f;
-        }
+        for (long i = 0; i < 8; i++) panel[k * MR + i0 + i] = half_value(kind, rows[i * stride + k]);
 }
 #endif
 
@@ -190,7 +180,8 @@ static void kernel_portable(const float *panel, const float *x, long xstride, lo
    the accumulators stay in registers). Each token's row of X has its own pointer, and the column
    loop is unrolled by four, so a column costs 2 loads, NT broadcasts and 2·NT FMAs with no address
    arithmetic (base + k·4 + constant). Written as one loop over k, clang recomputed rows' addresses
-   with lea chains and ran the loop counter per column: 26 instructions for 12 FMAs. */
+   with lea chains and ran the loop counter per column: the 5-token loop was 24 instructions for
+   10 FMAs. */
 #define WK_STEP(U, NT)                                                                                         \
     {                                                                                                       \
         __m256 w0 = _mm256_load_ps(p + (U) * MR), w1 = _mm256_load_ps(p + (U) * MR + 8);                   \
@@ -318,8 +309,8 @@ void wk_gemm(wk_config cfg, int kind, const void *w, const float *x, float *y, l
        X[t, s·KC + k]. Rows of X `cols` floats apart fall in one or two sets of the L1 cache when
        cols·4 is a multiple of 2 KB (2048 and 5632 columns at 1 B); XS floats apart they do not
        (1.1 B F16 prefill-128, one thread: 67.6 tok/s without a copy, 93.6 with one). Copying the
-       group's slice before each block's use instead moved X once per 128 rows: 5 % of a 1.1 B
-       F16 prefill in memmove. */
+       group's slice before each block's use instead moved X once per 128 rows: 3.4 % of a 1.1 B
+       F16 bench's samples in memmove. */
     long slices = (cols + KC - 1) / KC;
     float *xpack = aligned_alloc(64, sizeof(float) * (size_t)(slices * n * XS));
     if (panels == NULL || xpack == NULL) abort(); /* PANELS slices of 16 rows x KC columns: 128 KB */
