@@ -79,25 +79,10 @@ static void decode_segment(int isa, int kind, const void *w, long cols, long r, 
 }
 
 #if WK_X86
-/* Eight rows of 8 floats (r[i] = row i) into dst[k·MR + i]: an 8 x 8 tile transposed in
-   registers (unpack, shuffle, lane permute). */
-WK_AVX2 static inline void transpose8x8_store(const __m256 r[8], float *dst) {
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    _mm256_store_ps(dst + 0 * MR, _mm256_permute2f128_ps(u0, u4, 0x20));
-    _mm256_store_ps(dst + 1 * MR, _mm256_permute2f128_ps(u1, u5, 0x20));
-    _mm256_store_ps(dst + 2 * MR, _mm256_permute2f128_ps(u2, u6, 0x20));
-    _mm256_store_ps(dst + 3 * MR, _mm256_permute2f128_ps(u3, u7, 0x20));
-    _mm256_store_ps(dst + 4 * MR, _mm256_permute2f128_ps(u0, u4, 0x31));
-    _mm256_store_ps(dst + 5 * MR, _mm256_permute2f128_ps(u1, u5, 0x31));
-    _mm256_store_ps(dst + 6 * MR, _mm256_permute2f128_ps(u2, u6, 0x31));
-    _mm256_store_ps(dst + 7 * MR, _mm256_permute2f128_ps(u3, u7, 0x31));
+/* Eight rows of 8 floats (r[i] = row i) into dst[k·MR + i]. */
+WK_AVX2 static inline void transpose8x8_store(__m256 r[8], float *dst) {
+    wk_transpose8x8(r);
+    for (int k = 0; k < 8; k++) _mm256_store_ps(dst + k * MR, r[k]);
 }
 
 /* rows[i][k] (8 rows of kc floats, `stride` floats apart) into panel[k][i0 + i]: 8 x 8 tiles,
@@ -302,6 +287,10 @@ void wk_gemm(wk_config cfg, int kind, const void *w, const float *x, float *y, l
     int vnni_type = kind >= WK_GEMM_Q && ((kind - WK_GEMM_Q) & ~WK_QX4) != WK_Q2_K;
     if (vnni_type && cfg.isa >= WK_ISA_AVX512VNNI && !cfg.f32_activations) {
         wk_qgemm_vnni(kind - WK_GEMM_Q, w, x, y, n, cols, ystride, row0, row1);
+        return;
+    }
+    if (kind >= WK_GEMM_Q && wk_is_k(kind - WK_GEMM_Q) && cfg.isa == WK_ISA_AVX2 && cfg.int8_prefill && !cfg.f32_activations) {
+        wk_qgemm_i8(kind - WK_GEMM_Q, w, x, y, n, cols, ystride, row0, row1);
         return;
     }
     float *panels = aligned_alloc(64, sizeof(float) * (size_t)(PANELS * KC * MR));

@@ -82,6 +82,11 @@ public enum ActivationPrecision: String, Sendable, Hashable, CaseIterable {
     /// the products run on integers: decode on AVX2, prefill on AVX-512 VNNI. The portable
     /// bodies, and prefill without VNNI, use f32 whatever this says.
     case int16
+    /// As `int16`, except prefill over K-quant weights (Q2_K…Q6_K) on AVX2 without VNNI: the
+    /// activations are rounded to int8 per token and super-block of 256 (scale max|x|/127, as
+    /// llama.cpp's Q8_K; error ≤ 0.4 % of the block's largest value) and multiplied as 8-bit
+    /// integers, twice the products per instruction of f32.
+    case int8
     /// Each block dequantized and multiplied with the f32 activations: results differ from the
     /// dequantized weights' f32 product only by summation order.
     case float32
@@ -106,11 +111,14 @@ public struct KernelConfig: Sendable, Hashable {
     public static let automatic = KernelConfig()
 
     /// True when prefill over quantized blocks runs the AVX-512 VNNI kernel (int16 activations).
-    public var usesVNNIPrefill: Bool { instructionSet == .avx512vnni && activations == .int16 }
+    public var usesVNNIPrefill: Bool { instructionSet == .avx512vnni && activations != .float32 }
+
+    /// True when prefill over K-quant blocks runs the AVX2 8-bit kernel.
+    public var usesInt8Prefill: Bool { instructionSet == .avx2 && activations == .int8 }
 
     /// The `isa` argument of the C kernels.
     var isa: Int32 { Int32(instructionSet.rawValue) }
 
     /// The C kernels' `wk_config`.
-    var c: wk_config { wk_config(isa: isa, f32_activations: activations == .float32 ? 1 : 0) }
+    var c: wk_config { wk_config(isa: isa, f32_activations: activations == .float32 ? 1 : 0, int8_prefill: usesInt8Prefill ? 1 : 0) }
 }

@@ -302,3 +302,81 @@ extension KernelSwitches.QuantizedKernelTests {
         }
     }
 }
+
+extension KernelSwitches.QuantizedKernelTests {
+    /// One prefill product over `w` with `kernels` (one thread, or two splitting the rows).
+    static func prefill(_ w: Weight, _ x: [Float], n: Int, threads: Int = 1, kernels: KernelConfig) -> [Float] {
+        var y = [Float](repeating: .nan, count: n * w.rows)
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+                MatMul.matMul(w, xp.baseAddress!, yp.baseAddress!, n: n, yStride: w.rows, parallel: Parallel(threads: threads), kernels: kernels)
+            }
+        }
+        return y
+    }
+
+    @Test("K-quant prefill with 8-bit activations (AVX2): within the int8 rounding's bound of the scalar reference, both layouts, odd sizes",
+          arguments: [DType.q2_K, .q3_K, .q4_K, .q5_K, .q6_K])
+    func int8Prefill(dtype: DType) throws {
+        try #require(InstructionSet.cpu >= .avx2, "the 8-bit prefill is AVX2-only")
+        let kernels = KernelConfig(.avx2, activations: .int8)
+        #expect(kernels.usesInt8Prefill && !KernelConfig(.avx2).usesInt8Prefill && !KernelConfig.automatic.usesInt8Prefill)
+        // Rows not a multiple of the 8-row panels, token counts around the 4-token groups, past
+        // MatMul.decodeKernelTokens (below it prefill runs the decode kernel per token).
+        for (rows, cols, n) in [(13, 768, 41), (9, 512, 40), (67, 256, 33), (3, 4352, 35)] {
+            let w = Self.randomBlocks(rows: rows, cols: cols, dtype: dtype, seed: UInt64(rows * 1000 + cols))
+            var random = SplitMix64(seed: UInt64(n))
+            // Activations with an outlier per token, as real residual streams have.
+            var x = (0..<n * cols).map { _ in Float(Int(random.next() % 2001) - 1000) / 1000 }
+            for t in 0..<n { x[t * cols + (t * 37) % cols] = 9 }
+            let dense = (0..<rows).map { r in
+                w.storage.withUnsafeBytes { raw in QuantBlocks.dequantize(Array(raw[r * raw.count / rows..<(r + 1) * raw.count / rows]), as: dtype) }
+            }
+            let f32Panels = Self.prefill(w, x, n: n, kernels: KernelConfig(.avx2))
+            for (m, threads) in [(w, 1), (QuantizedMatMul.interleaved(w), 2)] {
+                let y = Self.prefill(m, x, n: n, threads: threads, kernels: kernels)
+                #expect(y != f32Panels, "\(dtype): the 8-bit kernel ran")
+                for t in 0..<n {
+                    let xt = Array(x[t * cols..<(t + 1) * cols])
+                    for r in 0..<rows {
+                        // Each activation is off by at most half its super-block's step max|x|/127;
+                        // f32 sums add ~1e-6 of Σ|w·x|.
+                        var want: Double = 0, bound: Double = 0, magnitude: Double = 0
+                        for b in 0..<cols / 256 {
+                            let step = Double(xt[b * 256..<(b + 1) * 256].map(abs).max()!) / 127
+                            for i in b * 256..<(b + 1) * 256 {
+                                want += Double(dense[r][i]) * Double(xt[i])
+                                bound += abs(Double(dense[r][i])) * step / 2
+                                magnitude += abs(Double(dense[r][i]) * Double(xt[i]))
+                            }
+                        }
+                        let got = Double(y[t * rows + r])
+                        #expect(abs(got - want) <= bound * 1.001 + 1e-5 * magnitude,
+                                "\(dtype) \(m.blockOrder) \(rows)x\(cols) n=\(n) t=\(t) r=\(r): \(got) vs \(want) (bound \(bound))")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("Q6_K's largest 8-bit products (q − 32 = 31, scale −128, activations at ±127): no saturation or overflow in the 8-bit prefill")
+    func int8PrefillQ6KEdge() throws {
+        try #require(InstructionSet.cpu >= .avx2, "the 8-bit prefill is AVX2-only")
+        // ql = qh = 0xFF: q = 63, so each weight is d·(−128)·31 with d = 1/4096.
+        let (rows, cols, n) = (11, 512, 36)
+        var block = [UInt8](repeating: 0xFF, count: 210)
+        for i in 192..<208 { block[i] = 0x80 }
+        let d = Float16(1.0 / 4096).bitPattern
+        block[208] = UInt8(d & 0xFF)
+        block[209] = UInt8(d >> 8)
+        let bytes = Array([[UInt8]](repeating: block, count: rows * cols / 256).joined())
+        let w = Weight(info: TensorInfo(name: "w", dtype: .q6_K, shape: Shape([rows, cols]), byteCount: bytes.count),
+                       storage: TensorStorage(buffer: AlignedBuffer(bytes)))
+        let weight = Float(1.0 / 4096) * -128 * 31
+        for sign: Float in [1, -1] {
+            let x = [Float](repeating: 0.75 * sign, count: n * cols)
+            let y = Self.prefill(w, x, n: n, kernels: KernelConfig(.avx2, activations: .int8))
+            for v in y { #expect(abs(v - 0.75 * sign * weight * Float(cols)) <= 1e-3, "sign \(sign): \(v)") }
+        }
+    }
+}

@@ -60,6 +60,13 @@ void wk_qmatvec(wk_config cfg, int qtype, const void *w, const float *x, float *
 void wk_qmatmul(wk_config cfg, int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride,
                 long row0, long row1);
 
+/* Prefill over K-quant weights with AVX2 (gemm_i8.c): as wk_qmatmul for qtype WK_Q2_K..WK_Q6_K
+   (either layout), with the activations rounded to int8 per token and super-block of 256 (scale
+   max|x|/127), products of 8-bit integers, one f32 scale per block and sub-block offsets from
+   the activations' sub-block sums. Error per activation ≤ 0.5/127 of its block's largest |x|. */
+void wk_qgemm_i8(int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0,
+                 long row1);
+
 /* Prefill with AVX-512 VNNI (gemm_vnni.c): as wk_qmatmul, with the activations rounded to int16
    per token and block (like decode) and vpdpwssd products. Call only when wk_cpu_isa() is
    WK_ISA_AVX512VNNI. */

@@ -27,6 +27,9 @@ struct RuntimeSwitches: ParsableArguments {
     @Flag(name: .customLong("f32-activations"), help: "Multiply quantized blocks (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K…Q6_K) with f32 activations instead of 16-bit ones (exact up to summation order; slower).")
     var f32Activations = false
 
+    @Flag(name: .customLong("int8-prefill"), help: "Prefill over K-quant blocks (Q2_K…Q6_K) with activations rounded to 8 bits per 256 values, as llama.cpp (AVX2 without VNNI; decode stays 16-bit).")
+    var int8Prefill = false
+
     @Flag(name: .customLong("no-weight-copy"), help: "Decode straight from the file's mapping instead of a copy of the weights on huge pages.")
     var noWeightCopy = false
 
@@ -34,6 +37,9 @@ struct RuntimeSwitches: ParsableArguments {
     var noThreadPool = false
 
     func validate() throws {
+        guard !(f32Activations && int8Prefill) else {
+            throw ValidationError("--f32-activations and --int8-prefill ask for different activations; give one")
+        }
         guard let choice = kernelChoice else {
             throw ValidationError("unknown --kernels '\(kernels)'; expected auto, avx512vnni, avx2 or portable")
         }
@@ -49,6 +55,6 @@ struct RuntimeSwitches: ParsableArguments {
     func options(threads: Int) -> WeightKitRuntime.RuntimeOptions {
         WeightKitRuntime.RuntimeOptions(
             threads: threads, threadPool: !noThreadPool, copyWeights: !noWeightCopy, kernels: kernelChoice ?? .automatic,
-            quantizedActivations: f32Activations ? .float32 : .int16)
+            quantizedActivations: f32Activations ? .float32 : int8Prefill ? .int8 : .int16)
     }
 }

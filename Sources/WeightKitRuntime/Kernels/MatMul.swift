@@ -85,7 +85,7 @@ public enum MatMul {
     /// against 16.8 decoding), 32-value types ≈ 12 (Q4_0 prefill-4 10.7 against 22.9). Not with
     /// the AVX-512 VNNI prefill, which works on the blocks' integers as decode does.
     static func decodeKernelTokens(_ w: Weight, _ kernels: KernelConfig) -> Int {
-        guard kernels.instructionSet >= .avx2, kernels.activations == .int16, !kernels.usesVNNIPrefill else { return 2 }
+        guard kernels.instructionSet >= .avx2, kernels.activations != .float32, !kernels.usesVNNIPrefill else { return 2 }
         return w.dtype.blockElements == 256 ? 32 : 12
     }
 

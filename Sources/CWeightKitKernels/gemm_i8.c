@@ -1,0 +1,235 @@
+/* Prefill over K-quant blocks with AVX2 8-bit products (see wk_qkernels.h, wk_qgemm_i8).
+ *
+ * The f32 panels of wk_gemm make 8 multiply-adds per FMA, two FMAs a cycle. AVX2 has no wider
+ * float product, and its int16 one (vpmaddwd, 16 products) issues once a cycle on Zen 3: no
+ * faster. Its 8-bit one, vpmaddubsw (32 products of an unsigned and a signed byte, summed in
+ * pairs into int16) followed by vpmaddwd, makes 32 a cycle pair (measured 27 a cycle on Zen 3,
+ * docs/BENCHMARKS.md). So here, as llama.cpp does for every K type, the activations are rounded
+ * to int8 per token and super-block of 256 (scale max|x|/127: error ≤ 0.5/127 of the block's
+ * largest |x| per activation), and the weights stay the blocks' unsigned integers:
+ *   Q2_K q (0..3), Q3_K q + 4 (0..7), Q4_K q (0..15), Q5_K q (0..31), Q6_K q + 32 (0..63)
+ * A row's value is d·sc_j·u + c_j for sub-block j of 16 (c_j = −dmin·m_j, or −4·d·sc_j for Q3_K,
+ * −32·d·sc_j for Q6_K), so
+ *   y = Σ_blocks d·dx · Σ_j sc_j · Σ_{i∈j} u_i·a_i  +  Σ_blocks Σ_j c_j · (dx · Σ_{i∈j} a_i)
+ * with a the int8 activations and dx their scale. The first sum is integer up to d·dx: a pair
+ * of products u·a is at most 2·63·127 = 16002 (no saturation), times |sc| ≤ 128 and 64 quads
+ * stays below 2^31. The second needs only each sub-block's activation sum.
+ *
+ * Panels are 8 rows over the whole row, packed once per product: quad k (4 values) of the 8
+ * rows in one 32-byte vector (row i's 4 bytes in dword i), so that one vpmaddubsw with a
+ * token's 4 activations broadcast, then one vpmaddwd with the sub-block's scales (row i's in
+ * int16 lanes 2i and 2i+1), give each row's scaled 4-value sum in its own int32 lane: no
+ * horizontal sums. */
+#include "wk_kernels.h"
+#include "wk_private.h"
+#include "wk_half.h"
+#include <stdlib.h>
+#include <string.h>
+
+#if WK_X86
+#define PR 8  /* rows per panel */
+#define NT 4  /* tokens per kernel call */
+
+typedef struct {
+    uint8_t *q;  /* [nb][64 quads][8 rows][4] */
+    int16_t *sc; /* [nb][16 sub-blocks][8 rows][2] */
+    float *d;    /* [nb][8] */
+    float *c;    /* [nb][16][8] */
+} panel8;
+
+/* Group g (32 values) of a plain K block as unsigned bytes u (see above). */
+WK_AVX2 static inline __m256i group_u8(int qtype, const uint8_t *blk, int g) {
+    switch (qtype) {
+    case WK_Q2_K: return wk_q2k_group(blk, g);
+    case WK_Q3_K: return wk_q3k_group(blk, g);
+    case WK_Q6_K: {
+        __m256i half[4];
+        wk_q6k_half(blk, g / 4, half);
+        return half[g % 4];
+    }
+    default: { /* Q4_K, Q5_K */
+        int five = qtype == WK_Q5_K;
+        __m256i v = _mm256_loadu_si256((const __m256i *)(blk + (five ? 48 : 16) + 32 * (g / 2)));
+        if (g % 2) v = _mm256_srli_epi16(v, 4);
+        v = _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
+        if (!five) return v;
+        __m256i bit = _mm256_set1_epi8((char)(1 << g)), qh = _mm256_loadu_si256((const __m256i *)(blk + 16));
+        return _mm256_add_epi8(v, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit), _mm256_set1_epi8(16)));
+    }
+    }
+}
+
+static inline float f16_at(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return wk_half_to_float(h);
+}
+
+/* A plain K block's d, its 16 sub-blocks' integer scales sc_j and offsets c_j (see above). */
+static void block_scales(int qtype, const uint8_t *blk, float *d, int16_t sc[16], float c[16]) {
+    if (qtype == WK_Q4_K || qtype == WK_Q5_K) {
+        uint8_t s[8], m[8];
+        wk_q4k_scales(blk + 4, s, m);
+        float dmin = f16_at(blk + 2);
+        *d = f16_at(blk);
+        for (int j = 0; j < 16; j++) { sc[j] = s[j / 2]; c[j] = -dmin * (float)m[j / 2]; }
+    } else if (qtype == WK_Q2_K) {
+        float dmin = f16_at(blk + 82);
+        *d = f16_at(blk + 80);
+        for (int j = 0; j < 16; j++) { sc[j] = blk[j] & 0x0F; c[j] = -dmin * (float)(blk[j] >> 4); }
+    } else if (qtype == WK_Q3_K) {
+        *d = f16_at(blk + 108);
+        for (int j = 0; j < 16; j++) { sc[j] = wk_q3k_scale(blk + 96, j); c[j] = -4.0f * *d * (float)sc[j]; }
+    } else { /* Q6_K */
+        *d = f16_at(blk + 208);
+        for (int j = 0; j < 16; j++) { sc[j] = (int8_t)blk[192 + j]; c[j] = -32.0f * *d * (float)sc[j]; }
+    }
+}
+
+/* Rows [r, r + rb) (rb ≤ 8; the rest zero) into panel p. tmp holds 8 rows of plain blocks when
+   the matrix is interleaved. */
+WK_AVX2 static void pack(int qtype, const uint8_t *w, long nb, long r, long rb, uint8_t *tmp, panel8 p) {
+    int plain = qtype & ~WK_QX4;
+    long bb = wk_block_bytes[plain];
+    const uint8_t *rows[PR];
+    for (long i = 0; i < PR; i++) {
+        if (i >= rb) { rows[i] = NULL; continue; }
+        if (qtype & WK_QX4) {
+            wk_qx4_row_blocks(plain, w, nb, r + i, 0, nb, tmp + i * nb * bb);
+            rows[i] = tmp + i * nb * bb;
+        } else {
+            rows[i] = w + (r + i) * nb * bb;
+        }
+    }
+    for (long b = 0; b < nb; b++) {
+        for (int g = 0; g < 8; g++) {
+            __m256 v[8];
+            for (int i = 0; i < PR; i++)
+                v[i] = rows[i] ? _mm256_castsi256_ps(group_u8(plain, rows[i] + b * bb, g)) : _mm256_setzero_ps();
+            wk_transpose8x8(v);
+            for (int k = 0; k < 8; k++) _mm256_store_ps((float *)(p.q + ((b * 64 + 8 * g + k) * PR) * 4), v[k]);
+        }
+        for (int i = 0; i < PR; i++) {
+            float d = 0, c[16] = {0};
+            int16_t sc[16] = {0};
+            if (rows[i]) block_scales(plain, rows[i] + b * bb, &d, sc, c);
+            p.d[b * PR + i] = d;
+            for (int j = 0; j < 16; j++) {
+                p.sc[((b * 16 + j) * PR + i) * 2] = sc[j];
+                p.sc[((b * 16 + j) * PR + i) * 2 + 1] = sc[j];
+                p.c[(b * 16 + j) * PR + i] = c[j];
+            }
+        }
+    }
+}
+
+/* Each token's activations rounded to int8 per super-block: a[t][k] (rows xqs bytes apart),
+   the scale dx[t][b] and dx times each sub-block's integer sum, bs[t][b][j]. */
+WK_AVX2 static void quantize(const float *x, long n, long cols, long xqs, int8_t *a, float *dx, float *bs) {
+    long nb = cols / 256;
+    for (long t = 0; t < n; t++)
+        for (long b = 0; b < nb; b++) {
+            const float *xb = x + t * cols + b * 256;
+            float amax = wk_absmax32(xb, 8), d = amax / 127.0f;
+            __m256 inv = _mm256_set1_ps(amax != 0 ? 127.0f / amax : 0);
+            int8_t *ab = a + t * xqs + b * 256;
+            for (int j = 0; j < 16; j++) {
+                __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xb + 16 * j), inv));
+                __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xb + 16 * j + 8), inv));
+                __m256i s = _mm256_add_epi32(i0, i1);
+                __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+                s4 = _mm_hadd_epi32(s4, s4);
+                s4 = _mm_hadd_epi32(s4, s4);
+                bs[(t * nb + b) * 16 + j] = d * (float)_mm_cvtsi128_si32(s4);
+                /* int32 -> int16 -> int8 (|v| ≤ 127: no saturation); packs works within 128-bit lanes. */
+                __m256i w16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(i0, i1), 0xD8);
+                __m128i w8 = _mm_packs_epi16(_mm256_castsi256_si128(w16), _mm256_extracti128_si256(w16, 1));
+                _mm_storeu_si128((__m128i *)(ab + 16 * j), w8);
+            }
+            dx[t * nb + b] = d;
+        }
+}
+
+/* NTOK ≤ NT tokens x 8 rows over every block; NTOK a compile-time constant. */
+#define WK_I8_KERNEL(NTOK)                                                                                      \
+    WK_AVX2 static void kernel_##NTOK(panel8 p, long nb, const int8_t *a, long xqs, const float *dx,          \
+                                      const float *bs, float *y, long ystride, long rb) {                     \
+        __m256 f[NTOK];                                                                                        \
+        for (int t = 0; t < NTOK; t++) f[t] = _mm256_setzero_ps();                                             \
+        const __m256i *q = (const __m256i *)p.q, *sc = (const __m256i *)p.sc;                                 \
+        for (long b = 0; b < nb; b++) {                                                                        \
+            __m256i acc[NTOK];                                                                                 \
+            for (int t = 0; t < NTOK; t++) acc[t] = _mm256_setzero_si256();                                    \
+            const int8_t *ab = a + b * 256;                                                                    \
+            for (int j = 0; j < 16; j++, sc++) {                                                               \
+                __m256i s = _mm256_load_si256(sc);                                                             \
+                for (int k = 0; k < 4; k++, q++) {                                                             \
+                    __m256i wv = _mm256_load_si256(q);                                                         \
+                    for (int t = 0; t < NTOK; t++) {                                                           \
+                        int32_t quad;                                                                          \
+                        memcpy(&quad, ab + t * xqs + 16 * j + 4 * k, 4);                                       \
+                        __m256i prod = _mm256_maddubs_epi16(wv, _mm256_set1_epi32(quad));                      \
+                        acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(prod, s));                         \
+                    }                                                                                          \
+                }                                                                                              \
+            }                                                                                                  \
+            __m256 d = _mm256_load_ps(p.d + b * PR);                                                           \
+            for (int t = 0; t < NTOK; t++)                                                                     \
+                f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[t]), _mm256_mul_ps(d, _mm256_set1_ps(dx[t * nb + b])), f[t]); \
+            for (int j = 0; j < 16; j++) {                                                                     \
+                __m256 c = _mm256_load_ps(p.c + (b * 16 + j) * PR);                                            \
+                for (int t = 0; t < NTOK; t++)                                                                 \
+                    f[t] = _mm256_fmadd_ps(c, _mm256_broadcast_ss(bs + (t * nb + b) * 16 + j), f[t]);          \
+            }                                                                                                  \
+        }                                                                                                      \
+        for (int t = 0; t < NTOK; t++) {                                                                       \
+            if (rb == PR) { _mm256_storeu_ps(y + t * ystride, f[t]); continue; }                              \
+            float tmp[PR] __attribute__((aligned(32)));                                                        \
+            _mm256_store_ps(tmp, f[t]);                                                                        \
+            for (long i = 0; i < rb; i++) y[t * ystride + i] = tmp[i];                                         \
+        }                                                                                                      \
+    }
+WK_I8_KERNEL(1)
+WK_I8_KERNEL(2)
+WK_I8_KERNEL(3)
+WK_I8_KERNEL(4)
+
+WK_AVX2 void wk_qgemm_i8(int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0,
+                         long row1) {
+    long nb = cols / 256, bb = wk_block_bytes[qtype & ~WK_QX4];
+    /* Tokens' rows of activations 64 bytes more than cols apart (cols a multiple of 2 KB would
+       put the kernel's rows in the same sets of the L1 cache). */
+    long xqs = cols + 64;
+    int8_t *a = aligned_alloc(64, (size_t)((n * xqs + 63) / 64 * 64));
+    float *dx = malloc(sizeof(float) * (size_t)(n * nb)), *bs = malloc(sizeof(float) * (size_t)(n * nb * 16));
+    panel8 p = {
+        aligned_alloc(64, (size_t)(nb * 64 * PR * 4)), aligned_alloc(64, (size_t)(nb * 16 * PR * 2 * 2)),
+        aligned_alloc(64, sizeof(float) * (size_t)(nb * PR)), aligned_alloc(64, sizeof(float) * (size_t)(nb * 16 * PR)),
+    };
+    uint8_t *tmp = (qtype & WK_QX4) ? malloc((size_t)(PR * nb * bb)) : NULL;
+    if (!a || !dx || !bs || !p.q || !p.sc || !p.d || !p.c || ((qtype & WK_QX4) && !tmp)) abort();
+    quantize(x, n, cols, xqs, a, dx, bs);
+    for (long r = row0; r < row1; r += PR) {
+        long rb = row1 - r < PR ? row1 - r : PR;
+        pack(qtype, (const uint8_t *)w, nb, r, rb, tmp, p);
+        for (long t = 0; t < n; t += NT) {
+            long nt = n - t < NT ? n - t : NT;
+            const int8_t *at = a + t * xqs;
+            const float *dt = dx + t * nb, *bt = bs + t * nb * 16;
+            float *yt = y + t * ystride + r;
+            switch (nt) {
+            case 1: kernel_1(p, nb, at, xqs, dt, bt, yt, ystride, rb); break;
+            case 2: kernel_2(p, nb, at, xqs, dt, bt, yt, ystride, rb); break;
+            case 3: kernel_3(p, nb, at, xqs, dt, bt, yt, ystride, rb); break;
+            default: kernel_4(p, nb, at, xqs, dt, bt, yt, ystride, rb); break;
+            }
+        }
+    }
+    free(a); free(dx); free(bs); free(p.q); free(p.sc); free(p.d); free(p.c); free(tmp);
+}
+#else
+void wk_qgemm_i8(int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0, long row1) {
+    (void)qtype; (void)w; (void)x; (void)y; (void)n; (void)cols; (void)ystride; (void)row0; (void)row1;
+    abort();
+}
+#endif
