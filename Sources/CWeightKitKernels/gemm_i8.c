@@ -37,25 +37,25 @@ typedef struct {
     float *c;    /* [nb][16][8] */
 } panel8;
 
-/* Group g (32 values) of a plain K block as unsigned bytes u (see above). */
-WK_AVX2 static inline __m256i group_u8(int qtype, const uint8_t *blk, int g) {
-    switch (qtype) {
-    case WK_Q2_K: return wk_q2k_group(blk, g);
-    case WK_Q3_K: return wk_q3k_group(blk, g);
-    case WK_Q6_K: {
-        __m256i half[4];
-        wk_q6k_half(blk, g / 4, half);
-        return half[g % 4];
+/* The 8 groups of 32 values of a plain K block as unsigned bytes u (see above). */
+WK_AVX2 static inline void groups_u8(int qtype, const uint8_t *blk, __m256i u[8]) {
+    if (qtype == WK_Q6_K) { /* a half's four groups come out of one decode */
+        wk_q6k_half(blk, 0, u);
+        wk_q6k_half(blk, 1, u + 4);
+        return;
     }
-    default: { /* Q4_K, Q5_K */
-        int five = qtype == WK_Q5_K;
+    for (int g = 0; g < 8; g++) {
+        if (qtype == WK_Q2_K) { u[g] = wk_q2k_group(blk, g); continue; }
+        if (qtype == WK_Q3_K) { u[g] = wk_q3k_group(blk, g); continue; }
+        int five = qtype == WK_Q5_K; /* Q4_K, Q5_K */
         __m256i v = _mm256_loadu_si256((const __m256i *)(blk + (five ? 48 : 16) + 32 * (g / 2)));
         if (g % 2) v = _mm256_srli_epi16(v, 4);
         v = _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
-        if (!five) return v;
-        __m256i bit = _mm256_set1_epi8((char)(1 << g)), qh = _mm256_loadu_si256((const __m256i *)(blk + 16));
-        return _mm256_add_epi8(v, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit), _mm256_set1_epi8(16)));
-    }
+        if (five) {
+            __m256i bit = _mm256_set1_epi8((char)(1 << g)), qh = _mm256_loadu_si256((const __m256i *)(blk + 16));
+            v = _mm256_add_epi8(v, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit), _mm256_set1_epi8(16)));
+        }
+        u[g] = v;
     }
 }
 
@@ -102,10 +102,14 @@ WK_AVX2 static void pack(int qtype, const uint8_t *w, long nb, long r, long rb, 
         }
     }
     for (long b = 0; b < nb; b++) {
+        __m256i u[PR][8];
+        for (int i = 0; i < PR; i++) {
+            if (rows[i]) groups_u8(plain, rows[i] + b * bb, u[i]);
+            else for (int g = 0; g < 8; g++) u[i][g] = _mm256_setzero_si256();
+        }
         for (int g = 0; g < 8; g++) {
             __m256 v[8];
-            for (int i = 0; i < PR; i++)
-                v[i] = rows[i] ? _mm256_castsi256_ps(group_u8(plain, rows[i] + b * bb, g)) : _mm256_setzero_ps();
+            for (int i = 0; i < PR; i++) v[i] = _mm256_castsi256_ps(u[i][g]);
             wk_transpose8x8(v);
             for (int k = 0; k < 8; k++) _mm256_store_ps((float *)(p.q + ((b * 64 + 8 * g + k) * PR) * 4), v[k]);
         }
