@@ -92,9 +92,14 @@ extension Transformer {
             let ss = unsafe SendablePointer(UnsafeRawPointer(scores))
             let capacity = s.capacity, scale = c.effectiveAttentionScale, softCap = c.attentionSoftCap ?? 0
             // Parallel over (token, head) pairs: each writes its own score row and output slice.
+            // Causal rows grow with the token, so pairs are taken in the order token 0, n−1, 1,
+            // n−2, …: contiguous ranges then get even work. In token order the second of two
+            // threads had 3.6× the first's attention samples (SmolLM2 F16 prefill-128, perf); in
+            // this order 1.14 / 1.16 %. An encoder's rows are all alike.
             parallel.forEachRange(n * c.heads, minimumPerThread: 2) { range in
-                for job in range {
-                    let t = job / c.heads, h = job % c.heads, kvh = h / group
+                for pair in range {
+                    let k = pair / c.heads, h = pair % c.heads, kvh = h / group
+                    let t = span != nil ? k : k % 2 == 0 ? k / 2 : n - 1 - k / 2, job = t * c.heads + h
                     // Causal and windowed, or (an encoder) the token's whole sequence.
                     let start = span?[t].lowerBound ?? c.attentionStart(layer: l, position: p0 + t), end = span?[t].upperBound ?? p0 + t + 1
                     unsafe Ops.attend(
