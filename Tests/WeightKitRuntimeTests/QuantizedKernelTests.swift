@@ -195,9 +195,10 @@ extension KernelSwitches.QuantizedKernelTests {
         let k = dtype.blockElements
         // The widest row runs in two chunks of the int16 path's 8192 columns; the last shape has
         // more tokens than MatMul.decodeKernelTokens, so prefill's GEMM runs too.
+        // (37, …, 33): prefill's GEMM with two threads taking a share of the rows each.
         let shapes = k == 32
-            ? [(1, 32, 1), (5, 64, 2), (13, 96, 5), (67, 160, 4), (7, 4160, 3), (3, 32, 9), (6, 8288, 1), (9, 96, 40)]
-            : [(1, 256, 1), (5, 512, 2), (13, 768, 5), (67, 256, 4), (7, 4352, 3), (3, 256, 9), (6, 8192 + 512, 1), (9, 512, 40)]
+            ? [(1, 32, 1), (5, 64, 2), (13, 96, 5), (67, 160, 4), (7, 4160, 3), (3, 32, 9), (6, 8288, 1), (9, 96, 40), (37, 96, 33)]
+            : [(1, 256, 1), (5, 512, 2), (13, 768, 5), (67, 256, 4), (7, 4352, 3), (3, 256, 9), (6, 8192 + 512, 1), (9, 512, 40), (37, 512, 33)]
         for (rows, cols, n) in shapes {
             let w = Self.randomBlocks(rows: rows, cols: cols, dtype: dtype, seed: UInt64(rows * 1000 + cols))
             KernelSwitches.KernelTests.expectProducts(w, n: n, tolerance: tolerance, label: "\(dtype) \(body)", kernels: kernels,
