@@ -289,7 +289,7 @@ void wk_gemm(wk_config cfg, int kind, const void *w, const float *x, float *y, l
         wk_qgemm_vnni(kind - WK_GEMM_Q, w, x, y, n, cols, ystride, row0, row1);
         return;
     }
-    if (kind >= WK_GEMM_Q && wk_is_k(kind - WK_GEMM_Q) && cfg.isa == WK_ISA_AVX2 && cfg.int8_prefill && !cfg.f32_activations) {
+    if (kind >= WK_GEMM_Q && cfg.isa == WK_ISA_AVX2 && cfg.int8_prefill && !cfg.f32_activations) {
         wk_qgemm_i8(kind - WK_GEMM_Q, w, x, y, n, cols, ystride, row0, row1);
         return;
     }

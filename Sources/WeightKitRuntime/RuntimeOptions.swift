@@ -82,10 +82,10 @@ public enum ActivationPrecision: String, Sendable, Hashable, CaseIterable {
     /// the products run on integers: decode on AVX2, prefill on AVX-512 VNNI. The portable
     /// bodies, and prefill without VNNI, use f32 whatever this says.
     case int16
-    /// As `int16`, except prefill over K-quant weights (Q2_K…Q6_K) on AVX2 without VNNI: the
-    /// activations are rounded to int8 per token and super-block of 256 (scale max|x|/127, as
-    /// llama.cpp's Q8_K; error ≤ 0.4 % of the block's largest value) and multiplied as 8-bit
-    /// integers, twice the products per instruction of f32.
+    /// As `int16`, except prefill over block-quantized weights on AVX2 without VNNI: the
+    /// activations are rounded to int8 per token and block (256 values for Q2_K…Q6_K, 32 for the
+    /// others; scale max|x|/127, as llama.cpp's Q8_K and Q8_0; error ≤ 0.4 % of the block's
+    /// largest value) and multiplied as 8-bit integers, 1.7× the products per ns of f32 FMAs.
     case int8
     /// Each block dequantized and multiplied with the f32 activations: results differ from the
     /// dequantized weights' f32 product only by summation order.
@@ -113,7 +113,7 @@ public struct KernelConfig: Sendable, Hashable {
     /// True when prefill over quantized blocks runs the AVX-512 VNNI kernel (int16 activations).
     public var usesVNNIPrefill: Bool { instructionSet == .avx512vnni && activations != .float32 }
 
-    /// True when prefill over K-quant blocks runs the AVX2 8-bit kernel.
+    /// True when prefill over quantized blocks runs the AVX2 8-bit kernel.
     public var usesInt8Prefill: Bool { instructionSet == .avx2 && activations == .int8 }
 
     /// The `isa` argument of the C kernels.

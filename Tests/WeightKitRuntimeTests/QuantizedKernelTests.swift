@@ -316,16 +316,26 @@ extension KernelSwitches.QuantizedKernelTests {
         return y
     }
 
-    @Test("K-quant prefill with 8-bit activations (AVX2): within the int8 rounding's bound of the scalar reference, both layouts, odd sizes",
-          arguments: [DType.q2_K, .q3_K, .q4_K, .q5_K, .q6_K])
+    @Test("prefill with 8-bit activations (AVX2): within the int8 rounding's bound of the scalar reference, every block type, both layouts, odd sizes",
+          arguments: [DType.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .iq4_NL])
     func int8Prefill(dtype: DType) throws {
         try #require(InstructionSet.cpu >= .avx2, "the 8-bit prefill is AVX2-only")
         let kernels = KernelConfig(.avx2, activations: .int8)
         #expect(kernels.usesInt8Prefill && !KernelConfig(.avx2).usesInt8Prefill && !KernelConfig.automatic.usesInt8Prefill)
+        // Activations are rounded per block of the weights' type: 256 values for K types, 32 for the others.
+        let group = dtype.blockElements
         // Rows not a multiple of the 8-row panels, token counts around the 4-token groups, past
-        // MatMul.decodeKernelTokens (below it prefill runs the decode kernel per token).
-        for (rows, cols, n) in [(13, 768, 41), (9, 512, 40), (67, 256, 33), (3, 4352, 35)] {
-            let w = Self.randomBlocks(rows: rows, cols: cols, dtype: dtype, seed: UInt64(rows * 1000 + cols))
+        // MatMul.decodeKernelTokens (below it prefill runs the decode kernel per token); odd block
+        // counts for the 32-value types (the paired interleaved layout pads them).
+        let shapes = group == 256 ? [(13, 768, 41), (9, 512, 40), (67, 256, 33), (3, 4352, 35)] : [(13, 96, 41), (9, 160, 40), (67, 64, 33), (3, 4128, 35)]
+        for (rows, cols, n) in shapes {
+            let seed = UInt64(rows * 1000 + cols)
+            let w = switch dtype {
+            case .q8_0: Self.weight(rows: rows, cols: cols, scheme: .q8_0, seed: seed)
+            case .q4_0: Self.weight(rows: rows, cols: cols, scheme: .q4_0, seed: seed)
+            case .q4_1: Self.weight(rows: rows, cols: cols, scheme: .q4_1, seed: seed)
+            default: Self.randomBlocks(rows: rows, cols: cols, dtype: dtype, seed: seed)
+            }
             var random = SplitMix64(seed: UInt64(n))
             // Activations with an outlier per token, as real residual streams have.
             var x = (0..<n * cols).map { _ in Float(Int(random.next() % 2001) - 1000) / 1000 }
@@ -340,12 +350,12 @@ extension KernelSwitches.QuantizedKernelTests {
                 for t in 0..<n {
                     let xt = Array(x[t * cols..<(t + 1) * cols])
                     for r in 0..<rows {
-                        // Each activation is off by at most half its super-block's step max|x|/127;
+                        // Each activation is off by at most half its block's step max|x|/127;
                         // f32 sums add ~1e-6 of Σ|w·x|.
                         var want: Double = 0, bound: Double = 0, magnitude: Double = 0
-                        for b in 0..<cols / 256 {
-                            let step = Double(xt[b * 256..<(b + 1) * 256].map(abs).max()!) / 127
-                            for i in b * 256..<(b + 1) * 256 {
+                        for b in 0..<cols / group {
+                            let step = Double(xt[b * group..<(b + 1) * group].map(abs).max()!) / 127
+                            for i in b * group..<(b + 1) * group {
                                 want += Double(dense[r][i]) * Double(xt[i])
                                 bound += abs(Double(dense[r][i])) * step / 2
                                 magnitude += abs(Double(dense[r][i]) * Double(xt[i]))

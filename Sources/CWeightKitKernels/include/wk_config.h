@@ -13,8 +13,8 @@ typedef struct {
     int f32_activations; /* block-quantized weights: 1 multiplies each block with the f32
                             activations; 0 rounds the activations to int16 per block of 32
                             (decode on AVX2, prefill on AVX-512 VNNI) */
-    int int8_prefill;    /* K-quant weights, isa WK_ISA_AVX2, f32_activations 0: 1 runs prefill
-                            with int8 activations per super-block (wk_qgemm_i8) instead of f32
+    int int8_prefill;    /* block-quantized weights, isa WK_ISA_AVX2, f32_activations 0: 1 runs
+                            prefill with int8 activations per block (wk_qgemm_i8) instead of f32
                             panels */
 } wk_config;
 

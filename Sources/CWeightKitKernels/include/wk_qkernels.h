@@ -60,10 +60,11 @@ void wk_qmatvec(wk_config cfg, int qtype, const void *w, const float *x, float *
 void wk_qmatmul(wk_config cfg, int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride,
                 long row0, long row1);
 
-/* Prefill over K-quant weights with AVX2 (gemm_i8.c): as wk_qmatmul for qtype WK_Q2_K..WK_Q6_K
-   (either layout), with the activations rounded to int8 per token and super-block of 256 (scale
-   max|x|/127), products of 8-bit integers, one f32 scale per block and sub-block offsets from
-   the activations' sub-block sums. Error per activation ≤ 0.5/127 of its block's largest |x|. */
+/* Prefill over block-quantized weights with AVX2 (gemm_i8.c): as wk_qmatmul for any qtype
+   (either layout), with the activations rounded to int8 per token and block (scale max|x|/127;
+   per 256 values for the K types, per 32 for the others, as llama.cpp's Q8_K and Q8_0), products of
+   8-bit integers, one f32 scale per block and offsets from the activations' sums. Error per
+   activation ≤ 0.5/127 of its block's largest |x|. */
 void wk_qgemm_i8(int qtype, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0,
                  long row1);
 

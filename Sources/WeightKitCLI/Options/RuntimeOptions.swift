@@ -27,7 +27,7 @@ struct RuntimeSwitches: ParsableArguments {
     @Flag(name: .customLong("f32-activations"), help: "Multiply quantized blocks (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K…Q6_K) with f32 activations instead of 16-bit ones (exact up to summation order; slower).")
     var f32Activations = false
 
-    @Flag(name: .customLong("int8-prefill"), help: "Prefill over K-quant blocks (Q2_K…Q6_K) with activations rounded to 8 bits per 256 values, as llama.cpp (AVX2 without VNNI; decode stays 16-bit).")
+    @Flag(name: .customLong("int8-prefill"), help: "Prefill over quantized blocks with activations rounded to 8 bits per block, as llama.cpp: faster, less exact (AVX2 without VNNI; decode stays 16-bit).")
     var int8Prefill = false
 
     @Flag(name: .customLong("no-weight-copy"), help: "Decode straight from the file's mapping instead of a copy of the weights on huge pages.")
