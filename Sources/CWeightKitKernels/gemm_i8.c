@@ -128,6 +128,21 @@ WK_AVX2 static void pack(int qtype, const uint8_t *w, long nb, long r, long rb, 
     }
 }
 
+/* 16 activations x rounded to int8 a, x ≈ a / inv (|a| ≤ 127), round to nearest; returns Σa.
+   Shared by both block sizes' quantizers. */
+WK_AVX2 static inline int round16_i8(const float *x, __m256 inv, int8_t *a) {
+    __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x), inv));
+    __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8), inv));
+    __m256i s = _mm256_add_epi32(i0, i1);
+    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    s4 = _mm_hadd_epi32(s4, s4);
+    s4 = _mm_hadd_epi32(s4, s4);
+    /* int32 -> int16 -> int8 (no saturation); packs works within 128-bit lanes. */
+    __m256i w16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(i0, i1), 0xD8);
+    _mm_storeu_si128((__m128i *)a, _mm_packs_epi16(_mm256_castsi256_si128(w16), _mm256_extracti128_si256(w16, 1)));
+    return _mm_cvtsi128_si32(s4);
+}
+
 /* Each token's activations rounded to int8 per super-block: a[t][k] (rows xqs bytes apart),
    the scale dx[t][b] and dx times each sub-block's integer sum, bs[t][b][j]. */
 WK_AVX2 static void quantize(const float *x, long n, long cols, long xqs, int8_t *a, float *dx, float *bs) {
@@ -137,20 +152,8 @@ WK_AVX2 static void quantize(const float *x, long n, long cols, long xqs, int8_t
             const float *xb = x + t * cols + b * 256;
             float amax = wk_absmax32(xb, 8), d = amax / 127.0f;
             __m256 inv = _mm256_set1_ps(amax != 0 ? 127.0f / amax : 0);
-            int8_t *ab = a + t * xqs + b * 256;
-            for (int j = 0; j < 16; j++) {
-                __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xb + 16 * j), inv));
-                __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xb + 16 * j + 8), inv));
-                __m256i s = _mm256_add_epi32(i0, i1);
-                __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-                s4 = _mm_hadd_epi32(s4, s4);
-                s4 = _mm_hadd_epi32(s4, s4);
-                bs[(t * nb + b) * 16 + j] = d * (float)_mm_cvtsi128_si32(s4);
-                /* int32 -> int16 -> int8 (|v| ≤ 127: no saturation); packs works within 128-bit lanes. */
-                __m256i w16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(i0, i1), 0xD8);
-                __m128i w8 = _mm_packs_epi16(_mm256_castsi256_si128(w16), _mm256_extracti128_si256(w16, 1));
-                _mm_storeu_si128((__m128i *)(ab + 16 * j), w8);
-            }
+            for (int j = 0; j < 16; j++)
+                bs[(t * nb + b) * 16 + j] = d * (float)round16_i8(xb + 16 * j, inv, a + t * xqs + b * 256 + 16 * j);
             dx[t * nb + b] = d;
         }
 }
@@ -258,20 +261,12 @@ WK_AVX2 static void quantize32(const float *x, long n, long cols, long xqs, int8
     for (long t = 0; t < n; t++)
         for (long b = 0; b < nb; b++) {
             const float *xb = x + t * cols + b * 32;
+            int8_t *ab = a + t * xqs + b * 32;
             float amax = wk_absmax32(xb, 1), d = amax / 127.0f;
             __m256 inv = _mm256_set1_ps(amax != 0 ? 127.0f / amax : 0);
-            __m256i i[4];
-            for (int k = 0; k < 4; k++) i[k] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xb + 8 * k), inv));
-            __m256i s = _mm256_add_epi32(_mm256_add_epi32(i[0], i[1]), _mm256_add_epi32(i[2], i[3]));
-            __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-            s4 = _mm_hadd_epi32(s4, s4);
-            s4 = _mm_hadd_epi32(s4, s4);
-            /* int32 -> int16 -> int8 in element order (packs works within 128-bit lanes). */
-            __m256i w16a = _mm256_permute4x64_epi64(_mm256_packs_epi32(i[0], i[1]), 0xD8);
-            __m256i w16b = _mm256_permute4x64_epi64(_mm256_packs_epi32(i[2], i[3]), 0xD8);
-            _mm256_storeu_si256((__m256i *)(a + t * xqs + b * 32), _mm256_permute4x64_epi64(_mm256_packs_epi16(w16a, w16b), 0xD8));
+            int sum = round16_i8(xb, inv, ab) + round16_i8(xb + 16, inv, ab + 16);
             dx[t * nb + b] = d;
-            bs[t * nb + b] = d * (float)_mm_cvtsi128_si32(s4);
+            bs[t * nb + b] = d * (float)sum;
         }
 }
 

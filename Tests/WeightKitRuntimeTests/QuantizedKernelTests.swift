@@ -244,20 +244,25 @@ extension KernelSwitches.QuantizedKernelTests {
 }
 
 extension KernelSwitches.QuantizedKernelTests {
+    /// Q6_K blocks with every ql and qh byte `quants` (0: q = 0; 0xFF: q = 63), every scale −128 and d = 1/4096.
+    static func q6kEdge(quants: UInt8, rows: Int, cols: Int) -> Weight {
+        var block = [UInt8](repeating: quants, count: 210)
+        for i in 192..<208 { block[i] = 0x80 }
+        let d = Float16(1.0 / 4096).bitPattern
+        block[208] = UInt8(d & 0xFF)
+        block[209] = UInt8(d >> 8)
+        let bytes = Array([[UInt8]](repeating: block, count: rows * cols / 256).joined())
+        return Weight(info: TensorInfo(name: "w", dtype: .q6_K, shape: Shape([rows, cols]), byteCount: bytes.count),
+                      storage: TensorStorage(buffer: AlignedBuffer(bytes)))
+    }
+
     @Test("Q6_K at its largest products (q − 32 = −32, scale −128, equal activations): no integer overflow in decode or prefill", arguments: Body.allCases)
     func q6kOverflowEdge(body: Body) {
         // ql = qh = 0 (q = 0), every scale −128, d = 1/4096: each weight is (1/4096)·(−128)·(−32) = 1.
         // 32 such products of 16-bit activations (32767) would pass 2^31 in one int32 lane of the
         // VNNI prefill; the sums must still be exact.
         let (rows, cols, n) = (3, 512, 4)
-        var block = [UInt8](repeating: 0, count: 210)
-        for i in 192..<208 { block[i] = 0x80 }
-        let d = Float16(1.0 / 4096).bitPattern
-        block[208] = UInt8(d & 0xFF)
-        block[209] = UInt8(d >> 8)
-        let bytes = Array([[UInt8]](repeating: block, count: rows * cols / 256).joined())
-        let w = Weight(info: TensorInfo(name: "w", dtype: .q6_K, shape: Shape([rows, cols]), byteCount: bytes.count),
-                       storage: TensorStorage(buffer: AlignedBuffer(bytes)))
+        let w = Self.q6kEdge(quants: 0, rows: rows, cols: cols)
         for tokens in [1, n] {
             let x = [Float](repeating: 0.75, count: tokens * cols)
             var y = [Float](repeating: .nan, count: tokens * rows)
@@ -375,14 +380,7 @@ extension KernelSwitches.QuantizedKernelTests {
         try #require(InstructionSet.cpu >= .avx2, "the 8-bit prefill is AVX2-only")
         // ql = qh = 0xFF: q = 63, so each weight is d·(−128)·31 with d = 1/4096.
         let (rows, cols, n) = (11, 512, 36)
-        var block = [UInt8](repeating: 0xFF, count: 210)
-        for i in 192..<208 { block[i] = 0x80 }
-        let d = Float16(1.0 / 4096).bitPattern
-        block[208] = UInt8(d & 0xFF)
-        block[209] = UInt8(d >> 8)
-        let bytes = Array([[UInt8]](repeating: block, count: rows * cols / 256).joined())
-        let w = Weight(info: TensorInfo(name: "w", dtype: .q6_K, shape: Shape([rows, cols]), byteCount: bytes.count),
-                       storage: TensorStorage(buffer: AlignedBuffer(bytes)))
+        let w = Self.q6kEdge(quants: 0xFF, rows: rows, cols: cols)
         let weight = Float(1.0 / 4096) * -128 * 31
         for sign: Float in [1, -1] {
             let x = [Float](repeating: 0.75 * sign, count: n * cols)
