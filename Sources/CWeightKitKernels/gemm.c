@@ -283,13 +283,15 @@ static inline long panel_rows(long rows, long p) { return rows - p * MR < MR ? r
 void wk_gemm(wk_config cfg, int kind, const void *w, const float *x, float *y, long n, long cols, long ystride, long row0,
              long row1) {
     /* Q2_K stays on f32 panels: its two 16-value sub-blocks in a group of 32 have different
-       mins, which the VNNI kernel's one min per block cannot hold. */
-    int vnni_type = kind >= WK_GEMM_Q && ((kind - WK_GEMM_Q) & ~WK_QX4) != WK_Q2_K;
+       mins, which the VNNI kernel's one min per block cannot hold. IQ4_XS too, in both integer
+       prefills: neither knows its per-32 scales inside a super-block. */
+    int qplain = kind >= WK_GEMM_Q ? (kind - WK_GEMM_Q) & ~WK_QX4 : -1;
+    int vnni_type = qplain >= 0 && qplain != WK_Q2_K && qplain != WK_IQ4_XS;
     if (vnni_type && cfg.isa >= WK_ISA_AVX512VNNI && !cfg.f32_activations) {
         wk_qgemm_vnni(kind - WK_GEMM_Q, w, x, y, n, cols, ystride, row0, row1);
         return;
     }
-    if (kind >= WK_GEMM_Q && cfg.isa == WK_ISA_AVX2 && cfg.int8_prefill && !cfg.f32_activations) {
+    if (qplain >= 0 && qplain != WK_IQ4_XS && cfg.isa == WK_ISA_AVX2 && cfg.int8_prefill && !cfg.f32_activations) {
         wk_qgemm_i8(kind - WK_GEMM_Q, w, x, y, n, cols, ystride, row0, row1);
         return;
     }

@@ -9,7 +9,7 @@ static inline float qhalf(const uint8_t *p) { return wk_half_to_float((uint16_t)
 
 /* ---- portable bodies ---------------------------------------------------------------------- */
 
-long wk_block_values(int qtype) { return wk_is_k(qtype) ? 256 : 32; }
+long wk_block_values(int qtype) { return wk_is_256(qtype) ? 256 : 32; }
 
 /* Q5_0 / Q5_1: x = d·(q - 16) or d·q + m, q = nibble | fifth bit from the 32-bit qh. */
 static void dequantize_q5(int has_min, const uint8_t *b, float *out) {
@@ -51,6 +51,16 @@ static void dequantize_block(int qtype, const uint8_t *b, float *out) {
         for (int j = 0; j < 16; j++) {
             out[j] = d * (float)wk_iq4nl_values[b[2 + j] & 0x0F];
             out[j + 16] = d * (float)wk_iq4nl_values[b[2 + j] >> 4];
+        }
+        break;
+    case WK_IQ4_XS: /* as ggml: dl = d·(ls − 32) in f32 (exact: 11 + 6 significant bits), then dl·level */
+        for (int g = 0; g < 8; g++) {
+            float dl = d * (float)wk_iq4xs_scale(b, g);
+            const uint8_t *qs = b + 8 + 16 * g;
+            for (int j = 0; j < 16; j++) {
+                out[32 * g + j] = dl * (float)wk_iq4nl_values[qs[j] & 0x0F];
+                out[32 * g + j + 16] = dl * (float)wk_iq4nl_values[qs[j] >> 4];
+            }
         }
         break;
     default: {
@@ -117,7 +127,22 @@ WK_AVX2 static inline void nibbles(const uint8_t *qs, __m128i bias, __m256 q[4])
 WK_AVX2 static void dequantize_blocks_avx2(int qtype, const uint8_t *b, long nblocks, float *out) {
     long bb = wk_block_bytes[qtype];
     if (wk_is_k(qtype)) { wk_kdequantize_blocks_avx2(qtype, b, nblocks, out); return; }
-    if (qtype > WK_Q4_1) { /* Q5_0, Q5_1, IQ4_NL: the portable decoders (prefill decodes each block once per product) */
+    if (qtype == WK_IQ4_NL || qtype == WK_IQ4_XS) { /* each 16 nibbles looked up at once, one product per value */
+        int xs = qtype == WK_IQ4_XS;
+        for (long j = 0; j < nblocks; j++, b += bb) {
+            for (int g = 0; g < (xs ? 8 : 1); g++, out += 32) {
+                __m256 dl = _mm256_set1_ps(xs ? f16(b) * (float)wk_iq4xs_scale(b, g) : f16(b));
+                __m256i v = wk_iq4nl_lookup(b + (xs ? 8 + 16 * g : 2));
+                __m128i lo = _mm256_castsi256_si128(v), hi = _mm256_extracti128_si256(v, 1);
+                _mm256_storeu_ps(out, _mm256_mul_ps(dl, bytes_to_ps(lo)));
+                _mm256_storeu_ps(out + 8, _mm256_mul_ps(dl, bytes_to_ps(_mm_unpackhi_epi64(lo, lo))));
+                _mm256_storeu_ps(out + 16, _mm256_mul_ps(dl, bytes_to_ps(hi)));
+                _mm256_storeu_ps(out + 24, _mm256_mul_ps(dl, bytes_to_ps(_mm_unpackhi_epi64(hi, hi))));
+            }
+        }
+        return;
+    }
+    if (qtype > WK_Q4_1) { /* Q5_0, Q5_1: the portable decoders (prefill decodes each block once per product) */
         for (long j = 0; j < nblocks; j++) dequantize_block(qtype, b + j * bb, out + j * wk_block_values(qtype));
         return;
     }
@@ -368,6 +393,62 @@ WK_AVX2 static inline __attribute__((always_inline)) void qrows_x4_i16(int qtype
     }
 }
 
+/* IQ4_XS: four rows over nsb super-blocks from `first`, the rows `stride` bytes apart and each
+   row's super-blocks `step` bytes apart — the file's layout (stride a row's bytes, step 136; a
+   lone row with stride 0) or the interleaved one (stride 136, step 544: the four rows' super-blocks
+   back to back). Sub-block j of 32 values is an IQ4_NL block: its levels times the activations
+   sum exactly in int32 (|Σ| ≤ 32·127·32767 < 2^31); the four rows' sums are folded into one vector
+   as in qgroup_x4_i16 and scaled once by d·(ls − 32)·da. y4[0..3]. */
+WK_AVX2 static inline __attribute__((always_inline)) void iq4xs_dot4_i16(const uint8_t *first, long stride, long step, long ahead,
+                                                                        const wk_qact *q, long nsb, float *y4) {
+    __m256 acc = _mm256_setzero_ps();
+    for (long s = 0; s < nsb; s++) {
+        const uint8_t *blk[4] = {first + s * step, first + s * step + stride, first + s * step + 2 * stride, first + s * step + 3 * stride};
+        float d[4], sc[8][4] __attribute__((aligned(16)));
+        for (int r = 0; r < 4; r++) {
+            wk_prefetch_bytes(blk[r] + ahead * step, 136);
+            d[r] = f16(blk[r]);
+            for (int j = 0; j < 8; j++) sc[j][r] = (float)wk_iq4xs_scale(blk[r], j);
+        }
+        __m128 d4 = _mm_loadu_ps(d);
+        for (int j = 0; j < 8; j++) {
+            long b = 8 * s + j;
+            __m256i a0 = _mm256_load_si256((const __m256i *)(q->a + b * 32));
+            __m256i a1 = _mm256_load_si256((const __m256i *)(q->a + b * 32 + 16));
+            __m256i p0 = qblock_i32(WK_IQ4_NL, blk[0] + 8 + 16 * j, a0, a1), p1 = qblock_i32(WK_IQ4_NL, blk[1] + 8 + 16 * j, a0, a1);
+            __m256i p2 = qblock_i32(WK_IQ4_NL, blk[2] + 8 + 16 * j, a0, a1), p3 = qblock_i32(WK_IQ4_NL, blk[3] + 8 + 16 * j, a0, a1);
+            __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3));
+            __m128 s4 = _mm_mul_ps(_mm_mul_ps(d4, _mm_load_ps(sc[j])), _mm_set1_ps(q->da[b]));
+            acc = _mm256_fmadd_ps(_mm256_set_m128(s4, s4), _mm256_cvtepi32_ps(h), acc);
+        }
+    }
+    _mm_storeu_ps(y4, _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1)));
+}
+
+/* Rows [row0, row1) of an IQ4_XS matrix (nsb super-blocks per row; either layout) over its
+   super-blocks [s0, s0 + n): y set, or with `accumulate` added to. */
+WK_AVX2 static inline __attribute__((always_inline)) void iq4xs_rows_i16(int x4, const uint8_t *base, long stride, long nsb, long s0,
+                                                                        const wk_qact *q, long n, float *y, long row0, long row1, int accumulate) {
+    float y4[4];
+    if (x4) {
+        for (long g = row0 / 4; g * 4 < row1; g++) {
+            iq4xs_dot4_i16(base + (g * nsb + s0) * 544, 136, 544, 8, q, n, y4);
+            for (long j = 0; j < 4; j++)
+                if (g * 4 + j >= row0 && g * 4 + j < row1) y[g * 4 + j] = accumulate ? y[g * 4 + j] + y4[j] : y4[j];
+        }
+        return;
+    }
+    long r = row0;
+    for (; r + 4 <= row1; r += 4) {
+        iq4xs_dot4_i16(base + r * stride + s0 * 136, stride, 136, 4, q, n, y4);
+        for (long j = 0; j < 4; j++) y[r + j] = accumulate ? y[r + j] + y4[j] : y4[j];
+    }
+    for (; r < row1; r++) { /* a lone row: four times the same */
+        iq4xs_dot4_i16(base + r * stride + s0 * 136, 0, 136, 4, q, n, y4);
+        y[r] = accumulate ? y[r] + y4[0] : y4[0];
+    }
+}
+
 /* Q4_0 and Q4_1 in their paired interleaved layout (wk_x4_paired): each block pair's activations
    in the layout's nibble order — four vectors a_k = [block 2j's elements 8k..8k+7 | block 2j+1's]
    — and the pair's da, Q4_0 offset −8·Σa and Q4_1 Σx as eight lanes (block 2j for the group's
@@ -454,7 +535,8 @@ WK_AVX2 static inline __attribute__((always_inline)) void qmatvec_i16(int qtype,
     for (long c0 = 0; c0 < cols; c0 += WK_QA_COLS) {
         long cc = cols - c0 < WK_QA_COLS ? cols - c0 : WK_QA_COLS, b0 = c0 / 32;
         wk_quantize_activations_i16(x + c0, cc, &q);
-        if ((qtype & WK_QX4) && wk_x4_paired(plain)) {
+        if (plain == WK_IQ4_XS) iq4xs_rows_i16(qtype & WK_QX4, base, stride, cols / 256, c0 / 256, &q, cc / 256, y, row0, row1, c0 > 0);
+        else if ((qtype & WK_QX4) && wk_x4_paired(plain)) {
             static __thread wk_qact_pairs pairs;
             pair_activations(&q, cc / 32, &pairs);
             q4_rows_pairs(plain, base, cols / 32, b0, &pairs, cc / 32, y, row0, row1, c0 > 0);
@@ -480,15 +562,15 @@ void wk_qmatvec(wk_config cfg, int qtype, const void *w, const float *x, float *
 #endif
     if (qtype & WK_QX4) { /* f32 activations or portable: each row regathered, 256 blocks at a time */
         int plain = qtype & ~WK_QX4;
-        long nb = cols / 32;
+        long values = wk_block_values(plain), nb = cols / values, chunk = 256 * 34 / wk_block_bytes[plain];
         uint8_t row[256 * 34];
         for (long r = row0; r < row1; r++) {
             float sum = 0;
-            for (long b0 = 0; b0 < nb; b0 += 256) {
-                long k = nb - b0 < 256 ? nb - b0 : 256;
+            for (long b0 = 0; b0 < nb; b0 += chunk) {
+                long k = nb - b0 < chunk ? nb - b0 : chunk;
                 float part;
                 wk_qx4_row_blocks(plain, base, nb, r, b0, k, row);
-                wk_qmatvec(cfg, plain, row, x + b0 * 32, &part, k * 32, 0, 1);
+                wk_qmatvec(cfg, plain, row, x + b0 * values, &part, k * values, 0, 1);
                 sum += part;
             }
             y[r] = sum;

@@ -8,7 +8,8 @@
    of 4·block_bytes. 32-value types: the four rows' f16 scales d[4], for Q4_1 their f16 mins m[4],
    then the four rows' quants one row after the other (Q4_0 and Q4_1 by pairs of blocks:
    wk_x4_paired in wk_private.h). K types: the segments of wk_kx4_segment,
-   each one's four rows together. Decode then reads one sequential stream and loads four scales
+   each one's four rows together. IQ4_XS: the four rows' super-blocks whole, one after the
+   other (its sub-block scales are decoded per super-block anyway). Decode then reads one sequential stream and loads four scales
    (or four rows' chunks of quants) with one instruction; ggml repacks Q4_0 and Q4_K the same way
    for the same reasons. */
 
@@ -53,6 +54,10 @@ void wk_qrepack_x4(int qtype, const void *src, long rows, long cols, void *dst) 
     memset(out, 0, (size_t)wk_qx4_bytes(qtype, rows, cols));
     for (long r = 0; r < rows; r++) {
         for (long b = 0; b < nb; b++) {
+            if (qtype == WK_IQ4_XS) {
+                memcpy(out + ((r / 4) * nb + b) * 4 * bb + (r % 4) * bb, (const uint8_t *)src + (r * nb + b) * bb, (size_t)bb);
+                continue;
+            }
             if (wk_is_k(qtype)) {
                 kx4_block(qtype, (uint8_t *)src + (r * nb + b) * bb, out, nb, r, b, 1);
                 continue;
@@ -71,6 +76,10 @@ void wk_qrepack_x4(int qtype, const void *src, long rows, long cols, void *dst) 
 void wk_qx4_row_blocks(int qtype, const uint8_t *base, long nb, long r, long b0, long n, uint8_t *out) {
     long bb = wk_block_bytes[qtype], qsz = wk_x4_quants(qtype);
     for (long b = b0; b < b0 + n; b++, out += bb) {
+        if (qtype == WK_IQ4_XS) {
+            memcpy(out, base + ((r / 4) * nb + b) * 4 * bb + (r % 4) * bb, (size_t)bb);
+            continue;
+        }
         if (wk_is_k(qtype)) {
             kx4_block(qtype, out, (uint8_t *)base, nb, r, b, 0);
             continue;

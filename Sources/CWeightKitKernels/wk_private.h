@@ -8,8 +8,8 @@
 
 /* Bytes of one block of each wk_qtype: for the 32-value types a 2-byte f16 scale [+ 2-byte min]
    then the quants (Q5's 4 bytes of high bits first); Q4_K 144, Q6_K 210, Q5_K 176, Q3_K 110,
-   Q2_K 84, IQ4_NL 18. */
-static const long wk_block_bytes[11] = {34, 18, 20, 22, 24, 144, 210, 176, 110, 84, 18};
+   Q2_K 84, IQ4_NL 18, IQ4_XS 136. */
+static const long wk_block_bytes[12] = {34, 18, 20, 22, 24, 144, 210, 176, 110, 84, 18, 136};
 
 /* IQ4_NL's 16 values (ggml's kvalues_iq4nl): a nibble n stands for d·wk_iq4nl_values[n]. */
 static const int8_t wk_iq4nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
@@ -17,8 +17,19 @@ static const int8_t wk_iq4nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, 
 /* A K type (super-blocks of 256 values); qtype may carry WK_QX4. */
 static inline int wk_is_k(int qtype) { return (qtype & ~WK_QX4) >= WK_Q4_K && (qtype & ~WK_QX4) <= WK_Q2_K; }
 
+/* A type with blocks of 256 values: the K types and IQ4_XS; qtype may carry WK_QX4. */
+static inline int wk_is_256(int qtype) { return wk_is_k(qtype) || (qtype & ~WK_QX4) == WK_IQ4_XS; }
+
 /* Bytes of one row of `cols` values. */
-static inline long wk_row_bytes(int qtype, long cols) { return cols / (wk_is_k(qtype) ? 256 : 32) * wk_block_bytes[qtype]; }
+static inline long wk_row_bytes(int qtype, long cols) { return cols / (wk_is_256(qtype) ? 256 : 32) * wk_block_bytes[qtype & ~WK_QX4]; }
+
+/* IQ4_XS super-block b's 6-bit scale of sub-block j (values 32j .. 32j+31), minus 32: the low four
+   bits in scales_l (byte 4 + j/2, low nibble for even j), the high two in scales_h (bytes 2-3, bits
+   2j and 2j+1). Sub-block j's values are d·(this)·level, its nibbles at b + 8 + 16j. */
+static inline int wk_iq4xs_scale(const uint8_t *b, int j) {
+    int high = ((b[2] | b[3] << 8) >> (2 * j)) & 3;
+    return (((b[4 + j / 2] >> (4 * (j % 2))) & 0x0F) | (high << 4)) - 32;
+}
 
 /* A 32-value type with a per-block f16 minimum after the scale (x = d·q + m). */
 static inline int wk_has_min(int qtype) { return qtype == WK_Q4_1 || qtype == WK_Q5_1; }

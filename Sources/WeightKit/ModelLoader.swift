@@ -116,7 +116,7 @@ public enum ModelLoader {
 
     /// A GGUF file run as is: names mapped to Hugging Face roles through `WeightNames`, Q/K left
     /// in llama.cpp's permuted order (so RoPE runs interleaved), norms as stored, stacked experts
-    /// viewed one expert at a time; Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and Q2_K…Q6_K blocks stay mapped
+    /// viewed one expert at a time; Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, IQ4_XS and Q2_K…Q6_K blocks stay mapped
     /// and run in the quantized kernels (`ModelGraph.matrixDTypes`), other block types are
     /// dequantized to f32 one tensor at a time at load.
     static func loadGGUF(_ file: GGUFFile, tokenizer loadTokenizer: Bool) throws -> LoadedModel {

@@ -16,7 +16,7 @@ final class Binder {
     let multimodal: MultimodalLayout?
     /// Dtypes matrices may have for the runtime to compute on them directly (other block types
     /// are dequantized to f32 by the loader).
-    public static let matrixDTypes: Set<DType> = [.float32, .float16, .bfloat16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL]
+    public static let matrixDTypes: Set<DType> = [.float32, .float16, .bfloat16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS]
 
     /// Prepares to bind `source`; with `listsUnused`, leftovers are collected rather than refused.
     public init(source: any TensorSource, listsUnused: Bool = false) {
@@ -38,7 +38,8 @@ final class Binder {
     public func matrix(_ name: String, _ shape: [Int]) throws -> Weight {
         let info = try lookup(name, shape)
         guard Self.matrixDTypes.contains(info.dtype) else {
-            throw GraphError(.unsupportedDType, "the runtime computes on f32, f16, bf16, q8_0, q4_0 and q4_1 matrices, not \(info.dtype.shortName)", tensorName: name)
+            let kinds = Self.matrixDTypes.map(\.shortName).sorted().joined(separator: ", ")
+            throw GraphError(.unsupportedDType, "the runtime computes on \(kinds) matrices, not \(info.dtype.shortName)", tensorName: name)
         }
         return Weight(info: info, storage: try source.storage(of: info))
     }

@@ -6,7 +6,7 @@ import WeightKitTestSupport
 /// SmolLM2-135M quantized by llama.cpp's own `llama-quantize` (scripts/test.sh makes the files from
 /// the f32 GGUF when Benchmarks/llama-cpp/build.sh has built it, and sets WEIGHTKIT_KQUANT_MODELS;
 /// without it the suite is skipped and test.sh says so). Each file runs on the native kernels
-/// (Q2_K…Q6_K, Q5_0, Q5_1, IQ4_NL, Q4_0 blocks as stored) and is compared with the same weights dequantized to
+/// (Q2_K…Q6_K, Q5_0, Q5_1, IQ4_NL, IQ4_XS, Q4_0 blocks as stored) and is compared with the same weights dequantized to
 /// f32 by `convert` and run by the f32 path: greedy ids on three prompts, and perplexity.
 @Suite("Real model: SmolLM2 K-quant files from llama-quantize", .serialized,
        .enabled(if: ProcessInfo.processInfo.environment["WEIGHTKIT_KQUANT_MODELS"] != nil))
@@ -32,13 +32,13 @@ struct KQuantFileTests {
     static func probability(_ logits: [Float], _ id: Int) -> Double { Foundation.exp(Perplexity.logSoftmax(logits, at: id)) }
 
     @Test("greedy ids equal the dequantized f32 model's (or part at a near-tie), perplexity within 0.1 %",
-          arguments: ["q4_k_m", "q4_k_s", "q5_k_m", "q6_k", "q3_k_m", "q2_k", "q5_0", "q5_1", "iq4_nl", "q4_0"])
+          arguments: ["q4_k_m", "q4_k_s", "q5_k_m", "q6_k", "q3_k_m", "q2_k", "q5_0", "q5_1", "iq4_nl", "iq4_xs", "q4_0"])
     func againstDequantized(type: String) throws {
         let file = "\(Self.folder)/smollm2-\(type).gguf"
         try #require(FileManager.default.fileExists(atPath: file), "\(file) is missing: scripts/test.sh makes it with llama-quantize")
         let native = try ModelLoader.load(path: file)
         let stored = Set(native.graph.blocks.flatMap(\.matrices).map(\.dtype))
-        #expect(!stored.isDisjoint(with: [.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q5_0, .q5_1, .iq4_NL, .q4_0]), "\(type): blocks kept as stored, got \(stored)")
+        #expect(!stored.isDisjoint(with: [.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q5_0, .q5_1, .iq4_NL, .iq4_XS, .q4_0]), "\(type): blocks kept as stored, got \(stored)")
         #expect(!stored.contains(.float32), "\(type): no matrix dequantized at load, got \(stored)")
         let dir = TemporaryFolder()
         let f32 = dir.file("f32") + "/"  // GGUF → folder dequantizes every block to f32

@@ -160,7 +160,7 @@ extension KernelSwitches.QuantizedKernelTests {
         var bytes = (0..<blocks * dtype.blockBytes).map { _ in UInt8(truncatingIfNeeded: random.next()) }
         // Offsets of the f16 scale d and min, and the largest |d| and |min| for |w| ≤ 1: q5_0 d·16,
         // q5_1 d·31 + m, q4_K d·63·15 + dmin·63, q5_K d·63·31 + dmin·63, q6_K d·128·32,
-        // q3_K d·32·4, q2_K d·15·3 + dmin·15 (ggml-common.h's block structs).
+        // q3_K d·32·4, q2_K d·15·3 + dmin·15, iq4_XS d·32·127 (ggml-common.h's block structs).
         let (dAt, minAt, dMax, mMax): (Int, Int?, Float, Float) = switch dtype {
         case .q5_0: (0, nil, 1.0 / 16, 0)
         case .q5_1: (0, 2, 1.0 / 62, 0.5)
@@ -170,6 +170,7 @@ extension KernelSwitches.QuantizedKernelTests {
         case .q3_K: (108, nil, 1.0 / 128, 0)
         case .q2_K: (80, 82, 1.0 / 90, 1.0 / 30)
         case .iq4_NL: (0, nil, 1.0 / 127, 0)
+        case .iq4_XS: (0, nil, 1.0 / 4064, 0)  // d·(scale − 32)·level, |scale − 32| ≤ 32, |level| ≤ 127
         default: fatalError("no random blocks for \(dtype)")
         }
         func put(_ value: Float, at offset: Int) {
@@ -188,7 +189,7 @@ extension KernelSwitches.QuantizedKernelTests {
     }
 
     @Test("Q5 and K blocks: matVec, matMul and row lookup against the scalar reference, odd sizes",
-          arguments: [DType.q5_0, .q5_1, .iq4_NL, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K], Body.allCases)
+          arguments: [DType.q5_0, .q5_1, .iq4_NL, .iq4_XS, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K], Body.allCases)
     func blocksFromFiles(dtype: DType, body: Body) {
         let kernels = body.kernels
         let tolerance: Float = body == .int16Activations || body == .int16WithVNNI ? 1.6e-5 : 1e-5
@@ -222,7 +223,7 @@ extension KernelSwitches.QuantizedKernelTests {
         }
     }
 
-    @Test("Q5 and K decode: 16-bit activations close to, not bit-equal with, f32 ones", arguments: [DType.q5_0, .q5_1, .iq4_NL, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K])
+    @Test("Q5 and K decode: 16-bit activations close to, not bit-equal with, f32 ones", arguments: [DType.q5_0, .q5_1, .iq4_NL, .iq4_XS, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K])
     func blocksInt16(dtype: DType) throws {
         try #require(InstructionSet.cpu >= .avx2, "the 16-bit path is AVX2-only")
         let (rows, cols) = (40, 1536)
@@ -372,6 +373,22 @@ extension KernelSwitches.QuantizedKernelTests {
                     }
                 }
             }
+        }
+    }
+
+    @Test("IQ4_XS, which the 8-bit prefill does not take: with the option it runs the f32 panels, the same values as without it, both layouts")
+    func int8PrefillLeavesIQ4XS() throws {
+        try #require(InstructionSet.cpu >= .avx2, "the 8-bit prefill is AVX2-only")
+        let (rows, cols, n) = (13, 768, 41)
+        let w = Self.randomBlocks(rows: rows, cols: cols, dtype: .iq4_XS, seed: 7)
+        var random = SplitMix64(seed: 11)
+        let x = (0..<n * cols).map { _ in Float(Int(random.next() % 2001) - 1000) / 1000 }
+        for m in [w, QuantizedMatMul.interleaved(w)] {
+            let panels = Self.prefill(m, x, n: n, kernels: KernelConfig(.avx2))
+            #expect(Self.prefill(m, x, n: n, kernels: KernelConfig(.avx2, activations: .int8)) == panels, "\(m.blockOrder)")
+            // and the panels hold the blocks' values: against the scalar reference
+            let reference = QuantizedMatMul.scalarMatVec(w, Array(x[0..<cols]))
+            for r in 0..<rows { #expect(abs(panels[r] - reference[r]) <= 1e-4, "\(m.blockOrder) row \(r)") }
         }
     }
 

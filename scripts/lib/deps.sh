@@ -116,7 +116,7 @@ make_kquant_models() {
         "$WEIGHTKIT_BIN" convert "$out/SmolLM2-135M-Instruct/" "$out/smollm2-f32.gguf" --dtype f32 -q >&2 || return 1
         rm -rf "$out/SmolLM2-135M-Instruct"
     fi
-    for name in q4_k_m q4_k_s q5_k_m q6_k q3_k_m q2_k q5_0 q5_1 iq4_nl q4_0; do
+    for name in q4_k_m q4_k_s q5_k_m q6_k q3_k_m q2_k q5_0 q5_1 iq4_nl iq4_xs q4_0; do
         [ -f "$out/smollm2-$name.gguf" ] && continue
         "$quantize" "$out/smollm2-f32.gguf" "$out/smollm2-$name.gguf.part" "${name^^}" 2 > "$out/smollm2-$name.log" 2>&1 || return 1
         mv "$out/smollm2-$name.gguf.part" "$out/smollm2-$name.gguf"

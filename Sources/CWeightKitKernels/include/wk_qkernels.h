@@ -25,18 +25,21 @@
 
 /* Block types, matching the order the Swift side passes. Q8_0 to Q5_1 and IQ4_NL (Q4_0's layout,
    each nibble an index into ggml's 16 non-linear values) have blocks of 32 values;
-   the K types (WK_Q2_K to WK_Q6_K) super-blocks of 256 with sub-block scales (kkernels.c). */
+   the K types (WK_Q2_K to WK_Q6_K) super-blocks of 256 with sub-block scales (kkernels.c).
+   IQ4_XS has super-blocks of 256 too (f16 d, a 6-bit scale per 32 values, IQ4_NL's nibbles) and
+   runs in qkernels.c as eight IQ4_NL blocks whose scales are d·(scale − 32). */
 enum wk_qtype {
     WK_Q8_0 = 0, WK_Q4_0 = 1, WK_Q4_1 = 2, WK_Q5_0 = 3, WK_Q5_1 = 4,
-    WK_Q4_K = 5, WK_Q6_K = 6, WK_Q5_K = 7, WK_Q3_K = 8, WK_Q2_K = 9, WK_IQ4_NL = 10
+    WK_Q4_K = 5, WK_Q6_K = 6, WK_Q5_K = 7, WK_Q3_K = 8, WK_Q2_K = 9, WK_IQ4_NL = 10, WK_IQ4_XS = 11
 };
 
-/* Values per block of a block type (32, or 256 for the K types). */
+/* Values per block of a block type (32, or 256 for the K types and IQ4_XS). */
 long wk_block_values(int qtype);
 
 /* Or'ed into a block type: the matrix is in the interleaved layout wk_qrepack_x4 makes (rows in
    groups of four, each block index's four scales together, then their quants; for Q4_K the
-   super-blocks' pieces interleaved the same way). Every function here takes either layout. */
+   super-blocks' pieces interleaved the same way; for IQ4_XS the four rows' super-blocks one after
+   the other). Every function here takes either layout. */
 #define WK_QX4 32
 
 /* Bytes of the interleaved copy of a [rows, cols] matrix (rows padded to a multiple of 4). */

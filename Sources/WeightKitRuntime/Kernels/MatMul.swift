@@ -83,9 +83,11 @@ public enum MatMul {
     /// product whatever the token count. Crossovers measured on the 1.1 B model, one thread
     /// (docs/BENCHMARKS.md, "Short prompts"): K types ≈ 40 tokens (Q4_K_M prefill-32 13.6 tok/s
     /// against 16.8 decoding), 32-value types ≈ 12 (Q4_0 prefill-4 10.7 against 22.9). Not with
-    /// the AVX-512 VNNI prefill, which works on the blocks' integers as decode does.
+    /// the AVX-512 VNNI prefill, which works on the blocks' integers as decode does (IQ4_XS, which
+    /// it does not take, keeps the AVX2 crossover).
     static func decodeKernelTokens(_ w: Weight, _ kernels: KernelConfig) -> Int {
-        guard kernels.instructionSet >= .avx2, kernels.activations != .float32, !kernels.usesVNNIPrefill else { return 2 }
+        let vnni = kernels.usesVNNIPrefill && w.dtype != .iq4_XS
+        guard kernels.instructionSet >= .avx2, kernels.activations != .float32, !vnni else { return 2 }
         return w.dtype.blockElements == 256 ? 32 : 12
     }
 

@@ -2,9 +2,9 @@ import CWeightKitKernels
 import WeightKitCore
 import WeightKitGraph
 
-/// Matrix products straight on Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL weights (C bodies in `qkernels.c`) and on
-/// the K super-blocks Q2_K to Q6_K (`kkernels.c`), in the files' layout or interleaved
-/// (`interleaved`).
+/// Matrix products straight on Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL and IQ4_XS weights (C bodies in
+/// `qkernels.c`) and on the K super-blocks Q2_K to Q6_K (`kkernels.c`), in the files' layout or
+/// interleaved (`interleaved`).
 ///
 /// The products go through `MatMul` with a `KernelConfig`. Decode (matrix-vector) with AVX2 and
 /// `ActivationPrecision.int16` rounds the activations to 16 bits per block of 32 and multiplies
@@ -29,6 +29,7 @@ public enum QuantizedMatMul {
         case .q3_K: return Int32(WK_Q3_K.rawValue)
         case .q2_K: return Int32(WK_Q2_K.rawValue)
         case .iq4_NL: return Int32(WK_IQ4_NL.rawValue)
+        case .iq4_XS: return Int32(WK_IQ4_XS.rawValue)
         default: return nil
         }
     }
