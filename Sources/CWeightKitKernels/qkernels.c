@@ -393,33 +393,54 @@ WK_AVX2 static inline __attribute__((always_inline)) void qrows_x4_i16(int qtype
     }
 }
 
+/* IQ4_XS super-block b's eight sub-block scales d·(ls_j − 32) as floats, lane j (exact: 11 + 6
+   significant bits; the dl of ggml's dequantize_row_iq4_xs). */
+WK_AVX2 static inline __m256 iq4xs_scales(const uint8_t *b) {
+    uint32_t low;
+    memcpy(&low, b + 4, 4);
+    __m256i l = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)low), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)), _mm256_set1_epi32(0x0F));
+    __m256i h = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(b[2] | b[3] << 8), _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14)), _mm256_set1_epi32(3));
+    __m256i ls = _mm256_sub_epi32(_mm256_or_si256(l, _mm256_slli_epi32(h, 4)), _mm256_set1_epi32(32));
+    return _mm256_mul_ps(_mm256_set1_ps(f16(b)), _mm256_cvtepi32_ps(ls));
+}
+
+/* Four rows' integer sums of one sub-block (p0..p3, 8 lanes each), folded: lanes r0 r1 r2 r3 of
+   the low 4 lanes' sums | the same rows' high 4 lanes' sums. */
+WK_AVX2 static inline __m256i fold4(__m256i p0, __m256i p1, __m256i p2, __m256i p3) {
+    return _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3));
+}
+
 /* IQ4_XS: four rows over nsb super-blocks from `first`, the rows `stride` bytes apart and each
    row's super-blocks `step` bytes apart — the file's layout (stride a row's bytes, step 136; a
    lone row with stride 0) or the interleaved one (stride 136, step 544: the four rows' super-blocks
    back to back). Sub-block j of 32 values is an IQ4_NL block: its levels times the activations
-   sum exactly in int32 (|Σ| ≤ 32·127·32767 < 2^31); the four rows' sums are folded into one vector
-   as in qgroup_x4_i16 and scaled once by d·(ls − 32)·da. y4[0..3]. */
+   sum exactly in int32 (|Σ| ≤ 32·127·32767 < 2^31). Sub-blocks j and j + 4 are finished together:
+   the four rows' sums of each folded, then j's in the low half and j + 4's in the high one, one
+   conversion and one FMA with the rows' d·(ls − 32)·da (the four rows' scale vectors transposed
+   once per super-block). y4[0..3]. */
 WK_AVX2 static inline __attribute__((always_inline)) void iq4xs_dot4_i16(const uint8_t *first, long stride, long step, long ahead,
                                                                         const wk_qact *q, long nsb, float *y4) {
     __m256 acc = _mm256_setzero_ps();
     for (long s = 0; s < nsb; s++) {
         const uint8_t *blk[4] = {first + s * step, first + s * step + stride, first + s * step + 2 * stride, first + s * step + 3 * stride};
-        float d[4], sc[8][4] __attribute__((aligned(16)));
-        for (int r = 0; r < 4; r++) {
-            wk_prefetch_bytes(blk[r] + ahead * step, 136);
-            d[r] = f16(blk[r]);
-            for (int j = 0; j < 8; j++) sc[j][r] = (float)wk_iq4xs_scale(blk[r], j);
-        }
-        __m128 d4 = _mm_loadu_ps(d);
-        for (int j = 0; j < 8; j++) {
-            long b = 8 * s + j;
-            __m256i a0 = _mm256_load_si256((const __m256i *)(q->a + b * 32));
-            __m256i a1 = _mm256_load_si256((const __m256i *)(q->a + b * 32 + 16));
-            __m256i p0 = qblock_i32(WK_IQ4_NL, blk[0] + 8 + 16 * j, a0, a1), p1 = qblock_i32(WK_IQ4_NL, blk[1] + 8 + 16 * j, a0, a1);
-            __m256i p2 = qblock_i32(WK_IQ4_NL, blk[2] + 8 + 16 * j, a0, a1), p3 = qblock_i32(WK_IQ4_NL, blk[3] + 8 + 16 * j, a0, a1);
-            __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3));
-            __m128 s4 = _mm_mul_ps(_mm_mul_ps(d4, _mm_load_ps(sc[j])), _mm_set1_ps(q->da[b]));
-            acc = _mm256_fmadd_ps(_mm256_set_m128(s4, s4), _mm256_cvtepi32_ps(h), acc);
+        for (int r = 0; r < 4; r++) wk_prefetch_bytes(blk[r] + ahead * step, 136);
+        __m256 v0 = iq4xs_scales(blk[0]), v1 = iq4xs_scales(blk[1]), v2 = iq4xs_scales(blk[2]), v3 = iq4xs_scales(blk[3]);
+        __m256 t0 = _mm256_unpacklo_ps(v0, v1), t1 = _mm256_unpackhi_ps(v0, v1), t2 = _mm256_unpacklo_ps(v2, v3), t3 = _mm256_unpackhi_ps(v2, v3);
+        /* u[k]: sub-block k's scales of rows 0-3 | sub-block k + 4's */
+        __m256 u[4] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xEE), _mm256_shuffle_ps(t1, t3, 0x44), _mm256_shuffle_ps(t1, t3, 0xEE)};
+        __m256 da = _mm256_loadu_ps(q->da + 8 * s);
+        for (int k = 0; k < 4; k++) {
+            __m256i h[2];
+            for (int half = 0; half < 2; half++) {
+                long j = k + 4 * half, b = 8 * s + j;
+                __m256i a0 = _mm256_load_si256((const __m256i *)(q->a + b * 32));
+                __m256i a1 = _mm256_load_si256((const __m256i *)(q->a + b * 32 + 16));
+                h[half] = fold4(qblock_i32(WK_IQ4_NL, blk[0] + 8 + 16 * j, a0, a1), qblock_i32(WK_IQ4_NL, blk[1] + 8 + 16 * j, a0, a1),
+                                qblock_i32(WK_IQ4_NL, blk[2] + 8 + 16 * j, a0, a1), qblock_i32(WK_IQ4_NL, blk[3] + 8 + 16 * j, a0, a1));
+            }
+            __m256i sums = _mm256_add_epi32(_mm256_permute2x128_si256(h[0], h[1], 0x20), _mm256_permute2x128_si256(h[0], h[1], 0x31));
+            __m256 das = _mm256_permutevar8x32_ps(da, _mm256_setr_epi32(k, k, k, k, k + 4, k + 4, k + 4, k + 4));
+            acc = _mm256_fmadd_ps(_mm256_mul_ps(u[k], das), _mm256_cvtepi32_ps(sums), acc);
         }
     }
     _mm_storeu_ps(y4, _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1)));
