@@ -40,6 +40,7 @@ struct KQuantFileTests {
         let stored = Set(native.graph.blocks.flatMap(\.matrices).map(\.dtype))
         #expect(!stored.isDisjoint(with: [.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q5_0, .q5_1, .iq4_NL, .iq4_XS, .q4_0]), "\(type): blocks kept as stored, got \(stored)")
         #expect(!stored.contains(.float32), "\(type): no matrix dequantized at load, got \(stored)")
+        if type == "iq4_xs" { #expect(stored.contains(.iq4_XS), "ffn_down kept as IQ4_XS blocks, got \(stored)") }
         let dir = TemporaryFolder()
         let f32 = dir.file("f32") + "/"  // GGUF → folder dequantizes every block to f32
         let converted = try weightkit("convert", file, f32, "-q")

@@ -376,6 +376,28 @@ extension KernelSwitches.QuantizedKernelTests {
         }
     }
 
+    @Test("Q8_0 at −128, the one value ggml's quantizer never writes but a file may hold: |w| = 128 in the 8-bit prefill's unsigned operand, no saturation")
+    func int8PrefillQ8Edge() throws {
+        try #require(InstructionSet.cpu >= .avx2, "the 8-bit prefill is AVX2-only")
+        // Every quant −128, d = 1/1024: each weight is −0.125. Equal activations round to ±127,
+        // so each vpmaddubsw pair is 2·128·127 = 32512, just below int16's 32767.
+        let (rows, cols, n) = (11, 96, 36)
+        var block = [UInt8](repeating: 0x80, count: 34)
+        let d = Float16(1.0 / 1024).bitPattern
+        block[0] = UInt8(d & 0xFF)
+        block[1] = UInt8(d >> 8)
+        let bytes = Array([[UInt8]](repeating: block, count: rows * cols / 32).joined())
+        let w = Weight(info: TensorInfo(name: "w", dtype: .q8_0, shape: Shape([rows, cols]), byteCount: bytes.count),
+                       storage: TensorStorage(buffer: AlignedBuffer(bytes)))
+        for m in [w, QuantizedMatMul.interleaved(w)] {
+            for sign: Float in [1, -1] {
+                let x = [Float](repeating: 0.75 * sign, count: n * cols)
+                let y = Self.prefill(m, x, n: n, threads: 2, kernels: KernelConfig(.avx2, activations: .int8))
+                for v in y { #expect(abs(v - 0.75 * sign * -0.125 * Float(cols)) <= 1e-4, "\(m.blockOrder) sign \(sign): \(v)") }
+            }
+        }
+    }
+
     @Test("IQ4_XS, which the 8-bit prefill does not take: with the option it runs the f32 panels, the same values as without it, both layouts")
     func int8PrefillLeavesIQ4XS() throws {
         try #require(InstructionSet.cpu >= .avx2, "the 8-bit prefill is AVX2-only")
