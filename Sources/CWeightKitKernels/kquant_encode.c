@@ -42,6 +42,7 @@ typedef struct { ggml_fp16_t d; uint8_t qh[4]; uint8_t qs[QK5_0 / 2]; } block_q5
 typedef struct { ggml_fp16_t d; ggml_fp16_t m; uint8_t qh[4]; uint8_t qs[QK5_1 / 2]; } block_q5_1;
 typedef struct { ggml_fp16_t d; int8_t qs[QK8_0]; } block_q8_0;
 typedef struct { ggml_fp16_t d; uint8_t qs[QK4_NL / 2]; } block_iq4_nl;
+typedef struct { ggml_fp16_t d; uint16_t scales_h; uint8_t scales_l[QK_K / 64]; uint8_t qs[QK_K / 2]; } block_iq4_xs;
 typedef struct { uint8_t scales[QK_K / 16]; uint8_t qs[QK_K / 4]; ggml_fp16_t d; ggml_fp16_t dmin; } block_q2_K;
 typedef struct { uint8_t hmask[QK_K / 8]; uint8_t qs[QK_K / 4]; uint8_t scales[12]; ggml_fp16_t d; } block_q3_K;
 typedef struct { ggml_fp16_t d; ggml_fp16_t dmin; uint8_t scales[12]; uint8_t qs[QK_K / 2]; } block_q4_K;
@@ -50,7 +51,7 @@ typedef struct { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K 
 _Static_assert(sizeof(block_q4_0) == 18 && sizeof(block_q4_1) == 20 && sizeof(block_q5_0) == 22, "block size");
 _Static_assert(sizeof(block_q5_1) == 24 && sizeof(block_q8_0) == 34 && sizeof(block_iq4_nl) == 18, "block size");
 _Static_assert(sizeof(block_q2_K) == 84 && sizeof(block_q3_K) == 110 && sizeof(block_q4_K) == 144, "block size");
-_Static_assert(sizeof(block_q5_K) == 176 && sizeof(block_q6_K) == 210, "block size");
+_Static_assert(sizeof(block_q5_K) == 176 && sizeof(block_q6_K) == 210 && sizeof(block_iq4_xs) == 136, "block size");
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
@@ -1692,7 +1693,7 @@ static void quantize_row_iq4_nl_impl(const int super_block_size, const int block
 /* ---- ggml_quantize_chunk ------------------------------------------------------------------ */
 
 long wk_quantize_row_bytes(int qtype, long n_per_row) {
-    if (qtype < WK_Q8_0 || qtype > WK_IQ4_NL || n_per_row <= 0 || n_per_row % (wk_is_k(qtype) ? 256 : 32)) return 0;
+    if (qtype < WK_Q8_0 || qtype > WK_IQ4_XS || n_per_row <= 0 || n_per_row % (wk_is_256(qtype) ? 256 : 32)) return 0;
     return wk_row_bytes(qtype, n_per_row);
 }
 
@@ -1717,11 +1718,31 @@ static void quantize_iq4_nl_rows(const float *src, void *dst, long nrow, long n_
     }
 }
 
+/* IQ4_XS as quantize_iq4_xs: one call of the impl per super-block of 256 (eight blocks of 32 with
+   6-bit scales under one f16 d), weights or not. */
+static void quantize_iq4_xs_rows(const float *src, void *dst, long nrow, long n_per_row, const float *quant_weights) {
+    long nblock = n_per_row / QK_K;
+    char *qrow = (char *)dst;
+    uint8_t L[QK_K];
+    float weight[32];
+    float scales[QK_K / 32];
+    for (long row = 0; row < nrow; ++row) {
+        block_iq4_xs *iq4 = (block_iq4_xs *)qrow;
+        for (int ibl = 0; ibl < nblock; ++ibl) {
+            const float *qw = quant_weights ? quant_weights + QK_K * ibl : NULL;
+            quantize_row_iq4_nl_impl(QK_K, 32, src + QK_K * ibl, &iq4[ibl].d, iq4[ibl].qs, &iq4[ibl].scales_h, iq4[ibl].scales_l,
+                                     scales, weight, L, kvalues_iq4nl, qw, 7);
+        }
+        src += n_per_row;
+        qrow += nblock * sizeof(block_iq4_xs);
+    }
+}
+
 long wk_quantize_rows(int qtype, const float *src, void *dst, long nrow, long n_per_row, const float *imatrix) {
     long row_size = wk_quantize_row_bytes(qtype, n_per_row);
     if (row_size == 0 || nrow < 0) return 0;
-    if (qtype == WK_IQ4_NL) {
-        quantize_iq4_nl_rows(src, dst, nrow, n_per_row, imatrix);
+    if (qtype == WK_IQ4_NL || qtype == WK_IQ4_XS) {
+        (qtype == WK_IQ4_NL ? quantize_iq4_nl_rows : quantize_iq4_xs_rows)(src, dst, nrow, n_per_row, imatrix);
         return nrow * row_size;
     }
     /* Without weights ggml runs the reference quantizer over all rows at once; its blocks are

@@ -139,16 +139,24 @@ struct QuantMixState {
     mutating func fallback(_ target: DType, columns: Int, why: inout [String]) -> DType {
         guard columns % target.blockElements != 0 else { return target }
         fallbacks += 1
+        let result = Self.fallbackType(target, columns: columns)
+        why.append("fallback: ne[0] \(columns) not a multiple of \(target.blockElements) → \(Self.label(result))")
+        return result
+    }
+
+    /// `tensor_type_fallback`'s type for a row of `columns` values (`target` itself when they are
+    /// whole blocks of it).
+    static func fallbackType(_ target: DType, columns: Int) -> DType {
+        guard columns % target.blockElements != 0 else { return target }
         var result: DType
         switch target {
+        case .iq4_XS: result = .iq4_NL
         case .q2_K, .q3_K: result = .q4_0
         case .q4_K: result = .q5_0
         case .q5_K: result = .q5_1
         case .q6_K: result = .q8_0
         default: result = target  // a 32-block type: only F16 below
         }
-        if columns % result.blockElements != 0 { result = .float16 }
-        why.append("fallback: ne[0] \(columns) not a multiple of \(target.blockElements) → \(Self.label(result))")
-        return result
+        return columns % result.blockElements != 0 ? .float16 : result
     }
 }

@@ -4,7 +4,9 @@ import WeightKitCore
 ///
 /// By default every floating 2-D tensor (and GGUF's 3-D stacked experts) whose rows (last
 /// dimension) are a multiple of 32 is quantized; 1-D tensors (norms, biases) and anything else stay as they are, and so do the router, position and token-type tables that llama-quantize keeps. The token
-/// embedding and output matrices follow `embeddings`; `keep` globs keep more tensors in float.
+/// embedding and output matrices follow `embeddings`; `keep` globs keep more tensors in float. A
+/// scheme of 256-value blocks (IQ4_XS) takes llama-quantize's fallback for rows that are not whole
+/// blocks (IQ4_NL).
 public struct QuantPolicy: Sendable {
     /// What to do with the token embedding and output (unembedding) matrices.
     public enum Embeddings: String, CaseIterable, Sendable {
@@ -78,7 +80,8 @@ public struct QuantPolicy: Sendable {
             case .keep: return tensor.dtype
             }
         }
-        return scheme.dtype
+        // Rows that are not whole blocks of a 256-value scheme (IQ4_XS) fall back as llama-quantize's do.
+        return QuantMixState.fallbackType(scheme.dtype, columns: cols)
     }
 
     /// Shell-style glob: `*` matches any run (including dots), `?` one character.

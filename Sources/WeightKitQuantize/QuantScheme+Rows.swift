@@ -16,6 +16,7 @@ extension QuantScheme {
         case .q5_0: return Int32(WK_Q5_0.rawValue)
         case .q5_1: return Int32(WK_Q5_1.rawValue)
         case .iq4_nl: return Int32(WK_IQ4_NL.rawValue)
+        case .iq4_xs: return Int32(WK_IQ4_XS.rawValue)
         case .q2_k: return Int32(WK_Q2_K.rawValue)
         case .q3_k: return Int32(WK_Q3_K.rawValue)
         case .q4_k: return Int32(WK_Q4_K.rawValue)

@@ -8,7 +8,7 @@ import WeightKitCore
 // reference's order (no fused multiply-add), scales are rounded to f16 to nearest-even, and
 // float → integer casts behave as numpy's on x86-64: NaN, ±Inf and out-of-range values become 0
 // (the low byte of cvttss2si's 0x80000000), in-range values truncate toward zero and keep their
-// low 8 bits. Everything else (Q5_0, Q5_1, IQ4_NL, Q2_K … Q6_K, and Q4_0/Q4_1 with importance)
+// low 8 bits. Everything else (Q5_0, Q5_1, IQ4_NL, IQ4_XS, Q2_K … Q6_K, and Q4_0/Q4_1 with importance)
 // calls ggml's own quantizers, ported to C in CWeightKitKernels' kquant_encode.c
 // (`wk_quantize_rows`). Decoding reuses Core's `QuantBlocks`.
 
@@ -26,6 +26,9 @@ public enum QuantScheme: String, CaseIterable, Sendable, Hashable {
     case q5_1
     /// 4-bit indices into ggml's 16 non-linear values, one f16 scale per 32; 4.5 bits per weight.
     case iq4_nl
+    /// IQ4_NL's values in super-blocks of 256: one f16 scale, a 6-bit scale per 32; 4.25 bits per
+    /// weight. Rows that are not whole super-blocks fall back to IQ4_NL, as in llama-quantize.
+    case iq4_xs
     /// Super-blocks of 256: 16 sub-blocks of 2-bit values with 4-bit scales and mins; 2.625 bits per weight.
     case q2_k
     /// Super-blocks of 256: 16 sub-blocks of 3-bit values with 6-bit scales; 3.4375 bits per weight.
@@ -46,6 +49,7 @@ public enum QuantScheme: String, CaseIterable, Sendable, Hashable {
         case .q5_0: return .q5_0
         case .q5_1: return .q5_1
         case .iq4_nl: return .iq4_NL
+        case .iq4_xs: return .iq4_XS
         case .q2_k: return .q2_K
         case .q3_k: return .q3_K
         case .q4_k: return .q4_K
@@ -64,7 +68,7 @@ public enum QuantScheme: String, CaseIterable, Sendable, Hashable {
     @available(*, deprecated, message: "blocks are per scheme (256 values for the K types): use `blockElements` of the scheme")
     public static let blockElements = 32
 
-    /// Values per block: 256 for the K types, 32 for the others. Rows are whole blocks.
+    /// Values per block: 256 for the K types and IQ4_XS, 32 for the others. Rows are whole blocks.
     public var blockElements: Int { dtype.blockElements }
 
     /// Whether an importance vector changes this scheme's bytes (every scheme but Q8_0, which

@@ -150,4 +150,31 @@ struct SmolLM2ImportanceFileTests {
         let bad = try QuantizeImportanceCLITests.differences(ours, reference)
         #expect(bad.isEmpty, "\(type): \(bad.count) differ: \(bad.prefix(5))")
     }
+
+    /// SmolLM2's only rows of whole 256-value super-blocks are ffn_down's (1536 columns); the
+    /// references quantize them to IQ4_XS and the rest to Q4_0 (`llama-quantize --tensor-type
+    /// ffn_down=iq4_xs … Q4_0`, scripts/lib/deps.sh), so ffn_down is compared, and everything
+    /// else is kept in float on our side to save the time.
+    @Test("IQ4_XS: every ffn_down as llama-quantize writes it, without and with the importance matrix", arguments: [false, true])
+    func iq4xs(importance: Bool) throws {
+        let dir = ProcessInfo.processInfo.environment["WEIGHTKIT_KQUANT_PURE"]!
+        let reference = "\(dir)/smollm2-\(importance ? "imatrix-" : "")iq4_xs.gguf"
+        try #require(FileManager.default.fileExists(atPath: reference), "\(reference) is missing: scripts/test.sh makes it with llama-quantize")
+        let tmp = TemporaryFolder()
+        let ours = tmp.file("ours.gguf")
+        var arguments = ["quantize", "\(dir)/smollm2-f32.gguf", ours, "--type", "iq4_xs", "--embeddings", "keep",
+                         "--keep", "blk.*.attn_*", "--keep", "blk.*.ffn_gate.*", "--keep", "blk.*.ffn_up.*"]
+        if importance { arguments += ["--imatrix", "\(dir)/smollm2.imatrix.gguf"] }
+        let result = try weightkit(arguments)
+        #expect(result.status == 0, "\(result.stderr)")
+        let a = try FormatRegistry.open(path: ours), b = try FormatRegistry.open(path: reference)
+        let downs = b.tensors.filter { $0.name.hasSuffix("ffn_down.weight") }
+        #expect(downs.count == 30 && downs.allSatisfy { $0.dtype == .iq4_XS })
+        for t in downs {
+            let mine = try #require(a.tensor(named: t.name))
+            let same = try a.storage(of: mine).bytes == b.storage(of: t).bytes
+            #expect(mine.dtype == .iq4_XS && same, "\(t.name)")
+        }
+        #expect(try GGUFFile(path: ours).value("general.file_type") == .uint32(30), "LLAMA_FTYPE_MOSTLY_IQ4_XS")
+    }
 }

@@ -64,7 +64,7 @@ struct KQuantEncoderTests {
     /// dequantizer: measured (×1.2 and rounded up), so a wrong scale or a shifted nibble fails.
     static let bounds: [QuantScheme: Double] = [
         .q8_0: 0.007, .q6_k: 0.023, .q5_1: 0.047, .q5_0: 0.057, .q5_k: 0.046, .q4_1: 0.098, .q4_0: 0.112,
-        .iq4_nl: 0.096, .q4_k: 0.091, .q3_k: 0.195, .q2_k: 0.383,
+        .iq4_nl: 0.096, .iq4_xs: 0.096, .q4_k: 0.091, .q3_k: 0.195, .q2_k: 0.383,
     ]
 
     @Test("decoding gives the input back within the scheme's error", arguments: QuantScheme.allCases)

@@ -19,6 +19,15 @@ struct QuantPolicyTests {
         #expect(p.target(for: info("blk.0.attn_q.weight", [64, 64], .float16)) == .q4_0)
     }
 
+    @Test("IQ4_XS (super-blocks of 256): rows that are not whole super-blocks fall back to IQ4_NL, as llama-quantize's tensor_type_fallback")
+    func superBlockFallback() {
+        let p = QuantPolicy(scheme: .iq4_xs)
+        #expect(p.target(for: info("blk.0.ffn_down.weight", [576, 1536])) == .iq4_XS)
+        #expect(p.target(for: info("blk.0.attn_q.weight", [576, 576])) == .iq4_NL)
+        #expect(p.target(for: info("blk.0.attn_k.weight", [64, 96])) == .iq4_NL)
+        #expect(p.target(for: info("odd", [64, 33])) == .float32)
+    }
+
     @Test("--keep globs and --embeddings choose what stays in float")
     func keepAndEmbeddings() {
         let p = QuantPolicy(scheme: .q4_1, keep: ["*.mlp.down_proj.*", "blk.?.ffn_up.weight"], embeddings: .f16)

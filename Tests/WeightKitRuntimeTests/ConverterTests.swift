@@ -146,8 +146,8 @@ struct ConverterTests {
     @Test("one home for the tables: torch_dtype names on DType, general.file_type codes on GGMLType")
     func tables() {
         #expect([DType.float32, .float16, .bfloat16, .int8].map(\.torchName) == ["float32", "float16", "bfloat16", nil])
-        let codes = [DType.float32, .float16, .q4_0, .q4_1, .q8_0, .bfloat16, .q6_K].map(GGMLType.fileType(of:))
-        #expect(codes == [0, 1, 2, 3, 7, 32, nil])
+        let codes = [DType.float32, .float16, .q4_0, .q4_1, .q8_0, .iq4_NL, .iq4_XS, .bfloat16, .q6_K].map(GGMLType.fileType(of:))
+        #expect(codes == [0, 1, 2, 3, 7, 25, 30, 32, nil])  // llama.h's LLAMA_FTYPE_ALL_F32 … MOSTLY_BF16
     }
 }
 

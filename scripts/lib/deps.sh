@@ -163,6 +163,13 @@ make_kquant_pure_models() {
     fi
     # `weightkit quantize --type T --imatrix F` (token embedding and output Q8_0, the default
     # --embeddings) against llama-quantize with the same choice for those two.
+    # IQ4_XS with the importance matrix, made as make_kquant_models makes smollm2-iq4_xs.gguf (Q4_0,
+    # ffn_down IQ4_XS: the only rows of whole super-blocks).
+    if [ ! -f "$out/smollm2-imatrix-iq4_xs.gguf" ]; then
+        "$bin/llama-quantize" --imatrix "$out/smollm2.imatrix.gguf" --tensor-type ffn_down=iq4_xs "$out/smollm2-f32.gguf" \
+            "$out/smollm2-imatrix-iq4_xs.gguf.part" Q4_0 2 > "$out/smollm2-imatrix-iq4_xs.log" 2>&1 || return 1
+        mv "$out/smollm2-imatrix-iq4_xs.gguf.part" "$out/smollm2-imatrix-iq4_xs.gguf"
+    fi
     for name in q4_0 q4_1 q8_0 iq4_nl; do
         [ -f "$out/smollm2-pure-imatrix-embq8-$name.gguf" ] && continue
         "$bin/llama-quantize" --pure --token-embedding-type q8_0 --output-tensor-type q8_0 --imatrix "$out/smollm2.imatrix.gguf" \

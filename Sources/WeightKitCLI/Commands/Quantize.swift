@@ -2,15 +2,16 @@ import ArgumentParser
 import WeightKit
 
 extension WeightKitCommand {
-    /// `weightkit quantize IN OUT --type q8_0|q4_0|q4_1|iq4_nl|q4_k_m|…`: block-quantize weight matrices.
+    /// `weightkit quantize IN OUT --type q8_0|q4_0|q4_1|iq4_nl|iq4_xs|q4_k_m|…`: block-quantize weight matrices.
     struct Quantize: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Quantize weight matrices (Q8_0, Q4_0, Q4_1, IQ4_NL or a llama-quantize mix) and report the error.",
+            abstract: "Quantize weight matrices (Q8_0, Q4_0, Q4_1, IQ4_NL, IQ4_XS or a llama-quantize mix) and report the error.",
             discussion: """
                 Any readable input (Hugging Face folder, safetensors, npz, GGUF, pack) to a .gguf or \
                 .wkp file; the blocks are byte-identical to ggml's reference quantizers. --type \
-                q8_0, q4_0, q4_1 or iq4_nl quantizes 2-D floating tensors whose rows are a multiple \
-                of 32; norms, biases and 1-D tensors stay in float; --keep GLOB keeps more; \
+                q8_0, q4_0, q4_1, iq4_nl or iq4_xs quantizes 2-D floating tensors whose rows are a \
+                multiple of 32 (iq4_xs rows that are not whole 256-value super-blocks get iq4_nl, as \
+                in llama-quantize); norms, biases and 1-D tensors stay in float; --keep GLOB keeps more; \
                 --embeddings chooses for the token embedding and output matrices. Block-quantized \
                 inputs are decoded to f32 first. A folder → .gguf gets GGUF names, llama.cpp's Q/K \
                 order, hyperparameters and tokenizer keys. A .wkp output is a runnable pack as \
@@ -23,7 +24,7 @@ extension WeightKitCommand {
                 llama-quantize (llama.cpp 0c1e570) gives it, and set general.file_type as it does; \
                 they need GGUF names and the architecture, so the input is a GGUF, a model folder or its pack. \
                 --imatrix reads llama-imatrix's GGUF or legacy .dat importance matrix, for a mix \
-                or for q4_0, q4_1, iq4_nl (as llama-quantize --pure --imatrix; q8_0 ignores it, as ggml does). \
+                or for q4_0, q4_1, iq4_nl, iq4_xs (as llama-quantize --pure --imatrix; q8_0 ignores it, as ggml does). \
                 --dry-run prints each tensor's type (and why) without writing; --json gives \
                 each tensor's reason. The file is byte for byte what llama-quantize writes for a \
                 GGUF input (K-quants, Q5_0/Q5_1 and IQ4_NL fallbacks included). See docs/QUANTIZE.md.

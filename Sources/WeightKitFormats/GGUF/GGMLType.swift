@@ -40,7 +40,7 @@ public enum GGMLType {
 
     /// llama.cpp's `general.file_type` codes (`enum llama_ftype` in llama.h): the type most of
     /// a file's weights have.
-    static let fileTypes: [DType: UInt32] = [.float32: 0, .float16: 1, .q4_0: 2, .q4_1: 3, .q8_0: 7, .bfloat16: 32]
+    static let fileTypes: [DType: UInt32] = [.float32: 0, .float16: 1, .q4_0: 2, .q4_1: 3, .q8_0: 7, .iq4_NL: 25, .iq4_XS: 30, .bfloat16: 32]
 
     /// The `general.file_type` code for a file whose weights are mostly `dtype`, or nil when
     /// llama.cpp names no such file type.
@@ -50,7 +50,7 @@ public enum GGMLType {
     public static let writable: Set<DType> = [.float32, .float16, .bfloat16, .q8_0, .q4_0, .q4_1]
 
     /// The types the GGUF writer accepts: `writable` plus the block types llama-quantize's
-    /// mixes write (the K-quants, Q5_0/Q5_1 fallbacks and IQ4_NL), which the quantizer produces.
+    /// mixes write (the K-quants, Q5_0/Q5_1 fallbacks and IQ4_NL) and IQ4_XS, which the quantizer produces.
     /// Conversion keeps using `writable`, so it never passes these blocks through unchanged.
-    public static let storable: Set<DType> = writable.union([.q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL])
+    public static let storable: Set<DType> = writable.union([.q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS])
 }

@@ -104,7 +104,7 @@ public enum GGUFWriter {
             }
             guard GGMLType.storable.contains(info.dtype), let code = GGMLType.code(of: info.dtype) else {
                 throw FormatError(
-                    .unsupportedDType, "GGUF output holds f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K…q6_K or iq4_nl, not \(info.dtype.shortName)",
+                    .unsupportedDType, "GGUF output holds f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K…q6_K, iq4_nl or iq4_xs, not \(info.dtype.shortName)",
                     path: path, tensorName: info.name)
             }
             guard info.shape.rank <= GGUFFile.maxDims else {
