@@ -82,13 +82,15 @@ public enum MatMul {
     /// per token instead of prefill's GEMM, whose f32 panels cost a decode of every block per
     /// product whatever the token count. Crossovers measured on the 1.1 B model, one thread
     /// (docs/BENCHMARKS.md, "Short prompts"): K types ≈ 40 tokens (Q4_K_M prefill-32 13.6 tok/s
-    /// against 16.8 decoding), 32-value types ≈ 12 (Q4_0 prefill-4 10.7 against 22.9). Not with
+    /// against 16.8 decoding), 32-value types ≈ 12 (Q4_0 prefill-4 10.7 against 22.9), and IQ4_XS,
+    /// whose panels decode as cheaply as IQ4_NL's, ≈ 10 (1.1 B: prefill-16 13.5 decoding against
+    /// 18.2, prefill-8 12.0 against 10.9 on the panels). Not with
     /// the AVX-512 VNNI prefill, which works on the blocks' integers as decode does (IQ4_XS, which
     /// it does not take, keeps the AVX2 crossover).
     static func decodeKernelTokens(_ w: Weight, _ kernels: KernelConfig) -> Int {
         let vnni = kernels.usesVNNIPrefill && w.dtype != .iq4_XS
         guard kernels.instructionSet >= .avx2, kernels.activations != .float32, !vnni else { return 2 }
-        return w.dtype.blockElements == 256 ? 32 : 12
+        return w.dtype.blockElements == 256 && w.dtype != .iq4_XS ? 32 : 12
     }
 
     /// One product of `products`: the weight, where its results go and their row stride.
