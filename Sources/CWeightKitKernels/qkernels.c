@@ -122,6 +122,17 @@ WK_AVX2 static inline void nibbles(const uint8_t *qs, __m128i bias, __m256 q[4])
     q[3] = bytes_to_ps(_mm_unpackhi_epi64(hi, hi));
 }
 
+/* IQ4_XS super-block b's eight sub-block scales d·(ls_j − 32) as floats, lane j (exact: 11 + 6
+   significant bits; the dl of ggml's dequantize_row_iq4_xs). */
+WK_AVX2 static inline __m256 iq4xs_scales(const uint8_t *b) {
+    uint32_t low;
+    memcpy(&low, b + 4, 4);
+    __m256i l = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)low), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)), _mm256_set1_epi32(0x0F));
+    __m256i h = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(b[2] | b[3] << 8), _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14)), _mm256_set1_epi32(3));
+    __m256i ls = _mm256_sub_epi32(_mm256_or_si256(l, _mm256_slli_epi32(h, 4)), _mm256_set1_epi32(32));
+    return _mm256_mul_ps(_mm256_set1_ps(f16(b)), _mm256_cvtepi32_ps(ls));
+}
+
 /* Blocks to floats with the same arithmetic as dequantize_block (d·q, d·q + m; no FMA), so both
    bodies give bit-identical values. */
 WK_AVX2 static void dequantize_blocks_avx2(int qtype, const uint8_t *b, long nblocks, float *out) {
@@ -130,8 +141,10 @@ WK_AVX2 static void dequantize_blocks_avx2(int qtype, const uint8_t *b, long nbl
     if (qtype == WK_IQ4_NL || qtype == WK_IQ4_XS) { /* each 16 nibbles looked up at once, one product per value */
         int xs = qtype == WK_IQ4_XS;
         for (long j = 0; j < nblocks; j++, b += bb) {
+            float dls[8];
+            if (xs) _mm256_storeu_ps(dls, iq4xs_scales(b));
             for (int g = 0; g < (xs ? 8 : 1); g++, out += 32) {
-                __m256 dl = _mm256_set1_ps(xs ? f16(b) * (float)wk_iq4xs_scale(b, g) : f16(b));
+                __m256 dl = _mm256_set1_ps(xs ? dls[g] : f16(b));
                 __m256i v = wk_iq4nl_lookup(b + (xs ? 8 + 16 * g : 2));
                 __m128i lo = _mm256_castsi256_si128(v), hi = _mm256_extracti128_si256(v, 1);
                 _mm256_storeu_ps(out, _mm256_mul_ps(dl, bytes_to_ps(lo)));
@@ -393,17 +406,6 @@ WK_AVX2 static inline __attribute__((always_inline)) void qrows_x4_i16(int qtype
     }
 }
 
-/* IQ4_XS super-block b's eight sub-block scales d·(ls_j − 32) as floats, lane j (exact: 11 + 6
-   significant bits; the dl of ggml's dequantize_row_iq4_xs). */
-WK_AVX2 static inline __m256 iq4xs_scales(const uint8_t *b) {
-    uint32_t low;
-    memcpy(&low, b + 4, 4);
-    __m256i l = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)low), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)), _mm256_set1_epi32(0x0F));
-    __m256i h = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(b[2] | b[3] << 8), _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14)), _mm256_set1_epi32(3));
-    __m256i ls = _mm256_sub_epi32(_mm256_or_si256(l, _mm256_slli_epi32(h, 4)), _mm256_set1_epi32(32));
-    return _mm256_mul_ps(_mm256_set1_ps(f16(b)), _mm256_cvtepi32_ps(ls));
-}
-
 /* Four rows' integer sums of one sub-block (p0..p3, 8 lanes each), folded: lanes r0 r1 r2 r3 of
    the low 4 lanes' sums | the same rows' high 4 lanes' sums. */
 WK_AVX2 static inline __m256i fold4(__m256i p0, __m256i p1, __m256i p2, __m256i p3) {
@@ -423,7 +425,7 @@ WK_AVX2 static inline __attribute__((always_inline)) void iq4xs_dot4_i16(const u
     __m256 acc = _mm256_setzero_ps();
     for (long s = 0; s < nsb; s++) {
         const uint8_t *blk[4] = {first + s * step, first + s * step + stride, first + s * step + 2 * stride, first + s * step + 3 * stride};
-        for (int r = 0; r < 4; r++) wk_prefetch_bytes(blk[r] + ahead * step, 136);
+        for (int r = 0; r < 4; r++) wk_prefetch_bytes(blk[r] + ahead * step, wk_block_bytes[WK_IQ4_XS]);
         __m256 v0 = iq4xs_scales(blk[0]), v1 = iq4xs_scales(blk[1]), v2 = iq4xs_scales(blk[2]), v3 = iq4xs_scales(blk[3]);
         __m256 t0 = _mm256_unpacklo_ps(v0, v1), t1 = _mm256_unpackhi_ps(v0, v1), t2 = _mm256_unpacklo_ps(v2, v3), t3 = _mm256_unpackhi_ps(v2, v3);
         /* u[k]: sub-block k's scales of rows 0-3 | sub-block k + 4's */
@@ -450,10 +452,11 @@ WK_AVX2 static inline __attribute__((always_inline)) void iq4xs_dot4_i16(const u
    super-blocks [s0, s0 + n): y set, or with `accumulate` added to. */
 WK_AVX2 static inline __attribute__((always_inline)) void iq4xs_rows_i16(int x4, const uint8_t *base, long stride, long nsb, long s0,
                                                                         const wk_qact *q, long n, float *y, long row0, long row1, int accumulate) {
+    const long bb = wk_block_bytes[WK_IQ4_XS];
     float y4[4];
     if (x4) {
         for (long g = row0 / 4; g * 4 < row1; g++) {
-            iq4xs_dot4_i16(base + (g * nsb + s0) * 544, 136, 544, 8, q, n, y4);
+            iq4xs_dot4_i16(base + wk_iq4xs_x4_offset(nsb, 4 * g, s0), bb, 4 * bb, 8, q, n, y4);
             for (long j = 0; j < 4; j++)
                 if (g * 4 + j >= row0 && g * 4 + j < row1) y[g * 4 + j] = accumulate ? y[g * 4 + j] + y4[j] : y4[j];
         }
@@ -461,11 +464,11 @@ WK_AVX2 static inline __attribute__((always_inline)) void iq4xs_rows_i16(int x4,
     }
     long r = row0;
     for (; r + 4 <= row1; r += 4) {
-        iq4xs_dot4_i16(base + r * stride + s0 * 136, stride, 136, 4, q, n, y4);
+        iq4xs_dot4_i16(base + r * stride + s0 * bb, stride, bb, 4, q, n, y4);
         for (long j = 0; j < 4; j++) y[r + j] = accumulate ? y[r + j] + y4[j] : y4[j];
     }
     for (; r < row1; r++) { /* a lone row: four times the same */
-        iq4xs_dot4_i16(base + r * stride + s0 * 136, 0, 136, 4, q, n, y4);
+        iq4xs_dot4_i16(base + r * stride + s0 * bb, 0, bb, 4, q, n, y4);
         y[r] = accumulate ? y[r] + y4[0] : y4[0];
     }
 }

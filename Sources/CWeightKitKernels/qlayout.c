@@ -55,7 +55,7 @@ void wk_qrepack_x4(int qtype, const void *src, long rows, long cols, void *dst) 
     for (long r = 0; r < rows; r++) {
         for (long b = 0; b < nb; b++) {
             if (qtype == WK_IQ4_XS) {
-                memcpy(out + ((r / 4) * nb + b) * 4 * bb + (r % 4) * bb, (const uint8_t *)src + (r * nb + b) * bb, (size_t)bb);
+                memcpy(out + wk_iq4xs_x4_offset(nb, r, b), (const uint8_t *)src + (r * nb + b) * bb, (size_t)bb);
                 continue;
             }
             if (wk_is_k(qtype)) {
@@ -77,7 +77,7 @@ void wk_qx4_row_blocks(int qtype, const uint8_t *base, long nb, long r, long b0,
     long bb = wk_block_bytes[qtype], qsz = wk_x4_quants(qtype);
     for (long b = b0; b < b0 + n; b++, out += bb) {
         if (qtype == WK_IQ4_XS) {
-            memcpy(out, base + ((r / 4) * nb + b) * 4 * bb + (r % 4) * bb, (size_t)bb);
+            memcpy(out, base + wk_iq4xs_x4_offset(nb, r, b), (size_t)bb);
             continue;
         }
         if (wk_is_k(qtype)) {

@@ -23,6 +23,10 @@ static inline int wk_is_256(int qtype) { return wk_is_k(qtype) || (qtype & ~WK_Q
 /* Bytes of one row of `cols` values. */
 static inline long wk_row_bytes(int qtype, long cols) { return cols / (wk_is_256(qtype) ? 256 : 32) * wk_block_bytes[qtype & ~WK_QX4]; }
 
+/* Where row r's super-block b of an interleaved IQ4_XS matrix (nb per row) starts: the four rows'
+   super-blocks of index b lie back to back, in row order. */
+static inline long wk_iq4xs_x4_offset(long nb, long r, long b) { return (((r / 4) * nb + b) * 4 + r % 4) * wk_block_bytes[WK_IQ4_XS]; }
+
 /* IQ4_XS super-block b's 6-bit scale of sub-block j (values 32j .. 32j+31), minus 32: the low four
    bits in scales_l (byte 4 + j/2, low nibble for even j), the high two in scales_h (bytes 2-3, bits
    2j and 2j+1). Sub-block j's values are d·(this)·level, its nibbles at b + 8 + 16j. */
